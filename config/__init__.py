@@ -1,0 +1,20 @@
+"""The station configuration: the default `station.toml` (package data) and its loader.
+
+A regular package on purpose: importlib.resources finds data files in it in editable installs
+too, which fails for namespace packages such as `cabin.queue` on Python 3.11.
+"""
+
+from .loader import (  # noqa: F401
+    Category,
+    ConfigError,
+    Priority,
+    QueueRules,
+    Service,
+    Station,
+    StationConfig,
+    Window,
+    default_config_path,
+    describe,
+    load_config,
+    resolve_config_path,
+)

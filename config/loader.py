@@ -1,0 +1,338 @@
+"""Load and check a station configuration (TOML).
+
+Every refusal names the file, the key and the reason, e.g.
+``station.toml: windows[2].services: unknown service "id.tmp" (window 3)``, because the person
+reading it is editing that file by hand. Unknown keys are refused too: a typo in a key must not
+silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_SERVICE_CODE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+
+class ConfigError(ValueError):
+    """A configuration file that Cabin cannot use; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Station:
+    name: str
+    name_en: str
+    code: str
+    province: str
+    district: str
+    timezone: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    sla_target_min: int = 20
+    recall_limit: int = 3
+    reactivation_min: int = 30
+    max_errands: int = 5
+
+
+@dataclass(frozen=True)
+class Priority:
+    code: str
+    name: str
+    name_en: str
+    head_start_min: int
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    name: str
+    name_en: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    category: str
+    name: str
+    name_en: str
+    minutes: float
+
+
+@dataclass(frozen=True)
+class Window:
+    number: int
+    name: str
+    name_en: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    station: Station
+    queue: QueueRules
+    hours: dict[str, tuple[tuple[int, int], ...]]  # weekday -> ((start_min, end_min), ...)
+    priorities: dict[str, Priority]
+    categories: dict[str, Category]
+    services: dict[str, Service]
+    windows: dict[int, Window]
+    source: str = field(default="", compare=False)
+
+    def prefix_for(self, service: str) -> str:
+        return self.categories[self.services[service].category].prefix
+
+    def windows_serving(self, service: str) -> list[int]:
+        return [w.number for w in self.windows.values() if service in w.services]
+
+
+def default_config_path() -> Path:
+    return Path(str(resources.files("cabin.config").joinpath("station.toml")))
+
+
+def resolve_config_path(explicit: str | os.PathLike | None = None) -> Path:
+    """--config wins, then CABIN_CONFIG, then the station.toml shipped with Cabin."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("CABIN_CONFIG")
+    if env:
+        return Path(env)
+    return default_config_path()
+
+
+def load_config(path: str | os.PathLike | None = None) -> StationConfig:
+    path = resolve_config_path(path)
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read it ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+    return _Checker(where).config(data)
+
+
+class _Checker:
+    def __init__(self, where: str):
+        self.where = where
+
+    def fail(self, key: str, reason: str) -> ConfigError:
+        return ConfigError(f"{self.where}: {key}: {reason}")
+
+    # -- typed getters -------------------------------------------------------------------
+    def table(self, data: dict, key: str, allowed: set[str], prefix: str = "") -> dict:
+        value = data.get(key)
+        full = f"{prefix}{key}"
+        if not isinstance(value, dict):
+            raise self.fail(full, "missing" if value is None else "must be a table")
+        self.no_unknown(value, allowed, full)
+        return value
+
+    def no_unknown(self, value: dict, allowed: set[str], key: str) -> None:
+        for name in value:
+            if name not in allowed:
+                raise self.fail(f"{key}.{name}", f"unknown key (expected one of {', '.join(sorted(allowed))})")
+
+    def string(self, data: dict, key: str, where: str, pattern: str | None = None) -> str:
+        value = data.get(key)
+        if value is None:
+            raise self.fail(f"{where}.{key}", "missing")
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{where}.{key}", "must be a non-empty string")
+        if pattern and not re.fullmatch(pattern, value):
+            raise self.fail(f"{where}.{key}", f"{value!r} is not in the expected form ({pattern})")
+        return value
+
+    def integer(self, data: dict, key: str, where: str, low: int, high: int, default: int | None = None) -> int:
+        value = data.get(key, default)
+        if value is None:
+            raise self.fail(f"{where}.{key}", "missing")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{where}.{key}", "must be a whole number")
+        if not low <= value <= high:
+            raise self.fail(f"{where}.{key}", f"{value} is out of range ({low} to {high})")
+        return value
+
+    def array_of_tables(self, data: dict, key: str) -> list[dict]:
+        value = data.get(key)
+        if value is None:
+            raise self.fail(key, "missing (at least one entry is needed)")
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, f"must be an array of tables ([[{key}]])")
+        if not value:
+            raise self.fail(key, "is empty (at least one entry is needed)")
+        return value
+
+    # -- sections ------------------------------------------------------------------------
+    def config(self, data: dict) -> StationConfig:
+        self.no_unknown(data, {"station", "queue", "hours", "priorities", "categories", "services", "windows"}, "(top level)")
+        station = self.station(data)
+        queue = self.queue(data)
+        hours = self.hours(data)
+        priorities = self.priorities(data)
+        categories = self.categories(data)
+        services = self.services(data, categories)
+        windows = self.windows(data, services)
+        for code in services:
+            if not any(code in w.services for w in windows.values()):
+                raise self.fail("services", f'service "{code}" is served by no window')
+        return StationConfig(station, queue, hours, priorities, categories, services, windows, self.where)
+
+    def station(self, data: dict) -> Station:
+        s = self.table(data, "station", {"name", "name_en", "code", "province", "district", "timezone"})
+        province = self.string(s, "province", "station", r"\d{2}")
+        district = self.string(s, "district", "station", r"\d{6}")
+        if not district.startswith(province):
+            raise self.fail("station.district", f"{district} is not in province {province}")
+        timezone = self.string(s, "timezone", "station")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail("station.timezone", f"unknown time zone {timezone!r}") from None
+        return Station(
+            name=self.string(s, "name", "station"),
+            name_en=self.string(s, "name_en", "station"),
+            code=self.string(s, "code", "station", r"[0-9A-Za-z-]{1,20}"),
+            province=province,
+            district=district,
+            timezone=timezone,
+        )
+
+    def queue(self, data: dict) -> QueueRules:
+        if "queue" not in data:
+            return QueueRules()
+        q = self.table(data, "queue", {"sla_target_min", "recall_limit", "reactivation_min", "max_errands"})
+        d = QueueRules()
+        return QueueRules(
+            sla_target_min=self.integer(q, "sla_target_min", "queue", 1, 24 * 60, d.sla_target_min),
+            recall_limit=self.integer(q, "recall_limit", "queue", 0, 20, d.recall_limit),
+            reactivation_min=self.integer(q, "reactivation_min", "queue", 0, 24 * 60, d.reactivation_min),
+            max_errands=self.integer(q, "max_errands", "queue", 1, 20, d.max_errands),
+        )
+
+    def hours(self, data: dict) -> dict[str, tuple[tuple[int, int], ...]]:
+        h = self.table(data, "hours", set(WEEKDAYS))
+        result = {}
+        for day in WEEKDAYS:
+            spans = h.get(day, [])
+            if not isinstance(spans, list):
+                raise self.fail(f"hours.{day}", 'must be a list like ["08:30-12:00"]')
+            parsed = []
+            for i, span in enumerate(spans):
+                m = _SPAN.match(span) if isinstance(span, str) else None
+                if not m:
+                    raise self.fail(f"hours.{day}[{i}]", f'{span!r} is not a span like "08:30-12:00"')
+                start = int(m[1]) * 60 + int(m[2])
+                end = int(m[3]) * 60 + int(m[4])
+                if end <= start or end > 24 * 60:
+                    raise self.fail(f"hours.{day}[{i}]", f"{span!r} ends before it starts")
+                if parsed and start < parsed[-1][1]:
+                    raise self.fail(f"hours.{day}[{i}]", f"{span!r} overlaps or precedes the span before it")
+                parsed.append((start, end))
+            result[day] = tuple(parsed)
+        return result
+
+    def priorities(self, data: dict) -> dict[str, Priority]:
+        result: dict[str, Priority] = {}
+        for i, p in enumerate(self.array_of_tables(data, "priorities")):
+            where = f"priorities[{i}]"
+            self.no_unknown(p, {"code", "name", "name_en", "head_start_min"}, where)
+            code = self.string(p, "code", where, r"[a-z][a-z0-9_]*")
+            if code in result:
+                raise self.fail(f"{where}.code", f'duplicate priority class "{code}"')
+            result[code] = Priority(
+                code, self.string(p, "name", where), self.string(p, "name_en", where),
+                self.integer(p, "head_start_min", where, 0, 24 * 60),
+            )
+        if "normal" not in result:
+            raise self.fail("priorities", 'the class "normal" is required (it is the default)')
+        return result
+
+    def categories(self, data: dict) -> dict[str, Category]:
+        result: dict[str, Category] = {}
+        prefixes: set[str] = set()
+        for i, c in enumerate(self.array_of_tables(data, "categories")):
+            where = f"categories[{i}]"
+            self.no_unknown(c, {"code", "name", "name_en", "prefix"}, where)
+            code = self.string(c, "code", where, r"[a-z][a-z0-9_]*")
+            prefix = self.string(c, "prefix", where, r"[A-Z]")
+            if code in result:
+                raise self.fail(f"{where}.code", f'duplicate category "{code}"')
+            if prefix in prefixes:
+                raise self.fail(f"{where}.prefix", f'prefix "{prefix}" is already used by another category')
+            prefixes.add(prefix)
+            result[code] = Category(code, self.string(c, "name", where), self.string(c, "name_en", where), prefix)
+        return result
+
+    def services(self, data: dict, categories: dict[str, Category]) -> dict[str, Service]:
+        result: dict[str, Service] = {}
+        for i, s in enumerate(self.array_of_tables(data, "services")):
+            where = f"services[{i}]"
+            self.no_unknown(s, {"code", "category", "name", "name_en", "minutes"}, where)
+            code = self.string(s, "code", where)
+            if not _SERVICE_CODE.match(code):
+                raise self.fail(f"{where}.code", f'"{code}" is not a code like "id.temporary"')
+            if code in result:
+                raise self.fail(f"{where}.code", f'duplicate service "{code}"')
+            category = self.string(s, "category", where)
+            if category not in categories:
+                raise self.fail(f"{where}.category", f'unknown category "{category}"')
+            minutes = s.get("minutes")
+            if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= 240:
+                raise self.fail(f"{where}.minutes", "must be a number of minutes between 0 and 240")
+            result[code] = Service(code, category, self.string(s, "name", where), self.string(s, "name_en", where), float(minutes))
+        return result
+
+    def windows(self, data: dict, services: dict[str, Service]) -> dict[int, Window]:
+        result: dict[int, Window] = {}
+        for i, w in enumerate(self.array_of_tables(data, "windows")):
+            where = f"windows[{i}]"
+            self.no_unknown(w, {"number", "name", "name_en", "services"}, where)
+            number = self.integer(w, "number", where, 1, 999)
+            if number in result:
+                raise self.fail(f"{where}.number", f"duplicate window number {number}")
+            codes = w.get("services")
+            if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
+                raise self.fail(f"{where}.services", 'must be a non-empty list of service codes, or ["*"]')
+            if codes == ["*"]:
+                served = tuple(services)
+            else:
+                for code in codes:
+                    if code not in services:
+                        raise self.fail(f"{where}.services", f'unknown service "{code}" (window {number})')
+                if len(set(codes)) != len(codes):
+                    raise self.fail(f"{where}.services", f"a service is listed twice (window {number})")
+                served = tuple(codes)
+            result[number] = Window(number, self.string(w, "name", where), self.string(w, "name_en", where), served)
+        return result
+
+
+def describe(config: StationConfig) -> dict[str, Any]:
+    """A short JSON-able summary, for `cabin config check` and `cabin doctor`."""
+    return {
+        "source": config.source,
+        "station": config.station.name,
+        "code": config.station.code,
+        "services": len(config.services),
+        "windows": sorted(config.windows),
+        "priorities": list(config.priorities),
+    }

@@ -1,0 +1,373 @@
+"""`cabin`: the station from the command line.
+
+The contract scripts, button boxes and the faces rely on: `--json` prints exactly one JSON
+object on stdout; exit codes are 0 done, 1 refused (one line on stderr, nothing changed),
+2 usage, 3 nothing to call. The rules live in cabin.queue; this module only parses, calls and
+prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from datetime import date
+from typing import Callable
+
+from cabin.config import ConfigError, describe, load_config, resolve_config_path
+from cabin.queue.engine import Station
+from cabin.queue.errors import CabinError, NothingToCall
+from cabin.queue.store import Store, schema_version
+
+from . import paths
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
+
+
+class Context:
+    """What every command needs, opened lazily: a command that fails on its arguments
+    never touches the database."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self._config = None
+        self._store = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            self._config = load_config(self.args.config)
+        return self._config
+
+    def store(self, **kwargs) -> Store:
+        if self._store is None:
+            self._store = Store(paths.resolve_db(self.args.db), **kwargs)
+        return self._store
+
+    def station(self) -> Station:
+        config = self.config  # a broken config is reported before the database is opened
+        return Station(self.store(), config)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+# -- output --------------------------------------------------------------------------------
+def emit(args: argparse.Namespace, result: dict, text: str | Callable[[dict], str]) -> None:
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(text(result) if callable(text) else text)
+
+
+def call_text(call: dict | None) -> str:
+    if call is None:
+        return "nobody"
+    return f"{call['ticket']} to window {call['window']} for {call['service']}"
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_ticket_issue(ctx: Context) -> int:
+    a = ctx.args
+    issued = ctx.station().issue(a.services, priority=a.priority, channel=a.channel).as_dict()
+    emit(a, issued, lambda r: f"{r['ticket']}  {' + '.join(r['services'])}  ahead: {r['ahead']}  "
+                              f"estimated wait: {r['estimated_wait_min']:.0f} min")
+    return EXIT_OK
+
+
+def cmd_ticket_show(ctx: Context) -> int:
+    t = ctx.station().show_ticket(ctx.args.ticket)
+
+    def text(t: dict) -> str:
+        lines = [f"{t['ticket']} ({t['day']}, {t['priority']}, {t['state']})"]
+        for e in t["errands"]:
+            where = f" window {e['window']}" if e["window"] else ""
+            lines.append(f"  {e['position']}. {e['service']:<20} {e['state']}{where}")
+        return "\n".join(lines)
+
+    emit(ctx.args, t, text)
+    return EXIT_OK
+
+
+def cmd_call(ctx: Context) -> int:
+    call = ctx.station().call_next(ctx.args.window).as_dict()
+    emit(ctx.args, call, lambda c: call_text(c))
+    return EXIT_OK
+
+
+def cmd_recall(ctx: Context) -> int:
+    r = ctx.station().recall(ctx.args.window)
+    emit(ctx.args, r, lambda r: f"{r['ticket']} marked no-show after {r['recalls']} recalls" if r["no_show"]
+         else f"{r['ticket']} recalled to window {r['window']} ({r['recalls']})")
+    return EXIT_OK
+
+
+def cmd_no_show(ctx: Context) -> int:
+    r = ctx.station().no_show(ctx.args.window)
+    emit(ctx.args, r, lambda r: f"{r['ticket']} marked no-show")
+    return EXIT_OK
+
+
+def cmd_start(ctx: Context) -> int:
+    r = ctx.station().start(ctx.args.window)
+    emit(ctx.args, r, lambda r: f"{r['ticket']} being served at window {r['window']}")
+    return EXIT_OK
+
+
+def cmd_complete(ctx: Context) -> int:
+    r = ctx.station().complete(ctx.args.window)
+    emit(ctx.args, r, lambda r: f"{r['ticket']} done" + (
+        f"; continues here: {call_text(r['continued'])}" if r["continued"] else ""))
+    return EXIT_OK
+
+
+def cmd_transfer(ctx: Context) -> int:
+    a = ctx.args
+    r = ctx.station().transfer(a.window, to_window=a.to_window, to_service=a.to_service)
+    emit(a, r, lambda r: f"{r['ticket']} transferred to "
+         + (f"window {r['to_window']}" if r["to_window"] else r["service"]) + ", keeping its place")
+    return EXIT_OK
+
+
+def cmd_cancel(ctx: Context) -> int:
+    r = ctx.station().cancel(ctx.args.ticket)
+    emit(ctx.args, r, lambda r: f"{r['ticket']} cancelled")
+    return EXIT_OK
+
+
+def cmd_reactivate(ctx: Context) -> int:
+    r = ctx.station().reactivate(ctx.args.ticket)
+    emit(ctx.args, r, lambda r: f"{r['ticket']} back in the queue at its place")
+    return EXIT_OK
+
+
+def cmd_window(ctx: Context) -> int:
+    state = {"open": "open", "pause": "paused", "close": "closed"}[ctx.args.action]
+    r = ctx.station().set_window(ctx.args.number, state)
+    emit(ctx.args, r, lambda r: f"window {r['window']} {r['state']}" + ("" if r["changed"] else " (already)"))
+    return EXIT_OK
+
+
+def cmd_queue(ctx: Context) -> int:
+    q = ctx.station().queue_state()
+
+    def text(q: dict) -> str:
+        lines = [f"day {q['day']}"]
+        for w in q["windows"]:
+            cur = w["current"]
+            now = f"{cur['ticket']} {cur['service']} ({cur['state']})" if cur else "-"
+            lines.append(f"  window {w['window']:<3} {w['state']:<7} {now}")
+        lines.append("  waiting:" + ("" if q["waiting"] else " nobody"))
+        for service, n in q["waiting"].items():
+            lines.append(f"    {service:<20} {n:>4}   ~{q['estimated_wait_min'][service]:.0f} min")
+        return "\n".join(lines)
+
+    emit(ctx.args, q, text)
+    return EXIT_OK
+
+
+def cmd_simulate(ctx: Context) -> int:
+    from cabin.queue.simulate import simulate_day  # only this command needs it
+
+    a = ctx.args
+    day = resolve_day(a.day)
+    result = simulate_day(ctx.store(durable=False), ctx.config, day, a.citizens, seed=a.seed,
+                          progress=not a.json and sys.stderr.isatty())
+    emit(a, result, figures_text)
+    return EXIT_OK
+
+
+def cmd_demo(ctx: Context) -> int:
+    """Until the Textual faces exist: a fresh demo database with one simulated day."""
+    from cabin.queue.simulate import last_open_day, simulate_day
+
+    db = paths.demo_db()
+    for suffix in ("", "-wal", "-shm", "-lock"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    ctx.args.db = str(db)
+    day = last_open_day(ctx.config, date.today().isoformat())
+    result = simulate_day(ctx.store(durable=False), ctx.config, day, ctx.args.citizens, seed=1,
+                          progress=sys.stderr.isatty())
+    print(f"Demo station: {ctx.config.station.name}\nDatabase: {db}\n")
+    emit(ctx.args, result, figures_text)
+    print(f"\nTry: cabin --db {db} queue   |   cabin --db {db} ticket show A001")
+    return EXIT_OK
+
+
+def figures_text(f: dict) -> str:
+    lines = [
+        f"{f['day']}: {f['tickets_issued']} tickets, {f['errands_requested']} errands",
+        f"  done {f['errands_done']}, no-show {f['errands_no_show']}, cancelled {f['errands_cancelled']},"
+        f" transferred {f['errands_transferred']}",
+        f"  wait p50 {f['wait_p50_min']} min, p90 {f['wait_p90_min']} min, max {f['wait_max_min']} min;"
+        f" within {f['sla_target_min']} min: {f['sla_share']:.0%}",
+        f"  service p50 {f['service_p50_min']} min, p90 {f['service_p90_min']} min",
+        f"  tickets with 2+ errands: {f['multi_errand_tickets']}, served without queueing again:"
+        f" {f['one_stop_tickets']} ({f['one_stop_share']:.0%})",
+    ]
+    return "\n".join(lines)
+
+
+def resolve_day(text: str) -> str:
+    if text == "today":
+        return date.today().isoformat()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise CabinError(f'"{text}" is not a date like 2026-11-28') from None
+
+
+def cmd_config_check(ctx: Context) -> int:
+    config = ctx.config
+    result = describe(config)
+    if ctx.args.services:
+        result["catalogue"] = [
+            {"code": s.code, "category": s.category, "name": s.name, "name_en": s.name_en,
+             "windows": config.windows_serving(s.code)}
+            for s in config.services.values()
+        ]
+
+    def text(r: dict) -> str:
+        lines = [f"ok: {r['source']}", f"  {r['station']} ({r['code']}), {r['services']} services,"
+                 f" windows {', '.join(map(str, r['windows']))}"]
+        for s in r.get("catalogue", []):
+            lines.append(f"  {s['code']:<20} {s['name']}  windows {','.join(map(str, s['windows']))}")
+        return "\n".join(lines)
+
+    emit(ctx.args, result, text)
+    return EXIT_OK
+
+
+def cmd_doctor(ctx: Context) -> int:
+    """Report on the database and config; exit 1 if either is unusable."""
+    db_path = paths.resolve_db(ctx.args.db)
+    report: dict = {"database": str(db_path), "config": str(resolve_config_path(ctx.args.config))}
+    ok = True
+    try:
+        report["config_summary"] = describe(ctx.config)
+    except ConfigError as exc:
+        report["config_error"] = str(exc)
+        ok = False
+    try:
+        store = ctx.store()
+        report["schema_version"] = schema_version(store.db)
+        report["journal_mode"] = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        report["synchronous"] = {0: "off", 1: "normal", 2: "full", 3: "extra"}[
+            store.conn.execute("PRAGMA synchronous").fetchone()[0]]
+        report["integrity_check"] = "; ".join(r[0] for r in store.conn.execute("PRAGMA integrity_check"))
+        ok = ok and report["integrity_check"] == "ok"
+    except (CabinError, sqlite3.Error) as exc:
+        report["database_error"] = str(exc)
+        ok = False
+    report["ok"] = ok
+
+    def text(r: dict) -> str:
+        keys = ["database", "schema_version", "journal_mode", "synchronous", "integrity_check",
+                "database_error", "config", "config_error"]
+        return "\n".join(f"{k:<16} {r[k]}" for k in keys if k in r)
+
+    emit(ctx.args, report, text)
+    return EXIT_OK if ok else EXIT_REFUSED
+
+
+# -- parser ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    common.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $CABIN_DB or the user data dir)")
+    common.add_argument("--config", default=argparse.SUPPRESS, help="station config (default: $CABIN_CONFIG or the shipped one)")
+
+    parser = argparse.ArgumentParser(
+        prog="cabin", parents=[common],
+        description="Cabin: the one-stop service counter of a police station.",
+        epilog="Exit codes: 0 done, 1 refused, 2 usage, 3 nothing to call.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, func, help: str, parent=sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    ticket = sub.add_parser("ticket", help="issue or show a ticket").add_subparsers(dest="ticket_command", metavar="ACTION", required=True)
+    p = command("issue", cmd_ticket_issue, "issue one ticket for one or more errands", ticket)
+    p.add_argument("services", nargs="+", metavar="SERVICE", help="service codes, in the order they are served")
+    p.add_argument("--priority", default="normal", metavar="CLASS", help="priority class from the config (default: normal)")
+    p.add_argument("--channel", default="dispenser", choices=["dispenser", "counter", "appointment"])
+    p = command("show", cmd_ticket_show, "a ticket's errands and their states", ticket)
+    p.add_argument("ticket", metavar="TICKET", help="today's number (A001) or the ticket id")
+
+    for name, func, help in [
+        ("call", cmd_call, "call the next citizen to a window"),
+        ("recall", cmd_recall, "call the same citizen again (past the recall limit: no-show)"),
+        ("no-show", cmd_no_show, "the called citizen did not come"),
+        ("start", cmd_start, "the called citizen is at the window: start serving"),
+        ("complete", cmd_complete, "finish the errand; the ticket's next errand continues here if this window serves it"),
+    ]:
+        command(name, func, help).add_argument("--window", type=int, required=True, metavar="N")
+
+    p = command("transfer", cmd_transfer, "send the errand at a window to another window or service, keeping its place")
+    p.add_argument("--window", type=int, required=True, metavar="N")
+    to = p.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to-window", type=int, metavar="M")
+    to.add_argument("--to-service", metavar="CODE")
+
+    command("cancel", cmd_cancel, "cancel a ticket's remaining errands").add_argument("ticket", metavar="TICKET")
+    command("reactivate", cmd_reactivate, "put a no-show ticket back at its place (within the reactivation window)").add_argument("ticket", metavar="TICKET")
+
+    p = command("window", cmd_window, "open, pause or close a window")
+    p.add_argument("action", choices=["open", "pause", "close"])
+    p.add_argument("number", type=int, metavar="N")
+
+    command("queue", cmd_queue, "who is waiting, and what each window is doing")
+
+    p = command("simulate", cmd_simulate, "run a realistic day through the engine on a simulated clock")
+    p.add_argument("--day", required=True, help="YYYY-MM-DD or 'today'")
+    p.add_argument("--citizens", type=int, required=True, metavar="N")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+
+    p = command("demo", cmd_demo, "a fresh demo database with one simulated day (make run)")
+    p.add_argument("--citizens", type=int, default=300, metavar="N")
+
+    config = sub.add_parser("config", help="check a station configuration").add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    p = command("check", cmd_config_check, "check the station configuration and summarise it", config)
+    p.add_argument("--services", action="store_true", help="list the service catalogue too")
+
+    command("doctor", cmd_doctor, "database path, schema version, journal mode, integrity, config in use")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.db = getattr(args, "db", None)
+    args.config = getattr(args, "config", None)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_OK
+    ctx = Context(args)
+    try:
+        return args.func(ctx)
+    except NothingToCall as exc:
+        return refuse(args, exc, EXIT_NOTHING)
+    except (CabinError, ConfigError) as exc:
+        return refuse(args, exc, EXIT_REFUSED)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        ctx.close()
+
+
+def refuse(args: argparse.Namespace, exc: Exception, code: int) -> int:
+    message = str(exc)
+    print(f"cabin: {message}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"error": message, "exit": code}, ensure_ascii=False))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,471 @@
+"""The queue engine: one ticket, several errands, no second queue.
+
+Every operation is one write transaction of the store: it checks, changes the rows and appends
+its events together, or refuses (CabinError) and changes nothing. The rules are written out in
+the README ("Routing"); `routing.py` holds the pick, `estimate.py` the wait estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+from cabin.config import StationConfig
+
+from . import estimate, routing
+from .clock import SystemClock, local_day
+from .errors import CabinError, NothingToCall
+from .store import Store
+
+LIVE = ("pending", "waiting", "called", "serving")  # request states that are not final
+AT_WINDOW = ("called", "serving")
+
+
+@dataclass(frozen=True)
+class Call:
+    """A request called to (or continuing at) a window: what the board and the clerk see."""
+
+    ticket: str
+    ticket_id: int
+    request_id: int
+    service: str
+    window: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Issued:
+    ticket: str
+    ticket_id: int
+    services: list[str]
+    priority: str
+    ahead: int
+    estimated_wait_min: float
+
+    def as_dict(self) -> dict:
+        return {
+            "ticket": self.ticket,
+            "ticket_id": self.ticket_id,
+            "services": self.services,
+            "priority": self.priority,
+            "ahead": self.ahead,
+            "estimated_wait_min": self.estimated_wait_min,
+        }
+
+
+class _Tx:
+    """One open write transaction, its time and day, and the event writer."""
+
+    def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None):
+        self.conn, self.now, self.day, self.clerk = conn, now, day, clerk
+
+    def event(self, kind: str, *, ticket_id=None, request_id=None, service=None, window=None, detail=None) -> None:
+        self.conn.execute(
+            "INSERT INTO events (at, day, kind, ticket_id, request_id, service, window, clerk, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.now, self.day, kind, ticket_id, request_id, service, window, self.clerk,
+             json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None),
+        )
+
+    def set_request(self, req: sqlite3.Row | dict, state: str, kind: str, *, at_window=None, detail=None, **columns) -> None:
+        """Move a request to `state` and write the event that says so."""
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        self.conn.execute(
+            f"UPDATE requests SET state = ?, updated_at = ?{', ' + sets if sets else ''} WHERE id = ?",
+            (state, self.now, *columns.values(), req["id"]),
+        )
+        self.event(kind, ticket_id=req["ticket_id"], request_id=req["id"], service=req["service"],
+                   window=at_window, detail=detail)
+
+
+class Station:
+    def __init__(self, store: Store, config: StationConfig, clock=None, clerk: str | None = None):
+        self.store = store
+        self.config = config
+        self.tz = config.station.tz
+        self.clock = clock or SystemClock(self.tz)
+        self.clerk = clerk
+        self._sync_windows()
+
+    # -- transactions --------------------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[_Tx]:
+        with self.store.write() as conn:
+            now = self.clock.now_ms()
+            tx = _Tx(conn, now, local_day(now, self.tz), self.clerk)
+            self._roll_day(tx)
+            yield tx
+
+    def today(self) -> str:
+        return local_day(self.clock.now_ms(), self.tz)
+
+    def _roll_day(self, tx: _Tx) -> None:
+        """At the first write of a new local day, close out what yesterday left open."""
+        row = tx.conn.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
+        if row and row[0] >= tx.day:
+            return
+        if row:
+            stale = tx.conn.execute(
+                "SELECT r.* FROM requests r JOIN tickets t ON t.id = r.ticket_id"
+                " WHERE t.state = 'open' AND t.day < ? AND r.state IN (?, ?, ?, ?)", (tx.day, *LIVE)
+            ).fetchall()
+            for req in stale:
+                tx.set_request(req, "expired", "expired", at_window=req["window"], detail={"reason": "day closed"})
+            tx.conn.execute("UPDATE tickets SET state = 'closed' WHERE state = 'open' AND day < ?", (tx.day,))
+            for (number,) in tx.conn.execute("SELECT number FROM windows WHERE state != 'closed'").fetchall():
+                tx.event("window_close", window=number, detail={"reason": "day closed"})
+            tx.conn.execute("UPDATE windows SET state = 'closed', current_request_id = NULL, updated_at = ?", (tx.now,))
+        tx.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('day', ?)", (tx.day,))
+
+    def _sync_windows(self) -> None:
+        """The config says which windows exist and what they serve; the table follows it."""
+        wanted = {n: json.dumps(list(w.services)) for n, w in self.config.windows.items()}
+        with self.store.read() as conn:
+            have = {r["number"]: r for r in conn.execute("SELECT * FROM windows")}
+        if all(n in have and have[n]["services"] == s for n, s in wanted.items()) and all(
+            n in wanted or have[n]["state"] == "closed" for n in have
+        ):
+            return
+        with self._tx() as tx:
+            for number, services in wanted.items():
+                tx.conn.execute(
+                    "INSERT INTO windows (number, state, services, updated_at) VALUES (?, 'closed', ?, ?)"
+                    " ON CONFLICT (number) DO UPDATE SET services = excluded.services",
+                    (number, services, tx.now),
+                )
+            for number in have:
+                if number not in wanted:
+                    self._set_window_state(tx, number, "closed", reason="removed from the configuration", force=True)
+
+    # -- look-ups ------------------------------------------------------------------------
+    def _window(self, tx: _Tx, number: int) -> sqlite3.Row:
+        if number not in self.config.windows:
+            raise CabinError(f"there is no window {number} (windows: {', '.join(map(str, sorted(self.config.windows)))})")
+        return tx.conn.execute("SELECT * FROM windows WHERE number = ?", (number,)).fetchone()
+
+    def _current(self, tx: _Tx, number: int, states=AT_WINDOW, doing="do that") -> tuple[sqlite3.Row, sqlite3.Row]:
+        window = self._window(tx, number)
+        if window["current_request_id"] is None:
+            raise CabinError(f"window {number} has nobody called or being served: nothing to {doing}")
+        req = tx.conn.execute(
+            "SELECT r.*, t.number AS ticket FROM requests r JOIN tickets t ON t.id = r.ticket_id WHERE r.id = ?",
+            (window["current_request_id"],),
+        ).fetchone()
+        if req["state"] not in states:
+            raise CabinError(f"{req['ticket']} at window {number} is {req['state']}: cannot {doing}")
+        return window, req
+
+    def _ticket(self, conn: sqlite3.Connection, ref: str, day: str) -> sqlite3.Row:
+        """A ticket by today's number (A001) or by its id (17)."""
+        ref = str(ref).strip().upper()
+        if ref.isdigit():
+            row = conn.execute("SELECT * FROM tickets WHERE id = ?", (int(ref),)).fetchone()
+        else:
+            row = conn.execute("SELECT * FROM tickets WHERE day = ? AND number = ?", (day, ref)).fetchone()
+        if row is None:
+            raise CabinError(f"no ticket {ref} today" if not ref.isdigit() else f"no ticket with id {ref}")
+        return row
+
+    def _label(self, service: str) -> str:
+        s = self.config.services[service]
+        return f"{s.name} ({service})"
+
+    # -- issuing -------------------------------------------------------------------------
+    def issue(self, services: list[str], priority: str = "normal", channel: str = "dispenser") -> Issued:
+        services = list(services)
+        limit = self.config.queue.max_errands
+        if not services:
+            raise CabinError("a ticket needs at least one errand")
+        if len(services) > limit:
+            raise CabinError(f"one ticket holds at most {limit} errands; {len(services)} were asked for")
+        for code in services:
+            if code not in self.config.services:
+                raise CabinError(f'unknown service "{code}" (see `cabin config check --services`)')
+        if len(set(services)) != len(services):
+            raise CabinError("an errand is listed twice on one ticket")
+        if priority not in self.config.priorities:
+            raise CabinError(f'unknown priority class "{priority}" (classes: {", ".join(self.config.priorities)})')
+        head_start = self.config.priorities[priority].head_start_min * 60_000
+        prefix = self.config.prefix_for(services[0])
+        with self._tx() as tx:
+            seq = tx.conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets WHERE day = ? AND prefix = ?", (tx.day, prefix)
+            ).fetchone()[0]
+            number = f"{prefix}{seq:03d}"
+            sort_key = tx.now - head_start
+            ticket_id = tx.conn.execute(
+                "INSERT INTO tickets (day, number, prefix, seq, priority, channel, issued_at, sort_key, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+                (tx.day, number, prefix, seq, priority, channel, tx.now, sort_key),
+            ).lastrowid
+            tx.event("issued", ticket_id=ticket_id, detail={"number": number, "priority": priority, "channel": channel})
+            for position, code in enumerate(services, start=1):
+                state = "waiting" if position == 1 else "pending"
+                request_id = tx.conn.execute(
+                    "INSERT INTO requests (ticket_id, position, service, state, sort_key, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (ticket_id, position, code, state, sort_key, tx.now),
+                ).lastrowid
+                tx.event("queued" if state == "waiting" else "pending", ticket_id=ticket_id, request_id=request_id, service=code)
+            ahead = routing.ahead_of(tx.conn, services[0], sort_key, ticket_id)
+            wait = estimate.wait_minutes(tx.conn, self.config, services[0], ahead, tx.day)
+        return Issued(number, ticket_id, services, priority, ahead, wait)
+
+    # -- at a window ---------------------------------------------------------------------
+    def call_next(self, window: int) -> Call:
+        with self._tx() as tx:
+            row = self._window(tx, window)
+            if row["state"] != "open":
+                raise CabinError(f"window {window} is {row['state']}: open it first (`cabin window open {window}`)")
+            if row["current_request_id"] is not None:
+                current = tx.conn.execute(
+                    "SELECT t.number, r.state FROM requests r JOIN tickets t ON t.id = r.ticket_id WHERE r.id = ?",
+                    (row["current_request_id"],),
+                ).fetchone()
+                raise CabinError(
+                    f"window {window} still has {current[0]} ({current[1]}): complete, transfer or mark it no-show first"
+                )
+            req = routing.pick(tx.conn, self.config.windows[window].services, window)
+            if req is None:
+                raise NothingToCall(f"nobody is waiting for window {window}")
+            return self._claim(tx, req, window)
+
+    def _claim(self, tx: _Tx, req: sqlite3.Row, window: int, continued: bool = False) -> Call:
+        tx.set_request(req, "called", "called", at_window=window, detail={"continued": True} if continued else None,
+                       window=window, target_window=None)
+        tx.conn.execute("UPDATE windows SET current_request_id = ?, updated_at = ? WHERE number = ?", (req["id"], tx.now, window))
+        number = tx.conn.execute("SELECT number FROM tickets WHERE id = ?", (req["ticket_id"],)).fetchone()[0]
+        return Call(number, req["ticket_id"], req["id"], req["service"], window)
+
+    def recall(self, window: int) -> dict:
+        """Call the same citizen again; past the recall limit the errand becomes a no-show."""
+        with self._tx() as tx:
+            _, req = self._current(tx, window, ("called",), "recall (only a called ticket can be recalled)")
+            limit = self.config.queue.recall_limit
+            if req["recalls"] >= limit:
+                self._no_show(tx, req, window, automatic=True)
+                return {"ticket": req["ticket"], "request_id": req["id"], "window": window,
+                        "recalls": req["recalls"], "no_show": True}
+            tx.set_request(req, "called", "recalled", at_window=window, detail={"count": req["recalls"] + 1},
+                           recalls=req["recalls"] + 1)
+            return {"ticket": req["ticket"], "request_id": req["id"], "window": window,
+                    "recalls": req["recalls"] + 1, "no_show": False}
+
+    def no_show(self, window: int) -> dict:
+        with self._tx() as tx:
+            _, req = self._current(tx, window, ("called",), "mark no-show (the citizen is already being served)")
+            self._no_show(tx, req, window, automatic=False)
+            return {"ticket": req["ticket"], "request_id": req["id"], "window": window, "no_show": True}
+
+    def _no_show(self, tx: _Tx, req: sqlite3.Row, window: int, automatic: bool) -> None:
+        """The citizen did not come: this errand and the ticket's later ones are no-shows."""
+        tx.set_request(req, "no_show", "no_show", at_window=window, detail={"automatic": True} if automatic else None)
+        for later in tx.conn.execute(
+            "SELECT * FROM requests WHERE ticket_id = ? AND state = 'pending'", (req["ticket_id"],)
+        ).fetchall():
+            tx.set_request(later, "no_show", "no_show", detail={"with": req["id"]})
+        tx.conn.execute("UPDATE windows SET current_request_id = NULL, updated_at = ? WHERE number = ?", (tx.now, window))
+        self._close_ticket_if_finished(tx, req["ticket_id"])
+
+    def start(self, window: int) -> dict:
+        with self._tx() as tx:
+            _, req = self._current(tx, window, ("called",), "start (it is not waiting to start)")
+            tx.set_request(req, "serving", "started", at_window=window)
+            return {"ticket": req["ticket"], "request_id": req["id"], "window": window, "service": req["service"]}
+
+    def complete(self, window: int) -> dict:
+        """Finish the errand at the window; the ticket's next errand continues here if this
+        window serves it (the one-stop rule), else it joins the queue at the ticket's place."""
+        with self._tx() as tx:
+            row, req = self._current(tx, window, AT_WINDOW, "complete")
+            if req["state"] == "called":  # the clerk served without pressing start
+                tx.event("started", ticket_id=req["ticket_id"], request_id=req["id"], service=req["service"], window=window)
+            tx.set_request(req, "done", "done", at_window=window)
+            tx.conn.execute("UPDATE windows SET current_request_id = NULL, updated_at = ? WHERE number = ?", (tx.now, window))
+            continued = None
+            nxt = tx.conn.execute(
+                "SELECT * FROM requests WHERE ticket_id = ? AND state = 'pending' ORDER BY position, id LIMIT 1",
+                (req["ticket_id"],),
+            ).fetchone()
+            if nxt is None:
+                self._close_ticket_if_finished(tx, req["ticket_id"])
+            elif row["state"] == "open" and nxt["service"] in self.config.windows[window].services:
+                continued = self._claim(tx, nxt, window, continued=True)
+                tx.set_request(nxt, "serving", "started", at_window=window)
+            else:
+                tx.set_request(nxt, "waiting", "queued", detail={"after": req["id"]})
+            return {"completed": req["id"], "ticket": req["ticket"],
+                    "continued": continued.as_dict() if continued else None}
+
+    def transfer(self, window: int, to_window: int | None = None, to_service: str | None = None) -> dict:
+        """Send the errand at the window to another window or turn it into another service.
+        The citizen keeps the ticket's place in the queue."""
+        if (to_window is None) == (to_service is None):
+            raise CabinError("transfer needs exactly one of --to-window or --to-service")
+        with self._tx() as tx:
+            _, req = self._current(tx, window, AT_WINDOW, "transfer")
+            service = req["service"]
+            if to_window is not None:
+                target = self._window(tx, to_window)
+                if to_window == window:
+                    raise CabinError(f"{req['ticket']} is already at window {window}")
+                if service not in self.config.windows[to_window].services:
+                    raise CabinError(f"window {to_window} does not serve {self._label(service)}")
+                if target["state"] == "closed":
+                    raise CabinError(f"window {to_window} is closed: open it first or choose another window")
+            else:
+                if to_service not in self.config.services:
+                    raise CabinError(f'unknown service "{to_service}"')
+                if to_service == service:
+                    raise CabinError(f"{req['ticket']} is already for {self._label(service)}")
+                service = to_service
+            new_id = tx.conn.execute(
+                "INSERT INTO requests (ticket_id, position, service, state, sort_key, target_window,"
+                " transferred_from, updated_at) VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?)",
+                (req["ticket_id"], req["position"], service, req["sort_key"], to_window, req["id"], tx.now),
+            ).lastrowid
+            tx.set_request(req, "transferred", "transferred", at_window=window,
+                           detail={"to_request": new_id, "to_window": to_window, "to_service": to_service})
+            tx.event("queued", ticket_id=req["ticket_id"], request_id=new_id, service=service,
+                     detail={"from_request": req["id"], "to_window": to_window})
+            tx.conn.execute("UPDATE windows SET current_request_id = NULL, updated_at = ? WHERE number = ?", (tx.now, window))
+            return {"transferred": req["id"], "request_id": new_id, "ticket": req["ticket"],
+                    "service": service, "to_window": to_window}
+
+    # -- tickets -------------------------------------------------------------------------
+    def cancel(self, ticket_ref: str) -> dict:
+        with self._tx() as tx:
+            ticket = self._ticket(tx.conn, ticket_ref, tx.day)
+            live = tx.conn.execute(
+                "SELECT * FROM requests WHERE ticket_id = ? AND state IN (?, ?, ?, ?) ORDER BY position, id",
+                (ticket["id"], *LIVE),
+            ).fetchall()
+            if not live:
+                raise CabinError(f"{ticket['number']} has no errand left to cancel")
+            for req in live:
+                tx.set_request(req, "cancelled", "cancelled", at_window=req["window"] if req["state"] in AT_WINDOW else None)
+            tx.conn.execute(
+                f"UPDATE windows SET current_request_id = NULL, updated_at = ?"
+                f" WHERE current_request_id IN ({','.join('?' * len(live))})",
+                (tx.now, *(r["id"] for r in live)),
+            )
+            self._close_ticket_if_finished(tx, ticket["id"])
+            return {"ticket": ticket["number"], "ticket_id": ticket["id"], "cancelled": [r["id"] for r in live]}
+
+    def reactivate(self, ticket_ref: str) -> dict:
+        """A no-show citizen turned up in time: the ticket returns to its old place."""
+        with self._tx() as tx:
+            ticket = self._ticket(tx.conn, ticket_ref, tx.day)
+            missed = tx.conn.execute(
+                "SELECT * FROM requests WHERE ticket_id = ? AND state = 'no_show' ORDER BY position, id",
+                (ticket["id"],),
+            ).fetchall()
+            if not missed or ticket["state"] != "closed" or tx.conn.execute(
+                "SELECT 1 FROM requests WHERE ticket_id = ? AND state IN (?, ?, ?, ?)", (ticket["id"], *LIVE)
+            ).fetchone():
+                raise CabinError(f"{ticket['number']} was not marked no-show: nothing to reactivate")
+            if ticket["day"] != tx.day:
+                raise CabinError(f"{ticket['number']} is from {ticket['day']}: issue a new ticket")
+            since = max(r["updated_at"] for r in missed)
+            limit = self.config.queue.reactivation_min
+            if tx.now - since > limit * 60_000:
+                minutes = (tx.now - since) // 60_000
+                raise CabinError(
+                    f"{ticket['number']} missed its call {minutes} minutes ago, more than {limit}: issue a new ticket"
+                )
+            for i, req in enumerate(missed):
+                if i == 0:
+                    tx.set_request(req, "waiting", "reactivated", recalls=0, window=None)
+                else:
+                    tx.set_request(req, "pending", "pending", detail={"reactivated": True}, window=None)
+            tx.conn.execute("UPDATE tickets SET state = 'open' WHERE id = ?", (ticket["id"],))
+            return {"ticket": ticket["number"], "ticket_id": ticket["id"], "request_id": missed[0]["id"],
+                    "service": missed[0]["service"]}
+
+    def _close_ticket_if_finished(self, tx: _Tx, ticket_id: int) -> None:
+        if not tx.conn.execute(
+            "SELECT 1 FROM requests WHERE ticket_id = ? AND state IN (?, ?, ?, ?)", (ticket_id, *LIVE)
+        ).fetchone():
+            tx.conn.execute("UPDATE tickets SET state = 'closed' WHERE id = ?", (ticket_id,))
+
+    # -- windows -------------------------------------------------------------------------
+    def set_window(self, number: int, state: str) -> dict:
+        if state not in ("open", "paused", "closed"):
+            raise CabinError(f'a window can be open, paused or closed, not "{state}"')
+        with self._tx() as tx:
+            self._window(tx, number)
+            changed = self._set_window_state(tx, number, state)
+            return {"window": number, "state": state, "changed": changed}
+
+    def _set_window_state(self, tx: _Tx, number: int, state: str, reason: str | None = None, force: bool = False) -> bool:
+        row = tx.conn.execute("SELECT * FROM windows WHERE number = ?", (number,)).fetchone()
+        if row["state"] == state:
+            return False
+        if state != "open" and row["current_request_id"] is not None:
+            req = tx.conn.execute(
+                "SELECT r.*, t.number AS ticket FROM requests r JOIN tickets t ON t.id = r.ticket_id WHERE r.id = ?",
+                (row["current_request_id"],),
+            ).fetchone()
+            if req["state"] == "serving" and not force:
+                verb = "pausing" if state == "paused" else "closing"
+                raise CabinError(f"window {number} is serving {req['ticket']}: complete or transfer it before {verb}")
+            # The called citizen goes back to the queue at the ticket's place.
+            tx.set_request(req, "waiting", "returned", at_window=number, detail={"reason": f"window {state}"},
+                           window=None, target_window=None)
+            tx.conn.execute("UPDATE windows SET current_request_id = NULL WHERE number = ?", (number,))
+        if state == "closed":
+            # Errands transferred to this window must not wait for it forever.
+            for req in tx.conn.execute(
+                "SELECT * FROM requests WHERE state = 'waiting' AND target_window = ?", (number,)
+            ).fetchall():
+                tx.conn.execute("UPDATE requests SET target_window = NULL, updated_at = ? WHERE id = ?", (tx.now, req["id"]))
+                tx.event("retargeted", ticket_id=req["ticket_id"], request_id=req["id"], service=req["service"],
+                         window=number, detail={"reason": "window closed"})
+        tx.conn.execute("UPDATE windows SET state = ?, updated_at = ? WHERE number = ?", (state, tx.now, number))
+        kind = {"open": "window_open", "paused": "window_pause", "closed": "window_close"}[state]
+        tx.event(kind, window=number, detail={"reason": reason} if reason else None)
+        return True
+
+    # -- reading -------------------------------------------------------------------------
+    def queue_state(self) -> dict:
+        day = self.today()
+        with self.store.read() as conn:
+            waiting = dict(conn.execute(
+                "SELECT r.service, COUNT(*) FROM requests r JOIN tickets t ON t.id = r.ticket_id"
+                " WHERE r.state = 'waiting' AND t.day = ? GROUP BY r.service ORDER BY r.service", (day,)
+            ).fetchall())
+            windows = []
+            for w in conn.execute("SELECT * FROM windows ORDER BY number"):
+                if w["number"] not in self.config.windows:
+                    continue
+                current = None
+                if w["current_request_id"] is not None:
+                    r = conn.execute(
+                        "SELECT r.*, t.number AS ticket FROM requests r JOIN tickets t ON t.id = r.ticket_id"
+                        " WHERE r.id = ? AND t.day = ?", (w["current_request_id"], day),
+                    ).fetchone()
+                    if r is not None:
+                        current = dict(Call(r["ticket"], r["ticket_id"], r["id"], r["service"], w["number"]).as_dict(),
+                                       state=r["state"])
+                windows.append({"window": w["number"], "state": w["state"],
+                                "services": json.loads(w["services"]), "current": current})
+            estimates = {s: estimate.wait_minutes(conn, self.config, s, waiting.get(s, 0), day) for s in self.config.services}
+        return {"day": day, "waiting": waiting, "estimated_wait_min": estimates, "windows": windows}
+
+    def show_ticket(self, ticket_ref: str) -> dict:
+        day = self.today()
+        with self.store.read() as conn:
+            t = self._ticket(conn, ticket_ref, day)
+            errands = [
+                {"request_id": r["id"], "position": r["position"], "service": r["service"], "state": r["state"],
+                 "window": r["window"], "target_window": r["target_window"], "recalls": r["recalls"],
+                 "transferred_from": r["transferred_from"]}
+                for r in conn.execute("SELECT * FROM requests WHERE ticket_id = ? ORDER BY position, id", (t["id"],))
+            ]
+        return {"ticket": t["number"], "ticket_id": t["id"], "day": t["day"], "priority": t["priority"],
+                "channel": t["channel"], "state": t["state"], "issued_at": t["issued_at"], "errands": errands}

@@ -1,0 +1,89 @@
+"""The queue's schema, as named sqlite-utils migrations applied at start-up.
+
+Never edit a migration that has shipped: add a new one. The names are the schema's history and
+`cabin doctor` shows the latest as the schema version.
+
+Times are integer milliseconds since the epoch (UTC); `day` is the station's local date.
+"""
+
+from sqlite_utils import Migrations
+
+migrations = Migrations("cabin.queue")
+
+
+@migrations(name="0001_queue")
+def m0001_queue(db):
+    db.executescript(
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+
+        CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            day TEXT NOT NULL,
+            number TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            priority TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            issued_at INTEGER NOT NULL,
+            sort_key INTEGER NOT NULL,          -- issued_at minus the class's head start
+            state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+            UNIQUE (day, prefix, seq),
+            UNIQUE (day, number)
+        );
+
+        CREATE TABLE windows (
+            number INTEGER PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN ('open', 'paused', 'closed')),
+            services TEXT NOT NULL,             -- JSON list, synchronised from the config
+            current_request_id INTEGER REFERENCES requests(id),
+            clerk TEXT,
+            updated_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE requests (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            position INTEGER NOT NULL,          -- the errand's place on its ticket, from 1
+            service TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'waiting', 'called', 'serving',
+                'done', 'no_show', 'cancelled', 'transferred', 'expired')),
+            sort_key INTEGER NOT NULL,          -- the ticket's: a later errand keeps its place
+            target_window INTEGER REFERENCES windows(number),
+            window INTEGER REFERENCES windows(number),
+            recalls INTEGER NOT NULL DEFAULT 0,
+            transferred_from INTEGER REFERENCES requests(id),
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX requests_ticket ON requests(ticket_id, position, id);
+        -- call-next: one index seek per service, however long the queue.
+        CREATE INDEX requests_waiting ON requests(service, sort_key, ticket_id, position)
+            WHERE state = 'waiting';
+        CREATE INDEX requests_no_show ON requests(ticket_id) WHERE state = 'no_show';
+
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            ticket_id INTEGER REFERENCES tickets(id),
+            request_id INTEGER REFERENCES requests(id),
+            service TEXT,
+            window INTEGER,
+            clerk TEXT,
+            detail TEXT                         -- JSON, or NULL
+        );
+        CREATE INDEX events_day ON events(day, id);
+        CREATE INDEX events_request ON events(request_id, id);
+        -- recent service times per service, for the wait estimate
+        CREATE INDEX events_done ON events(service, day, id) WHERE kind = 'done';
+        -- Every figure is derived from events: they are never changed or removed.
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        """
+    )

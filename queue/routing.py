@@ -1,0 +1,45 @@
+"""Who a window calls next.
+
+Among the waiting errands whose service the window serves (and that were not transferred to
+another window), the smallest (sort_key, ticket_id, position) wins. A ticket's sort_key is its
+issue time minus its priority class's head start, and every errand of the ticket carries it, so:
+- a priority ticket goes ahead of ordinary tickets issued up to head_start minutes after it,
+  and no further: an ordinary ticket that has waited head_start minutes is never overtaken
+  again (aging without a background job);
+- a second errand, or a transferred or reactivated one, keeps the ticket's place instead of
+  going to the back.
+
+The query is one index seek per service (the partial index `requests_waiting`), merged: its
+cost grows with the number of services a window serves, not with the length of the queue.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import lru_cache
+
+_ONE = (
+    "SELECT * FROM (SELECT * FROM requests WHERE state = 'waiting' AND service = ?"
+    " AND (target_window IS NULL OR target_window = ?) ORDER BY sort_key, ticket_id, position LIMIT 1)"
+)
+
+
+@lru_cache(maxsize=64)
+def _pick_sql(n_services: int) -> str:
+    return " UNION ALL ".join([_ONE] * n_services) + " ORDER BY sort_key, ticket_id, position LIMIT 1"
+
+
+def pick(conn: sqlite3.Connection, services: tuple[str, ...], window: int) -> sqlite3.Row | None:
+    params: list = []
+    for service in services:
+        params += [service, window]
+    return conn.execute(_pick_sql(len(services)), params).fetchone()
+
+
+def ahead_of(conn: sqlite3.Connection, service: str, sort_key: int, ticket_id: int) -> int:
+    """Waiting errands of the same service that will be called before this ticket."""
+    return conn.execute(
+        "SELECT COUNT(*) FROM requests WHERE state = 'waiting' AND service = ?"
+        " AND (sort_key < ? OR (sort_key = ? AND ticket_id < ?))",
+        (service, sort_key, sort_key, ticket_id),
+    ).fetchone()[0]
