@@ -181,14 +181,15 @@ def cmd_simulate(ctx: Context) -> int:
 
 def cmd_demo(ctx: Context) -> int:
     """Until the Textual faces exist: a fresh demo database with one simulated day."""
-    from cabin.queue.simulate import last_open_day, simulate_day
+    from cabin.queue.simulate import capacity_citizens, last_open_day, simulate_day
 
     db = paths.demo_db()
     for suffix in ("", "-wal", "-shm", "-lock"):
         db.with_name(db.name + suffix).unlink(missing_ok=True)
     ctx.args.db = str(db)
     day = last_open_day(ctx.config, date.today().isoformat())
-    result = simulate_day(ctx.store(durable=False), ctx.config, day, ctx.args.citizens, seed=1,
+    citizens = ctx.args.citizens or capacity_citizens(ctx.config, day)
+    result = simulate_day(ctx.store(durable=False), ctx.config, day, citizens, seed=1,
                           progress=sys.stderr.isatty())
     print(f"Demo station: {ctx.config.station.name}\nDatabase: {db}\n")
     emit(ctx.args, result, figures_text)
@@ -329,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="S")
 
     p = command("demo", cmd_demo, "a fresh demo database with one simulated day (make run)")
-    p.add_argument("--citizens", type=int, default=300, metavar="N")
+    p.add_argument("--citizens", type=int, metavar="N", help="default: what the day's windows serve at 85%% load")
 
     config = sub.add_parser("config", help="check a station configuration").add_subparsers(dest="config_command", metavar="ACTION", required=True)
     p = command("check", cmd_config_check, "check the station configuration and summarise it", config)

@@ -203,7 +203,8 @@ class Station:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')",
                 (tx.day, number, prefix, seq, priority, channel, tx.now, sort_key),
             ).lastrowid
-            tx.event("issued", ticket_id=ticket_id, detail={"number": number, "priority": priority, "channel": channel})
+            tx.event("issued", ticket_id=ticket_id, detail={"number": number, "priority": priority, "channel": channel,
+                                                               "services": services})
             for position, code in enumerate(services, start=1):
                 state = "waiting" if position == 1 else "pending"
                 request_id = tx.conn.execute(

@@ -78,6 +78,7 @@ def m0001_queue(db):
         );
         CREATE INDEX events_day ON events(day, id);
         CREATE INDEX events_request ON events(request_id, id);
+        CREATE INDEX events_ticket ON events(ticket_id, id);
         -- recent service times per service, for the wait estimate
         CREATE INDEX events_done ON events(service, day, id) WHERE kind = 'done';
         -- Every figure is derived from events: they are never changed or removed.
