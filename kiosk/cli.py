@@ -270,13 +270,19 @@ def cmd_doctor(ctx: Context) -> int:
         return "\n".join(f"{k:<16} {r[k]}" for k in keys if k in r)
 
     emit(ctx.args, report, text)
+    if not ok:  # the exit-1 contract: one line on stderr saying what is wrong
+        problems = [report[k] for k in ("config_error", "database_error") if k in report]
+        if report.get("integrity_check", "ok") != "ok":
+            problems.append(f"the database {db_path} fails integrity_check: {report['integrity_check']}")
+        print(f"cabin: {one_line('; '.join(problems))}", file=sys.stderr)
     return EXIT_OK if ok else EXIT_REFUSED
 
 
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    # SUPPRESS, not a default: a subcommand's default would overwrite `cabin --json queue`'s value
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print exactly one JSON object")
     common.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $CABIN_DB or the user data dir)")
     common.add_argument("--config", default=argparse.SUPPRESS, help="station config (default: $CABIN_CONFIG or the shipped one)")
 
@@ -343,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.json = getattr(args, "json", False)
     args.db = getattr(args, "db", None)
     args.config = getattr(args, "config", None)
     if not getattr(args, "func", None):
@@ -362,8 +369,13 @@ def main(argv: list[str] | None = None) -> int:
         ctx.close()
 
 
+def one_line(text: str) -> str:
+    """A refusal is one line on stderr, whatever the message it carries (SQLite's, say)."""
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip()) or "refused"
+
+
 def refuse(args: argparse.Namespace, exc: Exception, code: int) -> int:
-    message = str(exc)
+    message = one_line(str(exc))
     print(f"cabin: {message}", file=sys.stderr)
     if args.json:
         print(json.dumps({"error": message, "exit": code}, ensure_ascii=False))
