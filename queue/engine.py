@@ -237,8 +237,9 @@ class Station:
             return self._claim(tx, req, window)
 
     def _claim(self, tx: _Tx, req: sqlite3.Row, window: int, continued: bool = False) -> Call:
+        # recalls count per call: a citizen returned to the queue (window paused) starts afresh
         tx.set_request(req, "called", "called", at_window=window, detail={"continued": True} if continued else None,
-                       window=window, target_window=None)
+                       window=window, target_window=None, recalls=0)
         tx.conn.execute("UPDATE windows SET current_request_id = ?, updated_at = ? WHERE number = ?", (req["id"], tx.now, window))
         number = tx.conn.execute("SELECT number FROM tickets WHERE id = ?", (req["ticket_id"],)).fetchone()[0]
         return Call(number, req["ticket_id"], req["id"], req["service"], window)
