@@ -63,14 +63,19 @@ class _Tx:
 
     def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None):
         self.conn, self.now, self.day, self.clerk = conn, now, day, clerk
+        self.events: list[tuple] = []
 
     def event(self, kind: str, *, ticket_id=None, request_id=None, service=None, window=None, detail=None) -> None:
-        self.conn.execute(
-            "INSERT INTO events (at, day, kind, ticket_id, request_id, service, window, clerk, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.now, self.day, kind, ticket_id, request_id, service, window, self.clerk,
-             json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None),
-        )
+        """Append an event; they are written together just before the commit."""
+        self.events.append((self.now, self.day, kind, ticket_id, request_id, service, window, self.clerk,
+                            json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None))
+
+    def flush(self) -> None:
+        if self.events:
+            self.conn.executemany(
+                "INSERT INTO events (at, day, kind, ticket_id, request_id, service, window, clerk, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.events)
+            self.events.clear()
 
     def set_request(self, req: sqlite3.Row | dict, state: str, kind: str, *, at_window=None, detail=None, **columns) -> None:
         """Move a request to `state` and write the event that says so."""
@@ -90,6 +95,7 @@ class Station:
         self.tz = config.station.tz
         self.clock = clock or SystemClock(self.tz)
         self.clerk = clerk
+        self._rolled_day: str | None = None  # a day this process has seen rolled: no check needed
         self._sync_windows()
 
     # -- transactions --------------------------------------------------------------------
@@ -98,8 +104,11 @@ class Station:
         with self.store.write() as conn:
             now = self.clock.now_ms()
             tx = _Tx(conn, now, local_day(now, self.tz), self.clerk)
-            self._roll_day(tx)
+            if tx.day != self._rolled_day:
+                self._roll_day(tx)
             yield tx
+            tx.flush()
+        self._rolled_day = tx.day
 
     def today(self) -> str:
         return local_day(self.clock.now_ms(), self.tz)
@@ -163,10 +172,13 @@ class Station:
     def _ticket(self, conn: sqlite3.Connection, ref: str, day: str) -> sqlite3.Row:
         """A ticket by today's number (A001) or by its id (17)."""
         ref = str(ref).strip().upper()
+        row = None
         if ref.isdigit():
             row = conn.execute("SELECT * FROM tickets WHERE id = ?", (int(ref),)).fetchone()
-        else:
-            row = conn.execute("SELECT * FROM tickets WHERE day = ? AND number = ?", (day, ref)).fetchone()
+        elif len(ref) > 1 and ref[1:].isdigit():
+            row = conn.execute(
+                "SELECT * FROM tickets WHERE day = ? AND prefix = ? AND seq = ?", (day, ref[0], int(ref[1:]))
+            ).fetchone()
         if row is None:
             raise CabinError(f"no ticket {ref} today" if not ref.isdigit() else f"no ticket with id {ref}")
         return row
@@ -193,16 +205,14 @@ class Station:
         head_start = self.config.priorities[priority].head_start_min * 60_000
         prefix = self.config.prefix_for(services[0])
         with self._tx() as tx:
-            seq = tx.conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets WHERE day = ? AND prefix = ?", (tx.day, prefix)
-            ).fetchone()[0]
-            number = f"{prefix}{seq:03d}"
             sort_key = tx.now - head_start
-            ticket_id = tx.conn.execute(
+            ticket_id, number = tx.conn.execute(
                 "INSERT INTO tickets (day, number, prefix, seq, priority, channel, issued_at, sort_key, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')",
-                (tx.day, number, prefix, seq, priority, channel, tx.now, sort_key),
-            ).lastrowid
+                " SELECT ?1, ?2 || printf('%03d', n), ?2, n, ?3, ?4, ?5, ?6, 'open'"
+                " FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM tickets WHERE day = ?1 AND prefix = ?2)"
+                " RETURNING id, number",
+                (tx.day, prefix, priority, channel, tx.now, sort_key),
+            ).fetchall()[0]
             tx.event("issued", ticket_id=ticket_id, detail={"number": number, "priority": priority, "channel": channel,
                                                                "services": services})
             for position, code in enumerate(services, start=1):

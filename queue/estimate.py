@@ -21,7 +21,8 @@ RECENT_MIN = 3
 
 def typical_minutes(conn: sqlite3.Connection, config: StationConfig, service: str, day: str) -> float:
     rows = conn.execute(
-        "SELECT d.at - (SELECT MAX(s.at) FROM events s WHERE s.request_id = d.request_id AND s.kind = 'started')"
+        "SELECT d.at - (SELECT MAX(s.at) FROM events s WHERE s.ticket_id = d.ticket_id"
+        " AND s.request_id = d.request_id AND s.kind = 'started')"
         " FROM events d WHERE d.kind = 'done' AND d.service = ? AND d.day = ? ORDER BY d.id DESC LIMIT ?",
         (service, day, RECENT),
     ).fetchall()

@@ -31,8 +31,7 @@ def m0001_queue(db):
             issued_at INTEGER NOT NULL,
             sort_key INTEGER NOT NULL,          -- issued_at minus the class's head start
             state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
-            UNIQUE (day, prefix, seq),
-            UNIQUE (day, number)
+            UNIQUE (day, prefix, seq)           -- number = prefix + seq: unique with it
         );
 
         CREATE TABLE windows (
@@ -62,7 +61,6 @@ def m0001_queue(db):
         -- call-next: one index seek per service, however long the queue.
         CREATE INDEX requests_waiting ON requests(service, sort_key, ticket_id, position)
             WHERE state = 'waiting';
-        CREATE INDEX requests_no_show ON requests(ticket_id) WHERE state = 'no_show';
 
         CREATE TABLE events (
             id INTEGER PRIMARY KEY,
@@ -76,8 +74,8 @@ def m0001_queue(db):
             clerk TEXT,
             detail TEXT                         -- JSON, or NULL
         );
-        CREATE INDEX events_day ON events(day, id);
-        CREATE INDEX events_request ON events(request_id, id);
+        -- Few indexes on purpose: each one is another page written by every operation.
+        -- A request's events are found through its ticket, a day's through its tickets.
         CREATE INDEX events_ticket ON events(ticket_id, id);
         -- recent service times per service, for the wait estimate
         CREATE INDEX events_done ON events(service, day, id) WHERE kind = 'done';

@@ -40,6 +40,6 @@ def ahead_of(conn: sqlite3.Connection, service: str, sort_key: int, ticket_id: i
     """Waiting errands of the same service that will be called before this ticket."""
     return conn.execute(
         "SELECT COUNT(*) FROM requests WHERE state = 'waiting' AND service = ?"
-        " AND (sort_key < ? OR (sort_key = ? AND ticket_id < ?))",
-        (service, sort_key, sort_key, ticket_id),
+        " AND (sort_key, ticket_id) < (?, ?)",
+        (service, sort_key, ticket_id),
     ).fetchone()[0]

@@ -10,7 +10,10 @@ Writers from several processes queue on an advisory `flock` on `<db>-lock` befor
 The kernel hands the lock over as soon as it is released, where SQLite's own busy handler would
 sleep 1, 2, 5 ... 100 ms between retries and leave the database idle while windows wait; a
 killed process's lock is released by the kernel. SQLite's busy timeout still covers a foreign
-writer (the sqlite3 shell, say).
+writer (the sqlite3 shell, say). The hand-over is not first-come first-served: under a flat-out
+storm of 8 processes on 2 cores one window can get far fewer turns than another for a second
+(`make bench`, fairness_8proc); yielding the CPU after each release evens that out but costs
+about a fifth of the throughput, and windows worked at a clerk's pace never contend like that.
 """
 
 from __future__ import annotations

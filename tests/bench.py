@@ -478,9 +478,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cabin-bench-") as d:
         tmp = Path(d)
         log(f"temporary databases in {tmp}")
-        bench_issue(tmp)
-        bench_call_next(tmp)
-        bench_windows(tmp)
+        wanted = sys.argv[1:] or ["issue", "call_next", "windows"]  # e.g. `python -m tests.bench issue`
+        for name in wanted:
+            globals()[f"bench_{name}"](tmp)
     print()
     print(table())
     missed = [x["name"] for x in RESULTS if x["ok"] is False]
