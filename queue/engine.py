@@ -295,8 +295,9 @@ class Station:
         window serves it (the one-stop rule), else it joins the queue at the ticket's place."""
         with self._tx() as tx:
             row, req = self._current(tx, window, AT_WINDOW, "complete")
-            if req["state"] == "called":  # the clerk served without pressing start
-                tx.event("started", ticket_id=req["ticket_id"], request_id=req["id"], service=req["service"], window=window)
+            if req["state"] == "called":  # the clerk served without pressing start: timed from the call
+                tx.event("started", ticket_id=req["ticket_id"], request_id=req["id"], service=req["service"],
+                         window=window, detail={"implicit": True})
             tx.set_request(req, "done", "done", at_window=window)
             tx.conn.execute("UPDATE windows SET current_request_id = NULL, updated_at = ? WHERE number = ?", (tx.now, window))
             continued = None

@@ -1,8 +1,8 @@
 """Estimated wait per service.
 
 wait = errands ahead x typical service minutes / windows that serve the service.
-- typical minutes: the mean of the last RECENT service times (start to done) of the service
-  today, or the config's `minutes` until RECENT_MIN of them exist;
+- typical minutes: the mean of the last RECENT service times (start to done; from the call
+  when the clerk completed without pressing start) of the service today, or the config's `minutes` until RECENT_MIN of them exist;
 - windows: those open for the service now, or, when none is open, all configured for it
   (they are expected to open).
 It is a guide for the citizen, not a promise: a window shared by several services is counted
@@ -21,8 +21,9 @@ RECENT_MIN = 3
 
 def typical_minutes(conn: sqlite3.Connection, config: StationConfig, service: str, day: str) -> float:
     rows = conn.execute(
-        "SELECT d.at - (SELECT MAX(s.at) FROM events s WHERE s.ticket_id = d.ticket_id"
-        " AND s.request_id = d.request_id AND s.kind = 'started')"
+        # service time: from the start, or from the call when the start was implicit
+        "SELECT d.at - (SELECT s.at FROM events s WHERE s.ticket_id = d.ticket_id AND s.request_id = d.request_id"
+        " AND (s.kind = 'called' OR (s.kind = 'started' AND s.detail IS NULL)) ORDER BY s.id DESC LIMIT 1)"
         " FROM events d WHERE d.kind = 'done' AND d.service = ? AND d.day = ? ORDER BY d.id DESC LIMIT ?",
         (service, day, RECENT),
     ).fetchall()

@@ -64,10 +64,12 @@ def day_figures(conn: sqlite3.Connection, config: StationConfig, day: str) -> di
             r["since"] = e["at"]
             if kind == "queued" and "after" in detail and e["ticket_id"] in tickets:
                 tickets[e["ticket_id"]]["requeued"] = True
-        elif kind == "called" and r["since"] is not None:
-            waits.append(e["at"] - r["since"])
-            r["since"] = None
-        elif kind == "started":
+        elif kind == "called":
+            if r["since"] is not None:
+                waits.append(e["at"] - r["since"])
+                r["since"] = None
+            r["started"] = e["at"]  # until an explicit start says otherwise
+        elif kind == "started" and not detail.get("implicit"):
             r["started"] = e["at"]
         elif kind == "done":
             if r["started"] is not None:

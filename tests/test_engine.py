@@ -858,3 +858,21 @@ def test_events_are_append_only(station):
         conn.execute("DELETE FROM events")
     conn.close()
     assert kinds(station) == ["issued", "queued"]
+
+
+def test_service_without_a_start_is_timed_from_the_call(station, clock):
+    """A clerk who never presses start must not drive the estimate (and the figures) to zero."""
+    from cabin.queue.figures import day_figures
+
+    station.set_window(2, "open")
+    for _ in range(3):
+        station.issue(["id.found_card"])
+    for _ in range(3):
+        station.call_next(2)
+        clock.advance(minutes=5)
+        station.complete(2)  # no start
+    with station.store.read() as conn:
+        assert estimate.typical_minutes(conn, station.config, "id.found_card", "2026-11-23") == 5.0
+        figures = day_figures(conn, station.config, "2026-11-23")
+    assert figures["service_p50_min"] == 5.0
+    assert figures["errands_done"] == 3
