@@ -298,7 +298,7 @@ class _Checker:
                 raise self.fail(f"{where}.category", f'unknown category "{category}"')
             minutes = s.get("minutes")
             if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= 240:
-                raise self.fail(f"{where}.minutes", "must be a number of minutes between 0 and 240")
+                raise self.fail(f"{where}.minutes", "must be a number of minutes, more than 0 and at most 240")
             result[code] = Service(code, category, self.string(s, "name", where), self.string(s, "name_en", where), float(minutes))
         return result
 

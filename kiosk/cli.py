@@ -12,10 +12,12 @@ import argparse
 import json
 import sqlite3
 import sys
+import time
 from datetime import date
 from typing import Callable
 
 from cabin.config import ConfigError, describe, load_config, resolve_config_path
+from cabin.queue.clock import local_day
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, NothingToCall
 from cabin.queue.store import Store, schema_version
@@ -161,7 +163,8 @@ def cmd_queue(ctx: Context) -> int:
             lines.append(f"  window {w['window']:<3} {w['state']:<7} {now}")
         lines.append("  waiting:" + ("" if q["waiting"] else " nobody"))
         for service, n in q["waiting"].items():
-            lines.append(f"    {service:<20} {n:>4}   ~{q['estimated_wait_min'][service]:.0f} min")
+            wait = q["estimated_wait_min"].get(service)  # None: a service no longer in the config
+            lines.append(f"    {service:<20} {n:>4}   " + (f"~{wait:.0f} min" if wait is not None else ""))
         return "\n".join(lines)
 
     emit(ctx.args, q, text)
@@ -172,7 +175,7 @@ def cmd_simulate(ctx: Context) -> int:
     from cabin.queue.simulate import simulate_day  # only this command needs it
 
     a = ctx.args
-    day = resolve_day(a.day)
+    day = resolve_day(a.day, ctx.config)
     result = simulate_day(ctx.store(durable=False), ctx.config, day, a.citizens, seed=a.seed,
                           progress=not a.json and sys.stderr.isatty())
     emit(a, result, figures_text)
@@ -187,13 +190,18 @@ def cmd_demo(ctx: Context) -> int:
     for suffix in ("", "-wal", "-shm", "-lock"):
         db.with_name(db.name + suffix).unlink(missing_ok=True)
     ctx.args.db = str(db)
-    day = last_open_day(ctx.config, date.today().isoformat())
+    day = last_open_day(ctx.config, resolve_day("today", ctx.config))
     citizens = ctx.args.citizens or capacity_citizens(ctx.config, day)
     result = simulate_day(ctx.store(durable=False), ctx.config, day, citizens, seed=1,
-                          progress=sys.stderr.isatty())
-    print(f"Demo station: {ctx.config.station.name}\nDatabase: {db}\n")
-    emit(ctx.args, result, figures_text)
-    print(f"\nTry: cabin --db {db} queue   |   cabin --db {db} ticket show A001")
+                          progress=not ctx.args.json and sys.stderr.isatty())
+    result["database"] = str(db)
+
+    def text(r: dict) -> str:
+        return (f"Demo station: {ctx.config.station.name}\nDatabase: {db}\n\n{figures_text(r)}\n\n"
+                f"Try: .venv/bin/cabin --db {db} ticket show 1\n"
+                f"     .venv/bin/cabin --db {db} doctor")
+
+    emit(ctx.args, result, text)
     return EXIT_OK
 
 
@@ -201,7 +209,7 @@ def figures_text(f: dict) -> str:
     lines = [
         f"{f['day']}: {f['tickets_issued']} tickets, {f['errands_requested']} errands",
         f"  done {f['errands_done']}, no-show {f['errands_no_show']}, cancelled {f['errands_cancelled']},"
-        f" transferred {f['errands_transferred']}",
+        f" transferred {f['errands_transferred']}, expired {f['errands_expired']}, still open {f['errands_open']}",
         f"  wait p50 {f['wait_p50_min']} min, p90 {f['wait_p90_min']} min, max {f['wait_max_min']} min;"
         f" within {f['sla_target_min']} min: {f['sla_share']:.0%}",
         f"  service p50 {f['service_p50_min']} min, p90 {f['service_p90_min']} min",
@@ -211,13 +219,21 @@ def figures_text(f: dict) -> str:
     return "\n".join(lines)
 
 
-def resolve_day(text: str) -> str:
+def resolve_day(text: str, config) -> str:
+    """YYYY-MM-DD, or 'today' in the station's time zone (not the host's)."""
     if text == "today":
-        return date.today().isoformat()
+        return local_day(time.time_ns() // 1_000_000, config.station.tz)
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
         raise CabinError(f'"{text}" is not a date like 2026-11-28') from None
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def cmd_config_check(ctx: Context) -> int:
@@ -252,6 +268,8 @@ def cmd_doctor(ctx: Context) -> int:
         report["config_error"] = str(exc)
         ok = False
     try:
+        if not db_path.exists():  # a diagnostic must not create what it diagnoses
+            raise CabinError(f"there is no database at {db_path} (the first station command creates it)")
         store = ctx.store()
         report["schema_version"] = schema_version(store.db)
         report["journal_mode"] = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -279,14 +297,25 @@ def cmd_doctor(ctx: Context) -> int:
 
 
 # -- parser ---------------------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error under --json is one JSON object too (exit 2)."""
+
+    json_requested = False  # set by main(): subparsers are separate instances
+
+    def error(self, message: str):
+        if Parser.json_requested:
+            print(json.dumps({"error": message, "exit": EXIT_USAGE}, ensure_ascii=False))
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     # SUPPRESS, not a default: a subcommand's default would overwrite `cabin --json queue`'s value
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print exactly one JSON object")
     common.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $CABIN_DB or the user data dir)")
     common.add_argument("--config", default=argparse.SUPPRESS, help="station config (default: $CABIN_CONFIG or the shipped one)")
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="cabin", parents=[common],
         description="Cabin: the one-stop service counter of a police station.",
         epilog="Exit codes: 0 done, 1 refused, 2 usage, 3 nothing to call.",
@@ -332,11 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("simulate", cmd_simulate, "run a realistic day through the engine on a simulated clock")
     p.add_argument("--day", required=True, help="YYYY-MM-DD or 'today'")
-    p.add_argument("--citizens", type=int, required=True, metavar="N")
+    p.add_argument("--citizens", type=positive_int, required=True, metavar="N")
     p.add_argument("--seed", type=int, default=0, metavar="S")
 
     p = command("demo", cmd_demo, "a fresh demo database with one simulated day (make run)")
-    p.add_argument("--citizens", type=int, metavar="N", help="default: what the day's windows serve at 85%% load")
+    p.add_argument("--citizens", type=positive_int, metavar="N", help="default: what the day's windows serve at 85%% load")
 
     config = sub.add_parser("config", help="check a station configuration").add_subparsers(dest="config_command", metavar="ACTION", required=True)
     p = command("check", cmd_config_check, "check the station configuration and summarise it", config)
@@ -348,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    Parser.json_requested = "--json" in argv
     args = parser.parse_args(argv)
     args.json = getattr(args, "json", False)
     args.db = getattr(args, "db", None)

@@ -8,7 +8,9 @@ the README ("Routing"); `routing.py` holds the pick, `estimate.py` the wait esti
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Iterator
@@ -166,26 +168,29 @@ class Station:
             (window["current_request_id"],),
         ).fetchone()
         if req["state"] not in states:
-            raise CabinError(f"{req['ticket']} at window {number} is {req['state']}: cannot {doing}")
+            being = "already being served" if req["state"] == "serving" else req["state"]
+            raise CabinError(f"{req['ticket']} at window {number} is {being}: cannot {doing}")
         return window, req
 
     def _ticket(self, conn: sqlite3.Connection, ref: str, day: str) -> sqlite3.Row:
         """A ticket by today's number (A001) or by its id (17)."""
-        ref = str(ref).strip().upper()
+        text = unicodedata.normalize("NFKC", str(ref)).strip().upper()  # full-width input too
         row = None
-        if ref.isdigit():
-            row = conn.execute("SELECT * FROM tickets WHERE id = ?", (int(ref),)).fetchone()
-        elif len(ref) > 1 and ref[1:].isdigit():
+        if re.fullmatch(r"[0-9]{1,12}", text):
+            row = conn.execute("SELECT * FROM tickets WHERE id = ?", (int(text),)).fetchone()
+        elif re.fullmatch(r"[A-Z][0-9]{1,6}", text):
             row = conn.execute(
-                "SELECT * FROM tickets WHERE day = ? AND prefix = ? AND seq = ?", (day, ref[0], int(ref[1:]))
+                "SELECT * FROM tickets WHERE day = ? AND prefix = ? AND seq = ?", (day, text[0], int(text[1:]))
             ).fetchone()
+        else:
+            raise CabinError(f'"{ref}" is not a ticket: give today\'s number (A001) or a ticket id')
         if row is None:
-            raise CabinError(f"no ticket {ref} today" if not ref.isdigit() else f"no ticket with id {ref}")
+            raise CabinError(f"no ticket with id {text}" if text.isdigit() else f"no ticket {text} today")
         return row
 
     def _label(self, service: str) -> str:
-        s = self.config.services[service]
-        return f"{s.name} ({service})"
+        s = self.config.services.get(service)  # a service since removed from the config has no name
+        return f"{s.name} ({service})" if s else service
 
     # -- issuing -------------------------------------------------------------------------
     def issue(self, services: list[str], priority: str = "normal", channel: str = "dispenser") -> Issued:
@@ -257,7 +262,7 @@ class Station:
     def recall(self, window: int) -> dict:
         """Call the same citizen again; past the recall limit the errand becomes a no-show."""
         with self._tx() as tx:
-            _, req = self._current(tx, window, ("called",), "recall (only a called ticket can be recalled)")
+            _, req = self._current(tx, window, ("called",), "recall")
             limit = self.config.queue.recall_limit
             if req["recalls"] >= limit:
                 self._no_show(tx, req, window, automatic=True)
@@ -270,7 +275,7 @@ class Station:
 
     def no_show(self, window: int) -> dict:
         with self._tx() as tx:
-            _, req = self._current(tx, window, ("called",), "mark no-show (the citizen is already being served)")
+            _, req = self._current(tx, window, ("called",), "mark no-show")
             self._no_show(tx, req, window, automatic=False)
             return {"ticket": req["ticket"], "request_id": req["id"], "window": window, "no_show": True}
 
@@ -286,7 +291,7 @@ class Station:
 
     def start(self, window: int) -> dict:
         with self._tx() as tx:
-            _, req = self._current(tx, window, ("called",), "start (it is not waiting to start)")
+            _, req = self._current(tx, window, ("called",), "start")
             tx.set_request(req, "serving", "started", at_window=window)
             return {"ticket": req["ticket"], "request_id": req["id"], "window": window, "service": req["service"]}
 
@@ -452,12 +457,16 @@ class Station:
                 "SELECT r.service, COUNT(*) FROM requests r JOIN tickets t ON t.id = r.ticket_id"
                 " WHERE r.state = 'waiting' AND t.day = ? GROUP BY r.service ORDER BY r.service", (day,)
             ).fetchall())
+            rolled = conn.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
+            # Before the day's first operation, the windows are still as yesterday left them:
+            # show them as the close-out will leave them.
+            stale = rolled is None or rolled[0] < day
             windows = []
             for w in conn.execute("SELECT * FROM windows ORDER BY number"):
                 if w["number"] not in self.config.windows:
                     continue
                 current = None
-                if w["current_request_id"] is not None:
+                if w["current_request_id"] is not None and not stale:
                     r = conn.execute(
                         "SELECT r.*, t.number AS ticket FROM requests r JOIN tickets t ON t.id = r.ticket_id"
                         " WHERE r.id = ? AND t.day = ?", (w["current_request_id"], day),
@@ -465,7 +474,7 @@ class Station:
                     if r is not None:
                         current = dict(Call(r["ticket"], r["ticket_id"], r["id"], r["service"], w["number"]).as_dict(),
                                        state=r["state"])
-                windows.append({"window": w["number"], "state": w["state"],
+                windows.append({"window": w["number"], "state": "closed" if stale else w["state"],
                                 "services": json.loads(w["services"]), "current": current})
             estimates = {s: estimate.wait_minutes(conn, self.config, s, waiting.get(s, 0), day) for s in self.config.services}
         return {"day": day, "waiting": waiting, "estimated_wait_min": estimates, "windows": windows}

@@ -153,9 +153,7 @@ class DaySimulation:
     def run(self, progress=None) -> None:
         for citizen, at in zip(self.citizens, self._arrival_times()):
             self.push(at, "arrive", citizen)
-        first = self.heap[0][0] if self.heap else self.clock.now_ms()
-        self.clock.set(first)
-        for w in sorted(self.config.windows):
+        for w in sorted(self.config.windows):  # at the first opening time (the clock's start)
             self.station.set_window(w, "open")
             self.idle.add(w)
         while self.heap:
@@ -244,16 +242,22 @@ class DaySimulation:
 
 
 def simulate_day(store: Store, config: StationConfig, day: str, citizens: int, seed: int = 0, progress: bool = False) -> dict:
-    """Run one day into `store` and return its figures. Refuses a day that already has tickets
-    or lies before the database's current day (the engine closes days in order)."""
+    """Run one day into `store` and return its figures. Refuses a database holding real tickets
+    (one not made by simulations), a day that already has tickets, and a day before the
+    database's current day (the engine closes days in order)."""
     if not 1 <= citizens <= MAX_CITIZENS:
         raise CabinError(f"--citizens must be between 1 and {MAX_CITIZENS}")
     with store.read() as conn:
+        marked = conn.execute("SELECT value FROM meta WHERE key = 'simulated'").fetchone()
+        if not marked and conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone():
+            raise CabinError(f"{store.path} holds a real station's tickets: simulate into another database (--db PATH)")
         if conn.execute("SELECT 1 FROM tickets WHERE day = ? LIMIT 1", (day,)).fetchone():
             raise CabinError(f"{day} already has tickets in {store.path}: choose another day or database")
         current = conn.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
         if current and current[0] > day:
             raise CabinError(f"{store.path} has already reached {current[0]}: simulate a later day or use another database")
+    with store.write() as conn:  # a simulated database is never taken for a station's real one
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('simulated', '1')")
     sim = DaySimulation(store, config, day, citizens, seed)
     if progress:
         from rich.progress import Progress

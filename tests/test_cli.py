@@ -408,8 +408,19 @@ USAGE_ERRORS = [
 
 def test_usage_errors_exit_2_and_touch_nothing(fresh):
     runs = run_all(fresh, [(*argv, "--json") for argv in USAGE_ERRORS])
-    bad = [str(r) for r in runs if r.code != 2 or "usage:" not in r.err or "Traceback" in r.err or r.out]
+
+    def one_json_error(out: str) -> bool:  # --json: even a usage error is one JSON object
+        try:
+            obj = json.loads(out)
+        except ValueError:
+            return False
+        return out.count("\n") == 1 and obj["exit"] == 2 and obj["error"]
+
+    bad = [str(r) for r in runs
+           if r.code != 2 or "usage:" not in r.err or "Traceback" in r.err or not one_json_error(r.out)]
     assert not bad, "\n\n".join(bad)
+    plain = run_all(fresh, [USAGE_ERRORS[0], USAGE_ERRORS[-1]])
+    assert all(r.code == 2 and not r.out for r in plain)
     assert not fresh.db.exists(), "a usage error must not even create the database"
 
 

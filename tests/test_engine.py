@@ -444,8 +444,8 @@ def test_no_show_and_recall_refused_while_serving(station):
     station.call_next(2)
     station.start(2)
     refused(station, station.no_show, 2, match="already being served")
-    refused(station, station.recall, 2, match="only a called ticket")
-    refused(station, station.start, 2, match="is serving")
+    refused(station, station.recall, 2, match="already being served: cannot recall")
+    refused(station, station.start, 2, match="already being served: cannot start")
     refused(station, station.no_show, 3, match="nobody called")
 
 
@@ -876,3 +876,24 @@ def test_service_without_a_start_is_timed_from_the_call(station, clock):
         figures = day_figures(conn, station.config, "2026-11-23")
     assert figures["service_p50_min"] == 5.0
     assert figures["errands_done"] == 3
+
+
+def test_ticket_references(station):
+    a = station.issue(["id.apply"])
+    assert station.show_ticket("ａ００１")["ticket_id"] == a.ticket_id  # full-width, lower case
+    assert station.show_ticket(f" {a.ticket_id} ")["ticket"] == "A001"
+    for bad in ["", "99999999999999999999999", "A1234567", "AB1", "A-1"]:
+        with pytest.raises(CabinError, match="is not a ticket"):
+            station.show_ticket(bad)
+    with pytest.raises(CabinError, match="no ticket A002 today"):
+        station.show_ticket("A002")
+
+
+def test_queue_after_midnight_before_any_operation(station, clock):
+    open_windows(station, 2)
+    station.issue(["id.apply"])
+    station.call_next(2)
+    clock.set(datetime(2026, 11, 24, 0, 5, tzinfo=clock.tz))
+    q = station.queue_state()
+    assert q["day"] == "2026-11-24" and q["waiting"] == {}
+    assert all(w["state"] == "closed" and w["current"] is None for w in q["windows"])

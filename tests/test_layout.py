@@ -135,6 +135,10 @@ def test_doctor_on_a_fresh_database(tmp_path):
     env.update(CABIN_DB=str(db), XDG_DATA_HOME=str(tmp_path / "xdg"))
     script = Path(sys.executable).with_name("cabin")
     argv = [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
+    r = subprocess.run([*argv, "doctor"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "there is no database at" in r.stderr, r
+    assert not db.parent.exists(), "doctor must not create the database it diagnoses"
+    subprocess.run([*argv, "queue"], env=env, cwd=tmp_path, check=True, capture_output=True, timeout=60)
     r = subprocess.run([*argv, "doctor", "--json"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stderr == "", r
     report = json.loads(r.stdout)

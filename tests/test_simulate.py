@@ -161,3 +161,9 @@ def test_cli_simulate_and_demo(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "xdg" / "cabin" / "demo.sqlite").exists()
     assert "tickets" in r.stdout and "wait p50" in r.stdout
+
+
+def test_a_real_station_database_is_never_simulated_into(station, config):
+    station.issue(["id.apply"])  # a real ticket
+    with pytest.raises(CabinError, match="holds a real station's tickets"):
+        simulate_day(station.store, config, "2026-11-24", 10, seed=1)
