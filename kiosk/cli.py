@@ -85,7 +85,8 @@ def cmd_ticket_show(ctx: Context) -> int:
     def text(t: dict) -> str:
         lines = [f"{t['ticket']} ({t['day']}, {t['priority']}, {t['state']})"]
         for e in t["errands"]:
-            where = f" window {e['window']}" if e["window"] else ""
+            where = (f" window {e['window']}" if e["window"]
+                     else f" for window {e['target_window']}" if e["target_window"] else "")
             lines.append(f"  {e['position']}. {e['service']:<20} {e['state']}{where}")
         return "\n".join(lines)
 
