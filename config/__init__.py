@@ -7,6 +7,8 @@ too, which fails for namespace packages such as `cabin.queue` on Python 3.11.
 from .loader import (  # noqa: F401
     Category,
     ConfigError,
+    Device,
+    Dispenser,
     Priority,
     QueueRules,
     Service,

@@ -74,11 +74,27 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Device:
+    """A serial device by pyserial URL: /dev/ttyUSB0, a simulator's pty link, socket://host:port."""
+
+    url: str
+    baud: int
+
+
+@dataclass(frozen=True)
 class Window:
     number: int
     name: str
     name_en: str
     services: tuple[str, ...]
+    reader: Device | None = None
+    card_printer: Device | None = None
+
+
+@dataclass(frozen=True)
+class Dispenser:
+    ticket_printer: Device | None = None
+    ticket_mode: str = "native"  # "raster" only for printers without Chinese fonts or native QR
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,7 @@ class StationConfig:
     categories: dict[str, Category]
     services: dict[str, Service]
     windows: dict[int, Window]
+    dispenser: Dispenser = field(default_factory=Dispenser)
     source: str = field(default="", compare=False)
 
     def prefix_for(self, service: str) -> str:
@@ -184,7 +201,8 @@ class _Checker:
 
     # -- sections ------------------------------------------------------------------------
     def config(self, data: dict) -> StationConfig:
-        self.no_unknown(data, {"station", "queue", "hours", "priorities", "categories", "services", "windows"}, "(top level)")
+        self.no_unknown(data, {"station", "queue", "hours", "priorities", "categories", "services", "windows",
+                               "dispenser"}, "(top level)")
         station = self.station(data)
         queue = self.queue(data)
         hours = self.hours(data)
@@ -195,7 +213,8 @@ class _Checker:
         for code in services:
             if not any(code in w.services for w in windows.values()):
                 raise self.fail("services", f'service "{code}" is served by no window')
-        return StationConfig(station, queue, hours, priorities, categories, services, windows, self.where)
+        return StationConfig(station, queue, hours, priorities, categories, services, windows,
+                             self.dispenser(data), self.where)
 
     def station(self, data: dict) -> Station:
         s = self.table(data, "station", {"name", "name_en", "code", "province", "district", "timezone"})
@@ -306,7 +325,7 @@ class _Checker:
         result: dict[int, Window] = {}
         for i, w in enumerate(self.array_of_tables(data, "windows")):
             where = f"windows[{i}]"
-            self.no_unknown(w, {"number", "name", "name_en", "services"}, where)
+            self.no_unknown(w, {"number", "name", "name_en", "services", "reader", "card_printer"}, where)
             number = self.integer(w, "number", where, 1, 999)
             if number in result:
                 raise self.fail(f"{where}.number", f"duplicate window number {number}")
@@ -322,8 +341,34 @@ class _Checker:
                 if len(set(codes)) != len(codes):
                     raise self.fail(f"{where}.services", f"a service is listed twice (window {number})")
                 served = tuple(codes)
-            result[number] = Window(number, self.string(w, "name", where), self.string(w, "name_en", where), served)
+            result[number] = Window(number, self.string(w, "name", where), self.string(w, "name_en", where), served,
+                                    reader=self.device(w, "reader", where, 115200),
+                                    card_printer=self.device(w, "card_printer", where, 115200))
         return result
+
+
+    def device(self, data: dict, key: str, where: str, default_baud: int) -> Device | None:
+        """A device is a URL string, or a table {url = "...", baud = 9600}."""
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = {"url": value}
+        if not isinstance(value, dict):
+            raise self.fail(f"{where}.{key}", 'must be a URL like "/dev/ttyUSB0" or {url = "...", baud = 9600}')
+        self.no_unknown(value, {"url", "baud"}, f"{where}.{key}")
+        url = self.string(value, "url", f"{where}.{key}")
+        baud = self.integer(value, "baud", f"{where}.{key}", 1200, 921600, default_baud)
+        return Device(url, baud)
+
+    def dispenser(self, data: dict) -> Dispenser:
+        if "dispenser" not in data:
+            return Dispenser()
+        d = self.table(data, "dispenser", {"ticket_printer", "ticket_mode"})
+        mode = d.get("ticket_mode", "native")
+        if mode not in ("native", "raster"):
+            raise self.fail("dispenser.ticket_mode", f'must be "native" or "raster", not {mode!r}')
+        return Dispenser(self.device(d, "ticket_printer", "dispenser", 9600), mode)
 
 
 def describe(config: StationConfig) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, NothingToCall
 from cabin.queue.store import Store, schema_version
 
-from . import paths
+from . import paths, tokens
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
 
@@ -74,6 +74,8 @@ def call_text(call: dict | None) -> str:
 def cmd_ticket_issue(ctx: Context) -> int:
     a = ctx.args
     issued = ctx.station().issue(a.services, priority=a.priority, channel=a.channel).as_dict()
+    issued["token"] = tokens.sign(tokens.load_secret(paths.secret_file()), ctx.config.station.code,
+                                  issued.pop("day"), issued["ticket_id"])
     emit(a, issued, lambda r: f"{r['ticket']}  {' + '.join(r['services'])}  ahead: {r['ahead']}  "
                               f"estimated wait: {r['estimated_wait_min']:.0f} min")
     return EXIT_OK
@@ -91,6 +93,18 @@ def cmd_ticket_show(ctx: Context) -> int:
         return "\n".join(lines)
 
     emit(ctx.args, t, text)
+    return EXIT_OK
+
+
+def cmd_ticket_verify(ctx: Context) -> int:
+    """Check a ticket's QR token: signature, station, and the ticket it names."""
+    claims = tokens.verify(tokens.load_secret(paths.secret_file()), ctx.config.station.code, ctx.args.token)
+    ticket = ctx.station().show_ticket(str(claims.ticket_id))
+    if ticket["day"] != claims.day:
+        raise CabinError(f"the ticket code names ticket {claims.ticket_id} of {claims.day}, which does not exist")
+    result = {"valid": True, "station": claims.station, "day": claims.day, "ticket_id": claims.ticket_id,
+              "ticket": ticket["ticket"], "state": ticket["state"]}
+    emit(ctx.args, result, lambda r: f"valid: {r['ticket']} of {r['day']} ({r['state']})")
     return EXIT_OK
 
 
@@ -333,6 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("services", nargs="+", metavar="SERVICE", help="service codes, in the order they are served")
     p.add_argument("--priority", default="normal", metavar="CLASS", help="priority class from the config (default: normal)")
     p.add_argument("--channel", default="dispenser", choices=["dispenser", "counter", "appointment"])
+    p = command("verify", cmd_ticket_verify, "check the signed code (QR) of a ticket", ticket)
+    p.add_argument("token", metavar="TOKEN", help="CABIN1:<station>:<day>:<ticket_id>:<signature>")
     p = command("show", cmd_ticket_show, "a ticket's errands and their states", ticket)
     p.add_argument("ticket", metavar="TICKET", help="today's number (A001) or the ticket id")
 

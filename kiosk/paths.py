@@ -23,6 +23,11 @@ def demo_db() -> Path:
     return data_dir() / "demo.sqlite"
 
 
+def secret_file() -> Path:
+    """The station secret that signs ticket codes (mode 0600, created on first use)."""
+    return data_dir() / "station.secret"
+
+
 def resolve_db(explicit: str | os.PathLike | None = None) -> Path:
     """--db wins, then CABIN_DB, then the default in the user data dir."""
     if explicit:

@@ -48,9 +48,11 @@ class Issued:
     priority: str
     ahead: int
     estimated_wait_min: float
+    day: str = ""
 
     def as_dict(self) -> dict:
         return {
+            "day": self.day,
             "ticket": self.ticket,
             "ticket_id": self.ticket_id,
             "services": self.services,
@@ -230,7 +232,7 @@ class Station:
                 tx.event("queued" if state == "waiting" else "pending", ticket_id=ticket_id, request_id=request_id, service=code)
             ahead = routing.ahead_of(tx.conn, services[0], sort_key, ticket_id)
             wait = estimate.wait_minutes(tx.conn, self.config, services[0], ahead, tx.day)
-        return Issued(number, ticket_id, services, priority, ahead, wait)
+        return Issued(number, ticket_id, services, priority, ahead, wait, tx.day)
 
     # -- at a window ---------------------------------------------------------------------
     def call_next(self, window: int) -> Call:

@@ -1,0 +1,70 @@
+"""The signed token in a ticket's QR code: `CABIN1:<station>:<day>:<ticket_id>:<mac>`.
+
+The MAC is HMAC-SHA256 over everything before it, with the station's secret, truncated to 16
+bytes (22 characters of base64url): a hand scanner at the counter can then pull up the ticket,
+and a forged or another station's ticket is refused. The secret is created on first use, mode
+0600, in the user data dir; it never leaves the station's host.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cabin.queue.errors import CabinError
+
+VERSION = "CABIN1"
+_TOKEN = re.compile(r"^CABIN1:([0-9A-Za-z-]{1,20}):(\d{4}-\d{2}-\d{2}):(\d{1,12}):([A-Za-z0-9_-]{22})$")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    station: str
+    day: str
+    ticket_id: int
+
+
+def load_secret(path: Path) -> bytes:
+    """The station secret, created (32 random bytes, mode 0600) if there is none yet."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as f:
+        f.write(secret)
+    return secret
+
+
+def _mac(secret: bytes, body: str) -> str:
+    digest = hmac.new(secret, body.encode("ascii"), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def sign(secret: bytes, station: str, day: str, ticket_id: int) -> str:
+    body = f"{VERSION}:{station}:{day}:{ticket_id}"
+    return f"{body}:{_mac(secret, body)}"
+
+
+def verify(secret: bytes, station: str, token: str) -> TokenClaims:
+    """The token's claims, or CabinError saying why it is refused."""
+    m = _TOKEN.match(token.strip())
+    if not m:
+        raise CabinError("not a Cabin ticket code")
+    body, mac = token.strip().rsplit(":", 1)
+    if not hmac.compare_digest(mac, _mac(secret, body)):
+        raise CabinError("the ticket code is forged or damaged (its signature does not match)")
+    if m[1] != station:
+        raise CabinError(f"the ticket is from another station ({m[1]})")
+    return TokenClaims(m[1], m[2], int(m[3]))
