@@ -22,7 +22,9 @@ from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, NothingToCall
 from cabin.queue.store import Store, schema_version
 
-from . import paths, tokens
+from cabin.drivers.errors import DeviceError
+
+from . import devices, paths, tokens
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
 
@@ -220,6 +222,61 @@ def cmd_demo(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_sim(ctx: Context) -> int:
+    """Serve one simulated device until interrupted."""
+    a = ctx.args
+    known = devices.sim_faults(a.kind)
+    for fault in a.fault:
+        if fault not in known:
+            raise CabinError(f'unknown fault "{fault}" for the {a.kind} (faults: {", ".join(known)})')
+    try:
+        device = devices.simulator(a.kind, a.fault, cards=a.cards, out_dir=a.out)
+        h = devices.host(device, a.link, a.tcp, a.baud)
+    except (ValueError, OSError) as exc:
+        raise CabinError(f"cannot start the {a.kind} simulator: {exc}") from None
+
+    def announce(url: str) -> None:
+        emit(a, {"device": a.kind, "url": url, "faults": a.fault, "baud": a.baud},
+             f"simulated {a.kind} at {url}" + (f" ({a.baud} baud)" if a.baud else "")
+             + (f", faults: {', '.join(a.fault)}" if a.fault else "") + "; Ctrl-C stops it")
+        sys.stdout.flush()
+
+    devices.serve_until_interrupted(h, announce)
+    return EXIT_OK
+
+
+def cmd_devices_list(ctx: Context, selftest: bool = False) -> int:
+    found = [devices.check(d) for d in devices.configured(ctx.config)]
+    result = {"devices": found}
+
+    def text(r: dict) -> str:
+        if not r["devices"]:
+            return "no devices configured (see config/station.toml: reader, card_printer, [dispenser])"
+        return "\n".join(f"{d['where']:<10} {d['role']:<15} {d['status']:<6} {d['url']}  {d['detail']}"
+                         for d in r["devices"])
+
+    emit(ctx.args, result, text)
+    if selftest and any(d["status"] != "ready" for d in found):
+        faults = [f"{d['where']} {d['role']}: {d['detail']}" for d in found if d["status"] != "ready"]
+        print(f"cabin: {one_line('; '.join(faults))}", file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def cmd_devices_selftest(ctx: Context) -> int:
+    return cmd_devices_list(ctx, selftest=True)
+
+
+def cmd_devices_read_id(ctx: Context) -> int:
+    a = ctx.args
+    try:
+        record = devices.read_id(a.reader, a.baud, a.timeout)
+    except DeviceError as exc:
+        raise CabinError(str(exc)) from None
+    emit(a, record, lambda r: "\n".join(f"{k:<14} {v}" for k, v in r.items() if v not in ("", None)))
+    return EXIT_OK
+
+
 def figures_text(f: dict) -> str:
     lines = [
         f"{f['day']}: {f['tickets_issued']} tickets, {f['errands_requested']} errands",
@@ -383,6 +440,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("demo", cmd_demo, "a fresh demo database with one simulated day (make run)")
     p.add_argument("--citizens", type=positive_int, metavar="N", help="default: what the day's windows serve at 85%% load")
+
+    p = command("sim", cmd_sim, "serve a simulated device on a pseudo-terminal or a TCP port until interrupted")
+    p.add_argument("kind", choices=devices.SIM_KINDS)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--link", metavar="PATH", help="link the pseudo-terminal's path here (default: print /dev/pts/N)")
+    where.add_argument("--tcp", metavar="HOST:PORT", help="serve on a TCP port instead (socket://HOST:PORT)")
+    p.add_argument("--baud", type=positive_int, metavar="B", help="pace the replies as a line at B baud would")
+    p.add_argument("--fault", action="append", default=[], metavar="KIND", help="inject a fault (repeatable)")
+    p.add_argument("--cards", metavar="FILE", help="reader: serve the cards in this JSON file (default: samples)")
+    p.add_argument("--out", metavar="DIR", help="printers: render each printed ticket or card to a PNG here")
+
+    dev = sub.add_parser("devices", help="the configured devices").add_subparsers(dest="devices_command", metavar="ACTION", required=True)
+    command("list", cmd_devices_list, "the configured devices and their live status", dev)
+    command("selftest", cmd_devices_selftest, "test every configured device, one line each (exit 1 on a fault)", dev)
+    p = command("read-id", cmd_devices_read_id, "read the ID card on a reader (masked)", dev)
+    p.add_argument("--reader", required=True, metavar="URL", help="the reader's pyserial URL")
+    p.add_argument("--baud", type=positive_int, default=115200, metavar="B")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for a card (default 10)")
 
     config = sub.add_parser("config", help="check a station configuration").add_subparsers(dest="config_command", metavar="ACTION", required=True)
     p = command("check", cmd_config_check, "check the station configuration and summarise it", config)

@@ -1,0 +1,126 @@
+"""The station's devices as the CLI (and later the faces) use them: simulators to serve, the
+configured devices to list and test, and the ID-card reader's record as a clerk may see it.
+
+Drivers know bytes; this module knows the station: which window has which device, and that a
+card's personal data is shown masked (domain.md 6) until the audited reveal of the counter's
+business exists.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from cabin.config import Device, StationConfig
+from cabin.drivers.errors import DeviceError
+from cabin.drivers.simhost import PtyHost, TcpHost
+
+SIM_KINDS = ("reader", "card-printer", "ticket-printer")
+
+
+def simulator(kind: str, faults: list[str], cards: str | None = None, out_dir: str | None = None):
+    """A simulated device of `kind`, with faults switched on from the start."""
+    if kind == "reader":
+        from cabin.drivers.idreader import SimulatedReader
+
+        return SimulatedReader(cards, faults=tuple(faults))
+    if kind == "card-printer":
+        from cabin.drivers.cardprinter import SimulatedCardPrinter
+
+        return SimulatedCardPrinter(faults=tuple(faults), out_dir=out_dir)
+    if kind == "ticket-printer":
+        from cabin.drivers.ticketprinter import SimulatedTicketPrinter
+
+        return SimulatedTicketPrinter(faults=tuple(faults), out_dir=out_dir)
+    raise ValueError(kind)
+
+
+def sim_faults(kind: str) -> tuple[str, ...]:
+    if kind == "reader":
+        from cabin.drivers.idreader import FAULTS
+    elif kind == "card-printer":
+        from cabin.drivers.cardprinter import FAULTS
+    else:
+        from cabin.drivers.ticketprinter import FAULTS
+    return tuple(FAULTS)
+
+
+def host(device, link: str | None, tcp: str | None, baud: int | None) -> PtyHost | TcpHost:
+    if tcp:
+        address, _, port = tcp.rpartition(":")
+        if not port.isdigit():
+            raise ValueError(f"--tcp wants HOST:PORT, not {tcp!r}")
+        return TcpHost(device, address or "127.0.0.1", int(port), baud=baud)
+    return PtyHost(device, link=link, baud=baud)
+
+
+def serve_until_interrupted(h: PtyHost | TcpHost, announce: Callable[[str], None]) -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with h:
+        announce(h.path)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+
+
+@dataclass(frozen=True)
+class ConfiguredDevice:
+    role: str       # "reader", "card-printer", "ticket-printer"
+    where: str      # "window 2", "dispenser"
+    device: Device
+
+
+def configured(config: StationConfig) -> list[ConfiguredDevice]:
+    found = []
+    for number, w in sorted(config.windows.items()):
+        if w.reader:
+            found.append(ConfiguredDevice("reader", f"window {number}", w.reader))
+        if w.card_printer:
+            found.append(ConfiguredDevice("card-printer", f"window {number}", w.card_printer))
+    if config.dispenser.ticket_printer:
+        found.append(ConfiguredDevice("ticket-printer", "dispenser", config.dispenser.ticket_printer))
+    return found
+
+
+def check(d: ConfiguredDevice, timeout: float = 2.0) -> dict:
+    """One device's live status: open it, ask it how it is, close it."""
+    result = {"role": d.role, "where": d.where, "url": d.device.url, "baud": d.device.baud}
+    try:
+        if d.role == "reader":
+            from cabin.drivers.idreader import IdCardReader
+
+            with IdCardReader(d.device.url, baudrate=d.device.baud, timeout=timeout) as reader:
+                reader.sam_status()
+                result["detail"] = f"SAM {reader.sam_id()}"
+        elif d.role == "card-printer":
+            from cabin.drivers.cardprinter import CardPrinter
+
+            with CardPrinter(d.device.url, baudrate=d.device.baud, timeout=timeout) as printer:
+                result["detail"] = str(printer.status())
+        else:
+            from cabin.drivers.ticketprinter import TicketPrinter
+
+            with TicketPrinter(d.device.url, baudrate=d.device.baud, timeout=timeout) as printer:
+                result["detail"] = str(printer.status())
+        result["status"] = "ready"
+    except DeviceError as exc:
+        result["status"] = "fault"
+        result["detail"] = str(exc)
+    return result
+
+
+def read_id(url: str, baud: int = 115200, timeout: float = 10.0) -> dict:
+    """Read the card on the reader; the record comes back masked (domain.md 6)."""
+    from cabin.drivers.idreader import IdCardReader
+
+    with IdCardReader(url, baudrate=baud) as reader:
+        card = reader.read_card(timeout=timeout)
+    record = card.masked().to_dict()
+    record["photo_bytes"] = len(card.photo)  # the photo itself is personal data: not shown
+    record["fingerprint"] = bool(card.fingerprint)
+    return record
