@@ -1,0 +1,105 @@
+"""`cabin sim` and `cabin devices`: real simulator processes on real pseudo-terminals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cabin.config import default_config_path
+
+
+def cabin_argv() -> list[str]:
+    script = Path(sys.executable).with_name("cabin")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
+
+
+@pytest.fixture
+def env(tmp_path):
+    return dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"), CABIN_DB=str(tmp_path / "c.sqlite"))
+
+
+def cabin(env, *args, timeout=60):
+    return subprocess.run([*cabin_argv(), *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+class Sim:
+    """`cabin sim ...` running in the background; its first line says where it listens."""
+
+    def __init__(self, env, *args):
+        self.proc = subprocess.Popen([*cabin_argv(), "sim", *args, "--json"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        line = self.proc.stdout.readline()
+        assert line, self.proc.stderr.read()
+        self.info = json.loads(line)
+        self.url = self.info["url"]
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def sims():
+    started: list[Sim] = []
+    yield started
+    for s in started:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+
+
+def test_sim_reader_and_read_id(env, tmp_path, sims):
+    sims.append(sim := Sim(env, "reader", "--link", str(tmp_path / "reader")))
+    assert sim.url == str(tmp_path / "reader") and os.path.islink(sim.url)
+    r = cabin(env, "devices", "read-id", "--reader", sim.url, "--json")
+    assert r.returncode == 0, r.stderr
+    card = json.loads(r.stdout)
+    assert card["id_number"].count("*") == 8 and card["name"].endswith("*")  # masked
+    assert card["address"] == "" and card["photo_bytes"] == 1024
+    assert sim.stop() == 0
+    assert not os.path.lexists(tmp_path / "reader")  # the link is removed on the way out
+
+
+def test_read_id_faults_are_one_clear_line(env, tmp_path, sims):
+    sims.append(sim := Sim(env, "reader", "--link", str(tmp_path / "r"), "--fault", "no_card"))
+    r = cabin(env, "devices", "read-id", "--reader", sim.url, "--timeout", "1")
+    assert r.returncode == 1 and r.stderr.startswith("cabin: ") and r.stderr.count("\n") == 1
+    assert "card" in r.stderr.lower() and "Traceback" not in r.stderr
+    r = cabin(env, "devices", "read-id", "--reader", str(tmp_path / "nothing-here"), "--timeout", "1")
+    assert r.returncode == 1 and "cannot open the ID-card reader" in r.stderr
+
+
+def test_sim_refuses_an_unknown_fault(env):
+    r = cabin(env, "sim", "reader", "--fault", "gremlins")
+    assert r.returncode == 1 and 'unknown fault "gremlins"' in r.stderr and "no_card" in r.stderr
+
+
+def test_sim_over_tcp(env, sims):
+    sims.append(sim := Sim(env, "reader", "--tcp", "127.0.0.1:0"))
+    assert sim.url.startswith("socket://127.0.0.1:")
+    r = cabin(env, "devices", "read-id", "--reader", sim.url, "--json")
+    assert r.returncode == 0, r.stderr
+
+
+def test_devices_list_and_selftest(env, tmp_path, sims):
+    sims.append(sim := Sim(env, "reader", "--link", str(tmp_path / "reader2")))
+    text = default_config_path().read_text(encoding="utf-8")
+    text = text.replace('name_en = "ID cards"\n', f'name_en = "ID cards"\nreader = "{sim.url}"\n', 1)
+    config = tmp_path / "station.toml"
+    config.write_text(text, encoding="utf-8")
+    env = dict(env, CABIN_CONFIG=str(config))
+    r = cabin(env, "devices", "list", "--json")
+    assert r.returncode == 0, r.stderr
+    [device] = json.loads(r.stdout)["devices"]
+    assert device["role"] == "reader" and device["where"] == "window 2" and device["status"] == "ready"
+    assert cabin(env, "devices", "selftest").returncode == 0
+    sim.stop()
+    r = cabin(env, "devices", "selftest")
+    assert r.returncode == 1 and "window 2 reader" in r.stderr and r.stderr.count("\n") == 1
+    assert "fault" in r.stdout
