@@ -1,8 +1,7 @@
 """Serve a simulated device on a pseudo-terminal or a loopback TCP port.
 
 A simulator is a state machine with one method, `receive(data) -> replies`: bytes in, a list
-of `Reply` out (bytes to send, after an optional delay; `Reply(b"", close=True)` hangs up a TCP
-client). The host owns the I/O: it reads what the driver writes, hands it to the device, and
+of `Reply` out (bytes to send, after an optional delay: a device working, or silent). The host owns the I/O: it reads what the driver writes, hands it to the device, and
 writes the replies back, pacing them at the configured baud rate (10 bits a byte, 8N1) when
 asked, so timing tests see what a real line would do.
 

@@ -227,7 +227,7 @@ def cmd_sim(ctx: Context) -> int:
     a = ctx.args
     known = devices.sim_faults(a.kind)
     for fault in a.fault:
-        if fault not in known:
+        if fault.split("@")[0] not in known:  # KIND or KIND@COMMAND (a card printer fault armed for one command)
             raise CabinError(f'unknown fault "{fault}" for the {a.kind} (faults: {", ".join(known)})')
     try:
         device = devices.simulator(a.kind, a.fault, cards=a.cards, out_dir=a.out)

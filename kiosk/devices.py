@@ -101,13 +101,16 @@ def check(d: ConfiguredDevice, timeout: float = 2.0) -> dict:
             from cabin.drivers.cardprinter import CardPrinter
 
             with CardPrinter(d.device.url, baudrate=d.device.baud, timeout=timeout) as printer:
-                result["detail"] = str(printer.status())
+                status = printer.status()
+                result["detail"] = f"{status}; firmware {printer.firmware()}"
+                if not status.ready:
+                    result["status"] = "fault"
         else:
             from cabin.drivers.ticketprinter import TicketPrinter
 
             with TicketPrinter(d.device.url, baudrate=d.device.baud, timeout=timeout) as printer:
                 result["detail"] = str(printer.status())
-        result["status"] = "ready"
+        result.setdefault("status", "ready")
     except DeviceError as exc:
         result["status"] = "fault"
         result["detail"] = str(exc)

@@ -1,0 +1,129 @@
+"""Card printer benchmark: the bytes of one temporary-card job, compressed, against the raw panel.
+
+The face is what the counter prints on a temporary resident ID card (domain.md 3): the items of
+Art 5 as text blocks in a CJK font (fontconfig's first Chinese font; pillow's own font and
+pinyin when there is none) and a black-and-white photo, dithered as a photo must be to keep its
+greys in one bit. It is drawn as the card is read (1016 x 648, landscape) and printed as the
+648 x 1016 K panel. Figures, one result dict each (tests/bench.py's shape):
+
+  card_face_job_bytes     the whole job (Pr ... Dbc ... Se) against the raw panel (82,296 bytes).
+                          The spec sets no bound; the goal here is a sanity bound, at most 1.0
+                          (a real face must cost less than the raw panel). The scheme only drops
+                          blank lines and each line's trailing blank bytes, so a face whose text
+                          runs across the card's short side keeps most of its bytes (~0.71).
+  card_face_job_raw_bytes the same job with the uncompressed `Db`, for information
+  card_blank_job_bytes    a blank face: the floor of the line scheme (a byte a line)
+  card_noise_job_bytes    random dots, the worst case: a length byte a line more than raw
+  card_face_wire_seconds  the compressed job's time on a 115200-baud line against the raw panel's
+
+Run alone: `python -m tests.bench_devices_card` (JSON lines, then a table).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+
+from PIL import Image, ImageDraw, ImageFont
+
+from cabin.drivers.cardprinter import codec
+from cabin.drivers.cardprinter.panel import PANEL_BYTES, compress, to_panel
+
+BAUD = 115200
+
+
+def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
+    ratio = value / floor
+    ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
+    return {"name": name, "value": round(value, 4), "unit": unit, "floor": round(floor, 4),
+            "ratio": round(ratio, 4), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
+
+
+def cjk_font() -> str | None:
+    if not shutil.which("fc-list"):
+        return None
+    out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
+    files = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
+    return files[0] if files else None
+
+
+def photo(size=(307, 378), seed=1) -> Image.Image:
+    """A synthetic ID photo in greys (background, head, shoulders, texture), dithered to 1 bit."""
+    rng = random.Random(seed)
+    w, h = size
+    img = Image.linear_gradient("L").resize(size).point(lambda v: 170 + v // 4)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((w * 0.05, h * 0.72, w * 0.95, h * 1.4), fill=60)          # shoulders
+    draw.ellipse((w * 0.27, h * 0.16, w * 0.73, h * 0.70), fill=150)        # face
+    draw.chord((w * 0.25, h * 0.10, w * 0.75, h * 0.50), 180, 360, fill=35)  # hair
+    for _ in range(1500):
+        x, y = rng.randrange(w), rng.randrange(h)
+        draw.point((x, y), fill=rng.randrange(256))
+    return img.convert("1")  # Floyd-Steinberg, pillow's default
+
+
+def temporary_card_face() -> tuple[Image.Image, str]:
+    path = cjk_font()
+    face = Image.new("L", (1016, 648), "white")
+    draw = ImageDraw.Draw(face)
+    if path:
+        big, font = ImageFont.truetype(path, 44), ImageFont.truetype(path, 30)
+        lines = [("姓名", "张三丰"), ("性别", "男    民族  汉"), ("出生", "1990年1月1日"),
+                 ("住址", "福建省厦门市思明区"), ("", "莲前西路123号401室"),
+                 ("签发机关", "厦门市公安局思明分局"), ("有效期限", "2026.11.23-2027.02.23")]
+        title, number = "临时居民身份证", ("公民身份号码", "350203199001011234")
+    else:
+        big, font = ImageFont.load_default(44), ImageFont.load_default(30)
+        lines = [("XINGMING", "ZHANG SANFENG"), ("XINGBIE", "NAN  MINZU HAN"), ("CHUSHENG", "1990-01-01"),
+                 ("ZHUZHI", "XIAMEN SIMING QU"), ("", "LIANQIAN XILU 123-401"),
+                 ("QIANFA", "XIAMEN GONG'ANJU SIMING"), ("YOUXIAO", "2026.11.23-2027.02.23")]
+        title, number = "LINSHI JUMIN SHENFENZHENG", ("HAOMA", "350203199001011234")
+    draw.text((508, 30), title, font=big, fill=0, anchor="mt")
+    for row, (label, value) in enumerate(lines):
+        y = 110 + row * 52
+        draw.text((40, y), label, font=font, fill=0)
+        draw.text((190, y), value, font=font, fill=0)
+    draw.text((40, 580), number[0], font=font, fill=0)
+    draw.text((250, 580), number[1], font=font, fill=0)
+    face.paste(photo(), (670, 110))
+    return face, (path or "pillow's default font")
+
+
+def job_bytes(panel: bytes, compressed: bool) -> int:
+    download = codec.download_compressed(compress(panel)) if compressed else codec.download(panel)
+    return len(b"".join([codec.set_ribbon(), codec.insert_card(), codec.set_contrast(10),
+                         codec.sequence_start(), codec.front(), download, codec.sequence_end()]))
+
+
+def bench_card() -> list[dict]:
+    face, font = temporary_card_face()
+    panel = to_panel(face)
+    job, raw_job = job_bytes(panel, True), job_bytes(panel, False)
+    noise = bytes(random.Random(3).getrandbits(8) for _ in range(PANEL_BYTES))
+    return [
+        result("card_face_job_bytes", job, "bytes", PANEL_BYTES, 1.0, "max",
+               f"temporary-card face, text in {font}, dithered 307x378 photo; floor = raw K panel"),
+        result("card_face_job_raw_bytes", raw_job, "bytes", PANEL_BYTES, note="the same job with Db (uncompressed)"),
+        result("card_blank_job_bytes", job_bytes(bytes(PANEL_BYTES), True), "bytes", PANEL_BYTES,
+               note="blank face: one byte a line"),
+        result("card_noise_job_bytes", job_bytes(noise, True), "bytes", PANEL_BYTES,
+               note="random dots, the worst case: one length byte a line over raw"),
+        result("card_face_wire_seconds", job * 10 / BAUD, "s", PANEL_BYTES * 10 / BAUD,
+               note=f"at {BAUD} baud, 8N1; floor = the raw panel's time"),
+    ]
+
+
+def main() -> None:
+    results = bench_card()
+    for line in results:
+        print(json.dumps(line, ensure_ascii=False))
+    print(f"{'name':26} {'value':>12} {'floor':>12} {'ratio':>7} {'goal':>9}  ok")
+    for r in results:
+        goal = f"{r['goal_is']} {r['goal']}" if r["goal"] is not None else "-"
+        print(f"{r['name']:26} {r['value']:>12} {r['floor']:>12} {r['ratio']:>7} {goal:>9}  {r['ok']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+"""The card printer driver against the simulator over a real pseudo-terminal (never a mock of
+pyserial): queries, one printed card equal to the image sent, one test per fault kind showing the
+clerk's message and that the card was not recorded as printed, and a retry after each fault
+that prints exactly one card."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from PIL import Image, ImageDraw
+
+from cabin.drivers.cardprinter.driver import CardPrinter
+from cabin.drivers.cardprinter.panel import to_panel
+from cabin.drivers.cardprinter.simulator import SimulatedCardPrinter
+from cabin.drivers.errors import DeviceFault, DeviceTimeout
+from cabin.drivers.simhost import PtyHost, Reply, TcpHost
+
+JOB = ["Rst", "Rco", "Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se", "Rco"]
+
+
+def face() -> Image.Image:
+    """A landscape card face in greys: text, a photo box, a gradient (all thresholded)."""
+    img = Image.new("RGB", (1016, 648), "white")
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((40, 40, 300, 380), fill=(60, 60, 60))
+    for x in range(0, 256):
+        draw.line((340 + x, 560, 340 + x, 620), fill=(x, x, x))
+    for row in range(6):
+        draw.text((340, 60 + row * 50), f"LINE {row} 0123456789", fill="black")
+    return img
+
+
+@pytest.fixture
+def rig(tmp_path):
+    sim = SimulatedCardPrinter(out_dir=tmp_path / "cards")
+    with PtyHost(sim) as host:
+        printer = CardPrinter(host.path, timeout=0.5, print_timeout=1.0, poll=0.02)
+        yield sim, printer
+        printer.close()
+
+
+def test_queries(rig):
+    sim, printer = rig
+    assert printer.status().ready and printer.status().words == ()
+    assert printer.firmware() == "CABIN-SIM 1.0"
+    assert printer.feeder_has_cards() is True
+    assert printer.cards_printed() == 0
+    sim.inject("feeder_empty")
+    sim.inject("cover_open")
+    status = printer.status()
+    assert status.words == ("COVER_OPEN", "FEEDER_EMPTY") and status.faults == ["cover_open", "feeder_empty"]
+    assert printer.feeder_has_cards() is False
+
+
+def test_one_card_printed_equals_the_image_sent(rig):
+    sim, printer = rig
+    image = face()
+    result = printer.print_card(image, "T-0001")
+    assert (result.job_id, result.counter, result.resumed) == ("T-0001", 1, False)
+    assert list(sim.received) == JOB
+    assert len(sim.printed) == 1 and sim.counter == 1 and sim.cards == 99
+    card = sim.printed[0]
+    assert card.panel == to_panel(image)
+    assert to_panel(card.image) == card.panel
+    with Image.open(card.path) as png:   # the PNG a human looks at
+        assert png.size == (648, 1016)
+        assert to_panel(png) == card.panel
+    assert printer.unconfirmed is None
+
+
+def test_the_same_job_id_is_never_printed_twice(rig):
+    sim, printer = rig
+    printer.print_card(face(), "T-0001")
+    again = printer.print_card(face(), "T-0001")
+    assert again.resumed and again.counter == 1 and len(sim.printed) == 1
+    assert printer.print_card(face(), "T-0002").counter == 2 and len(sim.printed) == 2
+
+
+# kind injected, where it strikes (None: before the job), the error expected, words of its message
+FAULTS = [
+    ("cover_open", None, "cover_open", "cover is open: close it"),
+    ("cover_open", "Sr", "cover_open", "cover is open: close it"),
+    ("feeder_empty", None, "feeder_empty", "load blank cards"),
+    ("feeder_empty", "Pmi", "feeder_empty", "load blank cards"),
+    ("ribbon_out", None, "ribbon_out", "fit a new black (K) ribbon"),
+    ("ribbon_out", "Se", "ribbon_out", "fit a new black (K) ribbon"),
+    ("jam_mid_job", None, "jam", "open the cover, remove the jammed card, close it and press Reprint"),
+    ("hopper_full", None, "hopper_full", "take the printed cards out"),
+    ("hopper_full", "Se", "hopper_full", "take the printed cards out"),
+    ("nack", None, "nack", "refused the command Pr;k (parameter error)"),
+    ("nack", "Dbc", "nack", "refused the command Dbc (parameter error)"),
+    ("silence", None, "timeout", "Nothing was printed"),
+    ("silence", "Dbc", "timeout", "will not be printed a second time"),
+]
+
+
+@pytest.mark.parametrize("kind,at,expected,words", FAULTS, ids=[f"{k}@{a or 'start'}" for k, a, *_ in FAULTS])
+def test_fault_is_typed_nothing_is_printed_and_a_retry_prints_once(rig, kind, at, expected, words):
+    sim, printer = rig
+    sim.inject(kind, at)
+    error = DeviceTimeout if expected == "timeout" else DeviceFault
+    with pytest.raises(error) as caught:
+        printer.print_card(face(), "T-0007")
+    message = str(caught.value)
+    assert words in message
+    if error is DeviceFault:
+        assert caught.value.kind == expected and "The card was not printed." in message
+    else:
+        assert "not answering" in message
+    assert sim.printed == [] and sim.counter == 0            # no card came out ...
+    if kind != "silence":
+        assert printer.cards_printed() == 0
+    if at is None and kind not in ("jam_mid_job", "nack"):
+        assert "Pr" not in sim.received                      # ... and the job never started
+    sim.clear(kind)                                          # the clerk fixes it; Reprint
+    result = printer.print_card(face(), "T-0007")
+    assert (result.counter, result.resumed) == (1, False)
+    assert len(sim.printed) == 1 and sim.printed[0].panel == to_panel(face())
+
+
+def test_jam_leaves_the_printer_jammed_until_the_card_is_removed(rig):
+    sim, printer = rig
+    sim.inject("jam_mid_job")
+    with pytest.raises(DeviceFault):
+        printer.print_card(face(), "T-0008")
+    assert printer.status().faults == ["jam"]
+    with pytest.raises(DeviceFault) as again:        # Reprint before removing the card: same advice
+        printer.print_card(face(), "T-0008")
+    assert again.value.kind == "jam" and list(sim.received)[-1] == "Rst"   # stopped at the status
+    assert sim.cards == 99 and sim.printed == []     # the jammed card is spoiled, not counted
+    sim.clear("jam_mid_job")
+    printer.print_card(face(), "T-0008")
+    assert len(sim.printed) == 1
+
+
+def test_confirmation_lost_after_the_card_came_out_is_not_printed_again(rig):
+    sim, printer = rig
+    sim.inject("silence", at="Se")                   # the card prints, its ACK never arrives
+    with pytest.raises(DeviceTimeout) as caught:
+        printer.print_card(face(), "T-0009")
+    assert "will not be printed a second time" in str(caught.value)
+    assert printer.unconfirmed == ("T-0009", 0)      # not recorded as printed by the driver
+    assert sim.counter == 1 and len(sim.printed) == 1
+    with pytest.raises(DeviceTimeout):               # still silent: Reprint sends nothing
+        printer.print_card(face(), "T-0009")
+    sim.clear("silence")
+    result = printer.print_card(face(), "T-0009")
+    assert result.resumed and result.counter == 1
+    assert len(sim.printed) == 1                     # exactly one card
+    assert printer.print_card(face(), "T-0010").counter == 2
+
+
+def test_a_lost_confirmation_then_another_job(rig):
+    sim, printer = rig
+    sim.inject("silence", at="Se")
+    with pytest.raises(DeviceTimeout):
+        printer.print_card(face(), "T-0011")
+    sim.clear()
+    assert printer.print_card(face(), "T-0012").counter == 2
+    assert printer.print_card(face(), "T-0011").resumed   # it had come out: recorded, not reprinted
+    assert len(sim.printed) == 2
+
+
+def test_unconfirmed_job_survives_a_restart_when_the_caller_keeps_it(tmp_path):
+    sim = SimulatedCardPrinter(["silence@Se"])
+    with PtyHost(sim) as host:
+        with CardPrinter(host.path, timeout=0.5, print_timeout=0.5) as first:
+            with pytest.raises(DeviceTimeout):
+                first.print_card(face(), "T-0013")
+            saved = first.unconfirmed
+        sim.clear()
+        with CardPrinter(host.path, timeout=0.5) as second:
+            second.unconfirmed = saved
+            assert second.print_card(face(), "T-0013").resumed
+    assert len(sim.printed) == 1
+
+
+class Asynchronous(SimulatedCardPrinter):
+    """ACKs `Se` at once and finishes the card a few counter reads later, as a slower printer
+    would; `outcome` "jam" jams it on the way out instead."""
+
+    def __init__(self, outcome: str):
+        super().__init__()
+        self.outcome, self.due = outcome, 0
+
+    def _do_Se(self, cmd):
+        answer, _ = super()._do_Se(cmd)
+        if answer == b"\x06":
+            self.counter -= 1   # not out yet
+            self.due = 3
+        return answer, 0.0
+
+    def _answer(self, cmd):
+        if cmd.name == "Rco" and self.due:
+            self.due -= 1
+            if not self.due and self.outcome == "card":
+                self.counter += 1
+            elif not self.due:
+                self.jammed = True
+        return super()._answer(cmd)
+
+
+@pytest.mark.parametrize("outcome", ["card", "jam"])
+def test_waits_for_the_card_to_come_out(outcome):
+    sim = Asynchronous(outcome)
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5, poll=0.01) as printer:
+        if outcome == "card":
+            assert printer.print_card(face(), "T-0017").counter == 1
+            assert list(sim.received)[-6:] == ["Se", "Rco", "Rst", "Rco", "Rst", "Rco"]   # polled until out
+        else:
+            with pytest.raises(DeviceFault) as caught:
+                printer.print_card(face(), "T-0017")
+            assert caught.value.kind == "jam" and printer.unconfirmed == ("T-0017", 0)
+
+
+class Noisy(SimulatedCardPrinter):
+    """Line noise before every answer."""
+
+    def receive(self, data):
+        return [Reply(b"\x00\xfe\x13" + r.data, r.delay) for r in super().receive(data)]
+
+
+class Babbling:
+    """A device that answers anything with noise and never a whole answer."""
+
+    def receive(self, data):
+        rng = random.Random(len(data))
+        return [Reply(bytes(rng.choice([0, 1, 2, 0x15, 0x16, 0x1B, 0xFF]) for _ in range(64)))]
+
+
+def test_noise_before_the_answers_is_skipped():
+    sim = Noisy()
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5) as printer:
+        assert printer.print_card(face(), "T-0014").counter == 1
+    assert len(sim.printed) == 1
+
+
+def test_a_babbling_line_ends_in_a_timeout_not_a_hang():
+    with PtyHost(Babbling()) as host, CardPrinter(host.path, timeout=0.2) as printer:
+        with pytest.raises(DeviceTimeout):
+            printer.status()
+        with pytest.raises(DeviceTimeout):
+            printer.print_card(face(), "T-0015")
+
+
+def test_over_tcp_too():
+    sim = SimulatedCardPrinter()
+    with TcpHost(sim) as host, CardPrinter(host.path, timeout=0.5) as printer:
+        assert printer.print_card(face(), "T-0016").counter == 1
+    assert sim.printed[0].panel == to_panel(face())
+
+
+def answers(sim, *requests: bytes) -> list[bytes]:
+    return [reply.data for request in requests for reply in sim.receive(request)]
+
+
+def test_simulator_speaks_the_command_set_byte_for_byte():
+    from cabin.drivers.cardprinter import codec
+
+    sim = SimulatedCardPrinter()
+    panel = to_panel(face())
+    assert answers(sim, codec.front(), codec.sequence_end(), b"\x1bXx\r", codec.set_ribbon("c")) == \
+        [b"\x15" b"1", b"\x15" b"1", b"\x15" b"1", b"\x15" b"2"]          # no sequence; unknown; bad ribbon
+    stream = b"".join([codec.set_ribbon(), codec.insert_card(), codec.set_contrast(10), codec.sequence_start(),
+                       codec.front(), codec.download(panel), codec.sequence_end(), codec.read_counter(),
+                       codec.read_status(), codec.feeder_status(), codec.firmware_version()])
+    replies = [answers(sim, stream[i:i + 997]) for i in range(0, len(stream), 997)]
+    assert sum(replies, []) == [b"\x06"] * 7 + [b"1\r", b"READY\r", b"0\r", b"CABIN-SIM 1.0\r"]
+    assert sim.printed[0].panel == panel
+    assert answers(sim, codec.download_compressed(b"\x52" + bytes(82))) == [b"\x15" b"1"]  # sequence closed
+
+
+def test_simulator_faults_by_name():
+    assert SimulatedCardPrinter(["cover_open", "jam_mid_job@Se"]).status_words() == ["COVER_OPEN"]
+    sim = SimulatedCardPrinter({"ribbon_out": None, "silence": "Se"}, ribbon=None)
+    assert sim.status_words() == ["RIBBON_ENDED"]
+    sim.clear()
+    assert sim.status_words() == [] and sim.ribbon == 500
+    assert SimulatedCardPrinter(ribbon=None).status_words() == ["NO_RIBBON"]
+    with pytest.raises(ValueError, match="unknown card printer fault"):
+        SimulatedCardPrinter(["paper_out"])
+
+
+class Forgetful(SimulatedCardPrinter):
+    """A printer without the status query."""
+
+    def _answer(self, cmd):
+        return (b"\x15" b"1", 0.0) if cmd.name == "Rst" else super()._answer(cmd)
+
+
+def test_a_printer_refusing_a_query_is_a_protocol_error():
+    from cabin.drivers.errors import ProtocolError
+
+    with PtyHost(Forgetful()) as host, CardPrinter(host.path, timeout=0.5) as printer:
+        assert printer.firmware() == "CABIN-SIM 1.0"
+        with pytest.raises(ProtocolError, match="refused the query Rst"):
+            printer.status()
