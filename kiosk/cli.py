@@ -16,7 +16,7 @@ import time
 from datetime import date
 from typing import Callable
 
-from cabin.config import ConfigError, describe, load_config, resolve_config_path
+from cabin.config import ConfigError, Device, describe, load_config, resolve_config_path
 from cabin.queue.clock import local_day
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, NothingToCall
@@ -27,6 +27,7 @@ from cabin.drivers.errors import DeviceError
 from . import devices, paths, tokens
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
+EXIT_DEVICE = 4  # done, but a device failed: the ticket exists and can be printed again
 
 
 class Context:
@@ -75,11 +76,59 @@ def call_text(call: dict | None) -> str:
 # -- commands ------------------------------------------------------------------------------
 def cmd_ticket_issue(ctx: Context) -> int:
     a = ctx.args
-    issued = ctx.station().issue(a.services, priority=a.priority, channel=a.channel).as_dict()
-    issued["token"] = tokens.sign(tokens.load_secret(paths.secret_file()), ctx.config.station.code,
-                                  issued.pop("day"), issued["ticket_id"])
+    station = ctx.station()
+    issued = station.issue(a.services, priority=a.priority, channel=a.channel).as_dict()
+    issued["token"] = sign_ticket(ctx, issued.pop("day"), issued["ticket_id"])
+    printer = ctx.config.dispenser.ticket_printer
+    failure = None
+    if printer is not None:
+        # The ticket is issued whatever the printer does: a failure is reported, never undone.
+        try:
+            issued.update(print_ticket(ctx, station, str(issued["ticket_id"]), printer, ctx.config.dispenser.ticket_mode,
+                                       outlook={"ahead": issued["ahead"], "estimated_wait_min": issued["estimated_wait_min"]}))
+        except DeviceError as exc:
+            failure = f"{issued['ticket']} was issued but not printed: {exc}; print it with `cabin ticket reprint {issued['ticket']}`"
+            issued.update(printed=False, print_error=str(exc))
     emit(a, issued, lambda r: f"{r['ticket']}  {' + '.join(r['services'])}  ahead: {r['ahead']}  "
                               f"estimated wait: {r['estimated_wait_min']:.0f} min")
+    if failure:
+        print(f"cabin: {one_line(failure)}", file=sys.stderr)
+        return EXIT_DEVICE
+    return EXIT_OK
+
+
+def sign_ticket(ctx: Context, day: str, ticket_id: int) -> str:
+    return tokens.sign(tokens.load_secret(paths.secret_file()), ctx.config.station.code, day, ticket_id)
+
+
+def print_ticket(ctx: Context, station: Station, ref: str, printer, mode: str, outlook: dict | None = None) -> dict:
+    ticket = station.show_ticket(ref)
+    content = devices.ticket_content(ctx.config, ticket, outlook or station.outlook(ref),
+                                     sign_ticket(ctx, ticket["day"], ticket["ticket_id"]))
+    return devices.print_ticket(printer, content, mode)
+
+
+def cmd_ticket_reprint(ctx: Context) -> int:
+    printer = ctx.config.dispenser.ticket_printer
+    if printer is None:
+        raise CabinError("no ticket printer is configured (set [dispenser] ticket_printer in the station config)")
+    return _print_and_report(ctx, ctx.args.ticket, printer, ctx.config.dispenser.ticket_mode)
+
+
+def cmd_devices_print_ticket(ctx: Context) -> int:
+    a = ctx.args
+    return _print_and_report(ctx, a.ticket, Device(a.printer, a.baud), a.mode)
+
+
+def _print_and_report(ctx: Context, ref: str, printer, mode: str) -> int:
+    station = ctx.station()
+    try:
+        result = print_ticket(ctx, station, ref, printer, mode)
+    except DeviceError as exc:
+        raise CabinError(f"not printed: {exc}") from None
+    result["ticket"] = station.show_ticket(ref)["ticket"]
+    emit(ctx.args, result, lambda r: f"{r['ticket']} printed ({r['bytes']} bytes)"
+         + "".join(f"; {w}" for w in r["warnings"]))
     return EXIT_OK
 
 
@@ -230,7 +279,7 @@ def cmd_sim(ctx: Context) -> int:
         if fault.split("@")[0] not in known:  # KIND or KIND@COMMAND (a card printer fault armed for one command)
             raise CabinError(f'unknown fault "{fault}" for the {a.kind} (faults: {", ".join(known)})')
     try:
-        device = devices.simulator(a.kind, a.fault, cards=a.cards, out_dir=a.out)
+        device = devices.simulator(a.kind, a.fault, cards=a.cards, out_dir=a.out, baud=a.baud)
         h = devices.host(device, a.link, a.tcp, a.baud)
     except (ValueError, OSError) as exc:
         raise CabinError(f"cannot start the {a.kind} simulator: {exc}") from None
@@ -390,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="cabin", parents=[common],
         description="Cabin: the one-stop service counter of a police station.",
-        epilog="Exit codes: 0 done, 1 refused, 2 usage, 3 nothing to call.",
+        epilog="Exit codes: 0 done, 1 refused, 2 usage, 3 nothing to call, 4 done but a device failed.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -404,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("services", nargs="+", metavar="SERVICE", help="service codes, in the order they are served")
     p.add_argument("--priority", default="normal", metavar="CLASS", help="priority class from the config (default: normal)")
     p.add_argument("--channel", default="dispenser", choices=["dispenser", "counter", "appointment"])
+    p = command("reprint", cmd_ticket_reprint, "print a ticket again on the dispenser's ticket printer", ticket)
+    p.add_argument("ticket", metavar="TICKET", help="today's number (A001) or the ticket id")
     p = command("verify", cmd_ticket_verify, "check the signed code (QR) of a ticket", ticket)
     p.add_argument("token", metavar="TOKEN", help="CABIN1:<station>:<day>:<ticket_id>:<signature>")
     p = command("show", cmd_ticket_show, "a ticket's errands and their states", ticket)
@@ -454,6 +505,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("devices", help="the configured devices").add_subparsers(dest="devices_command", metavar="ACTION", required=True)
     command("list", cmd_devices_list, "the configured devices and their live status", dev)
     command("selftest", cmd_devices_selftest, "test every configured device, one line each (exit 1 on a fault)", dev)
+    p = command("print-ticket", cmd_devices_print_ticket, "print a ticket on the printer at URL", dev)
+    p.add_argument("--printer", required=True, metavar="URL", help="the ticket printer's pyserial URL")
+    p.add_argument("--baud", type=positive_int, default=9600, metavar="B")
+    p.add_argument("--mode", choices=["native", "raster"], default="native",
+                   help="native: text and QR commands (default); raster: one image, for printers without them")
+    p.add_argument("ticket", metavar="TICKET", help="today's number (A001) or the ticket id")
     p = command("read-id", cmd_devices_read_id, "read the ID card on a reader (masked)", dev)
     p.add_argument("--reader", required=True, metavar="URL", help="the reader's pyserial URL")
     p.add_argument("--baud", type=positive_int, default=115200, metavar="B")

@@ -20,7 +20,8 @@ from cabin.drivers.simhost import PtyHost, TcpHost
 SIM_KINDS = ("reader", "card-printer", "ticket-printer")
 
 
-def simulator(kind: str, faults: list[str], cards: str | None = None, out_dir: str | None = None):
+def simulator(kind: str, faults: list[str], cards: str | None = None, out_dir: str | None = None,
+              baud: int | None = None):
     """A simulated device of `kind`, with faults switched on from the start."""
     if kind == "reader":
         from cabin.drivers.idreader import SimulatedReader
@@ -33,7 +34,8 @@ def simulator(kind: str, faults: list[str], cards: str | None = None, out_dir: s
     if kind == "ticket-printer":
         from cabin.drivers.ticketprinter import SimulatedTicketPrinter
 
-        return SimulatedTicketPrinter(faults=tuple(faults), out_dir=out_dir)
+        # it times its status replies by when the bytes would have arrived at that speed
+        return SimulatedTicketPrinter(faults=tuple(faults), out_dir=out_dir, baud=baud)
     raise ValueError(kind)
 
 
@@ -109,7 +111,10 @@ def check(d: ConfiguredDevice, timeout: float = 2.0) -> dict:
             from cabin.drivers.ticketprinter import TicketPrinter
 
             with TicketPrinter(d.device.url, baudrate=d.device.baud, timeout=timeout) as printer:
-                result["detail"] = str(printer.status())
+                status = printer.status()
+                result["detail"] = status.summary
+                if status.fault:
+                    result["status"] = "fault"
         result.setdefault("status", "ready")
     except DeviceError as exc:
         result["status"] = "fault"
@@ -127,3 +132,26 @@ def read_id(url: str, baud: int = 115200, timeout: float = 10.0) -> dict:
     record["photo_bytes"] = len(card.photo)  # the photo itself is personal data: not shown
     record["fingerprint"] = bool(card.fingerprint)
     return record
+
+
+def ticket_content(config: StationConfig, ticket: dict, outlook: dict, token: str):
+    """What a ticket shows: no name, no ID number — only the number, errands, time, queue."""
+    from datetime import datetime
+
+    from cabin.drivers.ticketprinter import TicketContent
+
+    issued = datetime.fromtimestamp(ticket["issued_at"] / 1000, config.station.tz)
+    errands = [config.services[e["service"]].name if e["service"] in config.services else e["service"]
+               for e in ticket["errands"] if e["transferred_from"] is None]
+    return TicketContent(station=config.station.name, number=ticket["ticket"], errands=errands,
+                         issued_at=issued.strftime("%Y-%m-%d %H:%M"), ahead=outlook["ahead"],
+                         estimated_wait_min=outlook["estimated_wait_min"], token=token)
+
+
+def print_ticket(device: Device, content, mode: str = "native") -> dict:
+    """Print one ticket; DeviceError (typed, with a clerk's message) if it was not printed."""
+    from cabin.drivers.ticketprinter import TicketPrinter
+
+    with TicketPrinter(device.url, baudrate=device.baud, mode=mode) as printer:
+        result = printer.print_ticket(content)
+    return {"printed": True, "bytes": result.bytes_sent, "warnings": list(result.warnings)}

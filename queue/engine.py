@@ -481,6 +481,19 @@ class Station:
             estimates = {s: estimate.wait_minutes(conn, self.config, s, waiting.get(s, 0), day) for s in self.config.services}
         return {"day": day, "waiting": waiting, "estimated_wait_min": estimates, "windows": windows}
 
+    def outlook(self, ticket_ref: str) -> dict:
+        """People ahead of the ticket's waiting errand now, and the estimated wait."""
+        day = self.today()
+        with self.store.read() as conn:
+            t = self._ticket(conn, ticket_ref, day)
+            req = conn.execute(
+                "SELECT * FROM requests WHERE ticket_id = ? AND state = 'waiting'", (t["id"],)
+            ).fetchone()
+            if req is None:
+                return {"ahead": 0, "estimated_wait_min": 0.0}
+            ahead = routing.ahead_of(conn, req["service"], req["sort_key"], t["id"])
+            return {"ahead": ahead, "estimated_wait_min": estimate.wait_minutes(conn, self.config, req["service"], ahead, day)}
+
     def show_ticket(self, ticket_ref: str) -> dict:
         day = self.today()
         with self.store.read() as conn:

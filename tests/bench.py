@@ -51,6 +51,22 @@ from cabin.queue.store import Store
 RESULTS: list[dict] = []
 
 
+def _device_bench(module: str, function: str):
+    def run() -> list[dict]:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)()
+    return run
+
+
+# The devices' benchmarks live beside their tests; they return lines of the same shape.
+DEVICE_BENCHES = {
+    "reader": _device_bench("tests.bench_devices_reader", "bench_reader"),
+    "card": _device_bench("tests.bench_devices_card", "bench_card"),
+    "ticket": _device_bench("tests.bench_devices_ticket", "bench_ticket"),
+}
+
+
 def emit(name: str, value: float, unit: str, floor: float, goal: float | None = None,
          goal_is: str | None = None, note: str = "") -> dict:
     ratio = value / floor if floor else float("inf")
@@ -478,9 +494,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cabin-bench-") as d:
         tmp = Path(d)
         log(f"temporary databases in {tmp}")
-        wanted = sys.argv[1:] or ["issue", "call_next", "windows"]  # e.g. `python -m tests.bench issue`
-        for name in wanted:
-            globals()[f"bench_{name}"](tmp)
+        wanted = sys.argv[1:] or ["issue", "call_next", "windows", "reader", "card", "ticket"]
+        for name in wanted:  # e.g. `python -m tests.bench issue`
+            if name in DEVICE_BENCHES:
+                for line in DEVICE_BENCHES[name]():
+                    RESULTS.append(line)
+                    print(json.dumps(line, ensure_ascii=False), flush=True)
+            else:
+                globals()[f"bench_{name}"](tmp)
     print()
     print(table())
     missed = [x["name"] for x in RESULTS if x["ok"] is False]

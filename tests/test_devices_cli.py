@@ -103,3 +103,55 @@ def test_devices_list_and_selftest(env, tmp_path, sims):
     r = cabin(env, "devices", "selftest")
     assert r.returncode == 1 and "window 2 reader" in r.stderr and r.stderr.count("\n") == 1
     assert "fault" in r.stdout
+
+
+def station_with_printer(tmp_path, url: str) -> Path:
+    text = default_config_path().read_text(encoding="utf-8")
+    config = tmp_path / "printer.toml"
+    config.write_text(text + f'\n[dispenser]\nticket_printer = {{ url = "{url}", baud = 9600 }}\n', encoding="utf-8")
+    return config
+
+
+def test_issue_prints_the_ticket_and_its_code_verifies(env, tmp_path, sims):
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image
+
+    from cabin.drivers.ticketprinter import FontMissing, cjk_font
+
+    try:
+        cjk_font()
+    except FontMissing as exc:
+        pytest.skip(str(exc))
+    out = tmp_path / "png"
+    sims.append(Sim(env, "ticket-printer", "--link", str(tmp_path / "tp"), "--baud", "9600", "--out", str(out)))
+    env = dict(env, CABIN_CONFIG=str(station_with_printer(tmp_path, str(tmp_path / "tp"))))
+    r = cabin(env, "ticket", "issue", "id.temporary", "ee.passport", "--json")
+    assert r.returncode == 0, r.stderr
+    issued = json.loads(r.stdout)
+    assert issued["printed"] is True and issued["bytes"] <= 600
+    [png] = sorted(out.glob("*.png"))
+    [code] = zxingcpp.read_barcodes(Image.open(png))
+    assert code.text == issued["token"]
+    r = cabin(env, "ticket", "verify", code.text, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["ticket"] == issued["ticket"]
+    r = cabin(env, "ticket", "reprint", issued["ticket"])
+    assert r.returncode == 0, r.stderr
+    assert len(list(out.glob("*.png"))) == 2
+
+
+def test_a_failed_print_still_issues_the_ticket(env, tmp_path, sims):
+    sims.append(sim := Sim(env, "ticket-printer", "--link", str(tmp_path / "tp"), "--fault", "paper_out"))
+    env = dict(env, CABIN_CONFIG=str(station_with_printer(tmp_path, sim.url)))
+    r = cabin(env, "ticket", "issue", "id.apply", "--json")
+    assert r.returncode == 4, r.stderr  # done, but the device failed
+    issued = json.loads(r.stdout)
+    assert issued["ticket"] == "A001" and issued["printed"] is False and "paper" in issued["print_error"]
+    assert r.stderr.count("\n") == 1 and "cabin ticket reprint A001" in r.stderr
+    assert json.loads(cabin(env, "ticket", "show", "A001", "--json").stdout)["state"] == "open"
+    r = cabin(env, "ticket", "reprint", "A001")
+    assert r.returncode == 1 and "not printed" in r.stderr and "paper" in r.stderr
+    sim.stop()
+    r = cabin(env, "ticket", "issue", "id.apply", "--json")  # the printer is gone altogether
+    assert r.returncode == 4 and json.loads(r.stdout)["ticket"] == "A002"
+    r = cabin(dict(env, CABIN_CONFIG=str(default_config_path())), "ticket", "reprint", "A001")
+    assert r.returncode == 1 and "no ticket printer is configured" in r.stderr

@@ -105,7 +105,7 @@ def serve(station, clock, window, minutes):
 def test_issue_one_to_five_errands(station, clock, n):
     services = ["id.apply", "ee.passport", "tr.violation", "id.loss_report", "ee.hkmo_endorse"][:n]
     issued = station.issue(services)
-    assert issued == Issued("A001", issued.ticket_id, services, "normal", 0, 0.0)
+    assert issued == Issued("A001", issued.ticket_id, services, "normal", 0, 0.0, "2026-11-23")
     t = ticket(station, issued.ticket_id)
     now = clock.now_ms()
     assert (t["day"], t["number"], t["prefix"], t["seq"], t["priority"], t["channel"], t["state"]) == (

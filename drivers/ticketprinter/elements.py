@@ -1,0 +1,50 @@
+"""What a printed ticket is made of, as plain data.
+
+One vocabulary for the three places that need it: the ticket layout (ticket.py) is a list of
+elements, the simulator's interpreter rebuilds the same list from the bytes it receives, and
+render.py draws a list of them. So "the printer understood the ticket" is a list comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Run:
+    """Text in one character size (width and height magnification, 1..8)."""
+    text: str
+    width: int = 1
+    height: int = 1
+
+
+@dataclass(frozen=True)
+class TextLine:
+    runs: tuple[Run, ...] = ()
+    align: str = "left"
+
+
+@dataclass(frozen=True)
+class QrCode:
+    data: bytes
+    module: int = 3  # the printer's defaults: 3-dot modules, level L
+    level: str = "L"
+    align: str = "left"
+
+
+@dataclass(frozen=True)
+class Raster:
+    """A `GS v 0` image as sent: `width_bytes` x `height`, 1 = black, rows packed MSB first."""
+    width_bytes: int
+    height: int
+    data: bytes
+    mode: int = 0  # 1 double width, 2 double height, 3 both
+    align: str = "left"
+
+
+@dataclass(frozen=True)
+class Feed:
+    lines: int
+
+
+Element = TextLine | QrCode | Raster | Feed

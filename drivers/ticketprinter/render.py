@@ -1,0 +1,119 @@
+"""Draw a list of ticket elements as a thermal printer would print them: a 1-bit image.
+
+Used twice: the raster fallback sends this drawing instead of text commands, and the
+simulator draws what it understood into a PNG. Text cells follow the printer's fonts: 24 dots
+high at size 1, magnified by the size command (a w x h run is drawn h times as large and then
+stretched w/h wide); a line too wide for the paper wraps, as on the printer.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import qrcode
+from PIL import Image, ImageDraw, ImageFont
+
+from .elements import Element, Feed, QrCode, Raster, Run, TextLine
+from .escpos import INVERT
+from .fonts import FontFile
+
+PAPER_PX = 580       # the simulator's rendering: 576 printable dots and a hair of margin
+PRINT_DOTS = 576     # an 80 mm printer's line
+CELL, LINE = 24, 30  # character height and line pitch at size 1, in dots
+QR_LEVELS = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_CORRECT_M,
+             "Q": qrcode.constants.ERROR_CORRECT_Q, "H": qrcode.constants.ERROR_CORRECT_H}
+
+
+@functools.lru_cache(maxsize=32)
+def _font(font: FontFile, px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(font.path, px, index=font.index)
+
+
+def render(elements: list[Element] | tuple[Element, ...], font: FontFile,
+           width: int = PAPER_PX, margin: int = (PAPER_PX - PRINT_DOTS) // 2) -> Image.Image:
+    bands: list[tuple[Image.Image | None, str, int]] = []  # (image, align, height)
+    for el in elements:
+        if isinstance(el, TextLine):
+            for runs in _wrap(el.runs, font, width - 2 * margin):
+                img = _text(runs, font)
+                bands.append((img, el.align, max(img.height + LINE - CELL, LINE)))
+        elif isinstance(el, QrCode):
+            img = _qr(el)
+            bands.append((img, el.align, img.height if img else 0))
+        elif isinstance(el, Raster):
+            img = _raster(el)
+            bands.append((img, el.align, img.height))
+        elif isinstance(el, Feed):
+            bands.append((None, "left", el.lines * LINE))
+    page = Image.new("L", (width, max(1, sum(h for _, _, h in bands))), 255)
+    y = 0
+    for img, align, h in bands:
+        if img is not None:
+            room = width - 2 * margin - img.width
+            x = margin + {"left": 0, "centre": room // 2, "right": room}[align]
+            page.paste(img.convert("L"), (max(x, margin), y))
+        y += h
+    return page.convert("1", dither=Image.Dither.NONE)
+
+
+def _run_width(run: Run, font: FontFile) -> float:
+    return _font(font, CELL * run.height).getlength(run.text) * run.width / run.height
+
+
+def _wrap(runs: tuple[Run, ...], font: FontFile, room: int) -> list[list[Run]]:
+    if sum(_run_width(r, font) for r in runs) <= room:
+        return [list(runs)]
+    lines: list[list[Run]] = [[]]
+    used = 0.0
+    for run in runs:
+        text = ""
+        for ch in run.text:
+            w = _run_width(Run(ch, run.width, run.height), font)
+            if used + w > room and (text or lines[-1]):
+                if text:
+                    lines[-1].append(Run(text, run.width, run.height))
+                lines.append([])
+                text, used = "", 0.0
+            text, used = text + ch, used + w
+        if text:
+            lines[-1].append(Run(text, run.width, run.height))
+    return lines
+
+
+def _text(runs: list[Run], font: FontFile) -> Image.Image:
+    """One printed line: the runs side by side, sharing a baseline."""
+    parts = []
+    for run in runs:
+        f = _font(font, CELL * run.height)
+        ascent, descent = f.getmetrics()
+        img = Image.new("L", (max(1, round(f.getlength(run.text))), ascent + descent), 255)
+        ImageDraw.Draw(img).text((0, 0), run.text, font=f, fill=0)
+        if run.width != run.height:
+            img = img.resize((max(1, round(img.width * run.width / run.height)), img.height))
+        parts.append((img, ascent))
+    top = max((a for _, a in parts), default=0)
+    height = max((top - a + img.height for img, a in parts), default=CELL)
+    line = Image.new("L", (max(1, sum(img.width for img, _ in parts)), max(height, 1)), 255)
+    x = 0
+    for img, ascent in parts:
+        line.paste(img, (x, top - ascent))
+        x += img.width
+    return line
+
+
+def _qr(el: QrCode) -> Image.Image | None:
+    code = qrcode.QRCode(error_correction=QR_LEVELS[el.level], box_size=el.module, border=0)
+    code.add_data(el.data)
+    try:
+        code.make(fit=True)
+    except (ValueError, qrcode.exceptions.DataOverflowError):
+        return None  # more than a symbol holds: the printer prints nothing either
+    return code.make_image().get_image()
+
+
+def _raster(el: Raster) -> Image.Image:
+    img = Image.frombytes("1", (el.width_bytes * 8, el.height), el.data.translate(INVERT))
+    sx, sy = (1, 2, 1, 2)[el.mode], (1, 1, 2, 2)[el.mode]
+    if (sx, sy) != (1, 1):
+        img = img.resize((img.width * sx, img.height * sy), Image.Resampling.NEAREST)
+    return img

@@ -1,0 +1,90 @@
+"""A simulated ESC/POS ticket printer for drivers.simhost (pseudo-terminal or TCP).
+
+It interprets everything it receives, answers the real-time status requests from its state,
+and "prints" each ticket at the cut: counted in `printed`, kept in `tickets`, and drawn to
+`out_dir/ticket-NNNN.png` when an out_dir is given. A printer that is offline (cover open,
+paper out, error) prints nothing: the ticket is counted in `dropped` instead.
+
+Faults (set at construction or changed on the fly in `faults`): paper_out, near_end,
+cover_open, offline (an error stopped it), silence (answers nothing, prints nothing).
+`paper_left=N` gives the roll N more tickets: the next one runs out of paper half way.
+`baud` makes it receive at that pace (the host paces only what it sends back): it keeps the
+time at which the bytes read so far would have finished arriving on a real line, and holds each
+status reply until then. So a status request behind a raster ticket is answered when it would be
+on a 9600-baud cable, while the pseudo-terminal itself never fills (a host asleep for a whole
+buffer's line time would make the driver's writes time out, which a real UART draining
+steadily does not).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+
+from ..simhost import Reply
+from .elements import Element
+from .escpos import Status, encode_status
+from .fonts import cjk_font
+from .interpreter import Interpreter
+from .render import render
+
+FAULTS = frozenset({"paper_out", "near_end", "cover_open", "offline", "silence"})
+
+
+class SimulatedTicketPrinter:
+    def __init__(self, faults=(), out_dir=None, *, baud: int | None = None, paper_left: int | None = None):
+        unknown = set(faults) - FAULTS
+        if unknown:
+            raise ValueError(f"unknown ticket printer fault(s) {sorted(unknown)}; known: {sorted(FAULTS)}")
+        self.faults = set(faults)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        # Look the font up now: a missing font is an error at start, not in the serving thread.
+        self.font = cjk_font() if self.out_dir is not None else None
+        self.byte_time = 10 / baud if baud else 0.0
+        self.line_done = 0.0  # time.monotonic() at which the bytes received so far have arrived
+        self.paper_left = paper_left
+        self.interpreter = Interpreter()
+        self.printed = self.dropped = 0
+        self.tickets: deque[tuple[Element, ...]] = deque(maxlen=50)
+        self.pngs: list[Path] = []
+
+    def status(self) -> Status:
+        f = self.faults
+        return Status(
+            offline=bool(f & {"cover_open", "paper_out", "offline"}),
+            cover_open="cover_open" in f,
+            paper_end_stop="paper_out" in f,
+            error="offline" in f,
+            paper_near_end=bool(f & {"near_end", "paper_out"}),  # an empty roll is past near end
+            paper_out="paper_out" in f,
+        )
+
+    def receive(self, data: bytes) -> list[Reply]:
+        if "silence" in self.faults:
+            return []
+        out = bytearray()
+        for event in self.interpreter.feed(data):
+            if event.kind == "status":
+                out.append(encode_status(event.value, self.status()))
+            else:
+                self._cut(event.value)
+        now = time.monotonic()
+        self.line_done = max(now, self.line_done) + len(data) * self.byte_time
+        return [Reply(bytes(out), self.line_done - now)] if out else []
+
+    def _cut(self, elements: tuple[Element, ...]) -> None:
+        if self.paper_left is not None and not self.status().fault:
+            if self.paper_left <= 0:
+                self.faults.add("paper_out")
+            self.paper_left -= 1
+        if self.status().fault:
+            self.dropped += 1
+            return
+        self.printed += 1
+        self.tickets.append(elements)
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            path = self.out_dir / f"ticket-{self.printed:04d}.png"
+            render(elements, self.font).save(path)
+            self.pngs.append(path)

@@ -1,0 +1,85 @@
+"""Ticket printer benchmark: the native ticket against the raster fallback at 9600 baud.
+
+Both are printed through the real driver onto the simulator over a pseudo-terminal paced at
+9600 baud both ways (PtyHost paces the replies, the simulator takes bytes at line pace), so
+the time is what a 9600-baud cable costs: status before, the ticket, status after. The raster
+ticket takes about 40 s. Goal (issue 3): the native ticket is at most 600 bytes.
+
+`python -m tests.bench_devices_ticket` prints one JSON object a line; `bench_ticket()` returns
+them for tests/bench.py.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from cabin.drivers.simhost import PtyHost
+from cabin.drivers.ticketprinter.driver import TicketPrinter
+from cabin.drivers.ticketprinter.fonts import cjk_font
+from cabin.drivers.ticketprinter.simulator import SimulatedTicketPrinter
+from cabin.drivers.ticketprinter.ticket import TicketContent
+
+BAUD = 9600
+NATIVE_MAX = 600
+CONTENT = TicketContent(  # a realistic ticket: two errands, a 70-character signed token
+    station="思明分局莲前派出所", number="A023", errands=["居民身份证换领", "出入境证件申请"],
+    issued_at="2026-11-28 09:15", ahead=3, estimated_wait_min=12.4,
+    token="CABIN1:350206001:2026-11-28:20261128-A023-00123:Zm9vYmFyYmF6cXV4LWhtYW",
+)
+
+
+def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
+    ratio = value / floor if floor else float("inf")
+    ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
+    return {"name": name, "value": round(value, 3), "unit": unit, "floor": round(floor, 3),
+            "ratio": round(ratio, 3), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
+
+
+def print_at_9600(mode: str, runs: int) -> tuple[int, float]:
+    """Bytes of one ticket and the median wall time of print_ticket over `runs` tickets."""
+    times, sent = [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = SimulatedTicketPrinter(baud=BAUD)
+        with PtyHost(sim, link=Path(tmp) / "ticketprinter", baud=BAUD) as host, \
+                TicketPrinter(host.path, baudrate=BAUD, timeout=2, mode=mode) as printer:
+            for _ in range(runs):
+                r = printer.print_ticket(CONTENT)
+                times.append(r.seconds)
+                sent = r.bytes_sent
+        assert sim.printed == runs and not sim.interpreter.unknown
+    return sent, statistics.median(times)
+
+
+def bench_ticket() -> list[dict]:
+    cjk_font()  # the raster ticket needs it: fail now with the package to install
+    native_bytes, native_s = print_at_9600("native", 3)
+    raster_bytes, raster_s = print_at_9600("raster", 1)
+    wire = native_bytes * 10 / BAUD
+    return [
+        result("ticket_native_bytes", native_bytes, "bytes", NATIVE_MAX, 1.0, "max",
+               f"text commands and a native QR code; floor is the {NATIVE_MAX}-byte budget"),
+        result("ticket_raster_bytes", raster_bytes, "bytes", native_bytes,
+               note="the raster fallback against the native ticket (ratio = how many times larger)"),
+        result("ticket_native_s_9600", native_s, "s", wire,
+               note="print_ticket at 9600 baud (status, ticket, status); floor = the ticket's bytes on the wire"),
+        result("ticket_raster_s_9600", raster_s, "s", native_s,
+               note=f"the raster fallback at 9600 baud against the native ticket;"
+                    f" its own wire time {raster_bytes * 10 / BAUD:.1f} s"),
+    ]
+
+
+def main() -> int:
+    lines = bench_ticket()
+    for line in lines:
+        print(json.dumps(line, ensure_ascii=False), flush=True)
+    missed = [line["name"] for line in lines if line["ok"] is False]
+    print(f"GOALS MISSED: {', '.join(missed)}" if missed else "All ticket goals met.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
