@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 import tty
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -57,12 +58,56 @@ class Pacer:
             time.sleep(pause)
 
 
-class PtyHost:
+class _Host(ABC):
+    """What both hosts share: a serving thread, and handing the device's replies to the line."""
+
+    path: str
+
+    def __init__(self, device: SimulatedDevice, baud: int | None):
+        self.device = device
+        self.pacer = Pacer(baud)
+        self._stop = threading.Event()
+
+    def start(self):
+        self._thread = threading.Thread(target=self._serve, name=f"sim {self.path}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if hasattr(self, "_thread"):
+            self._thread.join(timeout=2)
+        self._close()
+
+    def _answer(self, data: bytes, write) -> bool:
+        """Give the device what arrived and send its replies; False once the host is stopping."""
+        for reply in self.device.receive(data):
+            if reply.delay and self._stop.wait(reply.delay):
+                return False
+            if reply.data:
+                self.pacer.send(write, reply.data)
+        return True
+
+    @abstractmethod
+    def _serve(self) -> None:
+        """Read the line until stopped, answering through `_answer`."""
+
+    @abstractmethod
+    def _close(self) -> None:
+        """Release the line."""
+
+
+class PtyHost(_Host):
     """One simulated device on a pseudo-terminal, served by a background thread."""
 
     def __init__(self, device: SimulatedDevice, link: str | os.PathLike | None = None, baud: int | None = None):
-        self.device = device
-        self.pacer = Pacer(baud)
+        super().__init__(device, baud)
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
         self.slave_path = os.ttyname(self.slave)
@@ -72,22 +117,8 @@ class PtyHost:
                 self.link.unlink()
             self.link.symlink_to(self.slave_path)
         self.path = str(self.link or self.slave_path)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"sim {self.path}", daemon=True)
 
-    def start(self) -> "PtyHost":
-        self._thread.start()
-        return self
-
-    def __enter__(self) -> "PtyHost":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
+    def _close(self) -> None:
         for fd in (self.master, self.slave):
             try:
                 os.close(fd)
@@ -111,39 +142,21 @@ class PtyHost:
                 data = os.read(self.master, 65536)
             except OSError:
                 return
-            for reply in self.device.receive(data):
-                if reply.delay and self._stop.wait(reply.delay):
-                    return
-                if reply.data:
-                    self.pacer.send(self._write, reply.data)
+            if not self._answer(data, self._write):
+                return
 
 
-class TcpHost:
+class TcpHost(_Host):
     """One simulated device on a loopback TCP port (pyserial URL `socket://HOST:PORT`)."""
 
     def __init__(self, device: SimulatedDevice, host: str = "127.0.0.1", port: int = 0, baud: int | None = None):
-        self.device = device
-        self.pacer = Pacer(baud)
+        super().__init__(device, baud)
         self.server = socket.create_server((host, port))
         self.server.settimeout(0.05)
         self.host, self.port = self.server.getsockname()[:2]
         self.path = f"socket://{self.host}:{self.port}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"sim {self.path}", daemon=True)
 
-    def start(self) -> "TcpHost":
-        self._thread.start()
-        return self
-
-    def __enter__(self) -> "TcpHost":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
+    def _close(self) -> None:
         self.server.close()
 
     def _serve(self) -> None:
@@ -164,10 +177,7 @@ class TcpHost:
                     if not data:
                         break
                     try:
-                        for reply in self.device.receive(data):
-                            if reply.delay and self._stop.wait(reply.delay):
-                                return
-                            if reply.data:
-                                self.pacer.send(conn.sendall, reply.data)
+                        if not self._answer(data, conn.sendall):
+                            return
                     except OSError:
                         break
