@@ -24,7 +24,7 @@ from cabin.queue.store import Store, schema_version
 
 from cabin.drivers.errors import DeviceError
 
-from . import devices, paths, tokens
+from . import cli_identity, devices, paths, tokens
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
 EXIT_DEVICE = 4  # done, but a device failed: the ticket exists and can be printed again
@@ -521,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--services", action="store_true", help="list the service catalogue too")
 
     command("doctor", cmd_doctor, "database path, schema version, journal mode, integrity, config in use")
+    cli_identity.add_commands(sub, command)
     return parser
 
 
