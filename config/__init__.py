@@ -9,6 +9,7 @@ from .loader import (  # noqa: F401
     ConfigError,
     Device,
     Dispenser,
+    IdCardPolicy,
     Priority,
     QueueRules,
     Service,

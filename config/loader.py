@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,18 @@ class Window:
 
 
 @dataclass(frozen=True)
+class IdCardPolicy:
+    """Fees (yuan) and making deadlines of main ID cards: policy, domain.md sections 2 and 4."""
+
+    fee_first: int = 20
+    fee_renewal: int = 20
+    fee_replacement: int = 40
+    deadline_days_cross_province: int = 60       # calendar days
+    deadline_working_days_in_province: int = 20
+    cross_province_first_application: bool = True  # allowed since 2022
+
+
+@dataclass(frozen=True)
 class Dispenser:
     ticket_printer: Device | None = None
     ticket_mode: str = "native"  # "raster" only for printers without Chinese fonts or native QR
@@ -107,6 +119,7 @@ class StationConfig:
     services: dict[str, Service]
     windows: dict[int, Window]
     dispenser: Dispenser = field(default_factory=Dispenser)
+    id_card: IdCardPolicy = field(default_factory=IdCardPolicy)
     source: str = field(default="", compare=False)
 
     def prefix_for(self, service: str) -> str:
@@ -202,7 +215,7 @@ class _Checker:
     # -- sections ------------------------------------------------------------------------
     def config(self, data: dict) -> StationConfig:
         self.no_unknown(data, {"station", "queue", "hours", "priorities", "categories", "services", "windows",
-                               "dispenser"}, "(top level)")
+                               "dispenser", "id_card"}, "(top level)")
         station = self.station(data)
         queue = self.queue(data)
         hours = self.hours(data)
@@ -214,7 +227,7 @@ class _Checker:
             if not any(code in w.services for w in windows.values()):
                 raise self.fail("services", f'service "{code}" is served by no window')
         return StationConfig(station, queue, hours, priorities, categories, services, windows,
-                             self.dispenser(data), self.where)
+                             self.dispenser(data), self.id_card(data), self.where)
 
     def station(self, data: dict) -> Station:
         s = self.table(data, "station", {"name", "name_en", "code", "province", "district", "timezone"})
@@ -360,6 +373,23 @@ class _Checker:
         url = self.string(value, "url", f"{where}.{key}")
         baud = self.integer(value, "baud", f"{where}.{key}", 1200, 921600, default_baud)
         return Device(url, baud)
+
+    def id_card(self, data: dict) -> IdCardPolicy:
+        if "id_card" not in data:
+            return IdCardPolicy()
+        names = {f.name for f in fields(IdCardPolicy)}
+        t = self.table(data, "id_card", names)
+        d = IdCardPolicy()
+        values = {}
+        for name in names:
+            if name == "cross_province_first_application":
+                value = t.get(name, d.cross_province_first_application)
+                if not isinstance(value, bool):
+                    raise self.fail(f"id_card.{name}", "must be true or false")
+                values[name] = value
+            else:
+                values[name] = self.integer(t, name, "id_card", 0, 1000, getattr(d, name))
+        return IdCardPolicy(**values)
 
     def dispenser(self, data: dict) -> Dispenser:
         if "dispenser" not in data:
