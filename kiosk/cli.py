@@ -25,6 +25,7 @@ from cabin.queue.store import Store, schema_version
 from cabin.drivers.errors import DeviceError
 
 from . import cli_identity, devices, paths, tokens
+from .tickets import TicketDesk
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
 EXIT_DEVICE = 4  # done, but a device failed: the ticket exists and can be printed again
@@ -74,45 +75,26 @@ def call_text(call: dict | None) -> str:
 
 
 # -- commands ------------------------------------------------------------------------------
+def desk(ctx: Context) -> TicketDesk:
+    # the secret first: an unusable one refuses the command before anything is issued
+    secret = tokens.load_secret(paths.secret_file())
+    return TicketDesk(ctx.station(), ctx.config, secret)
+
+
 def cmd_ticket_issue(ctx: Context) -> int:
     a = ctx.args
-    station = ctx.station()
-    issued = station.issue(a.services, priority=a.priority, channel=a.channel).as_dict()
-    issued["token"] = sign_ticket(ctx, issued.pop("day"), issued["ticket_id"])
-    printer = ctx.config.dispenser.ticket_printer
-    failure = None
-    if printer is not None:
-        # The ticket is issued whatever the printer does: a failure is reported, never undone.
-        try:
-            issued.update(print_ticket(ctx, station, str(issued["ticket_id"]), printer, ctx.config.dispenser.ticket_mode,
-                                       outlook={"ahead": issued["ahead"], "estimated_wait_min": issued["estimated_wait_min"]}))
-        except DeviceError as exc:
-            failure = f"{issued['ticket']} was issued but not printed: {exc}; print it with `cabin ticket reprint {issued['ticket']}`"
-            issued.update(printed=False, print_error=str(exc))
+    issued = desk(ctx).issue(a.services, priority=a.priority, channel=a.channel)
     emit(a, issued, lambda r: f"{r['ticket']}  {' + '.join(r['services'])}  ahead: {r['ahead']}  "
                               f"estimated wait: {r['estimated_wait_min']:.0f} min")
-    if failure:
-        print(f"cabin: {one_line(failure)}", file=sys.stderr)
+    if issued.get("printed") is False:
+        print(f"cabin: {one_line(issued['ticket'] + ' was issued but not printed: ' + issued['print_error'])};"
+              f" print it with `cabin ticket reprint {issued['ticket']}`", file=sys.stderr)
         return EXIT_DEVICE
     return EXIT_OK
 
 
-def sign_ticket(ctx: Context, day: str, ticket_id: int) -> str:
-    return tokens.sign(tokens.load_secret(paths.secret_file()), ctx.config.station.code, day, ticket_id)
-
-
-def print_ticket(ctx: Context, station: Station, ref: str, printer, mode: str, outlook: dict | None = None) -> dict:
-    ticket = station.show_ticket(ref)
-    content = devices.ticket_content(ctx.config, ticket, outlook or station.outlook(ref),
-                                     sign_ticket(ctx, ticket["day"], ticket["ticket_id"]))
-    return devices.print_ticket(printer, content, mode)
-
-
 def cmd_ticket_reprint(ctx: Context) -> int:
-    printer = ctx.config.dispenser.ticket_printer
-    if printer is None:
-        raise CabinError("no ticket printer is configured (set [dispenser] ticket_printer in the station config)")
-    return _print_and_report(ctx, ctx.args.ticket, printer, ctx.config.dispenser.ticket_mode)
+    return _print_and_report(ctx, ctx.args.ticket)
 
 
 def cmd_devices_print_ticket(ctx: Context) -> int:
@@ -120,13 +102,11 @@ def cmd_devices_print_ticket(ctx: Context) -> int:
     return _print_and_report(ctx, a.ticket, Device(a.printer, a.baud), a.mode)
 
 
-def _print_and_report(ctx: Context, ref: str, printer, mode: str) -> int:
-    station = ctx.station()
+def _print_and_report(ctx: Context, ref: str, printer: Device | None = None, mode: str | None = None) -> int:
     try:
-        result = print_ticket(ctx, station, ref, printer, mode)
+        result = desk(ctx).print(ref, printer, mode)
     except DeviceError as exc:
         raise CabinError(f"not printed: {exc}") from None
-    result["ticket"] = station.show_ticket(ref)["ticket"]
     emit(ctx.args, result, lambda r: f"{r['ticket']} printed ({r['bytes']} bytes)"
          + "".join(f"; {w}" for w in r["warnings"]))
     return EXIT_OK
@@ -149,12 +129,7 @@ def cmd_ticket_show(ctx: Context) -> int:
 
 def cmd_ticket_verify(ctx: Context) -> int:
     """Check a ticket's QR token: signature, station, and the ticket it names."""
-    claims = tokens.verify(tokens.load_secret(paths.secret_file()), ctx.config.station.code, ctx.args.token)
-    ticket = ctx.station().show_ticket(str(claims.ticket_id))
-    if ticket["day"] != claims.day:
-        raise CabinError(f"the ticket code names ticket {claims.ticket_id} of {claims.day}, which does not exist")
-    result = {"valid": True, "station": claims.station, "day": claims.day, "ticket_id": claims.ticket_id,
-              "ticket": ticket["ticket"], "state": ticket["state"]}
+    result = desk(ctx).verify(ctx.args.token)
     emit(ctx.args, result, lambda r: f"valid: {r['ticket']} of {r['day']} ({r['state']})")
     return EXIT_OK
 

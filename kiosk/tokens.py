@@ -30,20 +30,49 @@ class TokenClaims:
     ticket_id: int
 
 
+SECRET_BYTES = 32
+
+
 def load_secret(path: Path) -> bytes:
-    """The station secret, created (32 random bytes, mode 0600) if there is none yet."""
+    """The station secret, created (32 random bytes, mode 0600) if there is none yet.
+
+    It is written to a temporary file and linked into place, so no process ever reads a
+    half-written secret; an empty, short or world-readable one is refused, never used.
+    """
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as f:
-        f.write(secret)
+        try:
+            return _read_secret(path)
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(SECRET_BYTES))
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)  # atomic, and never replaces a secret another process made
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return _read_secret(path)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and path.exists():
+            raise
+        raise CabinError(f"cannot read or create the station secret {path}: {exc.strerror or exc}") from None
+
+
+def _read_secret(path: Path) -> bytes:
+    mode = os.stat(path).st_mode & 0o777
+    if mode & 0o077:
+        raise CabinError(f"the station secret {path} can be read by others (mode {mode:o}): run chmod 600 {path}")
+    secret = path.read_bytes()
+    if len(secret) != SECRET_BYTES:
+        raise CabinError(f"the station secret {path} is damaged ({len(secret)} bytes, {SECRET_BYTES} expected):"
+                         " restore it from the backup; a new one would void today's tickets")
     return secret
 
 

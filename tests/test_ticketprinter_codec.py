@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import time
 
 import pytest
@@ -52,6 +53,8 @@ def font_or_skip():
     try:
         return cjk_font()
     except FontMissing as exc:
+        if os.environ.get("CABIN_REQUIRE_FONT"):  # set by .ci/run: there the proof must run
+            pytest.fail(f"CABIN_REQUIRE_FONT is set but {exc}")
         pytest.skip(f"no CJK font installed (CI installs fonts-wqy-zenhei): {exc}")
 
 

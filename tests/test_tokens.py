@@ -69,3 +69,31 @@ def test_cli_issue_then_verify(tmp_path):
                         issued["token"].split(":")[2], 99)
     r = cabin("ticket", "verify", other)
     assert r.returncode == 1 and "no ticket with id 99" in r.stderr
+
+
+def test_a_damaged_or_exposed_secret_is_refused(tmp_path):
+    path = tmp_path / "station.secret"
+    path.write_bytes(b"")
+    os.chmod(path, 0o600)
+    with pytest.raises(CabinError, match="damaged \\(0 bytes"):
+        tokens.load_secret(path)
+    path.write_bytes(bytes(32))
+    os.chmod(path, 0o644)
+    with pytest.raises(CabinError, match="can be read by others"):
+        tokens.load_secret(path)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CabinError, match="cannot read or create the station secret"):
+        tokens.load_secret(tmp_path / "file" / "station.secret")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_no_ticket_is_issued_without_a_usable_secret(tmp_path):
+    (tmp_path / "xdg").write_text("not a folder")
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"), CABIN_DB=str(tmp_path / "c.sqlite"))
+    r = subprocess.run([sys.executable, "-m", "cabin.kiosk.cli", "ticket", "issue", "id.apply", "--json"],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 1 and "station secret" in r.stderr and "Traceback" not in r.stderr
+    assert json.loads(r.stdout)["exit"] == 1
+    import sqlite3
+    assert not (tmp_path / "c.sqlite").exists() or \
+        sqlite3.connect(tmp_path / "c.sqlite").execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0

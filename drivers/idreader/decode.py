@@ -130,7 +130,7 @@ def encode_text(card: IdCard) -> bytes:
         text = card.card_type.flag if name == "flag" else _field_text(card, name, size)
         raw = text.encode("utf-16-le")
         if len(raw) > size:
-            raise ValueError(f"{name} {text!r} does not fit in {size} bytes")
+            raise ValueError(f"the {name} does not fit in {size} bytes")  # never the value: personal data
         block[offset:offset + len(raw)] = raw
     return bytes(block)
 
@@ -151,7 +151,7 @@ def decode_new_address(data: bytes) -> str:
 def encode_new_address(address: str, size: int = 70) -> bytes:
     raw = address.encode("utf-16-le")
     if len(raw) > size:
-        raise ValueError(f"address {address!r} does not fit in {size} bytes")
+        raise ValueError(f"the address does not fit in {size} bytes")
     return raw + PAD[0].encode("utf-16-le") * ((size - len(raw)) // 2)
 
 

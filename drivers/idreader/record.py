@@ -55,7 +55,7 @@ class IdCard:
     card_type: CardType
     name: str                       # Chinese name (an I card may have none)
     sex: str                        # "1" male, "2" female, as on the card
-    birth: date
+    birth: date | None  # None only in a masked record
     id_number: str                  # ID / permit / permanent residence number
     valid_from: date
     valid_to: date | None           # None: long-term (长期)
@@ -97,11 +97,12 @@ class IdCard:
 
     def masked(self) -> "IdCard":
         """The record as screens and exports may show it (domain.md 6): names cut to the surname
-        plus `*`, numbers to their first 6 and last 4, no address, photo or fingerprint."""
+        plus `*`, numbers to their first 6 and last 4, no address, photo or fingerprint, and no
+        birth date — it is digits 7 to 14 of the ID number, and would unmask it."""
         return dataclasses.replace(
             self, name=mask_name(self.name), name_en=mask_name(self.name_en),
             id_number=mask_number(self.id_number), pass_number=mask_number(self.pass_number),
-            address="", photo=b"", fingerprint=b"",
+            address="", photo=b"", fingerprint=b"", birth=None,
         )
 
     def to_dict(self) -> dict:
