@@ -24,7 +24,8 @@ from cabin.queue.store import Store, schema_version
 
 from cabin.drivers.errors import DeviceError
 
-from . import cli_identity, devices, paths, tokens
+from . import cli_accounts, cli_identity, devices, paths, tokens
+from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
@@ -48,7 +49,7 @@ class Context:
 
     def store(self, **kwargs) -> Store:
         if self._store is None:
-            self._store = Store(paths.resolve_db(self.args.db), **kwargs)
+            self._store = Store(paths.resolve_db(self.args.db), migration_sets=[kiosk_migrations], **kwargs)
         return self._store
 
     def station(self) -> Station:
@@ -367,7 +368,7 @@ def cmd_doctor(ctx: Context) -> int:
         if not db_path.exists():  # a diagnostic must not create what it diagnoses
             raise CabinError(f"there is no database at {db_path} (the first station command creates it)")
         store = ctx.store()
-        report["schema_version"] = schema_version(store.db)
+        report["schema_version"] = schema_version(store.db, store.migration_sets[1:])
         report["journal_mode"] = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
         report["synchronous"] = {0: "off", 1: "normal", 2: "full", 3: "extra"}[
             store.conn.execute("PRAGMA synchronous").fetchone()[0]]
@@ -497,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("doctor", cmd_doctor, "database path, schema version, journal mode, integrity, config in use")
     cli_identity.add_commands(sub, command)
+    cli_accounts.add_commands(sub, command)
     return parser
 
 

@@ -24,9 +24,10 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import sqlite_utils
+from sqlite_utils import Migrations
 
 from .errors import StoreError
 from .migrations import migrations
@@ -53,20 +54,40 @@ def configured_busy_timeout_ms() -> int:
     return value
 
 
-def schema_version(db: sqlite_utils.Database) -> str | None:
-    applied = migrations.applied(db)
-    return applied[-1].name if applied else None
+def schema_versions(db: sqlite_utils.Database, migration_sets: Iterable[Migrations] = ()) -> dict[str, str | None]:
+    """The latest applied migration of each set, the queue's first: {"cabin.queue": "0001_queue", ...}."""
+    versions = {}
+    for mset in (migrations, *migration_sets):
+        applied = mset.applied(db)
+        versions[mset.name] = applied[-1].name if applied else None
+    return versions
+
+
+def schema_version(db: sqlite_utils.Database, migration_sets: Iterable[Migrations] = ()) -> str | None:
+    """The queue's latest migration alone (as before) when no other set is named; with other sets,
+    each set's: "cabin.queue 0001_queue; cabin.kiosk 0001_accounts_audit"."""
+    migration_sets = tuple(migration_sets)
+    versions = schema_versions(db, migration_sets)
+    if not migration_sets:
+        return versions[migrations.name]
+    return "; ".join(f"{name} {latest or '(none)'}" for name, latest in versions.items())
 
 
 class Store:
-    def __init__(self, path: str | os.PathLike, *, durable: bool = True, busy_timeout_ms: int | None = None):
+    def __init__(self, path: str | os.PathLike, *, durable: bool = True, busy_timeout_ms: int | None = None,
+                 migration_sets: Iterable[Migrations] = ()):
         """Open (creating if needed) the database at `path` and bring its schema up to date.
+
+        The queue's migrations are applied first, then each of `migration_sets` in order (the
+        queue never imports the packages built on it: kiosk passes its own set), all in one write
+        transaction.
 
         durable=False (synchronous=OFF) is for throw-away simulated days only: a crash may then
         lose the last transactions, though never corrupt the file. busy_timeout_ms defaults to
         $CABIN_BUSY_TIMEOUT_MS or BUSY_TIMEOUT_MS.
         """
         self.path = Path(path)
+        self.migration_sets: tuple[Migrations, ...] = (migrations, *migration_sets)
         self.busy_timeout_ms = busy_timeout_ms if busy_timeout_ms is not None else configured_busy_timeout_ms()
         self._thread_lock = threading.RLock()
         self._lock_fd: int | None = None
@@ -101,15 +122,20 @@ class Store:
             self.conn.execute("PRAGMA temp_store=MEMORY")
             self.conn.row_factory = sqlite3.Row
             self.db = sqlite_utils.Database(self.conn)
-            if migrations.pending(self.db):
+            if any(mset.pending(self.db) for mset in self.migration_sets):
                 with self.write():
-                    migrations.apply(self.db)
+                    for mset in self.migration_sets:
+                        mset.apply(self.db)
         except sqlite3.Error as exc:
             self.conn.close()
             raise translate(exc, self.path, self.busy_timeout_ms) from None
         except BaseException:
             self.conn.close()
             raise
+
+    def schema_versions(self) -> dict[str, str | None]:
+        """The latest applied migration of each set this store was opened with."""
+        return schema_versions(self.db, self.migration_sets[1:])
 
     def close(self) -> None:
         self.conn.close()
