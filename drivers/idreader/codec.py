@@ -14,6 +14,7 @@ frame's worth of bytes, whatever they are fed.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import reduce
 from operator import xor
@@ -91,7 +92,7 @@ class Request:
         return (self.cmd, self.para)
 
 
-class _FrameParser:
+class _FrameParser(ABC):
     min_len = 0  # the smallest LEN a frame of this direction can have
 
     def __init__(self) -> None:
@@ -107,8 +108,9 @@ class _FrameParser:
         """A header has arrived and the rest of its frame has not (a reply cut short, if it stays so)."""
         return self._buf.startswith(HEADER)
 
+    @abstractmethod
     def _make(self, body: bytes):
-        raise NotImplementedError
+        """A checked frame's body as this direction's typed frame."""
 
     def feed(self, data: bytes) -> list:
         buf = self._buf
