@@ -71,6 +71,9 @@ class Service:
     name: str
     name_en: str
     minutes: float
+    documents: tuple[str, ...] = ()          # what the citizen brings: the intake checklist
+    fees: tuple[tuple[str, int], ...] = ()   # (option, yuan); one option "" for a single fee;
+                                             # none: assessed case by case (a traffic fine)
 
 
 @dataclass(frozen=True)
@@ -319,7 +322,7 @@ class _Checker:
         result: dict[str, Service] = {}
         for i, s in enumerate(self.array_of_tables(data, "services")):
             where = f"services[{i}]"
-            self.no_unknown(s, {"code", "category", "name", "name_en", "minutes"}, where)
+            self.no_unknown(s, {"code", "category", "name", "name_en", "minutes", "documents", "fee", "fees"}, where)
             code = self.string(s, "code", where)
             if not _SERVICE_CODE.match(code):
                 raise self.fail(f"{where}.code", f'"{code}" is not a code like "id.temporary"')
@@ -331,8 +334,26 @@ class _Checker:
             minutes = s.get("minutes")
             if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= 240:
                 raise self.fail(f"{where}.minutes", "must be a number of minutes, more than 0 and at most 240")
-            result[code] = Service(code, category, self.string(s, "name", where), self.string(s, "name_en", where), float(minutes))
+            result[code] = Service(code, category, self.string(s, "name", where), self.string(s, "name_en", where),
+                                   float(minutes), self.documents(s, where), self.fees(s, where))
         return result
+
+    def documents(self, s: dict, where: str) -> tuple[str, ...]:
+        docs = s.get("documents", [])
+        if not isinstance(docs, list) or not all(isinstance(d, str) and d.strip() for d in docs):
+            raise self.fail(f"{where}.documents", 'must be a list of texts, like ["居民身份证", "照片"]')
+        return tuple(docs)
+
+    def fees(self, s: dict, where: str) -> tuple[tuple[str, int], ...]:
+        """`fee = 120`, or `fees = { "single" = 15, "double" = 30 }` for a service with options."""
+        if "fee" in s and "fees" in s:
+            raise self.fail(f"{where}.fees", "give either fee or fees, not both")
+        if "fee" in s:
+            return (("", self.integer(s, "fee", where, 0, 100_000)),)
+        options = s.get("fees", {})
+        if not isinstance(options, dict):
+            raise self.fail(f"{where}.fees", 'must be a table like { "single" = 15, "multiple" = 80 }')
+        return tuple((name, self.integer(options, name, f"{where}.fees", 0, 100_000)) for name in options)
 
     def windows(self, data: dict, services: dict[str, Service]) -> dict[int, Window]:
         result: dict[int, Window] = {}

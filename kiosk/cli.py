@@ -339,7 +339,8 @@ def cmd_config_check(ctx: Context) -> int:
     if ctx.args.services:
         result["catalogue"] = [
             {"code": s.code, "category": s.category, "name": s.name, "name_en": s.name_en,
-             "windows": config.windows_serving(s.code)}
+             "windows": config.windows_serving(s.code), "documents": list(s.documents),
+             "fees": {option or "fee": yuan for option, yuan in s.fees}}
             for s in config.services.values()
         ]
 

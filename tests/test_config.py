@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from itertools import combinations
@@ -258,3 +259,34 @@ def test_the_selected_config_drives_the_station(tmp_path):
     r = cabin(tmp_path, "doctor", "--json", "--config", path)
     assert r.returncode == 0, r
     assert json.loads(r.stdout)["config"] == str(path)
+
+
+def test_the_catalogue_has_checklists_and_fees():
+    from cabin.config import load_config
+
+    services = load_config().services
+    assert services["ee.passport"].fees == (("", 120),)
+    assert dict(services["ee.hkmo_endorse"].fees) == {"一次（15元）": 15, "二次（30元）": 30, "一年多次（80元）": 80}
+    assert services["tr.violation"].fees == ()  # assessed case by case
+    assert "身体条件证明" in services["tr.license_renew"].documents
+    for code in services:
+        if not code.startswith("id."):
+            assert services[code].documents, code
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ('fee = 120\n', 'fee = "much"\n', 'services[5].fee: must be a whole number'),
+    ('fee = 120\n', 'fee = 120\nfees = { "a" = 1 }\n', 'services[5].fees: give either fee or fees, not both'),
+    ('fee = 120\n', 'fees = [1, 2]\n', 'services[5].fees: must be a table'),
+    ('documents = ["居民身份证", "近期彩色照片（或现场采集）", "原护照（换发时）"]', 'documents = "passport"',
+     'services[5].documents: must be a list of texts'),
+])
+def test_bad_fees_and_documents(tmp_path, old, new, message):
+    from cabin.config import ConfigError, default_config_path, load_config
+
+    text = default_config_path().read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "s.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
