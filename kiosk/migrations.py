@@ -58,3 +58,60 @@ def m0001_accounts_audit(db):
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """
     )
+
+
+@migrations(name="0002_loss_found")
+def m0002_loss_found(db):
+    db.executescript(
+        """
+        -- Loss reports (挂失): in person only; receipt GS-YYYYMMDD-NNNN, unique per station and day
+        -- (one database per station). ID numbers are kept whole here and shown masked everywhere.
+        CREATE TABLE loss_reports (
+            id INTEGER PRIMARY KEY,
+            receipt TEXT NOT NULL UNIQUE,
+            number TEXT NOT NULL,                        -- normalised 18-character ID number
+            state TEXT NOT NULL CHECK (state IN ('reported', 'cancelled', 'replaced')),
+            source TEXT NOT NULL CHECK (source IN ('reader', 'manual')),
+            source_reason TEXT,                          -- why the number was typed, for 'manual'
+            reported_by TEXT NOT NULL,                   -- the clerk's account name
+            reported_at INTEGER NOT NULL,
+            closed_by TEXT,                              -- who cancelled it or marked it replaced
+            closed_at INTEGER,
+            close_source TEXT CHECK (close_source IN ('reader', 'manual')),
+            close_reason TEXT,
+            CHECK (source = 'reader' OR source_reason IS NOT NULL)
+        );
+        CREATE UNIQUE INDEX loss_reports_one_open ON loss_reports(number) WHERE state = 'reported';
+        CREATE INDEX loss_reports_number ON loss_reports(number, id);
+
+        -- Found cards handed in (招领).
+        CREATE TABLE found_cards (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('held', 'destroyed', 'returned')),
+            finder_name TEXT NOT NULL,
+            finder_phone TEXT NOT NULL,
+            place TEXT NOT NULL,
+            found_on TEXT NOT NULL,                      -- YYYY-MM-DD
+            registered_by TEXT NOT NULL,
+            registered_at INTEGER NOT NULL,
+            destroyed_reason TEXT,
+            destroyed_at INTEGER,
+            returned_by TEXT,                            -- the clerk who handed it over
+            returned_at INTEGER,
+            returned_source TEXT CHECK (returned_source IN ('reader', 'manual')),
+            returned_reason TEXT
+        );
+        CREATE INDEX found_cards_number ON found_cards(number, id);
+        CREATE INDEX found_cards_state ON found_cards(state, id);
+
+        -- "Tell the owner": the text to send; no messaging is done here (sent_at stays NULL).
+        CREATE TABLE found_notifications (
+            id INTEGER PRIMARY KEY,
+            found_id INTEGER NOT NULL REFERENCES found_cards(id),
+            text TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER
+        );
+        """
+    )
