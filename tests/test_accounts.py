@@ -65,13 +65,13 @@ def refused(fn, *args, **kw) -> str:
 
 # -- the store applies the kiosk set --------------------------------------------------------
 def test_store_applies_the_kiosk_set_after_the_queue_and_reports_each(kstore, tmp_path):
-    assert kstore.schema_versions() == {"cabin.queue": "0001_queue", "cabin.kiosk": "0001_accounts_audit"}
+    assert kstore.schema_versions() == {"cabin.queue": "0001_queue", "cabin.kiosk": "0002_loss_found"}
     assert schema_version(kstore.db) == "0001_queue"
-    assert schema_version(kstore.db, [kiosk_migrations]) == "cabin.queue 0001_queue; cabin.kiosk 0001_accounts_audit"
+    assert schema_version(kstore.db, [kiosk_migrations]) == "cabin.queue 0001_queue; cabin.kiosk 0002_loss_found"
     kstore.close()
     plain = Store(tmp_path / "cabin.sqlite")  # reopened without the set: nothing is lost or re-run
     assert plain.schema_versions() == {"cabin.queue": "0001_queue"}
-    assert plain.conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
+    assert plain.conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 3
     plain.close()
 
 
