@@ -65,13 +65,16 @@ def refused(fn, *args, **kw) -> str:
 
 # -- the store applies the kiosk set --------------------------------------------------------
 def test_store_applies_the_kiosk_set_after_the_queue_and_reports_each(kstore, tmp_path):
-    assert kstore.schema_versions() == {"cabin.queue": "0001_queue", "cabin.kiosk": "0002_loss_found"}
+    # the kiosk's latest migration, whichever it is: a new migration must not break this test
+    kiosk_names = [m.name for m in kiosk_migrations._migrations]
+    assert kiosk_names[0] == "0001_accounts_audit"
+    assert kstore.schema_versions() == {"cabin.queue": "0001_queue", "cabin.kiosk": kiosk_names[-1]}
     assert schema_version(kstore.db) == "0001_queue"
-    assert schema_version(kstore.db, [kiosk_migrations]) == "cabin.queue 0001_queue; cabin.kiosk 0002_loss_found"
+    assert schema_version(kstore.db, [kiosk_migrations]) == f"cabin.queue 0001_queue; cabin.kiosk {kiosk_names[-1]}"
     kstore.close()
     plain = Store(tmp_path / "cabin.sqlite")  # reopened without the set: nothing is lost or re-run
     assert plain.schema_versions() == {"cabin.queue": "0001_queue"}
-    assert plain.conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 3
+    assert plain.conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 1 + len(kiosk_names)
     plain.close()
 
 
