@@ -115,3 +115,30 @@ def m0002_loss_found(db):
         );
         """
     )
+
+
+@migrations(name="0003_intake")
+def m0003_intake(db):
+    """Exit-entry and traffic intake: one record per errand, with its receipt."""
+    db.executescript(
+        """
+        CREATE TABLE intake_records (
+            id INTEGER PRIMARY KEY,
+            receipt TEXT NOT NULL UNIQUE,           -- EE-20261128-0001: category, day, sequence
+            day TEXT NOT NULL,
+            service TEXT NOT NULL,
+            ticket_id INTEGER NOT NULL,
+            request_id INTEGER NOT NULL UNIQUE,     -- an errand is taken in once
+            window INTEGER NOT NULL,
+            clerk TEXT NOT NULL,
+            id_number TEXT NOT NULL,                -- personal data: shown masked
+            source TEXT NOT NULL CHECK (source IN ('reader', 'manual')),
+            source_reason TEXT,
+            fee_option TEXT,
+            fee_yuan INTEGER,                       -- NULL: no fee was due
+            documents TEXT NOT NULL,                -- JSON: the checklist the clerk confirmed
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX intake_day ON intake_records(day, receipt);
+        """
+    )

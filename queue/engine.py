@@ -297,11 +297,17 @@ class Station:
             tx.set_request(req, "serving", "started", at_window=window)
             return {"ticket": req["ticket"], "request_id": req["id"], "window": window, "service": req["service"]}
 
-    def complete(self, window: int) -> dict:
+    def complete(self, window: int, record=None) -> dict:
         """Finish the errand at the window; the ticket's next errand continues here if this
-        window serves it (the one-stop rule), else it joins the queue at the ticket's place."""
+        window serves it (the one-stop rule), else it joins the queue at the ticket's place.
+
+        `record(conn, request, now)`, if given, runs inside the same transaction first: the
+        counter's record of the errand (an intake, say) and its completion are then one write,
+        and a refusal from it (CabinError) leaves the errand as it was."""
         with self._tx() as tx:
             row, req = self._current(tx, window, AT_WINDOW, "complete")
+            if record is not None:
+                record(tx.conn, dict(req), tx.now)
             if req["state"] == "called":  # the clerk served without pressing start: timed from the call
                 tx.event("started", ticket_id=req["ticket_id"], request_id=req["id"], service=req["service"],
                          window=window, detail={"implicit": True})

@@ -1,0 +1,94 @@
+"""Exit-entry and traffic intake at the counter: the checklist and fee from the catalogue, a
+record with a receipt number, and the errand completed on the ticket — in one transaction.
+
+The clerk takes in the errand being served at their window: the documents of the service's
+checklist were all presented (`documents_checked`), the fee is the service's (or one of its
+options; a traffic fine is typed in, as assessed), the citizen's ID number comes from the card
+reader or is typed with a reason. The record, its audit entry and the completion of the errand
+(with the ticket's one-stop continuation) are one write: a refusal leaves all three undone.
+"""
+
+from __future__ import annotations
+
+import json
+
+from cabin.config import StationConfig
+from cabin.queue.engine import Station
+from cabin.queue.errors import CabinError
+
+from . import audit, identity
+from .accounts import Account, check_actor
+from .lostfound import check_source
+
+ACTING_ROLES = ("clerk", "supervisor")
+
+
+def checklist(config: StationConfig, service: str) -> dict:
+    s = config.services.get(service)
+    if s is None:
+        raise CabinError(f'unknown service "{service}"')
+    return {"service": s.code, "name": s.name, "name_en": s.name_en, "documents": list(s.documents),
+            "fees": {option or "fee": yuan for option, yuan in s.fees}, "assessed": not s.fees}
+
+
+def fee_for(config: StationConfig, service: str, option: str | None, fine: int | None) -> tuple[str | None, int | None]:
+    """(option, yuan) due for the service, or CabinError saying what the clerk must give."""
+    fees = dict(config.services[service].fees)
+    if not fees:
+        if fine is None or fine < 0:
+            raise CabinError(f"{service} has no fixed fee: give the assessed amount with --fine YUAN")
+        return None, fine
+    if fine is not None:
+        raise CabinError(f"{service} has a fixed fee: --fine is only for assessed fines")
+    if list(fees) == [""]:
+        if option:
+            raise CabinError(f"{service} has one fee ({fees['']} yuan): no --fee-option")
+        return None, fees[""]
+    if option not in fees:
+        raise CabinError(f"{service} needs a fee option: {', '.join(f'{o} ({y} yuan)' for o, y in fees.items())}")
+    return option, fees[option]
+
+
+class Intake:
+    def __init__(self, station: Station, config: StationConfig):
+        self.station, self.config = station, config
+
+    def record(self, window: int, *, by: Account, number: str, source: str = "reader", reason: str | None = None,
+               fee_option: str | None = None, fine: int | None = None, documents_checked: bool = False) -> dict:
+        source, reason = check_source(source, reason)
+        checked = identity.check(number, self.config.station.province)
+        if not checked.valid:
+            raise CabinError(f"the ID number is not valid: {checked.reason}")
+        result: dict = {}
+
+        def write(conn, req: dict, now: int) -> None:
+            service = req["service"]
+            category = self.config.services[service].category if service in self.config.services else None
+            if category is None or category == "id":
+                raise CabinError(f"{req['ticket']} is at window {window} for {service}: intake is for exit-entry"
+                                 " and traffic errands (ID cards have their own workflows)")
+            docs = list(self.config.services[service].documents)
+            if not documents_checked:
+                raise CabinError(f"check the documents first ({'、'.join(docs)}), then record with --documents-checked")
+            option, yuan = fee_for(self.config, service, fee_option, fine)
+            clerk = check_actor(conn, by, *ACTING_ROLES)
+            day = self.station.today()
+            prefix = f"{category.upper()}-{day.replace('-', '')}-"
+            n = conn.execute("SELECT COUNT(*) FROM intake_records WHERE day = ? AND receipt LIKE ?",
+                             (day, prefix + "%")).fetchone()[0] + 1
+            receipt = f"{prefix}{n:04d}"
+            conn.execute(
+                "INSERT INTO intake_records (receipt, day, service, ticket_id, request_id, window, clerk, id_number,"
+                " source, source_reason, fee_option, fee_yuan, documents, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (receipt, day, service, req["ticket_id"], req["id"], window, clerk.name, checked.number, source,
+                 reason, option, yuan, json.dumps(docs, ensure_ascii=False), now))
+            audit.record(conn, clerk.name, "intake.record", receipt,
+                         {"service": service, "ticket": req["ticket"], "window": window,
+                          "number": identity.mask(checked.number), "source": source, "fee_yuan": yuan}, at=now)
+            result.update(receipt=receipt, service=service, ticket=req["ticket"], fee_option=option, fee_yuan=yuan,
+                          documents=docs, number=identity.mask(checked.number), clerk=clerk.name)
+
+        completion = self.station.complete(window, record=write)
+        result.update(completed=completion["completed"], continued=completion["continued"])
+        return result
