@@ -24,7 +24,7 @@ from cabin.queue.store import Store, schema_version
 
 from cabin.drivers.errors import DeviceError
 
-from . import cli_accounts, cli_identity, cli_intake, cli_lostfound, devices, paths, tokens
+from . import cli_accounts, cli_applications, cli_identity, cli_intake, cli_lostfound, devices, paths, tokens
 from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
 
@@ -502,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_accounts.add_commands(sub, command)
     cli_lostfound.add_commands(sub, command)
     cli_intake.add_commands(sub, command)
+    cli_applications.add_commands(sub, command)
     return parser
 
 

@@ -142,3 +142,37 @@ def m0003_intake(db):
         CREATE INDEX intake_day ON intake_records(day, receipt);
         """
     )
+
+
+@migrations(name="0004_applications")
+def m0004_applications(db):
+    """Main ID-card applications: first, renewal (换领), replacement (补领), local or cross-region."""
+    db.executescript(
+        """
+        CREATE TABLE applications (
+            id INTEGER PRIMARY KEY,
+            receipt TEXT NOT NULL UNIQUE,            -- SL-20261128-0001
+            id_number TEXT NOT NULL,                 -- personal data: shown masked
+            kind TEXT NOT NULL CHECK (kind IN ('first', 'renewal', 'replacement')),
+            cross_region INTEGER NOT NULL CHECK (cross_region IN (0, 1)),
+            state TEXT NOT NULL CHECK (state IN ('accepted', 'approved', 'received', 'collected', 'refused')),
+            fee_yuan INTEGER NOT NULL,
+            validity_years INTEGER,                  -- NULL: long-term (长期)
+            accepted_on TEXT NOT NULL,
+            due_on TEXT NOT NULL,
+            approved_on TEXT,
+            received_on TEXT,
+            collected_on TEXT,
+            refused_on TEXT,
+            refused_reason TEXT,
+            clerk TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('reader', 'manual')),
+            source_reason TEXT,
+            updated_at INTEGER NOT NULL
+        );
+        -- one open application per person, whatever the process
+        CREATE UNIQUE INDEX applications_open ON applications(id_number)
+            WHERE state IN ('accepted', 'approved', 'received');
+        CREATE INDEX applications_due ON applications(state, due_on);
+        """
+    )
