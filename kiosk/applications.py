@@ -17,6 +17,7 @@ from . import audit, cardrules, identity
 from .accounts import Account, check_actor
 from .lostfound import check_source
 from .migrations import ensure_applied
+from .receipts import next_receipt
 
 ACTING_ROLES = ("clerk", "supervisor")
 _DATE_OF = {cardrules.State.APPROVED: "approved_on", cardrules.State.RECEIVED: "received_on",
@@ -65,9 +66,7 @@ class Applications:
                             " 'approved', 'received')", (checked.number,)).fetchone():
                 raise CabinError(f"{identity.mask(checked.number)} already has an open application")
             now = self.clock.now_ms()
-            prefix = f"SL-{today.isoformat().replace('-', '')}-"
-            n = conn.execute("SELECT COUNT(*) FROM applications WHERE receipt LIKE ?", (prefix + "%",)).fetchone()[0]
-            receipt = f"{prefix}{n + 1:04d}"
+            receipt = next_receipt(conn, "applications", "SL", today.isoformat())
             conn.execute(
                 "INSERT INTO applications (receipt, id_number, kind, cross_region, state, fee_yuan, validity_years,"
                 " accepted_on, due_on, clerk, source, source_reason, updated_at)"

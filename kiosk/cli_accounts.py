@@ -78,6 +78,12 @@ def _accounts(ctx) -> Accounts:
     return Accounts(ctx.store())
 
 
+def signed_in(ctx) -> Account:
+    """The account named by `--as`, signed in with its password (terminal, or one stdin line)."""
+    name = ctx.args.acting
+    return _accounts(ctx).authenticate(name, PasswordReader().ask(f"{name}'s password: "))
+
+
 def _sign_in_admin(accounts: Accounts, reader: PasswordReader, name: str) -> Account:
     admin = accounts.authenticate(name, reader.ask(f"{name}'s password: "))
     if admin.role != "admin":

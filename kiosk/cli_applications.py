@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from .applications import Applications
-from .cli_accounts import _emit
-from .cli_lostfound import _clerk
+from .cli_accounts import _emit, signed_in
 from .lostfound import SOURCES
 
 
@@ -19,14 +18,14 @@ def _text(r: dict) -> str:
 
 def cmd_accept(ctx) -> int:
     a = ctx.args
-    r = Applications(ctx.store(), ctx.config).accept(a.number, a.kind, by=_clerk(ctx), source=a.source, reason=a.reason)
+    r = Applications(ctx.store(), ctx.config).accept(a.number, a.kind, by=signed_in(ctx), source=a.source, reason=a.reason)
     _emit(a, r, _text)
     return 0
 
 
 def cmd_advance(ctx) -> int:
     a = ctx.args
-    r = Applications(ctx.store(), ctx.config).advance(a.receipt, a.to, by=_clerk(ctx), reason=a.reason)
+    r = Applications(ctx.store(), ctx.config).advance(a.receipt, a.to, by=signed_in(ctx), reason=a.reason)
     _emit(a, r, _text)
     return 0
 

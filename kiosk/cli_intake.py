@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .cli_accounts import _emit
-from .cli_lostfound import _clerk
+from .cli_accounts import _emit, signed_in
 from .intake import Intake, checklist
 from .lostfound import SOURCES
 
@@ -19,7 +18,7 @@ def cmd_intake_checklist(ctx) -> int:
 def cmd_intake_record(ctx) -> int:
     a = ctx.args
     result = Intake(ctx.station(), ctx.config).record(
-        a.window, by=_clerk(ctx), number=a.number, source=a.source, reason=a.reason,
+        a.window, by=signed_in(ctx), number=a.number, source=a.source, reason=a.reason,
         fee_option=a.fee_option, fine=a.fine, documents_checked=a.documents_checked)
 
     def text(r: dict) -> str:

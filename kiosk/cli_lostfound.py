@@ -8,19 +8,13 @@ and phones are shown masked in text and in --json alike.
 
 from __future__ import annotations
 
-from .accounts import Accounts
-from .cli_accounts import PasswordReader, _emit, _station_tz, _when
+from .cli_accounts import _emit, _station_tz, _when, signed_in
 from .lostfound import FOUND_STATES, LOSS_STATES, SOURCES, LostFound
 
 
 def _service(ctx) -> LostFound:
     config = ctx.config  # a broken config is reported before the database is opened
     return LostFound(ctx.store(), config)
-
-
-def _clerk(ctx):
-    name = ctx.args.acting
-    return Accounts(ctx.store()).authenticate(name, PasswordReader().ask(f"{name}'s password: "))
 
 
 def _loss_text(tz, r: dict) -> str:
@@ -50,7 +44,7 @@ def _found_text(tz, r: dict) -> str:
 def cmd_loss_report(ctx) -> int:
     a = ctx.args
     svc = _service(ctx)
-    report = svc.report_loss(a.number, applicant=a.applicant, by=_clerk(ctx), source=a.source, reason=a.reason)
+    report = svc.report_loss(a.number, applicant=a.applicant, by=signed_in(ctx), source=a.source, reason=a.reason)
     _emit(a, report.public(), lambda r: _loss_text(_station_tz(ctx), r))
     return 0
 
@@ -58,7 +52,7 @@ def cmd_loss_report(ctx) -> int:
 def cmd_loss_cancel(ctx) -> int:
     a = ctx.args
     svc = _service(ctx)
-    report = svc.cancel_loss(a.receipt, number=a.number, by=_clerk(ctx), source=a.source, reason=a.reason)
+    report = svc.cancel_loss(a.receipt, number=a.number, by=signed_in(ctx), source=a.source, reason=a.reason)
     _emit(a, report.public(), lambda r: _loss_text(_station_tz(ctx), r))
     return 0
 
@@ -66,7 +60,7 @@ def cmd_loss_cancel(ctx) -> int:
 def cmd_loss_replaced(ctx) -> int:
     a = ctx.args
     svc = _service(ctx)
-    report = svc.mark_replaced(a.receipt, by=_clerk(ctx))
+    report = svc.mark_replaced(a.receipt, by=signed_in(ctx))
     _emit(a, report.public(), lambda r: _loss_text(_station_tz(ctx), r))
     return 0
 
@@ -89,7 +83,7 @@ def cmd_found_register(ctx) -> int:
     a = ctx.args
     svc = _service(ctx)
     card = svc.register_found(a.number, finder=a.finder, phone=a.phone, place=a.place, found_on=a.date,
-                              by=_clerk(ctx), replaced=a.replaced)
+                              by=signed_in(ctx), replaced=a.replaced)
     _emit(a, card.public(), lambda r: _found_text(_station_tz(ctx), r))
     return 0
 
@@ -97,7 +91,7 @@ def cmd_found_register(ctx) -> int:
 def cmd_found_handover(ctx) -> int:
     a = ctx.args
     svc = _service(ctx)
-    card = svc.handover(a.id, number=a.number, by=_clerk(ctx), source=a.source, reason=a.reason)
+    card = svc.handover(a.id, number=a.number, by=signed_in(ctx), source=a.source, reason=a.reason)
     _emit(a, card.public(), lambda r: _found_text(_station_tz(ctx), r))
     return 0
 

@@ -19,6 +19,7 @@ from cabin.queue.errors import CabinError
 from . import audit, identity
 from .accounts import Account, check_actor
 from .lostfound import check_source
+from .receipts import next_receipt
 
 ACTING_ROLES = ("clerk", "supervisor")
 
@@ -73,10 +74,7 @@ class Intake:
             option, yuan = fee_for(self.config, service, fee_option, fine)
             clerk = check_actor(conn, by, *ACTING_ROLES)
             day = self.station.today()
-            prefix = f"{category.upper()}-{day.replace('-', '')}-"
-            n = conn.execute("SELECT COUNT(*) FROM intake_records WHERE day = ? AND receipt LIKE ?",
-                             (day, prefix + "%")).fetchone()[0] + 1
-            receipt = f"{prefix}{n:04d}"
+            receipt = next_receipt(conn, "intake_records", category.upper(), day)
             conn.execute(
                 "INSERT INTO intake_records (receipt, day, service, ticket_id, request_id, window, clerk, id_number,"
                 " source, source_reason, fee_option, fee_yuan, documents, created_at)"

@@ -31,6 +31,7 @@ from cabin.queue.errors import CabinError
 from . import audit, identity, text
 from .accounts import Account, check_actor
 from .migrations import ensure_applied
+from .receipts import next_receipt
 
 SOURCES = ("reader", "manual")
 LOSS_STATES = ("reported", "cancelled", "replaced")
@@ -221,11 +222,7 @@ class LostFound:
         return check.number
 
     def _receipt(self, conn: sqlite3.Connection, now: int) -> str:
-        day = local_day(now, self.tz).replace("-", "")
-        prefix = f"{RECEIPT_PREFIX}-{day}-"
-        row = conn.execute("SELECT max(CAST(substr(receipt, ?) AS INTEGER)) FROM loss_reports WHERE receipt LIKE ?",
-                           [len(prefix) + 1, prefix + "%"]).fetchone()
-        return f"{prefix}{(row[0] or 0) + 1:04d}"
+        return next_receipt(conn, "loss_reports", RECEIPT_PREFIX, local_day(now, self.tz))
 
     @staticmethod
     def _loss_row(conn, receipt: str):

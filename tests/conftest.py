@@ -31,3 +31,27 @@ def store(tmp_path):
 @pytest.fixture
 def station(store, config, clock):
     return Station(store, config, clock)
+
+
+STAFF_PASSWORD = "counter-pass-1"
+
+
+@pytest.fixture
+def kiosk_store(tmp_path):
+    """The store with the counter's (kiosk) tables too."""
+    from cabin.kiosk.migrations import migrations as kiosk_migrations
+
+    s = Store(tmp_path / "cabin.sqlite", migration_sets=[kiosk_migrations])
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def staff(kiosk_store, clock):
+    """(clerk "li", admin "root"), signed in; both with STAFF_PASSWORD."""
+    from cabin.kiosk.accounts import Accounts
+
+    accounts = Accounts(kiosk_store, clock)
+    accounts.add("root", "admin", STAFF_PASSWORD)
+    accounts.add("li", "clerk", STAFF_PASSWORD, by=accounts.authenticate("root", STAFF_PASSWORD))
+    return accounts.authenticate("li", STAFF_PASSWORD), accounts.authenticate("root", STAFF_PASSWORD)

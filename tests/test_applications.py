@@ -10,13 +10,9 @@ from datetime import datetime
 
 import pytest
 
-from cabin.kiosk.accounts import Accounts
 from cabin.kiosk.applications import Applications
 from cabin.kiosk.audit import verify
-from cabin.kiosk.migrations import migrations as kiosk_migrations
-from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
-from cabin.queue.store import Store
 
 PW = "counter-pass-1"
 LOCAL = "350206198503120019"        # Fujian, born 1985: 41 at application -> 20 years
@@ -24,14 +20,8 @@ CROSS = "11010519491231002X"        # Beijing, born 1949: long-term
 
 
 @pytest.fixture
-def desk(tmp_path, config):
-    store = Store(tmp_path / "cabin.sqlite", migration_sets=[kiosk_migrations])
-    clock = ManualClock(config.station.tz, datetime(2026, 11, 23, 9, 0, tzinfo=config.station.tz))
-    accounts = Accounts(store, clock)
-    accounts.add("root", "admin", PW)
-    accounts.add("li", "clerk", PW, by=accounts.authenticate("root", PW))
-    yield Applications(store, config, clock), accounts.authenticate("li", PW), clock, store
-    store.close()
+def desk(kiosk_store, config, clock, staff):
+    return Applications(kiosk_store, config, clock), staff[0], clock, kiosk_store
 
 
 def test_accept_applies_the_rules(desk):

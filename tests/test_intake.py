@@ -6,33 +6,22 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
 
 import pytest
 
-from cabin.kiosk.accounts import Accounts
 from cabin.kiosk.audit import verify
 from cabin.kiosk.intake import Intake, checklist, fee_for
-from cabin.kiosk.migrations import migrations as kiosk_migrations
-from cabin.queue.clock import ManualClock
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError
-from cabin.queue.store import Store
 
 PW = "counter-pass-1"
 NUMBER = "350206198503120019"
 
 
 @pytest.fixture
-def setup(tmp_path, config):
-    store = Store(tmp_path / "cabin.sqlite", migration_sets=[kiosk_migrations])
-    clock = ManualClock(config.station.tz, datetime(2026, 11, 23, 9, 0, tzinfo=config.station.tz))
-    accounts = Accounts(store, clock)
-    accounts.add("root", "admin", PW)
-    accounts.add("li", "clerk", PW, by=accounts.authenticate("root", PW))
-    station = Station(store, config, clock)
-    yield station, Intake(station, config), accounts.authenticate("li", PW), accounts.authenticate("root", PW)
-    store.close()
+def setup(kiosk_store, config, clock, staff):
+    station = Station(kiosk_store, config, clock)
+    return station, Intake(station, config), *staff
 
 
 def dump(store):
