@@ -15,6 +15,7 @@ from .loader import (  # noqa: F401
     Service,
     Station,
     StationConfig,
+    TemporaryCardPolicy,
     Window,
     default_config_path,
     describe,

@@ -107,9 +107,30 @@ class IdCardPolicy:
 
 
 @dataclass(frozen=True)
+class TemporaryCardPolicy:
+    """Temporary resident ID cards (domain.md section 3): fee, validity, who may have one here,
+    what the card says issued it, and where the photo and the face's font come from."""
+
+    fee: int = 10                       # yuan
+    validity_months: int = 3            # from the issue date (Art 7)
+    cross_region: bool = False          # a cross-region resident once the home police approved the main card
+    authority: str = "厦门市公安局湖里分局"  # printed as 签发机关
+    photo_decoder: tuple[str, ...] = ()  # argv turning the reader's WLT photo into an image: {wlt} {out}
+    font: str = ""                      # a font file for the face; empty: fontconfig's Chinese font
+
+
+@dataclass(frozen=True)
 class Dispenser:
     ticket_printer: Device | None = None
     ticket_mode: str = "native"  # "raster" only for printers without Chinese fonts or native QR
+
+
+@dataclass(frozen=True)
+class Faces:
+    """The Textual faces' defaults: language ("zh" Simplified Chinese, "en") and theme."""
+
+    lang: str = "zh"
+    theme: str = "dark"
 
 
 @dataclass(frozen=True)
@@ -123,7 +144,9 @@ class StationConfig:
     windows: dict[int, Window]
     dispenser: Dispenser = field(default_factory=Dispenser)
     id_card: IdCardPolicy = field(default_factory=IdCardPolicy)
+    temporary_card: TemporaryCardPolicy = field(default_factory=TemporaryCardPolicy)
     source: str = field(default="", compare=False)
+    faces: Faces = field(default_factory=Faces)
 
     def prefix_for(self, service: str) -> str:
         return self.categories[self.services[service].category].prefix
@@ -218,7 +241,7 @@ class _Checker:
     # -- sections ------------------------------------------------------------------------
     def config(self, data: dict) -> StationConfig:
         self.no_unknown(data, {"station", "queue", "hours", "priorities", "categories", "services", "windows",
-                               "dispenser", "id_card"}, "(top level)")
+                               "dispenser", "id_card", "temporary_card", "faces"}, "(top level)")
         station = self.station(data)
         queue = self.queue(data)
         hours = self.hours(data)
@@ -230,7 +253,8 @@ class _Checker:
             if not any(code in w.services for w in windows.values()):
                 raise self.fail("services", f'service "{code}" is served by no window')
         return StationConfig(station, queue, hours, priorities, categories, services, windows,
-                             self.dispenser(data), self.id_card(data), self.where)
+                             self.dispenser(data), self.id_card(data), self.temporary_card(data), self.where,
+                             faces=self.faces(data))
 
     def station(self, data: dict) -> Station:
         s = self.table(data, "station", {"name", "name_en", "code", "province", "district", "timezone"})
@@ -411,6 +435,42 @@ class _Checker:
             else:
                 values[name] = self.integer(t, name, "id_card", 0, 1000, getattr(d, name))
         return IdCardPolicy(**values)
+
+    def temporary_card(self, data: dict) -> TemporaryCardPolicy:
+        if "temporary_card" not in data:
+            return TemporaryCardPolicy()
+        where = "temporary_card"
+        t = self.table(data, where, {f.name for f in fields(TemporaryCardPolicy)})
+        d = TemporaryCardPolicy()
+        cross = t.get("cross_region", d.cross_region)
+        if not isinstance(cross, bool):
+            raise self.fail(f"{where}.cross_region", "must be true or false")
+        decoder = t.get("photo_decoder", list(d.photo_decoder))
+        if not isinstance(decoder, list) or not all(isinstance(x, str) and x for x in decoder):
+            raise self.fail(f"{where}.photo_decoder", 'must be a list of strings, e.g. ["wlt2bmp", "{wlt}", "{out}"]')
+        if decoder and not ("{wlt}" in " ".join(decoder) and "{out}" in " ".join(decoder)):
+            raise self.fail(f"{where}.photo_decoder", "must name the photo it reads as {wlt} and the image it writes as {out}")
+        font = t.get("font", d.font)
+        if not isinstance(font, str):
+            raise self.fail(f"{where}.font", "must be a path to a font file")
+        return TemporaryCardPolicy(
+            fee=self.integer(t, "fee", where, 0, 1000, d.fee),
+            validity_months=self.integer(t, "validity_months", where, 1, 12, d.validity_months),
+            cross_region=cross,
+            authority=self.string(t, "authority", where) if "authority" in t else d.authority,
+            photo_decoder=tuple(decoder), font=font)
+
+    def faces(self, data: dict) -> Faces:
+        if "faces" not in data:
+            return Faces()
+        f = self.table(data, "faces", {"lang", "theme"})
+        d = Faces()
+        lang, theme = f.get("lang", d.lang), f.get("theme", d.theme)
+        if lang not in ("zh", "en"):
+            raise self.fail("faces.lang", f'must be "zh" or "en", not {lang!r}')
+        if theme not in ("dark", "light"):
+            raise self.fail("faces.theme", f'must be "dark" or "light", not {theme!r}')
+        return Faces(lang, theme)
 
     def dispenser(self, data: dict) -> Dispenser:
         if "dispenser" not in data:

@@ -25,6 +25,7 @@ from cabin.queue.store import Store, schema_version
 from cabin.drivers.errors import DeviceError
 
 from . import cli_accounts, cli_applications, cli_identity, cli_intake, cli_lostfound, devices, paths, tokens
+from . import cli_tempcards
 from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
 
@@ -503,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_lostfound.add_commands(sub, command)
     cli_intake.add_commands(sub, command)
     cli_applications.add_commands(sub, command)
+    cli_tempcards.add_commands(sub, command)
     return parser
 
 
@@ -522,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(ctx)
     except NothingToCall as exc:
         return refuse(args, exc, EXIT_NOTHING)
+    except cli_tempcards.DeviceFailed as exc:
+        return refuse(args, exc, EXIT_DEVICE)
     except (CabinError, ConfigError) as exc:
         return refuse(args, exc, EXIT_REFUSED)
     except KeyboardInterrupt:

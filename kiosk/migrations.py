@@ -176,3 +176,71 @@ def m0004_applications(db):
         CREATE INDEX applications_due ON applications(state, due_on);
         """
     )
+
+
+@migrations(name="0005_temp_cards")
+def m0005_temp_cards(db):
+    """Temporary resident ID cards (临时居民身份证) and the card printer's unconfirmed job."""
+    db.executescript(
+        """
+        CREATE TABLE temp_cards (
+            id INTEGER PRIMARY KEY,
+            receipt TEXT NOT NULL UNIQUE,            -- LS-20261128-0001
+            state TEXT NOT NULL CHECK (state IN ('requested', 'approved', 'refused', 'printed', 'voided')),
+            id_number TEXT NOT NULL,                 -- personal data from here to photo: shown masked
+            name TEXT NOT NULL,
+            sex TEXT NOT NULL CHECK (sex IN ('1', '2')),
+            nation_code TEXT NOT NULL,
+            birth TEXT NOT NULL,
+            address TEXT NOT NULL,
+            photo BLOB NOT NULL,                     -- the black-and-white photo as printed, PNG
+            basis TEXT NOT NULL CHECK (basis IN ('application', 'household_register', 'pending_receipt')),
+            basis_ref TEXT NOT NULL,                 -- the application's receipt or the document's number
+            agent_kind TEXT CHECK (agent_kind IN ('guardian', 'proxy')),
+            agent_number TEXT,                       -- the guardian's or proxy's ID number
+            agent_name TEXT,
+            agent_document TEXT,                     -- a proxy's power of attorney
+            cross_region INTEGER NOT NULL CHECK (cross_region IN (0, 1)),
+            fee_yuan INTEGER NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('reader', 'manual')),
+            source_reason TEXT,
+            photo_source TEXT NOT NULL CHECK (photo_source IN ('reader', 'file')),
+            requested_by TEXT NOT NULL,
+            requested_at INTEGER NOT NULL,
+            decided_by TEXT,                         -- the supervisor who approved or refused
+            decided_at INTEGER,
+            refused_reason TEXT,
+            valid_from TEXT,                         -- the issue date, set by the first card printed
+            valid_to TEXT,
+            cards_printed INTEGER NOT NULL DEFAULT 0,
+            printed_by TEXT,
+            printed_at INTEGER,
+            voided_by TEXT,
+            voided_at INTEGER,
+            void_reason TEXT,
+            purged_at INTEGER,                       -- personal fields removed (cabin purge)
+            updated_at INTEGER NOT NULL,
+            CHECK (source = 'reader' OR source_reason IS NOT NULL),
+            CHECK (state <> 'printed' OR (cards_printed > 0 AND valid_from IS NOT NULL))
+        );
+        -- one temporary card in the making per person, whatever the process
+        CREATE UNIQUE INDEX temp_cards_open ON temp_cards(id_number) WHERE state IN ('requested', 'approved');
+        CREATE INDEX temp_cards_number ON temp_cards(id_number, id);
+
+        -- A card job sent to a printer and not yet confirmed, one per printer at most. Written
+        -- before the first byte goes out; removed when the card is confirmed or found not
+        -- printed. The printer's card counter at the start tells later, after a lost answer or a
+        -- restart, whether that card came out (see kiosk/tempcards.py).
+        CREATE TABLE card_jobs (
+            printer TEXT PRIMARY KEY,                -- the printer's URL
+            job_id TEXT NOT NULL UNIQUE,             -- LS-20261128-0001/1: the card's receipt and its nth card
+            card_id INTEGER NOT NULL REFERENCES temp_cards(id),
+            counter_before INTEGER NOT NULL,
+            valid_from TEXT NOT NULL,                -- the face's dates, so a retry prints the same face
+            valid_to TEXT NOT NULL,
+            reprint_reason TEXT,
+            clerk TEXT NOT NULL,
+            started_at INTEGER NOT NULL
+        );
+        """
+    )

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Callable
 
 from PIL import Image
 
@@ -140,8 +141,14 @@ class CardPrinter:
         return int(reply)
 
     # -- the job -------------------------------------------------------------------------------------
-    def print_card(self, image: Image.Image, job_id: str) -> PrintResult:
-        """Print `image` on one card, once per `job_id` (module docstring); faults are typed."""
+    def print_card(self, image: Image.Image, job_id: str,
+                   before_sending: Callable[[str, int], None] | None = None) -> PrintResult:
+        """Print `image` on one card, once per `job_id` (module docstring); faults are typed.
+
+        `before_sending(job_id, counter)` is called once the counter is read and before the first
+        byte of the job goes out: a caller that must survive a restart stores the pair there (if
+        it raises, nothing is sent). With the pair, a later run tells whether this job's card
+        came out by reading the counter again."""
         job_id = str(job_id)
         data = compress(to_panel(image))  # a bad image fails here, before the printer moves
         with self._job_lock:
@@ -155,6 +162,8 @@ class CardPrinter:
                     self._remember(earlier, before)
                     if earlier == job_id:
                         return PrintResult(job_id, before, resumed=True)
+            if before_sending is not None:
+                before_sending(job_id, before)
             self.unconfirmed = (job_id, before)
             try:
                 self._send_job(data)

@@ -1,0 +1,460 @@
+"""Temporary resident ID cards at the counter: request, a supervisor's approval, print, void.
+
+The rules are temprules.py's; this module records them and drives the card printer.
+
+    requested --approve (a supervisor, not the requester)--> approved --print--> printed
+        |                                                       |                  |
+        +--refuse (supervisor, reason)--> refused               +--void(reason)--> voided <-+
+
+A card is recorded as printed only when the printer confirms it, and is never printed twice by
+a lost answer, a fault, a retry or a kill -9. Before the first byte of a job goes out, the job
+is written to `card_jobs` with the printer's card counter read just before (one job a printer);
+the row is removed when the card is confirmed. Whatever happened meanwhile (a timeout, a crash,
+the process killed), the next print on that printer settles the row first: the counter has
+moved past the noted value, so that card came out and is recorded as printed (not printed
+again); or it has not, so nothing came out and the row goes. A job row also claims its card:
+no other printer prints that card until the row is settled.
+
+The face is drawn before anything moves (cardface.py): a font without a glyph of the name, an
+address too long for the card, a missing photo refuse the print with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from cabin.config import StationConfig
+from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
+from cabin.queue.clock import SystemClock, local_day
+from cabin.queue.errors import CabinError
+
+from . import audit, cardface, identity, temprules
+from .accounts import Account, check_actor
+from .lostfound import check_source, clean_text
+from .migrations import ensure_applied
+from .receipts import next_receipt
+
+CLERKS = ("clerk", "supervisor")
+APPROVERS = ("supervisor",)
+MAX_NAME, MAX_ADDRESS = 40, 120
+PHOTO_DECODER_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Person:
+    """The applicant as the card will show them."""
+    number: str
+    name: str
+    sex: str            # "1" male, "2" female (GB/T 2261.1, as the card reader gives it)
+    nation_code: str    # "01".."56", "97", "98"
+    address: str
+    photo: Image.Image
+    source: str = "reader"        # where the identity came from: reader / manual (with a reason)
+    source_reason: str | None = None
+    photo_source: str = "reader"  # reader (decoded WLT) / file
+
+    def __repr__(self) -> str:
+        return f"Person({identity.mask(self.number)})"
+
+
+# -- where the person and the photo come from -------------------------------------------------
+def decode_photo(wlt: bytes, argv: tuple[str, ...]) -> Image.Image:
+    """The reader's WLT photo as an image, through the configured decoder command."""
+    if not argv:
+        raise CabinError("no photo decoder is configured ([temporary_card] photo_decoder): give the photo"
+                         " as an image file instead")
+    if not wlt:
+        raise CabinError("the card read has no photo: give the photo as an image file")
+    with tempfile.TemporaryDirectory(prefix="cabin-photo-") as tmp:
+        src, out = Path(tmp, "photo.wlt"), Path(tmp, "photo.png")
+        src.write_bytes(wlt)
+        command = [a.replace("{wlt}", str(src)).replace("{out}", str(out)) for a in argv]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=PHOTO_DECODER_SECONDS)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise CabinError(f"the photo decoder {argv[0]} could not run: {exc}") from None
+        if done.returncode != 0 or not out.exists():
+            why = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            raise CabinError(f"the photo decoder {argv[0]} failed: {audit.printable(why[0])}")
+        return open_photo(out)
+
+
+def open_photo(path: str | os.PathLike) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise CabinError(f"the photo {audit.printable(str(path))} cannot be read as an image: {exc}") from None
+
+
+def person_from_card(card: IdCard, config: StationConfig, photo_file: str | None = None) -> Person:
+    """A resident card just read: its fields, and its photo decoded (or the file given)."""
+    if card.card_type.value != "resident":
+        raise CabinError(f"a temporary resident ID card is for citizens: this is a {card.card_type.label}")
+    photo = open_photo(photo_file) if photo_file else decode_photo(card.photo, config.temporary_card.photo_decoder)
+    return Person(card.id_number, card.name, card.sex, card.nation_code, card.address, photo,
+                  photo_source="file" if photo_file else "reader")
+
+
+# -- the records ---------------------------------------------------------------------------------
+_SHOWN = ("receipt", "state", "basis", "basis_ref", "agent_kind", "fee_yuan", "source", "photo_source",
+          "requested_by", "decided_by", "refused_reason", "valid_from", "valid_to", "cards_printed", "printed_by",
+          "voided_by", "void_reason")
+
+
+def public(row, today: date | None = None) -> dict:
+    """A temporary card as any screen may show it: masked, no address, no photo."""
+    d = {c: row[c] for c in _SHOWN}
+    d["number"] = identity.mask(row["id_number"]) if row["purged_at"] is None else row["id_number"]
+    d["name"] = (row["name"][:1] + "*") if row["name"] else ""
+    d["sex"] = SEXES.get(row["sex"], "")
+    d["nation"] = NATIONS.get(row["nation_code"], "")
+    d["cross_region"] = bool(row["cross_region"])
+    d["expired"] = bool(today and row["valid_to"] and row["state"] == "printed"
+                        and date.fromisoformat(row["valid_to"]) < today)
+    d["purged"] = row["purged_at"] is not None
+    return d
+
+
+def revealed(row) -> dict:
+    """Everything on the card, unmasked, the photo as PNG base64: only through `TempCards.reveal`."""
+    import base64
+
+    d = public(row)
+    d.update(number=row["id_number"], name=row["name"], birth=row["birth"], address=row["address"],
+             agent_number=row["agent_number"], agent_name=row["agent_name"],
+             photo_png=base64.b64encode(row["photo"]).decode("ascii") if row["photo"] else "")
+    return d
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+class TempCards:
+    def __init__(self, store, config: StationConfig, clock=None):
+        self.store, self.config = store, config
+        self.policy = config.temporary_card
+        self.tz = config.station.tz
+        self.clock = clock or SystemClock(self.tz)
+        ensure_applied(store)
+
+    def today(self) -> date:
+        return date.fromisoformat(local_day(self.clock.now_ms(), self.tz))
+
+    # -- request --------------------------------------------------------------------------------
+    def request(self, person: Person, *, by: Account, basis: str | None = None, basis_ref: str | None = None,
+                agent: dict | None = None) -> dict:
+        """Take the request: checked against the rules, the photo made black and white, the fee
+        noted. `basis` None: the person's pending application here if there is one. `agent`:
+        {"kind": guardian|proxy, "number", "name", "document"}."""
+        today = self.today()
+        checked = identity.check(person.number, self.config.station.province, today=today)
+        if not checked.valid:
+            raise CabinError(f"the ID number {identity.mask(checked.number)} is not valid: {checked.reason}")
+        if checked.permit or checked.legacy:
+            raise CabinError("a temporary resident ID card needs an 18-digit citizen ID number")
+        source, source_reason = check_source(person.source, person.source_reason)
+        name = clean_text(person.name, "name", MAX_NAME)
+        address = clean_text(person.address, "registered address", MAX_ADDRESS)
+        if person.sex not in ("1", "2"):
+            raise CabinError("the sex must be 1 (male) or 2 (female), as on the card")
+        if person.sex != ("1" if checked.sex == "M" else "2"):
+            raise CabinError("the sex does not match the ID number (its 17th digit is odd for a man, even for a"
+                             " woman): check both")
+        if person.nation_code not in NATIONS:
+            raise CabinError(f'unknown ethnic group code "{audit.printable(person.nation_code)}" (GB 3304: 01 to 56, 97, 98)')
+        photo = _png(cardface.bw_photo(person.photo))
+        the_agent = self._agent(agent, today)
+        temprules.check_agent(checked.birth, today, checked.number, the_agent)
+
+        with self.store.write() as conn:
+            clerk = check_actor(conn, by, *CLERKS)
+            app = conn.execute("SELECT receipt, state, cross_region FROM applications WHERE id_number = ?"
+                               " ORDER BY id DESC LIMIT 1", (checked.number,)).fetchone()
+            pending = app if app is not None and app["state"] in temprules.PENDING else None
+            if basis is None:
+                basis = "application" if pending else None
+                if basis is None:
+                    temprules.check_basis("application", app["state"] if app else None, None)
+            ref = basis_ref.strip() if basis_ref else None
+            if basis == "application":
+                if ref and pending and ref.upper() != pending["receipt"]:
+                    raise CabinError(f"the application {audit.printable(ref)} is not this person's pending one"
+                                     f" ({pending['receipt']})")
+                ref = pending["receipt"] if pending else ref
+                temprules.check_basis(basis, pending["state"] if pending else (app["state"] if app else None), ref)
+            else:
+                temprules.check_basis(basis, None, ref and clean_text(ref, "document reference", 60))
+            temprules.check_region(checked.cross_region, self.policy.cross_region,
+                                   pending["state"] if pending else None, bool(pending and pending["cross_region"]))
+            self._no_card_in_hand(conn, checked.number, today)
+            now = self.clock.now_ms()
+            receipt = next_receipt(conn, "temp_cards", "LS", today.isoformat())
+            conn.execute(
+                "INSERT INTO temp_cards (receipt, state, id_number, name, sex, nation_code, birth, address, photo,"
+                " basis, basis_ref, agent_kind, agent_number, agent_name, agent_document, cross_region, fee_yuan,"
+                " source, source_reason, photo_source, requested_by, requested_at, updated_at)"
+                " VALUES (?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (receipt, checked.number, name, person.sex, person.nation_code, checked.birth.isoformat(), address,
+                 photo, basis, ref, the_agent and the_agent.kind, the_agent and the_agent.number,
+                 the_agent and the_agent.name, the_agent and the_agent.document, int(checked.cross_region),
+                 self.policy.fee, source, source_reason, person.photo_source, clerk.name, now, now))
+            audit.record(conn, clerk.name, "tempcard.request", receipt,
+                         {"number": identity.mask(checked.number), "basis": basis, "source": source,
+                          "agent": the_agent and the_agent.kind, "fee_yuan": self.policy.fee}, at=now)
+            return public(self._row(conn, receipt), today)
+
+    def _agent(self, agent: dict | None, today: date) -> temprules.Agent | None:
+        if not agent:
+            return None
+        kind = agent.get("kind")
+        checked = identity.check(agent.get("number") or "", self.config.station.province, today=today)
+        if not checked.valid:
+            raise CabinError(f"the {kind}'s ID number is not valid: {checked.reason}")
+        document = agent.get("document")
+        return temprules.Agent(kind, checked.number, checked.birth, clean_text(agent.get("name"), f"{kind}'s name", MAX_NAME),
+                               clean_text(document, "power of attorney reference", 60) if document else None)
+
+    def _no_card_in_hand(self, conn, number: str, today: date) -> None:
+        for row in conn.execute("SELECT receipt, state, valid_to FROM temp_cards WHERE id_number = ?"
+                                " AND state IN ('requested', 'approved', 'printed')", (number,)):
+            if row["state"] != "printed":
+                raise CabinError(f"{identity.mask(number)} already has a temporary card in the making ({row['receipt']},"
+                                 f" {row['state']})")
+            if date.fromisoformat(row["valid_to"]) >= today:
+                raise CabinError(f"{identity.mask(number)} holds a valid temporary card ({row['receipt']}, valid to"
+                                 f" {row['valid_to']}): void it first, with the reason")
+
+    # -- decision ---------------------------------------------------------------------------------
+    def approve(self, receipt: str, *, by: Account) -> dict:
+        return self._decide(receipt, by, "approved", None)
+
+    def refuse(self, receipt: str, *, by: Account, reason: str) -> dict:
+        return self._decide(receipt, by, "refused", clean_text(reason, "reason for the refusal"))
+
+    def _decide(self, receipt: str, by: Account, state: str, reason: str | None) -> dict:
+        with self.store.write() as conn:
+            supervisor = check_actor(conn, by, *APPROVERS)
+            row = self._row(conn, receipt)
+            if row["state"] != "requested":
+                raise CabinError(f"{row['receipt']} is {row['state']}: only a requested card is approved or refused")
+            if row["requested_by"].casefold() == supervisor.name.casefold():
+                raise CabinError(f"{supervisor.name} took this request: a second person approves it (another"
+                                 " supervisor signs in)")
+            now = self.clock.now_ms()
+            conn.execute("UPDATE temp_cards SET state = ?, decided_by = ?, decided_at = ?, refused_reason = ?,"
+                         " updated_at = ? WHERE id = ?", (state, supervisor.name, now, reason, now, row["id"]))
+            audit.record(conn, supervisor.name, f"tempcard.{'approve' if state == 'approved' else 'refuse'}",
+                         row["receipt"], {"reason": reason} if reason else None, at=now)
+            return public(self._row(conn, row["receipt"]), self.today())
+
+    # -- print --------------------------------------------------------------------------------------
+    def print(self, receipt: str, printer, printer_url: str, *, by: Account, reprint_reason: str | None = None,
+              font: tuple[str, int] | None = None) -> dict:
+        """Print the approved card (or, with `reprint_reason`, one more card of a printed one:
+        a supervisor's decision). Returns the card with `"resumed": True` when an earlier attempt
+        turns out to have printed it (nothing is printed again)."""
+        with self._printer_lock(printer_url):
+            return self._print(receipt, printer, printer_url, by, reprint_reason, font)
+
+    @contextlib.contextmanager
+    def _printer_lock(self, printer_url: str):
+        """One job at a time per printer across processes: settling a job row is only right when
+        no live process is still printing it. An flock, so a killed process lets go."""
+        name = hashlib.sha256(printer_url.encode()).hexdigest()[:16]
+        fd = os.open(f"{self.store.path}-printer-{name}", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CabinError(f"the card printer {printer_url} is printing another card right now: wait for it"
+                                 " and try again") from None
+            yield
+        finally:
+            os.close(fd)
+
+    def _print(self, receipt, printer, printer_url, by, reprint_reason, font) -> dict:
+        if reprint_reason is not None:
+            reprint_reason = clean_text(reprint_reason, "reason for printing the card again")
+        with self.store.read() as conn:
+            row = self._row(conn, receipt)
+            busy = conn.execute("SELECT printer FROM card_jobs WHERE card_id = ?", (row["id"],)).fetchone()
+        if busy and busy["printer"] != printer_url:
+            raise CabinError(f"{row['receipt']} was sent to the printer {busy['printer']} and its card is not"
+                             " confirmed yet: print it on that printer, which settles it")
+        cards_before = row["cards_printed"]
+        self.settle(printer, printer_url)
+        with self.store.read() as conn:
+            row = self._row(conn, receipt)
+        if reprint_reason is None and row["state"] == "printed" and row["cards_printed"] > cards_before:
+            return {**public(row, self.today()), "resumed": True}
+        self._check_printable(row, reprint_reason, by)
+
+        n = row["cards_printed"] + 1
+        if row["valid_from"]:
+            valid_from, valid_to = date.fromisoformat(row["valid_from"]), date.fromisoformat(row["valid_to"])
+        else:
+            valid_from, valid_to = temprules.validity(self.today(), self.policy.validity_months)
+        face = cardface.render(self.face_fields(row, valid_from, valid_to), *(font or self.font()))
+        job_id = f"{row['receipt']}/{n}"
+
+        def claim(job: str, counter: int) -> None:
+            with self.store.write() as conn:
+                clerk = self._check_printable(self._row(conn, receipt), reprint_reason, by, conn)
+                if conn.execute("SELECT 1 FROM card_jobs WHERE printer = ? OR card_id = ?",
+                                (printer_url, row["id"])).fetchone():
+                    raise CabinError("another print started on this printer or of this card meanwhile: try again")
+                conn.execute("INSERT INTO card_jobs (printer, job_id, card_id, counter_before, valid_from, valid_to,"
+                             " reprint_reason, clerk, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (printer_url, job, row["id"], counter, valid_from.isoformat(), valid_to.isoformat(),
+                              reprint_reason, clerk.name, self.clock.now_ms()))
+
+        result = printer.print_card(face, job_id, before_sending=claim)
+        with self.store.write() as conn:
+            job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+            if job is None or job["job_id"] != job_id:  # settled by someone else meanwhile
+                return {**public(self._row(conn, receipt), self.today()), "resumed": True}
+            self._record_printed(conn, job, result.counter, confirmed="printer")
+            return {**public(self._row(conn, receipt), self.today()), "resumed": False}
+
+    def _check_printable(self, row, reprint_reason: str | None, by: Account, conn=None) -> Account:
+        def check() -> Account:
+            roles = APPROVERS if reprint_reason is not None else CLERKS
+            return check_actor(c, by, *roles)
+
+        if conn is None:
+            with self.store.read() as c:
+                actor = check()
+        else:
+            c = conn
+            actor = check()
+        if reprint_reason is None:
+            if row["state"] == "printed":
+                raise CabinError(f"{row['receipt']} is already printed ({row['cards_printed']} card): a spoiled card"
+                                 " is printed again by a supervisor, with the reason (reprint)")
+            if row["state"] != "approved":
+                raise CabinError(f"{row['receipt']} is {row['state']}: only an approved card is printed"
+                                 + (" (a supervisor approves it first)" if row["state"] == "requested" else ""))
+        elif row["state"] != "printed":
+            raise CabinError(f"{row['receipt']} is {row['state']}: only a printed card is printed again")
+        if row["purged_at"] is not None:
+            raise CabinError(f"{row['receipt']}'s personal data was purged: it cannot be printed")
+        return actor
+
+    def settle(self, printer, printer_url: str) -> dict | None:
+        """Settle this printer's unconfirmed job, if any: did its card come out? (module docstring)"""
+        with self.store.read() as conn:
+            pending = conn.execute("SELECT job_id FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+        if pending is None:
+            return None
+        counter = printer.cards_printed()  # a DeviceError here leaves the job to settle later
+        with self.store.write() as conn:
+            job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+            if job is None or job["job_id"] != pending["job_id"]:
+                return None
+            if counter > job["counter_before"]:
+                self._record_printed(conn, job, counter, confirmed="counter")
+                return {"job": job["job_id"], "printed": True}
+            conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
+            audit.record(conn, job["clerk"], "tempcard.not_printed", job["job_id"].split("/")[0],
+                         {"job": job["job_id"], "counter": counter}, at=self.clock.now_ms())
+            return {"job": job["job_id"], "printed": False}
+
+    def _record_printed(self, conn, job, counter: int, confirmed: str) -> None:
+        now = self.clock.now_ms()
+        conn.execute("UPDATE temp_cards SET state = 'printed', cards_printed = cards_printed + 1,"
+                     " valid_from = coalesce(valid_from, ?), valid_to = coalesce(valid_to, ?),"
+                     " printed_by = ?, printed_at = ?, updated_at = ? WHERE id = ?",
+                     (job["valid_from"], job["valid_to"], job["clerk"], now, now, job["card_id"]))
+        conn.execute("DELETE FROM card_jobs WHERE printer = ?", (job["printer"],))
+        receipt = job["job_id"].split("/")[0]
+        detail = {"job": job["job_id"], "counter": counter, "printer": job["printer"], "confirmed_by": confirmed,
+                  "reprint": job["reprint_reason"] is not None}
+        if job["reprint_reason"] is not None:
+            detail["reason"] = job["reprint_reason"]
+        audit.record(conn, job["clerk"], "tempcard.print", receipt, detail, at=now)
+
+    def font(self) -> tuple[str, int]:
+        if self.policy.font:
+            if not Path(self.policy.font).is_file():
+                raise CabinError(f"the card font {self.policy.font} ([temporary_card] font) does not exist")
+            return self.policy.font, 0
+        from cabin.drivers.ticketprinter.fonts import FontMissing, cjk_font
+
+        try:
+            found = cjk_font()
+        except FontMissing as exc:
+            raise CabinError(f"the card cannot be drawn: {exc}") from None
+        return found.path, found.index
+
+    def face_fields(self, row, valid_from: date, valid_to: date) -> cardface.FaceFields:
+        with Image.open(io.BytesIO(row["photo"])) as photo:
+            photo.load()
+            return cardface.FaceFields(
+                name=row["name"], sex=SEXES[row["sex"]], nation=NATIONS[row["nation_code"]],
+                birth=date.fromisoformat(row["birth"]), address=row["address"], number=row["id_number"],
+                valid_from=valid_from, valid_to=valid_to, authority=self.policy.authority, photo=photo.copy())
+
+    # -- void, show, reveal -----------------------------------------------------------------------------
+    def void(self, receipt: str, *, by: Account, reason: str) -> dict:
+        reason = clean_text(reason, "reason for voiding the card")
+        with self.store.write() as conn:
+            clerk = check_actor(conn, by, *CLERKS)
+            row = self._row(conn, receipt)
+            if row["state"] not in ("requested", "approved", "printed"):
+                raise CabinError(f"{row['receipt']} is {row['state']}: there is nothing to void")
+            job = conn.execute("SELECT printer FROM card_jobs WHERE card_id = ?", (row["id"],)).fetchone()
+            if job:
+                raise CabinError(f"{row['receipt']} was sent to the printer {job['printer']} and its card is not"
+                                 " confirmed yet: print it on that printer first (it settles what came out)")
+            now = self.clock.now_ms()
+            conn.execute("UPDATE temp_cards SET state = 'voided', voided_by = ?, voided_at = ?, void_reason = ?,"
+                         " updated_at = ? WHERE id = ?", (clerk.name, now, reason, now, row["id"]))
+            audit.record(conn, clerk.name, "tempcard.void", row["receipt"],
+                         {"reason": reason, "was": row["state"], "cards_printed": row["cards_printed"]}, at=now)
+            return public(self._row(conn, row["receipt"]), self.today())
+
+    def show(self, receipt: str) -> dict:
+        with self.store.read() as conn:
+            return public(self._row(conn, receipt), self.today())
+
+    def list(self, state: str | None = None) -> list[dict]:
+        today = self.today()
+        with self.store.read() as conn:
+            rows = conn.execute("SELECT * FROM temp_cards WHERE ? IS NULL OR state = ? ORDER BY id",
+                                (state, state)).fetchall()
+        return [public(r, today) for r in rows]
+
+    def reveal(self, receipt: str, *, by: Account, reason: str) -> dict:
+        """The unmasked card for a clerk who needs it; the read is in the audit log."""
+        reason = clean_text(reason, "reason for showing the personal data")
+        with self.store.write() as conn:
+            clerk = check_actor(conn, by, *CLERKS)
+            row = self._row(conn, receipt)
+            if row["purged_at"] is not None:
+                raise CabinError(f"{row['receipt']}'s personal data was purged")
+            audit.record(conn, clerk.name, "reveal", row["receipt"], {"record": "temp_card", "reason": reason},
+                         at=self.clock.now_ms())
+            return revealed(row)
+
+    @staticmethod
+    def _row(conn, receipt: str):
+        row = conn.execute("SELECT * FROM temp_cards WHERE receipt = ?", ((receipt or "").strip().upper(),)).fetchone()
+        if row is None:
+            raise CabinError(f"there is no temporary card {audit.printable(receipt or '')}")
+        return row

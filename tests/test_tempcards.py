@@ -1,0 +1,380 @@
+"""Temporary resident ID cards: the rules, the supervisor's approval, printing exactly one card."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from datetime import date, datetime
+
+import pytest
+from PIL import Image
+
+from cabin.config import TemporaryCardPolicy
+from cabin.drivers.cardprinter import CardPrinter, SimulatedCardPrinter
+from cabin.drivers.cardprinter.panel import to_panel
+from cabin.drivers.errors import DeviceError, DeviceTimeout
+from cabin.drivers.idreader.simphoto import decode
+from cabin.drivers.idreader.simulator import placeholder
+from cabin.drivers.simhost import PtyHost
+from cabin.kiosk import temprules
+from cabin.kiosk.accounts import Accounts
+from cabin.kiosk.applications import Applications
+from cabin.kiosk.audit import verify
+from cabin.kiosk.identity import check_character
+from cabin.kiosk.tempcards import Person, TempCards
+from cabin.queue.errors import CabinError
+
+PW = "counter-pass-1"
+ADULT = "350206198503120019"     # Huli, male, born 1985-03-12
+CROSS = "11010519491231002X"     # Beijing, female, born 1949
+CHILD = "3502062015060100" + "1"  # Huli, male, born 2015-06-01 (11 on the test day)
+CHILD += check_character(CHILD)
+
+
+def photo() -> Image.Image:
+    return decode(placeholder(b"PHOTO", ADULT))
+
+
+def person(number=ADULT, name="陈小明", sex="1", **kw) -> Person:
+    return Person(number, name, sex, "01", "福建省厦门市湖里区金山街道云顶北路101号", photo(), **kw)
+
+
+@pytest.fixture
+def desk(kiosk_store, config, clock, staff):
+    clerk, root = staff
+    accounts = Accounts(kiosk_store, clock)
+    accounts.add("wang", "supervisor", PW, by=root)
+    supervisor = accounts.authenticate("wang", PW)
+    cards = TempCards(kiosk_store, config, clock)
+    apps = Applications(kiosk_store, config, clock)
+    return cards, apps, clerk, supervisor, kiosk_store
+
+
+@pytest.fixture
+def printer_rig(tmp_path):
+    sim = SimulatedCardPrinter(out_dir=tmp_path / "cards")
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5, poll=0.01, print_timeout=1.0, baudrate=1_000_000) as printer:
+        yield sim, printer, host.path
+
+
+def approved(desk, number=ADULT, **kw) -> str:
+    cards, apps, clerk, supervisor, _ = desk
+    apps.accept(number, "replacement", by=clerk)
+    receipt = cards.request(person(number, **kw), by=clerk)["receipt"]
+    cards.approve(receipt, by=supervisor)
+    return receipt
+
+
+def audit_actions(store) -> list[str]:
+    with store.read() as conn:
+        return [r[0] for r in conn.execute("SELECT action FROM audit WHERE action LIKE 'tempcard.%' ORDER BY id")]
+
+
+# -- the pure rules ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("issued,expected", [
+    (date(2026, 11, 28), date(2027, 2, 28)),
+    (date(2026, 11, 30), date(2027, 2, 28)),   # no 30 February: the month's last day
+    (date(2027, 11, 30), date(2028, 2, 29)),   # a leap year
+    (date(2026, 1, 31), date(2026, 4, 30)),
+])
+def test_valid_three_months_from_the_issue_date(issued, expected):
+    assert temprules.validity(issued, 3) == (issued, expected)
+
+
+def test_under_16_the_guardian_applies():
+    today = date(2026, 11, 23)
+    guardian = temprules.Agent("guardian", ADULT, date(1985, 3, 12), "陈大明")
+    temprules.check_agent(date(2015, 6, 1), today, CHILD, guardian)
+    with pytest.raises(CabinError, match="under 16 the guardian applies"):
+        temprules.check_agent(date(2015, 6, 1), today, CHILD, None)
+    with pytest.raises(CabinError, match="under 16 the guardian applies"):
+        temprules.check_agent(date(2010, 11, 24), today, CHILD, None)        # 15 until tomorrow
+    temprules.check_agent(date(2010, 11, 23), today, CHILD, None)            # 16 today: in person
+    with pytest.raises(CabinError, match="only for a child"):
+        temprules.check_agent(date(1985, 3, 12), today, ADULT, temprules.Agent("guardian", CROSS, date(1949, 12, 31), "x"))
+    with pytest.raises(CabinError, match="must be an adult"):
+        temprules.check_agent(date(2015, 6, 1), today, CHILD, temprules.Agent("guardian", "x", date(2010, 1, 1), "x"))
+    with pytest.raises(CabinError, match="power of attorney"):
+        temprules.check_agent(date(1985, 3, 12), today, ADULT, temprules.Agent("proxy", CROSS, date(1949, 12, 31), "x"))
+    with pytest.raises(CabinError, match="cannot be the applicant"):
+        temprules.check_agent(date(1985, 3, 12), today, ADULT, temprules.Agent("proxy", ADULT, date(1985, 3, 12), "x", "POA-1"))
+
+
+def test_the_main_card_must_be_pending():
+    temprules.check_basis("application", "accepted", "SL-1")
+    temprules.check_basis("household_register", None, "HR-35020600123")
+    with pytest.raises(CabinError, match="no main-card application"):
+        temprules.check_basis("application", None, None)
+    with pytest.raises(CabinError, match="collected, not pending"):
+        temprules.check_basis("application", "collected", "SL-1")
+    with pytest.raises(CabinError, match="name the document"):
+        temprules.check_basis("pending_receipt", None, None)
+
+
+def test_cross_region_needs_the_switch_and_the_home_approval():
+    temprules.check_region(False, False, None, False)
+    with pytest.raises(CabinError, match="policy does not issue them"):
+        temprules.check_region(True, False, "approved", True)
+    with pytest.raises(CabinError, match="not approved yet"):
+        temprules.check_region(True, True, "accepted", True)
+    temprules.check_region(True, True, "approved", True)
+    temprules.check_region(True, True, "received", True)
+
+
+# -- request and approval -----------------------------------------------------------------------------
+def test_request_takes_the_pending_application_and_the_fee(desk):
+    cards, apps, clerk, _, store = desk
+    app = apps.accept(ADULT, "replacement", by=clerk)
+    r = cards.request(person(), by=clerk)
+    assert r["receipt"] == "LS-20261123-0001" and r["state"] == "requested"
+    assert (r["basis"], r["basis_ref"], r["fee_yuan"]) == ("application", app["receipt"], 10)
+    assert (r["number"], r["name"], r["sex"], r["nation"]) == ("350206********0019", "陈*", "男", "汉")
+    assert "address" not in r and "photo" not in r and "birth" not in r
+    with store.read() as conn:
+        stored = Image.open(io.BytesIO(conn.execute("SELECT photo FROM temp_cards").fetchone()[0]))
+        assert stored.mode == "1"                                  # black and white, as printed
+
+
+def test_request_without_a_pending_main_card_is_refused(desk):
+    cards, _, clerk, _, store = desk
+    with pytest.raises(CabinError, match="no main-card application"):
+        cards.request(person(), by=clerk)
+    r = cards.request(person(), by=clerk, basis="household_register", basis_ref="HR-35020600123")
+    assert (r["basis"], r["basis_ref"]) == ("household_register", "HR-35020600123")
+
+
+def test_one_card_in_the_making_and_none_while_one_is_valid(desk, printer_rig):
+    cards, _, clerk, supervisor, _ = desk
+    receipt = approved(desk)
+    with pytest.raises(CabinError, match="already has a temporary card in the making"):
+        cards.request(person(), by=clerk, basis="household_register", basis_ref="HR-1")
+    sim, printer, url = printer_rig
+    cards.print(receipt, printer, url, by=clerk)
+    with pytest.raises(CabinError, match="holds a valid temporary card .* void it first"):
+        cards.request(person(), by=clerk)
+    cards.void(receipt, by=clerk, reason="card lost the same day")
+    assert cards.request(person(), by=clerk)["receipt"] == "LS-20261123-0002"
+
+
+def test_what_the_request_checks(desk):
+    cards, apps, clerk, _, _ = desk
+    apps.accept(ADULT, "replacement", by=clerk)
+    with pytest.raises(CabinError, match="does not match the ID number"):
+        cards.request(person(sex="2"), by=clerk)
+    with pytest.raises(CabinError, match="name was not accepted: it contains a terminal escape"):
+        cards.request(person(name="陈\x1b[2J小明"), by=clerk)
+    with pytest.raises(CabinError, match="not valid: the check character"):
+        cards.request(person(number=ADULT[:-1] + "8"), by=clerk)
+    with pytest.raises(CabinError, match="needs a reason|reason for typing"):
+        cards.request(person(source="manual"), by=clerk)
+    r = cards.request(person(name="陈𠮷", source="manual", source_reason="reader broken"), by=clerk)
+    assert r["source"] == "manual" and r["name"] == "陈*"       # a name beyond the BMP is kept
+
+
+def test_cross_region_resident(desk, config, clock, kiosk_store):
+    cards, apps, clerk, supervisor, _ = desk
+    app = apps.accept(CROSS, "renewal", by=clerk)["receipt"]
+    cross = person(CROSS, "李华", "2")
+    with pytest.raises(CabinError, match="policy does not issue them"):
+        cards.request(cross, by=clerk)
+    allowing = dataclasses.replace(config, temporary_card=TemporaryCardPolicy(cross_region=True))
+    lenient = TempCards(kiosk_store, allowing, clock)
+    with pytest.raises(CabinError, match="not approved yet"):
+        lenient.request(cross, by=clerk)
+    apps.advance(app, "approved", by=clerk)
+    assert lenient.request(cross, by=clerk)["cross_region"] is True
+
+
+def test_a_child_through_the_guardian(desk):
+    cards, _, clerk, _, _ = desk
+    child = person(CHILD, "陈小宝")
+    with pytest.raises(CabinError, match="guardian applies"):
+        cards.request(child, by=clerk, basis="household_register", basis_ref="HR-1")
+    r = cards.request(child, by=clerk, basis="household_register", basis_ref="HR-1",
+                      agent={"kind": "guardian", "number": ADULT, "name": "陈大明"})
+    assert r["agent_kind"] == "guardian"
+
+
+def test_approval_is_a_second_person_and_a_supervisor(desk, clock, kiosk_store):
+    cards, apps, clerk, supervisor, store = desk
+    apps.accept(ADULT, "replacement", by=clerk)
+    receipt = cards.request(person(), by=clerk)["receipt"]
+    with pytest.raises(CabinError, match="li is a clerk: this needs supervisor"):
+        cards.approve(receipt, by=clerk)
+    # a supervisor who took the request cannot approve it
+    accounts = Accounts(kiosk_store, clock)
+    root = accounts.authenticate("root", PW)
+    accounts.add("zhao", "supervisor", PW, by=root)
+    zhao = accounts.authenticate("zhao", PW)
+    theirs = cards.request(person(CHILD, "陈小宝"), by=supervisor, basis="household_register", basis_ref="HR-2",
+                           agent={"kind": "guardian", "number": ADULT, "name": "陈大明"})["receipt"]
+    with pytest.raises(CabinError, match="a second person approves it"):
+        cards.approve(theirs, by=supervisor)
+    assert cards.approve(theirs, by=zhao)["decided_by"] == "zhao"
+    refused = cards.refuse(receipt, by=supervisor, reason="the photo is not the applicant")
+    assert (refused["state"], refused["refused_reason"]) == ("refused", "the photo is not the applicant")
+    with pytest.raises(CabinError, match="only a requested card is approved"):
+        cards.approve(receipt, by=zhao)
+    assert audit_actions(store) == ["tempcard.request", "tempcard.request", "tempcard.approve", "tempcard.refuse"]
+
+
+# -- printing -------------------------------------------------------------------------------------------
+def test_print_records_the_card_only_once_the_printer_confirms(desk, printer_rig):
+    cards, _, clerk, supervisor, store = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    r = cards.print(receipt, printer, url, by=clerk)
+    assert (r["state"], r["cards_printed"], r["resumed"]) == ("printed", 1, False)
+    assert (r["valid_from"], r["valid_to"]) == ("2026-11-23", "2027-02-23")
+    assert len(sim.printed) == 1 and sim.printed[0].path.exists()
+    with store.read() as conn:
+        row = conn.execute("SELECT * FROM temp_cards").fetchone()
+        assert conn.execute("SELECT COUNT(*) FROM card_jobs").fetchone()[0] == 0
+        entry = conn.execute("SELECT actor, detail FROM audit WHERE action = 'tempcard.print'").fetchone()
+    face = cards.face_fields(row, date(2026, 11, 23), date(2027, 2, 23))
+    from cabin.kiosk.cardface import render
+
+    assert sim.printed[0].panel == to_panel(render(face, *cards.font()))   # dot for dot the face
+    assert entry["actor"] == "li" and '"counter":1' in entry["detail"] and '"reprint":false' in entry["detail"]
+    with pytest.raises(CabinError, match="already printed"):
+        cards.print(receipt, printer, url, by=clerk)
+    assert len(sim.printed) == 1
+
+
+def test_an_unapproved_card_is_not_printed(desk, printer_rig):
+    cards, apps, clerk, _, _ = desk
+    sim, printer, url = printer_rig
+    apps.accept(ADULT, "replacement", by=clerk)
+    receipt = cards.request(person(), by=clerk)["receipt"]
+    with pytest.raises(CabinError, match="only an approved card is printed .a supervisor approves it first"):
+        cards.print(receipt, printer, url, by=clerk)
+    assert sim.received.count("Ss") == 0
+
+
+def test_a_name_the_font_cannot_draw_is_refused_before_the_printer_moves(desk, printer_rig):
+    cards, _, clerk, _, store = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk, name="陈𠮷", source="manual", source_reason="typed from the household register")
+    path, index = cards.font()
+    from cabin.kiosk.cardface import missing_characters
+
+    if not missing_characters("𠮷", path, index):
+        pytest.skip("this machine's Chinese font has 𠮷 (CJK Extension B)")
+    with pytest.raises(CabinError, match=r"no glyph for 𠮷 \(U\+20BB7\).*missing-glyph box"):
+        cards.print(receipt, printer, url, by=clerk)
+    assert "Pr" not in sim.received and sim.printed == []
+    assert cards.show(receipt)["state"] == "approved"
+
+
+# every fault of the simulator, struck in the middle of the job: exactly one card after the retry
+MID_JOB = ["cover_open@Sr", "feeder_empty@Pmi", "ribbon_out@Se", "hopper_full@Se", "jam_mid_job@Se", "nack@Dbc",
+           "silence@Dbc", "silence@Se"]
+
+
+@pytest.mark.parametrize("fault", MID_JOB)
+def test_each_fault_mid_job_ends_in_exactly_one_card(desk, printer_rig, fault):
+    cards, _, clerk, _, store = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    kind, _, at = fault.partition("@")
+    sim.inject(kind, at)
+    with pytest.raises(DeviceError):
+        cards.print(receipt, printer, url, by=clerk)
+    assert cards.show(receipt)["state"] == "approved"          # not recorded as printed
+    with store.read() as conn:
+        assert conn.execute("SELECT job_id FROM card_jobs").fetchone()[0] == f"{receipt}/1"
+    sim.clear()                                                 # the clerk fixes the printer
+    r = cards.print(receipt, printer, url, by=clerk)
+    assert (r["state"], r["cards_printed"]) == ("printed", 1)
+    assert r["resumed"] is (fault == "silence@Se")              # the card had come out: not again
+    assert len(sim.printed) == 1
+    assert audit_actions(store).count("tempcard.print") == 1
+
+
+def test_a_restart_after_a_lost_answer_does_not_print_again(desk, config, clock, kiosk_store):
+    cards, _, clerk, _, store = desk
+    receipt = approved(desk)
+    sim = SimulatedCardPrinter(["silence@Se"])
+    with PtyHost(sim) as host:
+        with CardPrinter(host.path, timeout=0.3, poll=0.01, print_timeout=1.0, baudrate=1_000_000) as first:
+            with pytest.raises(DeviceTimeout):
+                cards.print(receipt, first, host.path, by=clerk)
+        sim.clear()
+        fresh = TempCards(kiosk_store, config, clock)           # a new process: only the database remembers
+        with CardPrinter(host.path, timeout=0.5, poll=0.01, print_timeout=1.0, baudrate=1_000_000) as second:
+            r = fresh.print(receipt, second, host.path, by=clerk)
+    assert r["resumed"] and r["cards_printed"] == 1 and len(sim.printed) == 1
+    with store.read() as conn:
+        detail = conn.execute("SELECT detail FROM audit WHERE action = 'tempcard.print'").fetchone()[0]
+    assert '"confirmed_by":"counter"' in detail
+
+
+def test_a_job_left_on_one_printer_blocks_printing_that_card_on_another(desk, printer_rig):
+    cards, _, clerk, _, _ = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    sim.inject("silence", "Se")
+    with pytest.raises(DeviceTimeout):
+        cards.print(receipt, printer, url, by=clerk)
+    other = SimulatedCardPrinter()
+    with PtyHost(other) as host, CardPrinter(host.path, timeout=0.5) as second:
+        with pytest.raises(CabinError, match="print it on that printer"):
+            cards.print(receipt, second, host.path, by=clerk)
+        with pytest.raises(CabinError, match="print it on that printer first"):
+            cards.void(receipt, by=clerk, reason="citizen left")
+    assert other.printed == []
+
+
+def test_a_job_that_printed_nothing_is_settled_and_printed_again(desk, printer_rig):
+    cards, _, clerk, _, store = desk
+    sim, printer, url = printer_rig
+    first = approved(desk)
+    sim.inject("nack", "Dbc")
+    with pytest.raises(DeviceError):
+        cards.print(first, printer, url, by=clerk)
+    sim.clear()
+    r = cards.print(first, printer, url, by=clerk)     # settles "not printed", then prints
+    assert r["cards_printed"] == 1 and len(sim.printed) == 1
+    assert audit_actions(store)[-2:] == ["tempcard.not_printed", "tempcard.print"]
+
+
+def test_reprint_is_a_supervisors_decision_with_a_reason(desk, printer_rig):
+    cards, _, clerk, supervisor, store = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    cards.print(receipt, printer, url, by=clerk)
+    with pytest.raises(CabinError, match="needs supervisor"):
+        cards.print(receipt, printer, url, by=clerk, reprint_reason="smudged")
+    r = cards.print(receipt, printer, url, by=supervisor, reprint_reason="the laminate peeled")
+    assert r["cards_printed"] == 2 and len(sim.printed) == 2
+    assert sim.printed[0].panel == sim.printed[1].panel          # the same face, the same dates
+    with store.read() as conn:
+        details = [r[0] for r in conn.execute("SELECT detail FROM audit WHERE action = 'tempcard.print'")]
+    assert '"reprint":true' in details[1] and "laminate peeled" in details[1]
+
+
+def test_void_and_reveal_are_audited(desk, printer_rig):
+    cards, _, clerk, supervisor, store = desk
+    receipt = approved(desk)
+    full = cards.reveal(receipt, by=clerk, reason="the citizen asks what was recorded")
+    assert (full["number"], full["name"], full["birth"]) == (ADULT, "陈小明", "1985-03-12")
+    assert full["address"].startswith("福建省") and Image.open(io.BytesIO(__import__("base64").b64decode(full["photo_png"]))).mode == "1"
+    with pytest.raises(CabinError, match="reason for voiding"):
+        cards.void(receipt, by=clerk, reason="  ")
+    assert cards.void(receipt, by=clerk, reason="the citizen changed their mind")["state"] == "voided"
+    with pytest.raises(CabinError, match="nothing to void"):
+        cards.void(receipt, by=clerk, reason="again")
+    with store.read() as conn:
+        assert [r[0] for r in conn.execute("SELECT action FROM audit WHERE subject = ? ORDER BY id", (receipt,))] == [
+            "tempcard.request", "tempcard.approve", "reveal", "tempcard.void"]
+        assert verify(conn)[0]
+
+
+def test_expired_cards_are_shown_so(desk, printer_rig, clock):
+    cards, _, clerk, _, _ = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    cards.print(receipt, printer, url, by=clerk)
+    clock.set(datetime(2027, 2, 24, 9, 0, tzinfo=clock.tz))
+    assert cards.show(receipt)["expired"] is True
+    assert cards.request(person(), by=clerk, basis="household_register", basis_ref="HR-1")["state"] == "requested"
