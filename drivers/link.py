@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Protocol, TypeVar
+from typing import Callable, Protocol, TypeVar
 
 import serial
 
@@ -56,19 +56,21 @@ class Link:
             raise DeviceError(f"cannot send to the {self.name} at {self.url}: {exc}") from None
 
     def transact(self, request: bytes, parser: StreamParser[T], timeout: float,
-                 what: str = "an answer") -> T:
-        """Send `request` (may be empty: just listen) and return the first whole frame."""
+                 what: str = "an answer", skip: Callable[[T], bool] | None = None) -> T:
+        """Send `request` (may be empty: just listen) and return the first whole frame that
+        `skip` does not reject (a frame that cannot be this request's answer)."""
         with self._lock:
             self.port.reset_input_buffer()  # a late reply to an earlier request is not this one's
             if request:
                 self._write(request)
-            return self._read_frame(parser, timeout, what)
+            return self._read_frame(parser, timeout, what, skip)
 
     def read_frame(self, parser: StreamParser[T], timeout: float, what: str = "an answer") -> T:
         with self._lock:
             return self._read_frame(parser, timeout, what)
 
-    def _read_frame(self, parser: StreamParser[T], timeout: float, what: str) -> T:
+    def _read_frame(self, parser: StreamParser[T], timeout: float, what: str,
+                    skip: Callable[[T], bool] | None = None) -> T:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -77,9 +79,9 @@ class Link:
             except (serial.SerialException, OSError) as exc:
                 raise DeviceError(f"the {self.name} at {self.url} went away: {exc}") from None
             if data:
-                frames = parser.feed(data)
-                if frames:
-                    return frames[0]
+                for frame in parser.feed(data):
+                    if skip is None or not skip(frame):
+                        return frame
             if time.monotonic() > deadline:
                 raise DeviceTimeout(
                     f"the {self.name} at {self.url} is not answering (no {what} within {timeout:g} s):"

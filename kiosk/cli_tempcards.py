@@ -135,7 +135,7 @@ def _print(ctx, reprint_reason: str | None) -> int:
     clerk = signed_in(ctx)
     url, baud = _device(ctx, "printer")
     try:
-        with CardPrinter(url, baudrate=baud) as printer:
+        with CardPrinter(url, baudrate=baud, print_timeout=a.timeout) as printer:
             r = svc.print(a.receipt, printer, url, by=clerk, reprint_reason=reprint_reason)
     except DeviceError as exc:
         raise DeviceFailed(f"{a.receipt} was not printed: {exc}. Fix the printer and print again: a card that did"
@@ -214,6 +214,8 @@ def add_commands(sub, command) -> None:
         acting(p)
         if name in ("print", "reprint"):
             device(p, "printer")
+            p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                           help="seconds to wait for the card to come out (default 60)")
         if name in ("refuse", "reprint", "void"):
             p.add_argument("--reason", required=True, metavar="TEXT")
     command("show", cmd_show, "one temporary card (masked)", tc).add_argument("receipt", metavar="RECEIPT")

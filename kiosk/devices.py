@@ -122,12 +122,20 @@ def check(d: ConfiguredDevice, timeout: float = 2.0) -> dict:
     return result
 
 
-def read_id(url: str, baud: int = 115200, timeout: float = 10.0) -> dict:
-    """Read the card on the reader; the record comes back masked (domain.md 6)."""
+def read_card(url: str, baud: int = 115200, timeout: float = 10.0):
+    """The card on the reader, as read: unmasked. Show it through `masked_record`, or audit it."""
     from cabin.drivers.idreader import IdCardReader
 
     with IdCardReader(url, baudrate=baud) as reader:
-        card = reader.read_card(timeout=timeout)
+        return reader.read_card(timeout=timeout)
+
+
+def read_id(url: str, baud: int = 115200, timeout: float = 10.0) -> dict:
+    """Read the card on the reader; the record comes back masked (domain.md 6)."""
+    return masked_record(read_card(url, baud, timeout))
+
+
+def masked_record(card) -> dict:
     record = card.masked().to_dict()
     record["photo_bytes"] = len(card.photo)  # the photo itself is personal data: not shown
     record["fingerprint"] = bool(card.fingerprint)

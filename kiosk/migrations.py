@@ -244,3 +244,10 @@ def m0005_temp_cards(db):
         );
         """
     )
+
+
+@migrations(name="0006_purge")
+def m0006_purge(db):
+    """When a record's personal fields were removed by `cabin purge` (temp_cards has it already)."""
+    for table in ("loss_reports", "found_cards", "intake_records", "applications"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN purged_at INTEGER")

@@ -128,17 +128,6 @@ def public(row, today: date | None = None) -> dict:
     return d
 
 
-def revealed(row) -> dict:
-    """Everything on the card, unmasked, the photo as PNG base64: only through `TempCards.reveal`."""
-    import base64
-
-    d = public(row)
-    d.update(number=row["id_number"], name=row["name"], birth=row["birth"], address=row["address"],
-             agent_number=row["agent_number"], agent_name=row["agent_name"],
-             photo_png=base64.b64encode(row["photo"]).decode("ascii") if row["photo"] else "")
-    return d
-
-
 def _png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
@@ -410,7 +399,7 @@ class TempCards:
                 birth=date.fromisoformat(row["birth"]), address=row["address"], number=row["id_number"],
                 valid_from=valid_from, valid_to=valid_to, authority=self.policy.authority, photo=photo.copy())
 
-    # -- void, show, reveal -----------------------------------------------------------------------------
+    # -- void, show -----------------------------------------------------------------------------
     def void(self, receipt: str, *, by: Account, reason: str) -> dict:
         reason = clean_text(reason, "reason for voiding the card")
         with self.store.write() as conn:
@@ -439,18 +428,6 @@ class TempCards:
             rows = conn.execute("SELECT * FROM temp_cards WHERE ? IS NULL OR state = ? ORDER BY id",
                                 (state, state)).fetchall()
         return [public(r, today) for r in rows]
-
-    def reveal(self, receipt: str, *, by: Account, reason: str) -> dict:
-        """The unmasked card for a clerk who needs it; the read is in the audit log."""
-        reason = clean_text(reason, "reason for showing the personal data")
-        with self.store.write() as conn:
-            clerk = check_actor(conn, by, *CLERKS)
-            row = self._row(conn, receipt)
-            if row["purged_at"] is not None:
-                raise CabinError(f"{row['receipt']}'s personal data was purged")
-            audit.record(conn, clerk.name, "reveal", row["receipt"], {"record": "temp_card", "reason": reason},
-                         at=self.clock.now_ms())
-            return revealed(row)
 
     @staticmethod
     def _row(conn, receipt: str):

@@ -10,6 +10,7 @@ import random
 import pytest
 from PIL import Image, ImageDraw
 
+from cabin.drivers.cardprinter import codec
 from cabin.drivers.cardprinter.driver import CardPrinter
 from cabin.drivers.cardprinter.panel import to_panel
 from cabin.drivers.cardprinter.simulator import SimulatedCardPrinter
@@ -296,3 +297,25 @@ def test_a_printer_refusing_a_query_is_a_protocol_error():
         assert printer.firmware() == "CABIN-SIM 1.0"
         with pytest.raises(ProtocolError, match="refused the query Rst"):
             printer.status()
+
+
+class LateAck(SimulatedCardPrinter):
+    """An earlier run's action answered late: one stray ACK before the first query's answer."""
+
+    def __init__(self):
+        super().__init__()
+        self.stray = True
+
+    def _answer(self, cmd):
+        answer, delay = super()._answer(cmd)
+        if self.stray:
+            self.stray = False
+            return codec.ack() + answer, delay
+        return answer, delay
+
+
+def test_a_late_ack_from_an_earlier_run_is_read_past():
+    sim = LateAck()
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5) as printer:
+        assert printer.cards_printed() == 0
+        assert printer.print_card(face(), "T-0100").counter == 1

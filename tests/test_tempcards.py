@@ -21,6 +21,7 @@ from cabin.kiosk.accounts import Accounts
 from cabin.kiosk.applications import Applications
 from cabin.kiosk.audit import verify
 from cabin.kiosk.identity import check_character
+from cabin.kiosk.reveal import reveal
 from cabin.kiosk.tempcards import Person, TempCards
 from cabin.queue.errors import CabinError
 
@@ -356,8 +357,8 @@ def test_reprint_is_a_supervisors_decision_with_a_reason(desk, printer_rig):
 def test_void_and_reveal_are_audited(desk, printer_rig):
     cards, _, clerk, supervisor, store = desk
     receipt = approved(desk)
-    full = cards.reveal(receipt, by=clerk, reason="the citizen asks what was recorded")
-    assert (full["number"], full["name"], full["birth"]) == (ADULT, "陈小明", "1985-03-12")
+    full = reveal(store, "tempcard", receipt.lower(), by=clerk, reason="the citizen asks what was recorded", now_ms=1)
+    assert (full["id_number"], full["name"], full["birth"]) == (ADULT, "陈小明", "1985-03-12")
     assert full["address"].startswith("福建省") and Image.open(io.BytesIO(__import__("base64").b64decode(full["photo_png"]))).mode == "1"
     with pytest.raises(CabinError, match="reason for voiding"):
         cards.void(receipt, by=clerk, reason="  ")

@@ -83,14 +83,16 @@ class CardPrinter:
         self.close()
 
     # -- one exchange ----------------------------------------------------------------------------
-    def _exchange(self, request: bytes, name: str, timeout: float) -> codec.Answer:
-        return self.link.transact(request, codec.ReplyParser(), timeout, f"answer to {name}")
+    def _exchange(self, request: bytes, name: str, timeout: float, skip=None) -> codec.Answer:
+        return self.link.transact(request, codec.ReplyParser(), timeout, f"answer to {name}", skip)
 
     def _query(self, request: bytes, name: str) -> str:
         """A query's text; asked twice before giving up (a query changes nothing, so it may)."""
         for attempt in (1, 2):
             try:
-                answer = self._exchange(request, name, self.timeout)
+                # an ACK is never a query's answer: it is a late one to an action of an earlier
+                # run (a card finishing after the host restarted), read past
+                answer = self._exchange(request, name, self.timeout, skip=lambda a: isinstance(a, codec.Ack))
                 break
             except DeviceTimeout:
                 if attempt == 2:

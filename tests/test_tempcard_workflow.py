@@ -1,0 +1,209 @@
+"""The temporary card end to end, as a clerk runs it: the real `cabin` CLI in subprocesses, the
+simulated reader and card printer on real pseudo-terminals, one real SQLite file.
+
+read the card -> main-card application -> temporary-card request -> a supervisor's approval ->
+print -> the card the simulator printed is, dot for dot, the face of the citizen's data (taken
+from the sample cards, not from Cabin's records); with each printer fault struck mid-job, and
+with the printing process killed mid-job, exactly one card in the end.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cabin.config import default_config_path, load_config
+from cabin.drivers.cardprinter import SimulatedCardPrinter
+from cabin.drivers.cardprinter.panel import to_panel
+from cabin.drivers.idreader import SimulatedReader
+from cabin.drivers.idreader.record import NATIONS, SEXES
+from cabin.drivers.idreader.simphoto import decode
+from cabin.drivers.idreader.simulator import placeholder
+from cabin.drivers.simhost import PtyHost
+from cabin.kiosk.cardface import FaceFields, missing_characters, render
+from cabin.drivers.ticketprinter.fonts import cjk_font
+from cabin.queue.store import Store
+
+PW = "counter-pass-1"
+SAMPLES = json.loads((Path(__file__).parent.parent / "drivers" / "idreader" / "samples.json").read_text("utf-8"))
+CHEN, WANG = SAMPLES[0], SAMPLES[1]   # 陈𠮷 (a name beyond the BMP), 王秀英
+
+
+def cabin_argv() -> list[str]:
+    script = Path(sys.executable).with_name("cabin")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
+
+
+@pytest.fixture
+def station(tmp_path):
+    """A station whose window 2 has the simulated reader and card printer; accounts li (clerk),
+    wang (supervisor). Yields run(args, stdin) and the simulators."""
+    reader, printer = SimulatedReader(), SimulatedCardPrinter(out_dir=tmp_path / "cards", print_seconds=0.2)
+    with PtyHost(reader) as rh, PtyHost(printer) as ph:
+        text = default_config_path().read_text(encoding="utf-8")
+        text = text.replace('name_en = "ID cards"\n',
+                            f'name_en = "ID cards"\nreader = "{rh.path}"\ncard_printer = "{ph.path}"\n', 1)
+        decoder = json.dumps([sys.executable, "-m", "cabin.drivers.idreader.simphoto", "{wlt}", "{out}"])
+        text = text.replace("# photo_decoder = [", f"photo_decoder = {decoder}\n# photo_decoder = [", 1)
+        config = tmp_path / "station.toml"
+        config.write_text(text, encoding="utf-8")
+        assert load_config(config).windows[2].card_printer.url == ph.path
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
+        env.update(CABIN_DB=str(tmp_path / "cabin.sqlite"), CABIN_CONFIG=str(config),
+                   XDG_DATA_HOME=str(tmp_path / "xdg"))
+
+        def run(*args: str, stdin: str = f"{PW}\n", ok: bool = True) -> subprocess.CompletedProcess:
+            r = subprocess.run([*cabin_argv(), *args], input=stdin, env=env, capture_output=True, text=True,
+                               timeout=120)
+            if ok:
+                assert r.returncode == 0, (args, r.stderr[:600])
+            return r
+
+        def start(*args: str) -> subprocess.Popen:
+            p = subprocess.Popen([*cabin_argv(), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=env, text=True)
+            p.stdin.write(f"{PW}\n")
+            p.stdin.close()
+            return p
+
+        from cabin.kiosk.accounts import Accounts
+        from cabin.kiosk.migrations import migrations
+
+        with Store(tmp_path / "cabin.sqlite", migration_sets=[migrations]) as store:  # (the CLI's own tests add users)
+            accounts = Accounts(store)
+            root = accounts.add("root", "admin", PW)
+            accounts.add("li", "clerk", PW, by=root)
+            accounts.add("wang", "supervisor", PW, by=root)
+        run.start, run.reader, run.printer, run.db = start, reader, printer, tmp_path / "cabin.sqlite"
+        run.printer_url = ph.path
+        yield run
+
+
+def expected_face(sample: dict, issued: date) -> FaceFields:
+    """The face as the card's own data says it should be; the dates by hand: three months on."""
+    month0 = issued.month - 1 + 3
+    y, m = issued.year + month0 // 12, month0 % 12 + 1
+    until = date(y, m, min(issued.day, calendar.monthrange(y, m)[1]))
+    return FaceFields(sample["name"], SEXES[sample["sex"]], NATIONS[sample["nation_code"]],
+                      date.fromisoformat(sample["birth"]), sample["address"], sample["id_number"], issued, until,
+                      load_config().temporary_card.authority, decode(placeholder(b"PHOTO", sample["id_number"])))
+
+
+def request_from_the_reader(run, sample: dict) -> str:
+    run("application", "accept", sample["id_number"], "--kind", "replacement", "--as", "li")
+    r = json.loads(run("tempcard", "request", "--read-card", "--window", "2", "--as", "li", "--json").stdout)
+    assert r["number"] == sample["id_number"][:6] + "********" + sample["id_number"][-4:]
+    assert r["basis"] == "application" and r["photo_source"] == "reader"
+    approved = json.loads(run("tempcard", "approve", r["receipt"], "--as", "wang", "--json").stdout)
+    assert approved["state"] == "approved"
+    return r["receipt"]
+
+
+def test_read_card_to_printed_card(station):
+    run = station
+    font = cjk_font()
+    # the first sample card: 陈𠮷. Without a font that has 𠮷 the card is refused, not printed with a box
+    chen = request_from_the_reader(run, CHEN)
+    if missing_characters(CHEN["name"], font.path, font.index):
+        r = run("tempcard", "print", chen, "--window", "2", "--as", "li", ok=False)
+        assert r.returncode == 1 and "no glyph for 𠮷 (U+20BB7)" in r.stderr
+        assert run.printer.printed == [] and "Ss" not in run.printer.received
+        run("tempcard", "void", chen, "--reason", "no font for the name: sent to the branch", "--as", "li")
+    else:
+        run("tempcard", "void", chen, "--reason", "this test prints the second card", "--as", "li")
+
+    wang = request_from_the_reader(run, WANG)       # the reader has moved on to the next sample card
+    r = run("tempcard", "print", wang, "--window", "2", "--as", "li", "--json")
+    printed = json.loads(r.stdout)
+    issued = date.fromisoformat(printed["valid_from"])
+    assert (printed["state"], printed["cards_printed"], printed["resumed"]) == ("printed", 1, False)
+    assert len(run.printer.printed) == 1
+    png = run.printer.printed[0].path
+    assert png.exists() and png.name == "card-0001.png"
+    with Image.open(png) as card:
+        assert to_panel(card) == to_panel(render(expected_face(WANG, issued), font.path, font.index))
+
+    shown = json.loads(run("reveal", "tempcard", wang, "--reason", "the citizen checks the card", "--as", "li",
+                           "--json").stdout)
+    assert shown["name"] == "王秀英" and shown["address"] == WANG["address"]
+    log = run("audit", "show", "--limit", "30", "--json").stdout
+    assert '"tempcard.print"' in log and '"reveal"' in log
+    assert run("audit", "verify").returncode == 0
+
+
+MID_JOB = ["cover_open@Sr", "feeder_empty@Pmi", "ribbon_out@Se", "hopper_full@Se", "jam_mid_job@Se", "nack@Dbc",
+           "silence@Dbc", "silence@Se"]
+
+
+def prepared(run, sample: dict) -> str:
+    """Application, request and approval through the service layer (the CLI is the print)."""
+    from cabin.config import load_config as load
+    from cabin.kiosk.accounts import Accounts
+    from cabin.kiosk.applications import Applications
+    from cabin.kiosk.migrations import migrations
+    from cabin.kiosk.tempcards import Person, TempCards
+
+    config = load(run.db.parent / "station.toml")
+    with Store(run.db, migration_sets=[migrations]) as store:
+        accounts = Accounts(store)
+        li, wang = accounts.authenticate("li", PW), accounts.authenticate("wang", PW)
+        Applications(store, config).accept(sample["id_number"], "replacement", by=li)
+        cards = TempCards(store, config)
+        person = Person(sample["id_number"], sample["name"], sample["sex"], sample["nation_code"], sample["address"],
+                        decode(placeholder(b"PHOTO", sample["id_number"])))
+        receipt = cards.request(person, by=li)["receipt"]
+        cards.approve(receipt, by=wang)
+    return receipt
+
+
+@pytest.mark.parametrize("fault", MID_JOB)
+def test_each_printer_fault_mid_job_ends_in_one_card(station, fault):
+    run = station
+    receipt = prepared(run, WANG)
+    kind, _, at = fault.partition("@")
+    run.printer.inject(kind, at)
+    r = run("tempcard", "print", receipt, "--printer", run.printer_url, "--baud", "1000000", "--timeout", "2",
+            "--as", "li", "--json", ok=False)
+    assert r.returncode == 4, r.stderr
+    error = json.loads(r.stdout)["error"]
+    assert "was not printed" in error and "never printed twice" in error
+    assert json.loads(run("tempcard", "show", receipt, "--json").stdout)["state"] == "approved"
+    run.printer.clear()                                     # the clerk fixes the printer, prints again
+    again = json.loads(run("tempcard", "print", receipt, "--window", "2", "--as", "li", "--json").stdout)
+    assert (again["state"], again["cards_printed"]) == ("printed", 1)
+    assert again["resumed"] is (fault == "silence@Se")
+    assert len(run.printer.printed) == 1
+
+
+@pytest.mark.parametrize("when", ["Dbc", "Se"])
+def test_the_printing_process_killed_mid_job(station, when):
+    """kill -9 once the panel is sent (before Se), or while the card is being printed: one card."""
+    run = station
+    receipt = prepared(run, WANG)
+    run.printer.print_seconds = 1.5
+    proc = run.start("tempcard", "print", receipt, "--window", "2", "--as", "li")
+    deadline = time.monotonic() + 60
+    while when not in run.printer.received:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "timeout"
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(1.6)                                         # the printer finishes what it was doing
+    card_came_out = run.printer.counter == 1                # Se had gone out before the kill
+    run.printer.print_seconds = 0.0
+    r = json.loads(run("tempcard", "print", receipt, "--window", "2", "--as", "li", "--json").stdout)
+    assert (r["state"], r["cards_printed"]) == ("printed", 1)
+    assert len(run.printer.printed) == 1
+    assert r["resumed"] is card_came_out
+    if when == "Se":
+        assert card_came_out
