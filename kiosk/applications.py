@@ -76,6 +76,14 @@ class Applications:
             audit.record(conn, clerk.name, "application.accept", receipt,
                          {"number": identity.mask(checked.number), "kind": kind.value,
                           "cross_region": checked.cross_region, "source": source}, at=now)
+            if kind is cardrules.Kind.REPLACEMENT:
+                # 补领: the lost card is being replaced, so a found one handed in later is destroyed
+                for loss in conn.execute("SELECT id, receipt FROM loss_reports WHERE number = ? AND state = 'reported'",
+                                         (checked.number,)).fetchall():
+                    conn.execute("UPDATE loss_reports SET state = 'replaced', closed_by = ?, closed_at = ? WHERE id = ?",
+                                 (clerk.name, now, loss["id"]))
+                    audit.record(conn, clerk.name, "loss.replaced", loss["receipt"],
+                                 {"number": identity.mask(checked.number), "application": receipt}, at=now)
             return public(self._row(conn, receipt))
 
     def advance(self, receipt: str, to: str, *, by: Account, reason: str | None = None) -> dict:

@@ -390,6 +390,14 @@ class LostFound:
                          [actor, now, source, reason, card.id])
             audit.record(conn, actor, "found.handover", f"found:{card.id}",
                          {"number": card.number_masked, "source": source, "reason": reason}, at=now)
+            # the owner has the card back and is here in person: the loss report is cancelled (解挂)
+            for loss in conn.execute("SELECT id, receipt FROM loss_reports WHERE number = ? AND state = 'reported'",
+                                     [card.number]).fetchall():
+                conn.execute("UPDATE loss_reports SET state = 'cancelled', closed_by = ?, closed_at = ?,"
+                             " close_source = ?, close_reason = ? WHERE id = ?",
+                             [actor, now, source, f"the card came back as found card {card.id}", loss["id"]])
+                audit.record(conn, actor, "loss.cancel", loss["receipt"],
+                             {"number": card.number_masked, "source": source, "found": card.id}, at=now)
             return _found(conn, self._found_row(conn, card.id))
 
     def get_found(self, found_id: int) -> FoundCard:

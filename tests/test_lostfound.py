@@ -282,9 +282,9 @@ def test_cli_loss_and_found(cabin):
     assert shown["loss"]["receipt"] == report["receipt"]
     assert "held" in ok("found", "list", "--state", "held", stdin="").stdout
     ok("found", "handover", str(found["id"]), "--number", A, "--as", "li")
-    ok("loss", "cancel", report["receipt"], "--number", A, "--as", "li", "--source", "manual", "--reason", "chip")
+    no("loss", "cancel", report["receipt"], "--number", A, "--as", "li", words="is cancelled, not reported")
     ok("loss", "list", stdin="")
-    ok("loss", "show", report["receipt"], stdin="")
+    assert json.loads(ok("loss", "show", report["receipt"], "--json", stdin="").stdout)["state"] == "cancelled"
     destroyed = json.loads(ok("found", "register", B, "--finder", "Wang", "--phone", "13900001111", "--place", "bus",
                               "--date", "2026-01-03", "--replaced", "--as", "li", "--json").stdout)
     assert destroyed["state"] == "destroyed"
@@ -292,3 +292,27 @@ def test_cli_loss_and_found(cabin):
     ok("audit", "show", stdin="")
     for text in outs:
         assert A not in text and B not in text and "张三丰" not in text and "13812345678" not in text, text
+
+
+def test_the_owner_collecting_the_card_cancels_the_loss_report(kiosk_store, config, clock, staff):
+    clerk, _ = staff
+    lf = LostFound(kiosk_store, config, clock)
+    receipt = lf.report_loss(A, by=clerk).receipt
+    found = lf.register_found(A, finder="张三", phone="13812345678", place="公交站",
+                              found_on="2026-11-22", by=clerk)
+    lf.handover(found.id, number=A, by=clerk)
+    report = lf.get_loss(receipt)
+    assert (report.state, report.close_reason) == ("cancelled", f"the card came back as found card {found.id}")
+
+
+def test_a_replacement_application_marks_the_loss_report_replaced(kiosk_store, config, clock, staff):
+    from cabin.kiosk.applications import Applications
+
+    clerk, _ = staff
+    lf = LostFound(kiosk_store, config, clock)
+    receipt = lf.report_loss(A, by=clerk).receipt
+    Applications(kiosk_store, config, clock).accept(A, "replacement", by=clerk)
+    assert lf.get_loss(receipt).state == "replaced"
+    later = lf.register_found(A, finder="张三", phone="13812345678", place="公交站",
+                              found_on="2026-11-23", by=clerk)
+    assert later.state == "destroyed"
