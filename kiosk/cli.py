@@ -295,15 +295,13 @@ def cmd_devices_selftest(ctx: Context) -> int:
 
 def cmd_devices_read_id(ctx: Context) -> int:
     a = ctx.args
-    try:
-        card = devices.read_card(a.reader, a.baud, a.timeout)
     if a.reveal and not (a.acting and a.reason):
         raise CabinError("--reveal shows the whole record: name the clerk (--as) and the reason (--reason)")
     clerk = cli_accounts.signed_in(ctx) if a.reveal else None  # signed in before the card is read
+    try:
+        card = devices.read_card(a.reader, a.baud, a.timeout)
     except DeviceError as exc:
         raise CabinError(str(exc)) from None
-    emit(a, record, lambda r: "\n".join(f"{k:<14} {v}" for k, v in r.items() if v not in ("", None)))
-    return EXIT_OK
     if clerk is None:
         record = devices.masked_record(card)
     else:
@@ -311,6 +309,8 @@ def cmd_devices_read_id(ctx: Context) -> int:
 
         audit_card_read(ctx.store(), card, by=clerk, reason=a.reason, now_ms=time.time_ns() // 1_000_000)
         record = card.to_dict()  # unmasked, photo and fingerprint base64: the read is in the audit log
+    emit(a, record, lambda r: "\n".join(f"{k:<14} {v}" for k, v in r.items() if v not in ("", None)))
+    return EXIT_OK
 
 
 def figures_text(f: dict) -> str:
@@ -503,11 +503,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reader", required=True, metavar="URL", help="the reader's pyserial URL")
     p.add_argument("--baud", type=positive_int, default=115200, metavar="B")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for a card (default 10)")
-
-    config = sub.add_parser("config", help="check a station configuration").add_subparsers(dest="config_command", metavar="ACTION", required=True)
     p.add_argument("--reveal", action="store_true", help="the whole record with the photo (audited: --as, --reason)")
     p.add_argument("--as", dest="acting", metavar="CLERK")
     p.add_argument("--reason", metavar="TEXT", help="why the whole record must be seen")
+
+    config = sub.add_parser("config", help="check a station configuration").add_subparsers(dest="config_command", metavar="ACTION", required=True)
     p = command("check", cmd_config_check, "check the station configuration and summarise it", config)
     p.add_argument("--services", action="store_true", help="list the service catalogue too")
 
