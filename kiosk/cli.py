@@ -25,7 +25,7 @@ from cabin.queue.store import Store, schema_version
 from cabin.drivers.errors import DeviceError
 
 from . import cli_accounts, cli_applications, cli_identity, cli_intake, cli_lostfound, devices, paths, tokens
-from . import cli_privacy, cli_tempcards
+from . import cli_faces, cli_privacy, cli_tempcards
 from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
 
@@ -517,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_lostfound.add_commands(sub, command)
     cli_intake.add_commands(sub, command)
     cli_applications.add_commands(sub, command)
+    cli_faces.add_commands(sub, command)
     cli_tempcards.add_commands(sub, command)
     cli_privacy.add_commands(sub, command)
     return parser

@@ -1,0 +1,147 @@
+"""What every face shares: the stylesheet, the two themes, the language, the station link.
+
+A face is built from a `StationLink` (how to reach the station's store, engine and ticket desk)
+and a language; it opens the link in a thread worker, never on the event loop, because opening
+the store may wait on another process's write lock.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from rich.cells import cell_len
+from textual.app import App
+from textual.theme import Theme
+
+from cabin.config import StationConfig
+from cabin.queue.clock import local_time
+from cabin.queue.engine import Station
+from cabin.queue.store import Store
+
+from .strings import Strings
+
+STYLESHEET = Path(__file__).with_name("faces.tcss")
+
+# Two themes of our own, so a station's look does not move with Textual's defaults.
+# Dark for a lobby TV and a dim hall; light for a bright hall or a sunny dispenser.
+THEMES = {
+    "dark": Theme(name="cabin-dark", dark=True, primary="#2F7FD8", secondary="#4BA3C3", accent="#F2B233",
+                  warning="#F2B233", error="#E5534B", success="#3FB950",
+                  background="#0B1622", surface="#12212F", panel="#1A2D3F", foreground="#E8EEF4"),
+    "light": Theme(name="cabin-light", dark=False, primary="#0B5CAD", secondary="#1F7A99", accent="#B35C00",
+                   warning="#B35C00", error="#C62828", success="#1B7F3B",
+                   background="#F4F6F8", surface="#FFFFFF", panel="#E3E9EF", foreground="#12202E"),
+}
+
+
+@dataclass
+class StationLink:
+    """How a face reaches the station: the database file, the config, the clock (a fixed one in
+    tests) and, for faces that issue tickets, the station secret. Opened once, lazily, from a
+    worker thread; the store serialises its own use across threads."""
+
+    db: Path
+    config: StationConfig
+    clock: object | None = None
+    secret: Callable[[], bytes] | None = None  # read on first use: a bad secret refuses then
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+    _station: Station | None = field(default=None, repr=False)
+    _desk: object | None = field(default=None, repr=False)
+
+    def station(self) -> Station:
+        with self._lock:
+            if self._station is None:
+                from cabin.kiosk.migrations import migrations as kiosk_migrations
+
+                self._store = Store(self.db, migration_sets=[kiosk_migrations])
+                self._station = Station(self._store, self.config, self.clock)
+            return self._station
+
+    def desk(self):
+        """The ticket desk (issue, sign, print): the same rules as `cabin ticket issue`."""
+        from cabin.kiosk.tickets import TicketDesk
+
+        station = self.station()
+        with self._lock:
+            if self._desk is None:
+                if self.secret is None:
+                    raise RuntimeError("this face was built without the station secret")
+                self._desk = TicketDesk(station, self.config, self.secret())
+            return self._desk
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms() if self.clock is not None else time.time_ns() // 1_000_000
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                # under the store's own lock: a worker thread may be halfway through a read
+                with self._store._thread_lock:
+                    self._store.close()
+                self._store = self._station = self._desk = None
+
+
+class FaceApp(App):
+    """The base of every face: one stylesheet, the station's two themes, one language."""
+
+    CSS_PATH = STYLESHEET
+    ENABLE_COMMAND_PALETTE = False  # a citizen's screen offers nothing beyond what it shows
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+
+    def __init__(self, link: StationLink, lang: str | None = None, theme: str | None = None):
+        super().__init__()
+        self.link = link
+        self.config = link.config
+        self.strings = Strings(lang or link.config.faces.lang)
+        for t in THEMES.values():
+            self.register_theme(t)
+        self.theme = THEMES[theme or link.config.faces.theme].name
+
+    def station_name(self) -> str:
+        return self.strings.name(self.config.station)
+
+    def clock_text(self) -> str:
+        """The station's local time (the link's clock: a fixed one in snapshot tests)."""
+        return local_time(self.link.now_ms(), self.config.station.tz).strftime("%H:%M")
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick_clock)
+
+    def _tick_clock(self) -> None:
+        from .widgets import TitleBar
+
+        for bar in self.screen.query(TitleBar):
+            bar.show_clock(self.clock_text())
+
+    def on_unmount(self) -> None:
+        self.link.close()
+
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """An SVG of the screen, with Chinese text as wide as the terminal shows it."""
+        return widen_svg_text(super().export_screenshot(title=title, simplify=simplify))
+
+
+_SVG_TEXT = re.compile(r'(<text [^>]*?textLength=")([0-9.]+)("[^>]*>)([^<]*)(</text>)')
+
+
+def widen_svg_text(svg: str) -> str:
+    """Rich's SVG export sizes each run of text by its characters, not by its terminal cells
+    (rich issue #2742), so a hanzi, two cells wide, is squeezed into one and Chinese text
+    overlaps itself. Each run's textLength is scaled from characters to cells."""
+
+    def fix(m: re.Match) -> str:
+        text = html.unescape(m[4])
+        if not text or cell_len(text) == len(text):
+            return m[0]
+        width = float(m[2]) / len(text) * cell_len(text)
+        return f"{m[1]}{width:g}{m[3]}{m[4]}{m[5]}"
+
+    return _SVG_TEXT.sub(fix, svg)

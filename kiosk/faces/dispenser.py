@@ -1,0 +1,364 @@
+"""The ticket dispenser (`cabin dispenser`): the citizen's screen.
+
+Start: the categories as large targets (1-3). A category: its services (1-9), each a toggle,
+so one ticket can hold errands of several categories. `*` asks for a priority ticket, Enter
+(or the button) takes the ticket, 0 / Escape goes back. Then the number, the people ahead and
+the estimated wait, and what became of the printed ticket. Nothing needs typing, every screen
+has a way back, and after IDLE_SECONDS without a touch (TICKET_SECONDS on the ticket) the
+dispenser clears the choice and returns to the start by itself.
+
+The ticket is issued, signed and printed by the TicketDesk in a thread worker (a printer at
+9600 baud takes a quarter of a second, a faulty one its timeout): the screen shows "issuing"
+meanwhile and never freezes. A printer fault never undoes the ticket: the number is shown with
+a plain message.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Label, Static
+
+from cabin.config import Category
+from cabin.drivers.errors import DeviceError
+from cabin.queue.errors import CabinError
+
+from .base import FaceApp, StationLink
+from .basket import Basket, dispenser_priority
+from .widgets import BigNumber, Notice, TitleBar
+
+IDLE_SECONDS = 30.0    # a citizen choosing who walks away: the next one finds a clean start
+TICKET_SECONDS = 15.0  # long enough to read the number, short enough for the next in line
+
+
+class Target(Button, can_focus=False):
+    """A large touch target. Not focusable: keys act through the screen's number bindings,
+    so Enter always means "take the ticket", whatever was touched last."""
+
+    def __init__(self, label: str, value: str, classes: str = ""):
+        super().__init__(label, classes=f"target {classes}".strip())
+        self.value = value
+
+
+NUMBER_KEYS = [Binding(str(n), f"choose({n})", show=False) for n in range(1, 10)]
+
+
+class ChoiceScreen(Screen):
+    """What the start and a category's screen share: the choice so far and the actions."""
+
+    BINDINGS = [
+        *NUMBER_KEYS,
+        Binding("enter", "take", show=False),
+        Binding("asterisk", "priority", show=False),
+        Binding("0,escape,backspace", "back", show=False),
+    ]
+
+    @property
+    def face(self) -> "DispenserApp":
+        return self.app  # type: ignore[return-value]
+
+    def choice_bar(self) -> ComposeResult:
+        t = self.face.strings
+        yield Static("", classes="basket")
+        with Horizontal(classes="actions"):
+            if self.face.priority_class is not None:
+                yield Target(t("priority_off"), "priority", classes="priority")
+            yield Target(t("back") if self.can_go_back else t("clear"), "back", classes="back")
+            yield Target(t("take_ticket"), "take", classes="take")
+
+    can_go_back = False
+
+    def on_screen_resume(self) -> None:
+        self.refresh_choice()
+
+    def refresh_choice(self) -> None:
+        """Show the basket as it is (the app calls this after every change)."""
+        t, basket = self.face.strings, self.face.basket
+        names = "、" if t.lang == "zh" else ", "
+        text = (t("basket", n=len(basket.services),
+                  names=names.join(t.name(self.face.config.services[c]) for c in basket.services))
+                if basket.services else t("basket_empty"))
+        if basket.full:
+            text += "\n" + t("basket_full", n=basket.limit)
+        self.query_one(".basket", Static).update(text)
+        self.query_one(".take", Target).disabled = not basket.services
+        for target in self.query(".priority").results(Target):
+            target.label = t("priority_on") if basket.priority else t("priority_off")
+            target.set_class(basket.priority, "-on")
+        for target in self.query(".service").results(Target):
+            chosen = target.value in basket.services
+            target.set_class(chosen, "-chosen")
+            target.label = self.service_label(target.value)
+            target.disabled = not chosen and basket.full
+
+    def service_label(self, code: str) -> str:
+        return code
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        value = getattr(event.button, "value", "")
+        if value == "take":
+            self.action_take()
+        elif value == "back":
+            self.action_back()
+        elif value == "priority":
+            self.action_priority()
+        else:
+            self.pressed(value)
+
+    def pressed(self, value: str) -> None:
+        raise NotImplementedError
+
+    def action_choose(self, n: int) -> None:
+        targets = [t for t in self.query(".numbered").results(Target)]
+        if 1 <= n <= len(targets) and not targets[n - 1].disabled:
+            self.pressed(targets[n - 1].value)
+
+    def action_take(self) -> None:
+        if self.face.basket.services:
+            self.face.take_ticket()
+
+    def action_priority(self) -> None:
+        if self.face.priority_class is not None:
+            self.face.basket.priority = not self.face.basket.priority
+            self.refresh_choice()
+
+    def action_back(self) -> None:
+        self.face.basket.clear()
+        self.refresh_choice()
+
+
+class HomeScreen(ChoiceScreen):
+    """The start: the categories."""
+
+    def compose(self) -> ComposeResult:
+        t = self.face.strings
+        yield TitleBar(self.face.station_name(), t("dispenser_title"))
+        yield Label(t("welcome"), classes="prompt")
+        with Grid(id="categories", classes="targets"):
+            for n, category in enumerate(self.face.categories, start=1):
+                services = " · ".join(t.name(s) for s in self.face.config.services.values() if s.category == category.code)
+                yield Target(f"{n}  {t.name(category)}\n[dim]{services}[/]", category.code, classes="numbered category")
+        yield from self.choice_bar()
+        priority = self.face.priority_class
+        yield Notice(t("keys_home") + (("\n" + t("priority_hint", name=t.name(priority))) if priority else ""))
+
+    def on_mount(self) -> None:
+        self.refresh_choice()
+
+    def pressed(self, value: str) -> None:
+        self.app.push_screen(ServicesScreen(self.face.config.categories[value]))
+
+
+class ServicesScreen(ChoiceScreen):
+    """One category's services, each a toggle."""
+
+    can_go_back = True
+
+    def __init__(self, category: Category):
+        super().__init__()
+        self.category = category
+
+    def compose(self) -> ComposeResult:
+        t, config = self.face.strings, self.face.config
+        yield TitleBar(self.face.station_name(), t("dispenser_title"))
+        yield Label(t("choose_services", category=t.name(self.category)), classes="prompt")
+        with Grid(id="services", classes="targets"):
+            for s in config.services.values():
+                if s.category == self.category.code:
+                    yield Target(s.code, s.code, classes="numbered service")
+        yield from self.choice_bar()
+        yield Notice(t("keys_services"))
+
+    def on_mount(self) -> None:
+        self.refresh_choice()
+
+    def service_label(self, code: str) -> str:
+        t = self.face.strings
+        n = [s for s in self.face.config.services.values() if s.category == self.category.code].index(
+            self.face.config.services[code]) + 1
+        mark = ("  " + t("chosen_mark")) if code in self.face.basket.services else ""
+        return f"{n}  {t.name(self.face.config.services[code])}{mark}"
+
+    def pressed(self, value: str) -> None:
+        self.face.basket.toggle(value)
+        self.refresh_choice()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class TicketScreen(Screen):
+    """The issued ticket: number, people ahead, estimated wait, and whether it was printed."""
+
+    BINDINGS = [Binding("enter,escape,0,space", "done", show=False)]
+
+    def compose(self) -> ComposeResult:
+        t = self.app.strings
+        yield TitleBar(self.app.station_name(), t("dispenser_title"))
+        with Vertical(id="ticket"):
+            yield Label(t("your_number"), id="ticket-caption")
+            yield BigNumber("", id="ticket-number")
+            yield Label(t("issuing"), id="ticket-ahead")
+            yield Label("", id="ticket-wait")
+            yield Label("", id="ticket-errands")
+            yield Static("", id="ticket-print")
+        with Horizontal(classes="actions"):
+            yield Target(t("done"), "done", classes="done")
+        yield Notice("", id="ticket-countdown")
+
+    def show_issued(self, issued: dict) -> None:
+        t, config = self.app.strings, self.app.config
+        self.query_one("#ticket-number", BigNumber).show(issued["ticket"])
+        self.query_one("#ticket-ahead", Label).update(
+            t("ahead", n=issued["ahead"]) if issued["ahead"] else t("ahead_none"))
+        # nobody ahead: no estimate to give ("about 0 minutes" reads like a promise)
+        wait = t("wait", m=max(1, math.ceil(issued["estimated_wait_min"]))) if issued["ahead"] else ""
+        self.query_one("#ticket-wait", Label).update(wait)
+        sep = "、" if t.lang == "zh" else ", "
+        self.query_one("#ticket-errands", Label).update(
+            t("errands", names=sep.join(t.name(config.services[c]) for c in issued["services"])))
+        if "printed" not in issued:
+            status, css = t("no_printer"), "-note"
+        elif issued["printed"]:
+            status, css = t("printed"), "-ok"
+        else:
+            status, css = t("not_printed"), "-fault"
+        printed = self.query_one("#ticket-print", Static)
+        printed.update(status)
+        printed.set_classes(css)
+
+    def show_failure(self) -> None:
+        self.query_one("#ticket-number", BigNumber).show(None)
+        self.query_one("#ticket-ahead", Label).update(self.app.strings("issue_failed"))
+        self.query_one("#ticket-print", Static).set_classes("-fault")
+
+    def show_countdown(self, seconds: float | None) -> None:
+        text = "" if seconds is None else self.app.strings("returning", s=max(0, math.ceil(seconds)))
+        self.query_one("#ticket-countdown", Notice).update(text)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_done()
+
+    def on_key(self, event: events.Key) -> None:
+        self.action_done()  # any key: the citizen has read it
+
+    def action_done(self) -> None:
+        self.app.back_to_start()
+
+
+class IdleClock:
+    """Seconds since the citizen last touched the screen; `now` is fixed in snapshot tests."""
+
+    def __init__(self, now: Callable[[], float] = time.monotonic):
+        self.now = now
+        self.last = now()
+
+    def touch(self) -> None:
+        self.last = self.now()
+
+    def idle(self) -> float:
+        return self.now() - self.last
+
+
+class DispenserApp(FaceApp):
+    TITLE = "Cabin"
+
+    class Issued(Message):
+        def __init__(self, issued: dict):
+            super().__init__()
+            self.issued = issued
+
+    class IssueFailed(Message):
+        def __init__(self, reason: str):
+            super().__init__()
+            self.reason = reason
+
+    def __init__(self, link: StationLink, lang: str | None = None, theme: str | None = None, *,
+                 idle_seconds: float = IDLE_SECONDS, ticket_seconds: float = TICKET_SECONDS,
+                 now: Callable[[], float] = time.monotonic):
+        super().__init__(link, lang, theme)
+        self.basket = Basket(self.config)
+        self.priority_class = dispenser_priority(self.config)
+        self.categories = [c for c in self.config.categories.values()
+                           if any(s.category == c.code for s in self.config.services.values())]
+        self.idle_seconds, self.ticket_seconds = idle_seconds, ticket_seconds
+        self.idle = IdleClock(now)
+        self.issuing = False
+        self.last_issued: dict | None = None
+
+    def on_mount(self) -> None:  # FaceApp.on_mount runs too (Textual calls each class's handler)
+        self.title = self.strings("dispenser_title")
+        self.push_screen(HomeScreen())
+        self.set_interval(0.5, self._check_idle)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.idle.touch()
+        await super().on_event(event)
+
+    # -- the ticket ------------------------------------------------------------------------
+    def take_ticket(self) -> None:
+        if self.issuing or not self.basket.services:
+            return
+        self.issuing = True
+        self.push_screen(TicketScreen())
+        priority = self.priority_class.code if self.basket.priority and self.priority_class else "normal"
+        self.issue_ticket(list(self.basket.services), priority)
+
+    @work(thread=True, exclusive=True, group="issue")
+    def issue_ticket(self, services: list[str], priority: str) -> None:
+        try:
+            issued = self.link.desk().issue(services, priority=priority, channel="dispenser")
+        except (CabinError, DeviceError, OSError, RuntimeError) as exc:
+            self.post_message(self.IssueFailed(str(exc)))
+        else:
+            self.post_message(self.Issued(issued))
+
+    def on_dispenser_app_issued(self, message: Issued) -> None:
+        self.issuing = False
+        self.last_issued = message.issued
+        if message.issued.get("printed") is False:
+            self.log.warning(f"dispenser: {message.issued['ticket']} not printed: {message.issued['print_error']}")
+        self.basket.clear()
+        self.idle.touch()
+        if isinstance(self.screen, TicketScreen):
+            self.screen.show_issued(message.issued)
+
+    def on_dispenser_app_issue_failed(self, message: IssueFailed) -> None:
+        self.issuing = False
+        self.log.error(f"dispenser: no ticket issued: {message.reason}")
+        self.idle.touch()
+        if isinstance(self.screen, TicketScreen):
+            self.screen.show_failure()
+
+    # -- back to the start -----------------------------------------------------------------
+    def back_to_start(self) -> None:
+        if self.issuing:
+            return  # the ticket is on its way: show it first
+        self.basket.clear()
+        while len(self.screen_stack) > 2:  # the default screen, then HomeScreen
+            self.pop_screen()
+        self.idle.touch()
+        if isinstance(self.screen, HomeScreen):
+            self.screen.refresh_choice()
+
+    def _check_idle(self) -> None:
+        screen = self.screen
+        if isinstance(screen, TicketScreen):
+            left = None if self.issuing else self.ticket_seconds - self.idle.idle()
+            screen.show_countdown(left)
+            if left is not None and left <= 0:
+                self.back_to_start()
+        elif self.idle.idle() >= self.idle_seconds and (
+                not isinstance(screen, HomeScreen) or self.basket.services or self.basket.priority):
+            self.back_to_start()

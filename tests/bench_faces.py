@@ -1,0 +1,193 @@
+"""The faces' benchmark: the board's lag behind a call made in another process, and the
+dispenser's cold start to its first frame.
+
+1. board lag   A real BoardApp (headless) watches a station database; another process calls
+               citizens to window 1 one at a time, each time printing the moment its commit
+               returned (CLOCK_MONOTONIC is one clock for every process of the machine). The lag
+               is from that moment to the board's next frame after it showed the number.
+               Goal: under 500 ms (issue 6); the floor is that budget, so the goal is ratio <= 1.
+2. cold start  `python` starting, importing Cabin and Textual, opening the station and drawing
+               the dispenser's start screen, against the same for a one-label Textual app
+               (information: what Cabin adds to Textual's own start).
+
+`python -m tests.bench_faces` prints one JSON object a line; `bench_faces()` returns them for
+tests/bench.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+LAG_GOAL_MS = 500.0
+CALLS = 25
+
+CALLER = textwrap.dedent("""
+    import sys, time
+    from cabin.config import load_config
+    from cabin.queue.engine import Station
+    from cabin.queue.store import Store
+    station = Station(Store(sys.argv[1]), load_config())
+    for line in sys.stdin:
+        call = station.call_next(1)
+        print(time.monotonic(), call.ticket, flush=True)
+        station.complete(1)  # the next call finds the window free (its commit moves the board too)
+""")
+
+COLD_DISPENSER = textwrap.dedent("""
+    import asyncio, sys, time
+    from pathlib import Path
+    from cabin.config import load_config
+    from cabin.kiosk.faces.base import StationLink
+    from cabin.kiosk.faces.dispenser import DispenserApp, HomeScreen
+    app = DispenserApp(StationLink(Path(sys.argv[1]), load_config(), secret=lambda: b"x" * 32))
+    async def main():
+        async with app.run_test() as pilot:
+            while not isinstance(app.screen, HomeScreen):
+                await pilot.pause(0.001)
+            drawn = asyncio.Event()
+            app.call_after_refresh(drawn.set)
+            await drawn.wait()
+            print(time.monotonic(), flush=True)
+    asyncio.run(main())
+""")
+
+COLD_TEXTUAL = textwrap.dedent("""
+    import asyncio, time
+    from textual.app import App
+    from textual.widgets import Label
+    class One(App):
+        def compose(self):
+            yield Label("A001")
+    app = One()
+    async def main():
+        async with app.run_test() as pilot:
+            drawn = asyncio.Event()
+            app.call_after_refresh(drawn.set)
+            await drawn.wait()
+            print(time.monotonic(), flush=True)
+    asyncio.run(main())
+""")
+
+
+def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
+    ratio = value / floor if floor else float("inf")
+    ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
+    return {"name": name, "value": round(value, 3), "unit": unit, "floor": round(floor, 3),
+            "ratio": round(ratio, 3), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
+
+
+def log(text: str) -> None:
+    print(f"# {text}", file=sys.stderr, flush=True)
+
+
+def _env() -> dict:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def board_lag(tmp: Path) -> list[float]:
+    from cabin.config import load_config
+    from cabin.kiosk.faces.base import StationLink
+    from cabin.kiosk.faces.board import BoardApp
+    from cabin.queue.engine import Station
+    from cabin.queue.store import Store
+
+    db = tmp / "board.sqlite"
+    config = load_config()
+    station = Station(Store(db), config)
+    station.set_window(1, "open")
+    for i in range(CALLS):
+        station.issue([list(config.services)[i % len(config.services)]])
+    station.store.close()
+
+    class TimedBoard(BoardApp):
+        """The board, stamping the frame after each view it shows."""
+
+        shown: dict[str, float] = {}
+
+        def on_board_app_changed(self, message) -> None:
+            super().on_board_app_changed(message)
+            if message.view.last_calls:  # the call announced (banner, last calls, its window)
+                ticket = message.view.last_calls[0].ticket
+                self.call_after_refresh(lambda: self.shown.setdefault(ticket, time.monotonic()))
+
+    caller = subprocess.Popen([sys.executable, "-c", CALLER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env=_env(), cwd=tmp)
+    lags: list[float] = []
+
+    async def run() -> None:
+        app = TimedBoard(StationLink(db, config))
+        rng = random.Random(5)
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.view is None:
+                await pilot.pause(0.01)
+            for _ in range(CALLS):
+                await asyncio.sleep(rng.uniform(0.15, 0.35))  # not in step with the board's polling
+                caller.stdin.write("call\n")
+                caller.stdin.flush()
+                at, ticket = (await asyncio.to_thread(caller.stdout.readline)).split()
+                deadline = time.monotonic() + 10
+                while ticket not in app.shown:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the board did not show {ticket} within 10 s")
+                    await pilot.pause(0.002)
+                lags.append((app.shown[ticket] - float(at)) * 1000)
+
+    try:
+        asyncio.run(run())
+    finally:
+        caller.stdin.close()
+        caller.wait(timeout=30)
+    return lags
+
+
+def cold_start(script: str, tmp: Path, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.monotonic()
+        out = subprocess.run([sys.executable, "-c", script, str(tmp / "cold.sqlite")], capture_output=True, text=True,
+                             env=_env(), cwd=tmp, timeout=120)
+        if out.returncode:
+            raise RuntimeError(out.stderr)
+        times.append((float(out.stdout.split()[-1]) - started) * 1000)
+    return statistics.median(times)
+
+
+def bench_faces() -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="cabin-bench-faces-") as d:
+        tmp = Path(d)
+        lags = board_lag(tmp)
+        log(f"board: lags {', '.join(f'{x:.0f}' for x in lags)} ms")
+        cold_cabin = cold_start(COLD_DISPENSER, tmp)
+        cold_textual = cold_start(COLD_TEXTUAL, tmp)
+    p90 = sorted(lags)[int(0.9 * (len(lags) - 1))]
+    return [
+        result("board_lag_ms", statistics.median(lags), "ms", LAG_GOAL_MS, 1.0, "max",
+               f"a call committed by another process to the board's next frame showing it; median of {len(lags)};"
+               f" p90 {p90:.0f} ms, max {max(lags):.0f} ms; floor = the 500 ms budget"),
+        result("board_lag_max_ms", max(lags), "ms", LAG_GOAL_MS, 1.0, "max",
+               "the worst of the same calls, against the same budget"),
+        result("dispenser_cold_start_ms", cold_cabin, "ms", cold_textual,
+               note="python start to the dispenser's first frame (headless), median of 5; floor = a one-label"
+                    " Textual app the same way (information: Cabin's share of the start)"),
+    ]
+
+
+def main() -> int:
+    lines = bench_faces()
+    for line in lines:
+        print(json.dumps(line, ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The faces' foundation: the catalog, the config key, the import boundary; and the helpers the
+other test_faces_* modules share (a station on a real SQLite file at a fixed time)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import re
+import string
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from cabin.config import ConfigError, default_config_path, load_config
+from cabin.kiosk.faces.base import StationLink, widen_svg_text
+from cabin.kiosk.faces.strings import CATALOG, LANGUAGES, Strings
+from cabin.kiosk.migrations import migrations as kiosk_migrations
+from cabin.queue.clock import ManualClock
+from cabin.queue.engine import Station
+from cabin.queue.store import Store
+
+MONDAY_9 = (2026, 11, 23, 9, 0)
+SECRET = b"faces-test-secret-0123456789abcdef"
+
+
+def fixed_clock(config) -> ManualClock:
+    return ManualClock(config.station.tz, datetime(*MONDAY_9, tzinfo=config.station.tz))
+
+
+def open_station(db: Path, config, clock=None) -> Station:
+    return Station(Store(db, migration_sets=[kiosk_migrations]), config, clock)
+
+
+def link(db: Path, config, clock=None) -> StationLink:
+    return StationLink(db, config, clock, secret=lambda: SECRET)
+
+
+def busy_morning(station: Station, clock: ManualClock | None = None) -> None:
+    """Four windows open, six citizens, three of them called: a board with something on it."""
+    for w in station.config.windows:
+        station.set_window(w, "open")
+    for code in ["id.temporary", "ee.passport", "tr.violation", "id.apply", "id.loss_report", "ee.hkmo_permit"]:
+        station.issue([code])
+        if clock:
+            clock.advance(minutes=1)
+    station.call_next(2)   # A001
+    station.call_next(4)   # C001
+    station.start(4)
+    station.call_next(3)   # B001
+
+
+def config_with(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "station.toml"
+    path.write_text(default_config_path().read_text(encoding="utf-8") + "\n" + extra, encoding="utf-8")
+    return path
+
+
+def pilot_test(scenario):
+    """Run an async Pilot scenario as a plain test (no asyncio plugin needed)."""
+
+    @functools.wraps(scenario)
+    def test(*args, **kwargs):
+        return asyncio.run(scenario(*args, **kwargs))
+
+    return test
+
+
+async def until(pilot, condition, timeout: float = 10.0, step: float = 0.02) -> None:
+    """Let the app run until `condition()` holds; a generous bound, not a timing assertion."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"still not true after {timeout} s: {condition}")
+        await pilot.pause(step)
+
+
+def screen_text(app) -> str:
+    """The text on the app's screen, as a person would read it (the SVG's text runs)."""
+    import html
+
+    svg = app.export_screenshot()
+    lines: dict[str, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text [^>]*x="([0-9.]+)" y="([0-9.]+)"[^>]*>([^<]*)</text>', svg):
+        lines.setdefault(m[2], []).append((float(m[1]), html.unescape(m[3]).replace("\xa0", " ")))
+    return "\n".join("".join(t for _, t in sorted(runs)) for _, runs in sorted(lines.items(), key=lambda kv: float(kv[0])))
+
+
+# -- the catalog ------------------------------------------------------------------------------
+def test_every_string_has_both_languages_with_the_same_placeholders():
+    fields = lambda text: sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)
+    for key, texts in CATALOG.items():
+        assert len(texts) == len(LANGUAGES), key
+        assert all(t.strip() for t in texts), key
+        assert fields(texts[0]) == fields(texts[1]), key
+
+
+def test_names_come_from_the_config_in_the_chosen_language():
+    config = load_config()
+    service = config.services["ee.passport"]
+    assert Strings("zh").name(service) == "普通护照" and Strings("en").name(service) == "Ordinary passport"
+    assert Strings("en")("window_n", n=3) == "Window 3"
+    with pytest.raises(ValueError):
+        Strings("fr")
+
+
+def test_the_faces_config_key(tmp_path):
+    config = load_config()
+    assert (config.faces.lang, config.faces.theme) == ("zh", "dark")
+    text = default_config_path().read_text(encoding="utf-8").replace('lang = "zh"', 'lang = "en"')
+    (tmp_path / "en.toml").write_text(text, encoding="utf-8")
+    assert load_config(tmp_path / "en.toml").faces.lang == "en"
+    (tmp_path / "bad.toml").write_text(text.replace('lang = "en"', 'lang = "fr"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"faces\.lang: must be \"zh\" or \"en\""):
+        load_config(tmp_path / "bad.toml")
+    (tmp_path / "typo.toml").write_text(text.replace('theme = "dark"', 'colour = "dark"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"faces\.colour: unknown key"):
+        load_config(tmp_path / "typo.toml")
+
+
+def test_svg_text_runs_are_as_wide_as_their_cells():
+    svg = '<text class="r1" x="0" y="20" textLength="48.8" clip-path="url(#l)">等候&#160;3</text>'
+    assert 'textLength="73.2"' in widen_svg_text(svg)  # 4 characters, 6 cells of 12.2
+    plain = '<text class="r1" x="0" y="20" textLength="24.4" clip-path="url(#l)">A1</text>'
+    assert widen_svg_text(plain) == plain
+
+
+# -- the import boundary ------------------------------------------------------------------------
+NO_TEXTUAL = """
+import importlib, json, pkgutil, sys
+import cabin.queue, cabin.drivers
+for package in (cabin.queue, cabin.drivers):
+    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        importlib.import_module(module.name)
+import cabin.kiosk.cli  # the CLI too: Textual is imported only when a face starts
+print(json.dumps(sorted(n for n in sys.modules if n == "textual" or n.startswith("textual."))))
+"""
+
+
+def test_queue_drivers_and_the_cli_import_without_textual(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([sys.executable, "-c", NO_TEXTUAL], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == []
