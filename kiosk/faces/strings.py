@@ -63,6 +63,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "issue_failed": ("暂时无法出号，请到窗口咨询", "No ticket can be issued just now: please ask at a window"),
     "done": ("完成", "Done"),
     "returning": ("{s} 秒后返回首页", "Back to the start in {s} s"),
+    # -- counter app (kiosk/faces/counter*.py) ---------------------------------------------
+    # -- workflows and supervisor (kiosk/faces/workflows/, kiosk/faces/supervisor*.py) --------
 }
 
 
