@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: venv
-	$(BIN)/cabin demo
+	$(BIN)/cabin
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -25,7 +25,11 @@ from cabin.queue.store import Store, schema_version
 from cabin.drivers.errors import DeviceError
 
 from . import cli_accounts, cli_applications, cli_identity, cli_intake, cli_lostfound, devices, paths, tokens
-from . import cli_faces, cli_privacy, cli_tempcards
+from . import cli_faces
+from . import cli_supervisor
+from . import cli_counter
+from . import cli_privacy, cli_tempcards
+from . import cli_export
 from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
 
@@ -518,8 +522,11 @@ def build_parser() -> argparse.ArgumentParser:
     cli_intake.add_commands(sub, command)
     cli_applications.add_commands(sub, command)
     cli_faces.add_commands(sub, command)
+    cli_supervisor.add_commands(sub, command)
+    cli_counter.add_commands(sub, command)
     cli_tempcards.add_commands(sub, command)
     cli_privacy.add_commands(sub, command)
+    cli_export.add_commands(sub, command)
     return parser
 
 
@@ -531,11 +538,13 @@ def main(argv: list[str] | None = None) -> int:
     args.json = getattr(args, "json", False)
     args.db = getattr(args, "db", None)
     args.config = getattr(args, "config", None)
-    if not getattr(args, "func", None):
-        parser.print_help()
+    if not getattr(args, "func", None) and not cli_counter.can_show_a_face():
+        parser.print_help()  # no terminal (scripts, CI): the index, never a screen that waits
         return EXIT_OK
     ctx = Context(args)
     try:
+        if not getattr(args, "func", None):
+            return cli_counter.run_demo_station(ctx)  # `cabin` alone: the demo station
         return args.func(ctx)
     except NothingToCall as exc:
         return refuse(args, exc, EXIT_NOTHING)

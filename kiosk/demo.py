@@ -5,7 +5,8 @@ simulated, for the figures; a few citizens already waiting today), serves the si
 card printer and ticket printer on pseudo-terminals in this process, and gives a config whose
 comprehensive window 1 has the reader and the card printer and whose dispenser has the ticket
 printer, with the simulated reader's photo decoder. Demo accounts with their passwords are
-created and shown on the login screen: it is a demo, and says so.
+created and shown on the login screen: it is a demo, and says so. The first card on the reader
+(王秀英) has a renewal application pending, so a temporary card goes through in the first minute.
 
 Printed cards and tickets are rendered as PNGs under the data dir (`demo-cards/`,
 `demo-tickets/`), so what was printed can be looked at.
@@ -23,6 +24,7 @@ from pathlib import Path
 from cabin.config import Device, StationConfig, load_config
 from cabin.drivers.cardprinter import SimulatedCardPrinter
 from cabin.drivers.idreader import SimulatedReader
+from cabin.drivers.idreader.simulator import sample_cards
 from cabin.drivers.simhost import PtyHost
 from cabin.drivers.ticketprinter import SimulatedTicketPrinter
 from cabin.queue.clock import SystemClock, local_day
@@ -32,6 +34,7 @@ from cabin.queue.store import Store
 
 from . import paths
 from .accounts import Accounts
+from .applications import Applications
 from .migrations import migrations
 
 # name, role, password: printed on the login screen of the demo, never used elsewhere
@@ -51,7 +54,13 @@ class DemoStation:
         self.base_config = self.config or load_config()
         self.db = Path(self.db or paths.demo_db())
         self.hosts: list[PtyHost] = []
-        self.reader = SimulatedReader()
+        # the first card read is one any Chinese font can print (the sample 陈𠮷 has a character
+        # beyond the BMP that fonts-wqy-zenhei lacks: printing it is refused, by design), and
+        # its holder has a main-card application pending here, so the temporary card can go
+        # through at once
+        cards = sample_cards()
+        self.first_card = next(c for c in cards if c.name == "王秀英")
+        self.reader = SimulatedReader([self.first_card] + [c for c in cards if c is not self.first_card])
         self.card_printer = SimulatedCardPrinter(out_dir=paths.data_dir() / "demo-cards")
         self.ticket_printer = SimulatedTicketPrinter(out_dir=paths.data_dir() / "demo-tickets")
 
@@ -105,10 +114,12 @@ class DemoStation:
             for services in WAITING_TODAY:
                 station.issue(services, channel="dispenser")
             accounts = Accounts(store)
-            admin = None
+            admin = clerk = None
             for name, role, password in DEMO_ACCOUNTS:
                 account = accounts.add(name, role, password, by=admin)
                 admin = admin or account
+                clerk = account if role == "clerk" else clerk
+            Applications(store, self.config).accept(self.first_card.id_number, "renewal", by=clerk)
 
     @property
     def device_paths(self) -> dict[str, str]:

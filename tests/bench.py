@@ -64,7 +64,9 @@ DEVICE_BENCHES = {
     "reader": _device_bench("tests.bench_devices_reader", "bench_reader"),
     "card": _device_bench("tests.bench_devices_card", "bench_card"),
     "ticket": _device_bench("tests.bench_devices_ticket", "bench_ticket"),
+    "export": _device_bench("tests.bench_export", "bench_export"),  # the daily export: a day, a year
     "faces": _device_bench("tests.bench_faces", "bench_faces"),  # the board's lag, the dispenser's start
+    "counter": _device_bench("tests.bench_counter", "bench_counter"),  # start, key to frame, memory
 }
 
 
@@ -495,7 +497,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cabin-bench-") as d:
         tmp = Path(d)
         log(f"temporary databases in {tmp}")
-        wanted = sys.argv[1:] or ["issue", "call_next", "windows", "reader", "card", "ticket", "faces"]
+        wanted = sys.argv[1:] or ["issue", "call_next", "windows", "reader", "card", "ticket", "faces", "export"]
         for name in wanted:  # e.g. `python -m tests.bench issue`
             if name in DEVICE_BENCHES:
                 for line in DEVICE_BENCHES[name]():

@@ -54,6 +54,7 @@ class StationLink:
     _store: Store | None = field(default=None, repr=False)
     _station: Station | None = field(default=None, repr=False)
     _desk: object | None = field(default=None, repr=False)
+    _clerk_stations: dict = field(default_factory=dict, repr=False)
 
     def station(self) -> Station:
         with self._lock:
@@ -63,6 +64,17 @@ class StationLink:
                 self._store = Store(self.db, migration_sets=[kiosk_migrations])
                 self._station = Station(self._store, self.config, self.clock)
             return self._station
+
+    def station_as(self, clerk: str | None) -> Station:
+        """A Station over the same store whose queue operations (and their events) are
+        attributed to `clerk`, the account signed in at a counter."""
+        station = self.station()
+        with self._lock:
+            if clerk is None:
+                return station
+            if clerk not in self._clerk_stations:
+                self._clerk_stations[clerk] = Station(station.store, self.config, self.clock, clerk=clerk)
+            return self._clerk_stations[clerk]
 
     def desk(self):
         """The ticket desk (issue, sign, print): the same rules as `cabin ticket issue`."""
@@ -86,6 +98,7 @@ class StationLink:
                 with self._store._thread_lock:
                     self._store.close()
                 self._store = self._station = self._desk = None
+                self._clerk_stations.clear()
 
 
 class FaceApp(App):

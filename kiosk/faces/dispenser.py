@@ -243,7 +243,9 @@ class TicketScreen(Screen):
 
     def show_countdown(self, seconds: float | None) -> None:
         text = "" if seconds is None else self.app.strings("returning", s=max(0, math.ceil(seconds)))
-        self.query_one("#ticket-countdown", Notice).update(text)
+        # the idle timer can fire between push_screen and this screen's compose: nothing to show yet
+        for notice in self.query("#ticket-countdown").results(Notice):
+            notice.update(text)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -1,0 +1,447 @@
+"""The supervisor's view: `SupervisorScreen(account)` (the counter app pushes it for supervisor
+accounts) and `SupervisorApp` (`cabin supervisor`: its own sign-in, supervisor or admin).
+
+- today's figures across the top — tickets, served, waiting, SLA %, longest wait — and the
+  tickets issued per hour as a sparkline: computed by the export's own code
+  (`cabin.queue.report.day_report`, its `by_hour` breakdown; `day_figures` where that is absent);
+- 1 windows: open / pause / close the highlighted one (`Station.set_window`), with the services
+  each serves (from the config) and who is at it;
+- 2 approvals: temporary cards waiting for the second person; approve or refuse (with a reason)
+  as the signed-in account (TempCards refuses the one who took the request);
+- 3 accounts: the staff accounts; an admin adds (n) and disables (d) them (Accounts).
+
+Everything is read in a thread worker every REFRESH_SECONDS and after each action; the screen
+itself never touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, TabbedContent, TabPane
+
+from cabin.kiosk.accounts import Account
+
+from .base import FaceApp, StationLink
+from .widgets import TitleBar
+from .workflows.common import AskScreen, JobDone, JobFailed, Localised, field as form_field, text_input
+
+REFRESH_SECONDS = 3.0
+SUPERVISOR_ROLES = ("supervisor", "admin")
+TABS = ("windows", "approvals", "accounts")
+
+
+# -- what the screen shows, read in one go (thread side) -----------------------------------------------
+@dataclass
+class SupervisorView:
+    day: str
+    figures: dict
+    hourly: list[int]                  # tickets issued per hour, 0-23
+    waiting_now: int
+    longest_waiting_min: float | None  # the longest wait of someone still waiting
+    windows: list[dict]
+    approvals: list[dict]
+    accounts: list[Account] = field(default_factory=list)
+
+
+def today_figures(conn, config, day: str, now_ms: int) -> tuple[dict, list[int], float | None]:
+    """(the day's summary figures, tickets issued per hour, the longest wait still going on),
+    by the code the daily export uses."""
+    from cabin.queue.figures import Ledger, day_events
+
+    events = day_events(conn, day)
+    try:
+        from cabin.queue.report import day_report
+    except ImportError:  # before the export's report existed: the summary alone
+        from cabin.queue.figures import day_figures
+
+        figures, hourly = day_figures(conn, config, day), [0] * 24
+    else:
+        figures = day_report(conn, config, day, now_ms=now_ms, events=events)
+        hourly = [0] * 24
+        for row in figures.get("by_hour", []):
+            hourly[row["hour"]] = row["tickets_issued"]
+    ledger = Ledger(config.station.code, day, config.station.tz, until_ms=now_ms).feed(
+        e for e in events if e[3] is not None)
+    waits = [now_ms - r.since for r in ledger.requests.values() if r.state == "waiting" and r.since is not None]
+    return figures, hourly, (max(waits) / 60_000 if waits else None)
+
+
+def read_view(link: StationLink, with_accounts: bool = True) -> SupervisorView:
+    from cabin.kiosk.accounts import Accounts
+    from cabin.kiosk.tempcards import TempCards
+
+    station = link.station()
+    queue = station.queue_state()
+    with station.store.read() as conn:
+        figures, hourly, longest = today_figures(conn, link.config, queue["day"], link.now_ms())
+    approvals = TempCards(station.store, link.config, link.clock).list("requested")
+    accounts = Accounts(station.store, link.clock).list() if with_accounts else []
+    return SupervisorView(queue["day"], figures, hourly, sum(queue["waiting"].values()), longest,
+                          queue["windows"], approvals, accounts)
+
+
+def minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+class SupervisorScreen(Localised, Screen):
+    BINDINGS = [
+        Binding("escape", "back", "key_back"),
+        Binding("1", "tab('windows')", "sv_tab_windows"),
+        Binding("2", "tab('approvals')", "sv_tab_approvals"),
+        Binding("3", "tab('accounts')", "sv_tab_accounts"),
+        Binding("o", "window('open')", "key_sv_open"),
+        Binding("p", "window('paused')", "key_sv_pause"),
+        Binding("c", "window('closed')", "key_sv_close"),
+        Binding("a", "approve", "key_sv_approve"),
+        Binding("r", "refuse", "key_sv_refuse"),
+        Binding("n", "add_account", "key_sv_add"),
+        Binding("d", "disable_account", "key_sv_disable"),
+        Binding("f5", "refresh", "key_sv_refresh"),
+    ]
+
+    def __init__(self, account: Account, link: StationLink | None = None, *, refresh_seconds: float = REFRESH_SECONDS):
+        super().__init__(classes="supervisor")
+        self.account = account
+        self._link = link
+        self.refresh_seconds = refresh_seconds
+        self.view: SupervisorView | None = None
+        self.busy = False
+
+    @property
+    def link(self) -> StationLink:
+        return self._link or self.app.link
+
+    @property
+    def t(self):
+        return self.app.strings
+
+    # -- layout -------------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        t = self.t
+        yield TitleBar(self.app.station_name(), t("sv_title"))
+        with Horizontal(id="sv-figures"):
+            yield Static("", id="sv-numbers")
+            with Vertical(id="sv-hourly"):
+                yield Label(t("sv_hourly"), id="sv-hourly-label")
+                yield Sparkline([0], id="sv-spark")
+        with TabbedContent(id="sv-tabs", initial="windows"):
+            with TabPane(t("sv_tab_windows_title"), id="windows"):
+                yield DataTable(id="sv-windows", cursor_type="row", zebra_stripes=True)
+            with TabPane(t("sv_tab_approvals_title"), id="approvals"):
+                yield DataTable(id="sv-approvals", cursor_type="row", zebra_stripes=True)
+            with TabPane(t("sv_tab_accounts_title"), id="accounts"):
+                yield DataTable(id="sv-accounts", cursor_type="row", zebra_stripes=True)
+        yield Static(t("sv_signed_in", name=self.account.name, role=t(f"role_{self.account.role}")),
+                     id="wf-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.t
+        self.query_one("#sv-windows", DataTable).add_columns(
+            t("sv_col_window"), t("sv_col_state"), t("sv_col_current"), t("sv_col_services"))
+        self.query_one("#sv-approvals", DataTable).add_columns(
+            t("col_receipt"), t("col_number"), t("f_name"), t("sv_col_basis"), t("sv_col_requested_by"))
+        self.query_one("#sv-accounts", DataTable).add_columns(
+            t("sv_col_account"), t("sv_col_role"), t("sv_col_account_state"))
+        self.query_one("#sv-windows", DataTable).focus()
+        self.load()
+        self.set_interval(self.refresh_seconds, self.load)
+
+    def tab(self) -> str:
+        return self.query_one("#sv-tabs", TabbedContent).active or "windows"
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        tab = self.tab() if self.is_mounted else "windows"
+        if action == "window":
+            return tab == "windows"
+        if action in ("approve", "refuse"):
+            return tab == "approvals"
+        if action in ("add_account", "disable_account"):
+            return tab == "accounts" and self.account.role == "admin"
+        return True
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
+        table = event.pane.query(DataTable).first(DataTable)
+        table.focus()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#sv-tabs", TabbedContent).active = tab
+        self.refresh_bindings()
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def load(self) -> None:
+        self._read()
+
+    @work(thread=True, exclusive=True, group="supervisor-read")
+    def _read(self) -> None:
+        try:
+            view = read_view(self.link)
+        except Exception as exc:
+            self.post_message(JobFailed("read", exc))
+        else:
+            self.post_message(JobDone("read", view))
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def show(self, view: SupervisorView) -> None:
+        t = self.t
+        self.view = view
+        f = view.figures
+        sla = f.get("sla_share")
+        longest = max((v for v in (f.get("wait_max_min"), view.longest_waiting_min) if v is not None), default=None)
+        self.query_one("#sv-numbers", Static).update(t(
+            "sv_numbers", day=view.day, tickets=f.get("tickets_issued", 0), served=f.get("errands_done", 0),
+            waiting=view.waiting_now, sla="-" if sla is None else f"{sla * 100:.0f}",
+            target=f.get("sla_target_min", 20), longest=minutes(longest)))
+        hours = self.opening_hours()
+        self.query_one("#sv-spark", Sparkline).data = [view.hourly[h] for h in hours] or [0]
+        self.query_one("#sv-hourly-label", Label).update(
+            t("sv_hourly_range", first=hours[0], last=hours[-1] + 1, peak=max(view.hourly)))
+        self._fill("#sv-windows", [(str(w["window"]), (
+            t("window_n", n=w["window"]), t(f"sv_state_{w['state']}"),
+            self.current_text(w), self.services_text(w["services"]))) for w in view.windows])
+        self._fill("#sv-approvals", [(a["receipt"], (
+            a["receipt"], a["number"], a["name"], t(f"basis_{a['basis']}") if a["basis"] else "-", a["requested_by"]))
+            for a in view.approvals])
+        self._fill("#sv-accounts", [(a.name, (
+            a.name, t(f"role_{a.role}"), t("sv_disabled") if a.disabled else (
+                t("sv_locked") if a.locked_until and a.locked_until > self.link.now_ms() else t("sv_enabled"))))
+            for a in view.accounts])
+        pane = self.query_one("#sv-tabs", TabbedContent)
+        pane.get_tab("approvals").label = t("sv_tab_approvals_n", n=len(view.approvals))
+
+    def opening_hours(self) -> list[int]:
+        spans = [s for day in self.link.config.hours.values() for s in day]
+        if not spans:
+            return list(range(8, 18))
+        first = min(s for s, _ in spans) // 60
+        last = max(max(e for _, e in spans) - 1, 0) // 60
+        return list(range(first, last + 1))
+
+    def current_text(self, w: dict) -> str:
+        c = w["current"]
+        if not c:
+            return "-"
+        service = self.link.config.services.get(c["service"])
+        return f"{c['ticket']} {self.t.name(service) if service else c['service']}"
+
+    def services_text(self, services: list[str]) -> str:
+        if services == ["*"] or set(services) >= set(self.link.config.services):
+            return self.t("sv_all_services")
+        names = [self.t.name(self.link.config.services[s]) for s in services if s in self.link.config.services]
+        return ("、" if self.t.lang == "zh" else ", ").join(names)
+
+    def _fill(self, selector: str, rows: list[tuple[str, tuple]]) -> None:
+        table = self.query_one(selector, DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+        if rows:
+            table.move_cursor(row=min(keep or 0, len(rows) - 1))
+
+    def selected(self, selector: str) -> str | None:
+        table = self.query_one(selector, DataTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+
+    # -- acting ---------------------------------------------------------------------------------------------
+    def act(self, tag: str, fn) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        self._act(tag, fn)
+
+    @work(thread=True, exclusive=True, group="supervisor-act")
+    def _act(self, tag: str, fn) -> None:
+        try:
+            result = fn()
+            view = read_view(self.link)
+        except Exception as exc:
+            self.post_message(JobFailed(tag, exc))
+        else:
+            self.post_message(JobDone(tag, (result, view)))
+
+    def on_job_done(self, message: JobDone) -> None:
+        if message.tag == "read":
+            self.show(message.result)
+            return
+        self.busy = False
+        result, view = message.result
+        self.show(view)
+        self.say(self.t(f"sv_done_{message.tag}", **result), "-ok")
+
+    def on_job_failed(self, message: JobFailed) -> None:
+        from cabin.queue.errors import CabinError
+
+        if message.tag != "read":
+            self.busy = False
+        error = message.error
+        text = self.t("wf_refused", reason=str(error)) if isinstance(error, CabinError) else \
+            self.t("wf_trouble", reason=str(error) or type(error).__name__)
+        self.say(text, "-fault")
+
+    def say(self, text: str, kind: str = "") -> None:
+        status = self.query_one("#wf-status", Static)
+        status.update(text)
+        status.set_classes(kind)
+
+    def station(self):
+        accessor = getattr(self.link, "station_as", None)
+        return accessor(self.account.name) if callable(accessor) else self.link.station()
+
+    def action_window(self, state: str) -> None:
+        number = self.selected("#sv-windows")
+        if number is None or self.tab() != "windows":
+            return
+        self.act("window", lambda: {**self.station().set_window(int(number), state),
+                                    "state_text": self.t(f"sv_state_{state}")})
+
+    def action_approve(self) -> None:
+        from cabin.kiosk.tempcards import TempCards
+
+        receipt = self.selected("#sv-approvals")
+        if receipt is None or self.tab() != "approvals":
+            return
+        link, account = self.link, self.account
+        self.act("approve", lambda: TempCards(link.station().store, link.config, link.clock).approve(
+            receipt, by=account))
+
+    def action_refuse(self) -> None:
+        receipt = self.selected("#sv-approvals")
+        if receipt is None or self.tab() != "approvals":
+            return
+        t = self.t
+        self.app.push_screen(AskScreen(t("sv_refuse_title", receipt=receipt), [("why", t("f_refuse_reason"), False)]),
+                             lambda v: v and self._refuse(receipt, v["why"]))
+
+    def _refuse(self, receipt: str, reason: str) -> None:
+        from cabin.kiosk.tempcards import TempCards
+
+        link, account = self.link, self.account
+        self.act("refuse", lambda: TempCards(link.station().store, link.config, link.clock).refuse(
+            receipt, by=account, reason=reason))
+
+    def action_add_account(self) -> None:
+        if self.account.role != "admin" or self.tab() != "accounts":
+            return
+        t = self.t
+        self.app.push_screen(AskScreen(t("sv_add_title"), [("name", t("sv_col_account"), False),
+                                                           ("role", t("sv_role_prompt"), False),
+                                                           ("password", t("sv_new_password"), True)]),
+                             self._add)
+
+    def _add(self, values: dict | None) -> None:
+        if not values:
+            return
+        from cabin.kiosk.accounts import Accounts
+
+        link, account = self.link, self.account
+        role = values["role"].strip().lower()
+        self.act("add", lambda: Accounts(link.station().store, link.clock).add(
+            values["name"], role, values["password"], by=account).as_dict())
+
+    def action_disable_account(self) -> None:
+        name = self.selected("#sv-accounts")
+        if name is None or self.account.role != "admin" or self.tab() != "accounts":
+            return
+        from cabin.kiosk.accounts import Accounts
+
+        link, account = self.link, self.account
+        self.act("disable", lambda: Accounts(link.station().store, link.clock).disable(name, by=account)[0].as_dict())
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+# -- `cabin supervisor`: its own app, with a sign-in -----------------------------------------------------------
+class SupervisorLogin(Localised, Screen):
+    BINDINGS = [Binding("enter", "sign_in", "key_sign_in", priority=True), Binding("ctrl+q", "app.quit", "key_quit")]
+
+    def compose(self) -> ComposeResult:
+        t = self.app.strings
+        yield TitleBar(self.app.station_name(), t("sv_title"))
+        with Vertical(id="sv-login", classes="ask"):
+            yield Label(t("sv_login_title"), classes="section-title")
+            yield form_field(t("sv_col_account"), text_input("login-name"))
+            yield form_field(t("f_password"), text_input("login-password", password=True))
+            yield Static("", id="wf-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#login-name", Input).focus()
+
+    def action_sign_in(self) -> None:
+        name = self.query_one("#login-name", Input)
+        password = self.query_one("#login-password", Input)
+        if not name.value.strip():
+            name.focus()
+        elif not password.value:
+            password.focus()
+        else:
+            self.say(self.app.strings("sv_checking"), "")
+            self.app.sign_in(name.value.strip(), password.value)
+
+    def say(self, text: str, kind: str = "-fault") -> None:
+        status = self.query_one("#wf-status", Static)
+        status.update(text)
+        status.set_classes(kind)
+
+    def refused(self, text: str) -> None:
+        self.query_one("#login-password", Input).value = ""
+        self.query_one("#login-password", Input).focus()
+        self.say(text)
+
+
+class SupervisorApp(FaceApp):
+    TITLE = "Cabin"
+
+    def __init__(self, link: StationLink, lang: str | None = None, theme: str | None = None, **screen_options):
+        super().__init__(link, lang, theme)
+        self.screen_options = screen_options
+        self.account: Account | None = None
+
+    def on_mount(self) -> None:  # FaceApp.on_mount runs too
+        self.title = self.strings("sv_title")
+        self.push_screen(SupervisorLogin())
+
+    @work(thread=True, exclusive=True, group="sign-in")
+    def sign_in(self, name: str, password: str) -> None:
+        from cabin.kiosk.accounts import Accounts
+        from cabin.queue.errors import CabinError
+
+        try:
+            account = Accounts(self.link.station().store, self.link.clock).authenticate(name, password)
+            if account.role not in SUPERVISOR_ROLES:
+                raise CabinError(self.strings("sv_not_supervisor", name=account.name,
+                                              role=self.strings(f"role_{account.role}")))
+        except Exception as exc:
+            self.call_from_thread(self._refused, str(exc))
+        else:
+            self.call_from_thread(self._signed_in, account)
+
+    def _refused(self, reason: str) -> None:
+        if isinstance(self.screen, SupervisorLogin):
+            self.screen.refused(self.strings("wf_refused", reason=reason))
+
+    def _signed_in(self, account: Account) -> None:
+        self.account = account
+        self.push_screen(SupervisorScreen(account, **self.screen_options), callback=self._signed_out)
+
+    def _signed_out(self, _=None) -> None:
+        self.account = None
+        if isinstance(self.screen, SupervisorLogin):
+            for i in self.screen.query(Input):
+                i.value = ""
+            self.screen.query_one("#login-name", Input).focus()
+            self.screen.say("", "")
