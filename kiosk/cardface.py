@@ -16,7 +16,7 @@ refused with the reason.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -35,16 +35,17 @@ ADDRESS_LINES = 3
 
 @dataclass(frozen=True)
 class FaceFields:
-    name: str
-    sex: str             # 男 / 女
-    nation: str          # 汉, 回, ... (without 族)
-    birth: date
-    address: str
-    number: str
-    valid_from: date
-    valid_to: date
-    authority: str
-    photo: Image.Image   # any mode; made black-and-white here
+    # personal data: left out of the repr, which ends up in logs and tracebacks
+    name: str = field(repr=False)
+    sex: str = field(repr=False)             # 男 / 女
+    nation: str = field(repr=False)          # 汉, 回, ... (without 族)
+    birth: date = field(repr=False)
+    address: str = field(repr=False)
+    number: str = field(repr=False)
+    valid_from: date = None
+    valid_to: date = None
+    authority: str = ""
+    photo: Image.Image = field(default=None, repr=False)   # any mode; made black-and-white here
 
     def texts(self) -> dict[str, str]:
         """What the face prints, item by item (the photo aside)."""

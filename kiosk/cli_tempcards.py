@@ -138,8 +138,9 @@ def _print(ctx, reprint_reason: str | None) -> int:
         with CardPrinter(url, baudrate=baud, print_timeout=a.timeout) as printer:
             r = svc.print(a.receipt, printer, url, by=clerk, reprint_reason=reprint_reason)
     except DeviceError as exc:
-        raise DeviceFailed(f"{a.receipt} was not printed: {exc}. Fix the printer and print again: a card that did"
-                           " come out is recorded, never printed twice") from None
+        raise DeviceFailed(f"{a.receipt}: the card printer failed: {exc}. Fix the printer and run `cabin tempcard"
+                           f" print {a.receipt}` again: a card that did come out is recorded then, never printed"
+                           " twice") from None
     _emit(a, r, _text)
     return 0
 
@@ -150,6 +151,13 @@ def cmd_print(ctx) -> int:
 
 def cmd_reprint(ctx) -> int:
     return _print(ctx, ctx.args.reason)
+
+
+def cmd_settle(ctx) -> int:
+    a = ctx.args
+    r = _service(ctx).settle_by_hand(a.receipt, printed=a.printed, by=signed_in(ctx), reason=a.reason)
+    _emit(a, r, _text)
+    return 0
 
 
 def cmd_void(ctx) -> int:
@@ -218,5 +226,13 @@ def add_commands(sub, command) -> None:
                            help="seconds to wait for the card to come out (default 60)")
         if name in ("refuse", "reprint", "void"):
             p.add_argument("--reason", required=True, metavar="TEXT")
+    p = command("settle", cmd_settle, "record by hand what came out of a print the printer cannot tell about"
+                " (a supervisor, after looking)", tc)
+    p.add_argument("receipt", metavar="RECEIPT")
+    outcome = p.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--printed", dest="printed", action="store_true", help="the card came out")
+    outcome.add_argument("--not-printed", dest="printed", action="store_false", help="no card came out")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    acting(p)
     command("show", cmd_show, "one temporary card (masked)", tc).add_argument("receipt", metavar="RECEIPT")
     command("list", cmd_list, "temporary cards (masked)", tc).add_argument("--state", choices=STATES)

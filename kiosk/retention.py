@@ -5,14 +5,15 @@ fields and keep anonymous statistics. `purge(store, days)` takes every CLOSED re
 closing is more than `days` days old and, in one transaction:
 - replaces the ID number by its region code and stars (`350206************`): the region
   (local or cross-region) still counts, the person is gone;
-- empties names, phones, addresses, birth dates, photos, agents and free-text reasons typed at
-  the counter (they may name people);
+- empties names, phones, addresses, places, birth dates, photos, agents, document references and
+  every free-text reason typed at the counter (they may name people);
 - stamps `purged_at`.
 Open records (a loss report still reported, a card held, an application or a temporary card in
 progress, a printed temporary card still valid) are never touched, whatever their age. The
-queue (tickets, errands, events) holds no personal data, and the audit log holds only masked
-numbers, so both stay whole: every export figure can still be recomputed and `cabin audit
-verify` still holds. The purge itself is one audit entry with the counts.
+queue (tickets, errands, events) holds no personal data, and the audit log holds masked numbers
+(but also the reasons clerks typed, as they typed them: it is append-only evidence and is never
+rewritten, so a reason must not name anyone), so both stay whole: every export figure can still be
+recomputed and `cabin audit verify` still holds. The purge itself is one audit entry with the counts.
 """
 
 from __future__ import annotations
@@ -46,18 +47,22 @@ RULES = (
          f"number = {anonymous('number')}, source_reason = CASE WHEN source_reason IS NULL THEN NULL ELSE '{GONE}' END,"
          f" close_reason = CASE WHEN close_reason IS NULL THEN NULL ELSE '{GONE}' END"),
     Rule("found_cards", "state IN ('destroyed', 'returned')", "coalesce(returned_at, destroyed_at)",
-         f"number = {anonymous('number')}, finder_name = '{GONE}', finder_phone = '{GONE}',"
-         f" returned_reason = CASE WHEN returned_reason IS NULL THEN NULL ELSE '{GONE}' END"),
+         f"number = {anonymous('number')}, finder_name = '{GONE}', finder_phone = '{GONE}', place = '{GONE}',"
+         f" returned_reason = CASE WHEN returned_reason IS NULL THEN NULL ELSE '{GONE}' END,"
+         f" destroyed_reason = CASE WHEN destroyed_reason IS NULL THEN NULL ELSE '{GONE}' END"),
     Rule("intake_records", "1", "created_at",
          f"id_number = {anonymous('id_number')}, source_reason = CASE WHEN source_reason IS NULL THEN NULL ELSE '{GONE}' END"),
     Rule("applications", "state IN ('collected', 'refused')", "updated_at",
-         f"id_number = {anonymous('id_number')}, source_reason = CASE WHEN source_reason IS NULL THEN NULL ELSE '{GONE}' END"),
+         f"id_number = {anonymous('id_number')}, source_reason = CASE WHEN source_reason IS NULL THEN NULL ELSE '{GONE}' END,"
+         f" refused_reason = CASE WHEN refused_reason IS NULL THEN NULL ELSE '{GONE}' END"),
     # a printed temporary card is in use until it expires: its closing is the day after valid_to
     Rule("temp_cards", "(state IN ('refused', 'voided') OR (state = 'printed' AND valid_to < :today))",
          "CASE WHEN state = 'printed' THEN (julianday(valid_to, '+1 day') - 2440587.5) * 86400000 ELSE updated_at END",
          f"id_number = {anonymous('id_number')}, name = '', birth = '', address = '', photo = x'',"
-         f" agent_number = NULL, agent_name = NULL, agent_document = NULL,"
-         f" source_reason = CASE WHEN source_reason IS NULL THEN NULL ELSE '{GONE}' END"),
+         f" agent_number = NULL, agent_name = NULL, agent_document = NULL, basis_ref = '{GONE}',"
+         f" source_reason = CASE WHEN source_reason IS NULL THEN NULL ELSE '{GONE}' END,"
+         f" refused_reason = CASE WHEN refused_reason IS NULL THEN NULL ELSE '{GONE}' END,"
+         f" void_reason = CASE WHEN void_reason IS NULL THEN NULL ELSE '{GONE}' END"),
 )
 
 

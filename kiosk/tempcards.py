@@ -7,13 +7,20 @@ The rules are temprules.py's; this module records them and drives the card print
         +--refuse (supervisor, reason)--> refused               +--void(reason)--> voided <-+
 
 A card is recorded as printed only when the printer confirms it, and is never printed twice by
-a lost answer, a fault, a retry or a kill -9. Before the first byte of a job goes out, the job
-is written to `card_jobs` with the printer's card counter read just before (one job a printer);
-the row is removed when the card is confirmed. Whatever happened meanwhile (a timeout, a crash,
-the process killed), the next print on that printer settles the row first: the counter has
-moved past the noted value, so that card came out and is recorded as printed (not printed
-again); or it has not, so nothing came out and the row goes. A job row also claims its card:
-no other printer prints that card until the row is settled.
+a lost answer, a fault, a retry, a reprint or a kill -9. Before the first byte of a job goes out,
+the job is written to `card_jobs` with the printer's card counter read just before (one job a
+printer, named by its device path resolved through links); the row is removed when the card is
+confirmed, or at once when the printer refuses a command (a NACK ends the sequence: no card
+comes out, a jammed one is spoiled inside and not counted). Whatever else happened (a timeout,
+a crash, the process killed), the next print on that printer settles the row first, from the
+counter: moved by one, that card came out — it is recorded (`"resumed": true`) and, if it is the
+card being printed, not printed again; not moved, nothing came out — but only once the job's
+time is up (a printer counts a card when it leaves, so until then it may still be inside: the
+clerk is told to wait); moved by more, other cards were printed meanwhile and a supervisor
+looks and records it by hand (`settle_by_hand`). A job row also claims its card: no other
+printer prints or voids it until the row is settled, and a print re-checks, in the transaction
+that writes the row, that the card is still approved (or printed as many times as it was), and
+that the main card is still pending.
 
 The face is drawn before anything moves (cardface.py): a font without a glyph of the name, an
 address too long for the card, a missing photo refuse the print with the reason.
@@ -25,6 +32,7 @@ import contextlib
 import fcntl
 import hashlib
 import io
+import math
 import os
 import subprocess
 import tempfile
@@ -35,6 +43,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from cabin.config import StationConfig
+from cabin.drivers.errors import DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
 from cabin.queue.clock import SystemClock, local_day
 from cabin.queue.errors import CabinError
@@ -106,6 +115,14 @@ def person_from_card(card: IdCard, config: StationConfig, photo_file: str | None
     photo = open_photo(photo_file) if photo_file else decode_photo(card.photo, config.temporary_card.photo_decoder)
     return Person(card.id_number, card.name, card.sex, card.nation_code, card.address, photo,
                   photo_source="file" if photo_file else "reader")
+
+
+def printer_key(url: str) -> str:
+    """One name per physical printer for the job rows and the lock: a device path resolved
+    through its links (/dev/serial/by-id/... and /dev/ttyUSB0 are one printer); a URL as given."""
+    if "://" not in url and os.path.exists(url):
+        return os.path.realpath(url)
+    return url
 
 
 # -- the records ---------------------------------------------------------------------------------
@@ -236,6 +253,19 @@ class TempCards:
     def refuse(self, receipt: str, *, by: Account, reason: str) -> dict:
         return self._decide(receipt, by, "refused", clean_text(reason, "reason for the refusal"))
 
+    def _check_still_eligible(self, conn, row) -> None:
+        """The rules again at approval and at the print: the main card may have been collected,
+        or the policy switched, since the request was taken."""
+        if row["basis"] == "application":
+            app = conn.execute("SELECT state, cross_region FROM applications WHERE receipt = ?",
+                               (row["basis_ref"],)).fetchone()
+            state = app["state"] if app else None
+            temprules.check_basis("application", state, row["basis_ref"])
+            temprules.check_region(bool(row["cross_region"]), self.policy.cross_region, state,
+                                   bool(app and app["cross_region"]))
+        elif row["cross_region"] and not self.policy.cross_region:
+            temprules.check_region(True, False, None, False)
+
     def _decide(self, receipt: str, by: Account, state: str, reason: str | None) -> dict:
         with self.store.write() as conn:
             supervisor = check_actor(conn, by, *APPROVERS)
@@ -245,6 +275,8 @@ class TempCards:
             if row["requested_by"].casefold() == supervisor.name.casefold():
                 raise CabinError(f"{supervisor.name} took this request: a second person approves it (another"
                                  " supervisor signs in)")
+            if state == "approved":
+                self._check_still_eligible(conn, row)
             now = self.clock.now_ms()
             conn.execute("UPDATE temp_cards SET state = ?, decided_by = ?, decided_at = ?, refused_reason = ?,"
                          " updated_at = ? WHERE id = ?", (state, supervisor.name, now, reason, now, row["id"]))
@@ -258,6 +290,7 @@ class TempCards:
         """Print the approved card (or, with `reprint_reason`, one more card of a printed one:
         a supervisor's decision). Returns the card with `"resumed": True` when an earlier attempt
         turns out to have printed it (nothing is printed again)."""
+        printer_url = printer_key(printer_url)
         with self._printer_lock(printer_url):
             return self._print(receipt, printer, printer_url, by, reprint_reason, font)
 
@@ -286,11 +319,11 @@ class TempCards:
         if busy and busy["printer"] != printer_url:
             raise CabinError(f"{row['receipt']} was sent to the printer {busy['printer']} and its card is not"
                              " confirmed yet: print it on that printer, which settles it")
-        cards_before = row["cards_printed"]
-        self.settle(printer, printer_url)
+        settled = self._settle(printer, printer_url)
         with self.store.read() as conn:
             row = self._row(conn, receipt)
-        if reprint_reason is None and row["state"] == "printed" and row["cards_printed"] > cards_before:
+        if settled and settled["printed"] and settled["job"].split("/")[0] == row["receipt"]:
+            # this card's earlier attempt (a first print or a reprint) did come out: not again
             return {**public(row, self.today()), "resumed": True}
         self._check_printable(row, reprint_reason, by)
 
@@ -304,7 +337,11 @@ class TempCards:
 
         def claim(job: str, counter: int) -> None:
             with self.store.write() as conn:
-                clerk = self._check_printable(self._row(conn, receipt), reprint_reason, by, conn)
+                now_row = self._row(conn, receipt)
+                clerk = self._check_printable(now_row, reprint_reason, by, conn)
+                if now_row["cards_printed"] != n - 1:
+                    raise CabinError(f"{row['receipt']} was printed meanwhile (elsewhere): nothing was sent")
+                self._check_still_eligible(conn, now_row)
                 if conn.execute("SELECT 1 FROM card_jobs WHERE printer = ? OR card_id = ?",
                                 (printer_url, row["id"])).fetchone():
                     raise CabinError("another print started on this printer or of this card meanwhile: try again")
@@ -313,7 +350,16 @@ class TempCards:
                              (printer_url, job, row["id"], counter, valid_from.isoformat(), valid_to.isoformat(),
                               reprint_reason, clerk.name, self.clock.now_ms()))
 
-        result = printer.print_card(face, job_id, before_sending=claim)
+        # The database settles earlier jobs (above), not the driver's memory of this process: its
+        # note of an unconfirmed job would answer for a row a supervisor has settled by hand.
+        printer.unconfirmed = None
+        try:
+            result = printer.print_card(face, job_id, before_sending=claim)
+        except DeviceFault:
+            # the printer refused a command (NACK): the sequence ended and no card came out (a
+            # jammed card is spoiled inside, never counted), so the job is settled now
+            self._drop_job(printer_url, job_id, "refused by the printer")
+            raise
         with self.store.write() as conn:
             job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
             if job is None or job["job_id"] != job_id:  # settled by someone else meanwhile
@@ -334,21 +380,30 @@ class TempCards:
             actor = check()
         if reprint_reason is None:
             if row["state"] == "printed":
-                raise CabinError(f"{row['receipt']} is already printed ({row['cards_printed']} card): a spoiled card"
-                                 " is printed again by a supervisor, with the reason (reprint)")
+                cards = f"{row['cards_printed']} card{'s' if row['cards_printed'] > 1 else ''}"
+                raise CabinError(f"{row['receipt']} is already printed ({cards}, by {row['printed_by']}): look in the"
+                                 " printer's output tray. Only a spoiled card is printed again, by a supervisor with"
+                                 " the reason (reprint)")
             if row["state"] != "approved":
                 raise CabinError(f"{row['receipt']} is {row['state']}: only an approved card is printed"
                                  + (" (a supervisor approves it first)" if row["state"] == "requested" else ""))
         elif row["state"] != "printed":
             raise CabinError(f"{row['receipt']} is {row['state']}: only a printed card is printed again")
+        elif date.fromisoformat(row["valid_to"]) < self.today():
+            raise CabinError(f"{row['receipt']} expired on {row['valid_to']}: a new request is needed, not a reprint")
         if row["purged_at"] is not None:
             raise CabinError(f"{row['receipt']}'s personal data was purged: it cannot be printed")
         return actor
 
     def settle(self, printer, printer_url: str) -> dict | None:
         """Settle this printer's unconfirmed job, if any: did its card come out? (module docstring)"""
+        printer_url = printer_key(printer_url)
+        with self._printer_lock(printer_url):
+            return self._settle(printer, printer_url)
+
+    def _settle(self, printer, printer_url: str) -> dict | None:
         with self.store.read() as conn:
-            pending = conn.execute("SELECT job_id FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+            pending = conn.execute("SELECT job_id, started_at FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
         if pending is None:
             return None
         counter = printer.cards_printed()  # a DeviceError here leaves the job to settle later
@@ -356,13 +411,54 @@ class TempCards:
             job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
             if job is None or job["job_id"] != pending["job_id"]:
                 return None
-            if counter > job["counter_before"]:
+            receipt = job["job_id"].split("/")[0]
+            moved = counter - job["counter_before"]
+            if moved == 1:
                 self._record_printed(conn, job, counter, confirmed="counter")
                 return {"job": job["job_id"], "printed": True}
+            if moved > 1:
+                raise CabinError(
+                    f"the card printer's counter moved by {moved} since {job['job_id']} was sent: other cards were"
+                    f" printed on it, so whether {receipt}'s came out cannot be told. Look in the output tray, then a"
+                    f" supervisor records it: cabin tempcard settle {receipt} --printed|--not-printed --reason ...")
+            # A printer counts a card when it leaves: until the job's time is up it may still be inside.
+            wait_ms = job["started_at"] + int(printer.print_timeout * 1000) - self.clock.now_ms()
+            if wait_ms > 0:
+                raise CabinError(f"{job['job_id']} may still be printing (sent {self._ago(job['started_at'])} ago):"
+                                 f" wait {math.ceil(wait_ms / 1000)} s until the printer stops, then print again")
             conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
-            audit.record(conn, job["clerk"], "tempcard.not_printed", job["job_id"].split("/")[0],
+            audit.record(conn, job["clerk"], "tempcard.not_printed", receipt,
                          {"job": job["job_id"], "counter": counter}, at=self.clock.now_ms())
             return {"job": job["job_id"], "printed": False}
+
+    def _ago(self, ms: int) -> str:
+        return f"{max(0, self.clock.now_ms() - ms) / 1000:.0f} s"
+
+    def _drop_job(self, printer_url: str, job_id: str, why: str) -> None:
+        with self.store.write() as conn:
+            job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+            if job is not None and job["job_id"] == job_id:
+                conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
+                audit.record(conn, job["clerk"], "tempcard.not_printed", job_id.split("/")[0],
+                             {"job": job_id, "why": why}, at=self.clock.now_ms())
+
+    def settle_by_hand(self, receipt: str, *, printed: bool, by: Account, reason: str) -> dict:
+        """A supervisor's record of what came out of a job the printer cannot tell about (a dead
+        printer, other cards printed on it meanwhile): looked at, and written down."""
+        reason = clean_text(reason, "reason")
+        with self.store.write() as conn:
+            supervisor = check_actor(conn, by, *APPROVERS)
+            row = self._row(conn, receipt)
+            job = conn.execute("SELECT * FROM card_jobs WHERE card_id = ?", (row["id"],)).fetchone()
+            if job is None:
+                raise CabinError(f"{row['receipt']} has no print waiting to be settled")
+            if printed:
+                self._record_printed(conn, job, None, confirmed=f"supervisor {supervisor.name}: {reason}")
+            else:
+                conn.execute("DELETE FROM card_jobs WHERE printer = ?", (job["printer"],))
+                audit.record(conn, supervisor.name, "tempcard.not_printed", row["receipt"],
+                             {"job": job["job_id"], "by_hand": True, "reason": reason}, at=self.clock.now_ms())
+            return public(self._row(conn, row["receipt"]), self.today())
 
     def _record_printed(self, conn, job, counter: int, confirmed: str) -> None:
         now = self.clock.now_ms()
@@ -410,7 +506,8 @@ class TempCards:
             job = conn.execute("SELECT printer FROM card_jobs WHERE card_id = ?", (row["id"],)).fetchone()
             if job:
                 raise CabinError(f"{row['receipt']} was sent to the printer {job['printer']} and its card is not"
-                                 " confirmed yet: print it on that printer first (it settles what came out)")
+                                 " confirmed yet: print it on that printer first (it settles what came out), or a"
+                                 " supervisor records by hand what came out (cabin tempcard settle)")
             now = self.clock.now_ms()
             conn.execute("UPDATE temp_cards SET state = 'voided', voided_by = ?, voided_at = ?, void_reason = ?,"
                          " updated_at = ? WHERE id = ?", (clerk.name, now, reason, now, row["id"]))

@@ -18,7 +18,7 @@ CabinError whose sentence the clerk can read out.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from cabin.queue.errors import CabinError
@@ -36,9 +36,9 @@ PENDING = ("accepted", "approved", "received")
 @dataclass(frozen=True)
 class Agent:
     kind: str                  # guardian / proxy
-    number: str                # their ID number, checked
-    birth: date
-    name: str
+    number: str = field(repr=False)   # their ID number, checked (reprs end up in logs: not shown)
+    birth: date = field(repr=False)
+    name: str = field(repr=False)
     document: str | None = None  # a proxy's power of attorney
 
 

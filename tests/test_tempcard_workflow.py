@@ -176,10 +176,12 @@ def test_each_printer_fault_mid_job_ends_in_one_card(station, fault):
             "--as", "li", "--json", ok=False)
     assert r.returncode == 4, r.stderr
     error = json.loads(r.stdout)["error"]
-    assert "was not printed" in error and "never printed twice" in error
+    assert "the card printer failed" in error and "never printed twice" in error
     assert json.loads(run("tempcard", "show", receipt, "--json").stdout)["state"] == "approved"
     run.printer.clear()                                     # the clerk fixes the printer, prints again
-    again = json.loads(run("tempcard", "print", receipt, "--window", "2", "--as", "li", "--json").stdout)
+    # (the job's time, --timeout 2, is up by now: a card that did not come out is not still inside)
+    again = json.loads(run("tempcard", "print", receipt, "--window", "2", "--timeout", "2", "--as", "li",
+                           "--json").stdout)
     assert (again["state"], again["cards_printed"]) == ("printed", 1)
     assert again["resumed"] is (fault == "silence@Se")
     assert len(run.printer.printed) == 1
@@ -201,9 +203,12 @@ def test_the_printing_process_killed_mid_job(station, when):
     time.sleep(1.6)                                         # the printer finishes what it was doing
     card_came_out = run.printer.counter == 1                # Se had gone out before the kill
     run.printer.print_seconds = 0.0
-    r = json.loads(run("tempcard", "print", receipt, "--window", "2", "--as", "li", "--json").stdout)
+    r = json.loads(run("tempcard", "print", receipt, "--window", "2", "--timeout", "2", "--as", "li",
+                       "--json").stdout)
     assert (r["state"], r["cards_printed"]) == ("printed", 1)
     assert len(run.printer.printed) == 1
     assert r["resumed"] is card_came_out
+    log = run("audit", "show", "--limit", "10", "--json").stdout
+    assert ('"tempcard.not_printed"' in log) is (not card_came_out)   # the "nothing came out" path ran
     if when == "Se":
         assert card_came_out

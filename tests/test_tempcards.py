@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import threading
+import time
 from datetime import date, datetime
 
 import pytest
@@ -30,6 +32,7 @@ ADULT = "350206198503120019"     # Huli, male, born 1985-03-12
 CROSS = "11010519491231002X"     # Beijing, female, born 1949
 CHILD = "3502062015060100" + "1"  # Huli, male, born 2015-06-01 (11 on the test day)
 CHILD += check_character(CHILD)
+CROSS_FREE = "350203195807260026"   # Siming, female, born 1958
 
 
 def photo() -> Image.Image:
@@ -273,7 +276,7 @@ MID_JOB = ["cover_open@Sr", "feeder_empty@Pmi", "ribbon_out@Se", "hopper_full@Se
 
 
 @pytest.mark.parametrize("fault", MID_JOB)
-def test_each_fault_mid_job_ends_in_exactly_one_card(desk, printer_rig, fault):
+def test_each_fault_mid_job_ends_in_exactly_one_card(desk, printer_rig, fault, clock):
     cards, _, clerk, _, store = desk
     sim, printer, url = printer_rig
     receipt = approved(desk)
@@ -283,8 +286,17 @@ def test_each_fault_mid_job_ends_in_exactly_one_card(desk, printer_rig, fault):
         cards.print(receipt, printer, url, by=clerk)
     assert cards.show(receipt)["state"] == "approved"          # not recorded as printed
     with store.read() as conn:
-        assert conn.execute("SELECT job_id FROM card_jobs").fetchone()[0] == f"{receipt}/1"
+        left = conn.execute("SELECT job_id FROM card_jobs").fetchone()
+    if kind == "silence":                                       # no answer: the job waits to be settled
+        assert left[0] == f"{receipt}/1"
+    else:                                                       # refused (NACK): settled at once
+        assert left is None
     sim.clear()                                                 # the clerk fixes the printer
+    if fault == "silence@Dbc":   # nothing came out, but until the job's time is up it might still
+        with pytest.raises(CabinError, match=r"/1 may still be printing .* wait 1 s until the printer stops"):
+            cards.print(receipt, printer, url, by=clerk)
+        assert sim.printed == []
+        clock.advance(seconds=1.5)
     r = cards.print(receipt, printer, url, by=clerk)
     assert (r["state"], r["cards_printed"]) == ("printed", 1)
     assert r["resumed"] is (fault == "silence@Se")              # the card had come out: not again
@@ -326,17 +338,146 @@ def test_a_job_left_on_one_printer_blocks_printing_that_card_on_another(desk, pr
     assert other.printed == []
 
 
-def test_a_job_that_printed_nothing_is_settled_and_printed_again(desk, printer_rig):
+def test_a_job_that_printed_nothing_is_settled_and_printed_again(desk, printer_rig, clock):
     cards, _, clerk, _, store = desk
     sim, printer, url = printer_rig
     first = approved(desk)
-    sim.inject("nack", "Dbc")
-    with pytest.raises(DeviceError):
+    sim.inject("silence", "Dbc")
+    with pytest.raises(DeviceTimeout):
         cards.print(first, printer, url, by=clerk)
     sim.clear()
-    r = cards.print(first, printer, url, by=clerk)     # settles "not printed", then prints
+    clock.advance(seconds=2)
+    r = cards.print(first, printer, url, by=clerk)     # settles "not printed" from the counter, then prints
     assert r["cards_printed"] == 1 and len(sim.printed) == 1
     assert audit_actions(store)[-2:] == ["tempcard.not_printed", "tempcard.print"]
+
+
+class SlowPrinter(SimulatedCardPrinter):
+    """Answers Se at once and counts the card when it leaves, `seconds` later: a real printer."""
+
+    def __init__(self, seconds: float, **kw):
+        super().__init__(**kw)
+        self.seconds, self.inside = seconds, None
+
+    def _do_Se(self, cmd):
+        before = self.counter
+        answer, delay = super()._do_Se(cmd)
+        if self.counter > before:                  # the card is in the printer: hide it until it leaves
+            self.counter, card = before, self.printed.pop()
+            self.inside = card
+
+            def out():
+                with self._lock:
+                    self.counter += 1
+                    self.printed.append(card)
+            threading.Timer(self.seconds, out).start()
+        return answer, delay
+
+
+def test_a_card_still_inside_the_printer_is_not_printed_again(desk, clock):
+    """The answer to Se is lost and the retry comes at once, while the card is still inside."""
+    cards, _, clerk, _, store = desk
+    receipt = approved(desk)
+    sim = SlowPrinter(1.0, faults=["silence@Se"])
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.3, poll=0.01, print_timeout=0.5,
+                                           baudrate=1_000_000) as printer:
+        with pytest.raises(DeviceTimeout):
+            cards.print(receipt, printer, host.path, by=clerk)
+        sim.clear()
+        with pytest.raises(CabinError, match="may still be printing"):   # counter not moved yet
+            cards.print(receipt, printer, host.path, by=clerk)
+        deadline = time.monotonic() + 10
+        while sim.counter == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        clock.advance(seconds=1)
+        r = cards.print(receipt, printer, host.path, by=clerk)
+    assert r["resumed"] and r["cards_printed"] == 1 and len(sim.printed) == 1
+
+
+@pytest.mark.parametrize("fault", ["silence@Se", "silence@Dbc", "jam_mid_job@Se"])
+def test_a_reprint_after_a_fault_ends_in_exactly_one_more_card(desk, printer_rig, clock, fault):
+    cards, _, clerk, supervisor, store = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    cards.print(receipt, printer, url, by=clerk)
+    kind, _, at = fault.partition("@")
+    sim.inject(kind, at)
+    with pytest.raises(DeviceError):
+        cards.print(receipt, printer, url, by=supervisor, reprint_reason="the laminate peeled")
+    sim.clear()
+    clock.advance(seconds=2)
+    r = cards.print(receipt, printer, url, by=supervisor, reprint_reason="the laminate peeled")
+    assert r["cards_printed"] == 2 and len(sim.printed) == 2
+    assert r["resumed"] is (fault == "silence@Se")
+
+
+def test_a_card_printed_meanwhile_elsewhere_is_not_printed_again(desk, printer_rig):
+    """Two clerks press print on one card at two printers: the second claim finds it printed."""
+    cards, _, clerk, _, store = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    other = SimulatedCardPrinter()
+    with PtyHost(other) as host, CardPrinter(host.path, timeout=0.5) as second:
+        def print_elsewhere_first(job, counter):           # runs as the second printer's claim would
+            cards.print(receipt, printer, url, by=clerk)
+        original = second.print_card
+
+        def racing(image, job_id, before_sending=None):
+            print_elsewhere_first(job_id, 0)
+            return original(image, job_id, before_sending=before_sending)
+        second.print_card = racing
+        with pytest.raises(CabinError, match="printed meanwhile|already printed"):
+            cards.print(receipt, second, host.path, by=clerk)
+    assert len(sim.printed) == 1 and other.printed == []
+
+
+def test_other_cards_printed_meanwhile_leave_it_to_a_supervisor(desk, printer_rig, clock):
+    cards, _, clerk, supervisor, store = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    sim.inject("silence", "Dbc")
+    with pytest.raises(DeviceTimeout):
+        cards.print(receipt, printer, url, by=clerk)
+    sim.clear()
+    sim.counter += 2                                         # two cards printed by something else
+    clock.advance(seconds=2)
+    with pytest.raises(CabinError, match="counter moved by 2 .* cabin tempcard settle"):
+        cards.print(receipt, printer, url, by=clerk)
+    with pytest.raises(CabinError, match="needs supervisor"):
+        cards.settle_by_hand(receipt, printed=False, by=clerk, reason="tray empty")
+    r = cards.settle_by_hand(receipt, printed=False, by=supervisor, reason="looked: the tray holds none of it")
+    assert r["state"] == "approved"
+    assert cards.print(receipt, printer, url, by=clerk)["cards_printed"] == 1
+
+
+def test_one_printer_by_two_names_is_one_printer(desk, printer_rig, tmp_path, clock):
+    cards, _, clerk, _, store = desk
+    sim, printer, url = printer_rig
+    first, second = approved(desk), approved(desk, number=CROSS_FREE, name="王秀英", sex="2")
+    sim.inject("silence", "Dbc")
+    with pytest.raises(DeviceTimeout):
+        cards.print(first, printer, url, by=clerk)
+    sim.clear()
+    link = tmp_path / "by-id-printer"
+    link.symlink_to(url)
+    clock.advance(seconds=2)
+    cards.print(second, printer, str(link), by=clerk)        # settles the first job first: not printed
+    with store.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM card_jobs").fetchone()[0] == 0
+    assert cards.print(first, printer, url, by=clerk)["resumed"] is False
+    assert len(sim.printed) == 2
+
+
+def test_the_main_card_collected_meanwhile_stops_the_print(desk, printer_rig):
+    cards, apps, clerk, _, _ = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    app = cards.show(receipt)["basis_ref"]
+    apps.advance(app, "received", by=clerk)
+    apps.advance(app, "collected", by=clerk)
+    with pytest.raises(CabinError, match="collected, not pending"):
+        cards.print(receipt, printer, url, by=clerk)
+    assert sim.printed == []
 
 
 def test_reprint_is_a_supervisors_decision_with_a_reason(desk, printer_rig):
