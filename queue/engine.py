@@ -461,10 +461,14 @@ class Station:
     def queue_state(self) -> dict:
         day = self.today()
         with self.store.read() as conn:
-            waiting = dict(conn.execute(
-                "SELECT r.service, COUNT(*) FROM requests r JOIN tickets t ON t.id = r.ticket_id"
+            # one pass: how many wait per service, and since when the longest-waiting has (the
+            # request's updated_at: when it last became waiting)
+            counted = conn.execute(
+                "SELECT r.service, COUNT(*), MIN(r.updated_at) FROM requests r JOIN tickets t ON t.id = r.ticket_id"
                 " WHERE r.state = 'waiting' AND t.day = ? GROUP BY r.service ORDER BY r.service", (day,)
-            ).fetchall())
+            ).fetchall()
+            waiting = {service: n for service, n, _ in counted}
+            waiting_since = {service: since for service, _, since in counted}
             rolled = conn.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
             # Before the day's first operation, the windows are still as yesterday left them:
             # show them as the close-out will leave them.
@@ -485,7 +489,8 @@ class Station:
                 windows.append({"window": w["number"], "state": "closed" if stale else w["state"],
                                 "services": json.loads(w["services"]), "current": current})
             estimates = {s: estimate.wait_minutes(conn, self.config, s, waiting.get(s, 0), day) for s in self.config.services}
-        return {"day": day, "waiting": waiting, "estimated_wait_min": estimates, "windows": windows}
+        return {"day": day, "waiting": waiting, "waiting_since": waiting_since, "estimated_wait_min": estimates,
+                "windows": windows}
 
     def outlook(self, ticket_ref: str) -> dict:
         """People ahead of the ticket's waiting errand now, and the estimated wait."""

@@ -55,14 +55,6 @@ class DeskView:
         return "closed"
 
 
-def longest_waits(station: Station, day: str) -> dict[str, int]:
-    """For each service with someone waiting today: when its oldest waiting errand entered the queue."""
-    with station.store.read() as conn:
-        return dict(conn.execute(
-            "SELECT r.service, MIN(r.updated_at) FROM requests r JOIN tickets t ON t.id = r.ticket_id"
-            " WHERE r.state = 'waiting' AND t.day = ? GROUP BY r.service", (day,)).fetchall())
-
-
 def read_desk(station: Station, window: int) -> DeskView:
     now = station.clock.now_ms()
     state = station.queue_state()
@@ -70,7 +62,7 @@ def read_desk(station: Station, window: int) -> DeskView:
     mine = next((w for w in state["windows"] if w["window"] == window), None)
     current = mine["current"] if mine else None
     ticket = station.show_ticket(str(current["ticket_id"])) if current else None
-    since = longest_waits(station, day)
+    since = state["waiting_since"]  # counted in the same pass as the waiting (queue_state)
     serves = set(station.config.windows[window].services)
     services = tuple(
         ServiceGlance(code, state["waiting"].get(code, 0),
