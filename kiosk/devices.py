@@ -130,12 +130,8 @@ def read_card(url: str, baud: int = 115200, timeout: float = 10.0):
         return reader.read_card(timeout=timeout)
 
 
-def read_id(url: str, baud: int = 115200, timeout: float = 10.0) -> dict:
-    """Read the card on the reader; the record comes back masked (domain.md 6)."""
-    return masked_record(read_card(url, baud, timeout))
-
-
 def masked_record(card) -> dict:
+    """A card read as screens may show it (domain.md 6)."""
     record = card.masked().to_dict()
     record["photo_bytes"] = len(card.photo)  # the photo itself is personal data: not shown
     record["fingerprint"] = bool(card.fingerprint)

@@ -325,7 +325,8 @@ class TempCards:
         if settled and settled["printed"] and settled["job"].split("/")[0] == row["receipt"]:
             # this card's earlier attempt (a first print or a reprint) did come out: not again
             return {**public(row, self.today()), "resumed": True}
-        self._check_printable(row, reprint_reason, by)
+        with self.store.read() as conn:
+            self._check_printable(conn, row, reprint_reason, by)
 
         n = row["cards_printed"] + 1
         if row["valid_from"]:
@@ -338,7 +339,7 @@ class TempCards:
         def claim(job: str, counter: int) -> None:
             with self.store.write() as conn:
                 now_row = self._row(conn, receipt)
-                clerk = self._check_printable(now_row, reprint_reason, by, conn)
+                clerk = self._check_printable(conn, now_row, reprint_reason, by)
                 if now_row["cards_printed"] != n - 1:
                     raise CabinError(f"{row['receipt']} was printed meanwhile (elsewhere): nothing was sent")
                 self._check_still_eligible(conn, now_row)
@@ -367,17 +368,8 @@ class TempCards:
             self._record_printed(conn, job, result.counter, confirmed="printer")
             return {**public(self._row(conn, receipt), self.today()), "resumed": False}
 
-    def _check_printable(self, row, reprint_reason: str | None, by: Account, conn=None) -> Account:
-        def check() -> Account:
-            roles = APPROVERS if reprint_reason is not None else CLERKS
-            return check_actor(c, by, *roles)
-
-        if conn is None:
-            with self.store.read() as c:
-                actor = check()
-        else:
-            c = conn
-            actor = check()
+    def _check_printable(self, conn, row, reprint_reason: str | None, by: Account) -> Account:
+        actor = check_actor(conn, by, *(APPROVERS if reprint_reason is not None else CLERKS))
         if reprint_reason is None:
             if row["state"] == "printed":
                 cards = f"{row['cards_printed']} card{'s' if row['cards_printed'] > 1 else ''}"
@@ -395,13 +387,8 @@ class TempCards:
             raise CabinError(f"{row['receipt']}'s personal data was purged: it cannot be printed")
         return actor
 
-    def settle(self, printer, printer_url: str) -> dict | None:
-        """Settle this printer's unconfirmed job, if any: did its card come out? (module docstring)"""
-        printer_url = printer_key(printer_url)
-        with self._printer_lock(printer_url):
-            return self._settle(printer, printer_url)
-
     def _settle(self, printer, printer_url: str) -> dict | None:
+        """This printer's unconfirmed job, if any: did its card come out? (module docstring)"""
         with self.store.read() as conn:
             pending = conn.execute("SELECT job_id, started_at FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
         if pending is None:

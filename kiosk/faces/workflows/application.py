@@ -39,10 +39,6 @@ class ApplicationScreen(WorkflowScreen):
     reveal_kind = "application"
     BINDINGS = [Binding("f6", "open_list", "key_applications")]
 
-    def __init__(self, context, **kw):
-        super().__init__(context, **kw)
-        self.done = False
-
     def body(self) -> ComposeResult:
         t = self.t
         yield Label(t("ap_citizen"), classes="section-title")
@@ -58,15 +54,7 @@ class ApplicationScreen(WorkflowScreen):
     def hint_key(self) -> str:
         return "ap_hint"
 
-    def identity_open(self) -> bool:
-        return not self.done
-
     def action_confirm(self) -> None:
-        if self.busy:
-            return
-        if self.done:
-            self.finish()
-            return
         number, source, reason = self.identity()
         if not number:
             self.say(self.t("wf_missing", fields=self.t("f_number")), "-fault")

@@ -209,6 +209,7 @@ class WorkflowScreen(Localised, Screen):
         self.card = None            # the IdCard just read (unmasked: never shown as it is)
         self.result = WorkflowResult()
         self.reveal_ref: str | None = None
+        self.done = False           # the record is made: the identity is closed, Enter finishes
 
     # -- frame ----------------------------------------------------------------------------------
     @property
@@ -259,7 +260,7 @@ class WorkflowScreen(Localised, Screen):
 
     def identity_open(self) -> bool:
         """Whether the identity can still be read or typed (not once the record is made)."""
-        return True
+        return not self.done
 
     # -- the one job at a time ---------------------------------------------------------------------
     def run_job(self, tag: str, fn: Callable[[], object], working_key: str = "wf_working") -> None:
@@ -406,7 +407,17 @@ class WorkflowScreen(Localised, Screen):
         so the keys typed after Enter go to the next field)."""
         if self.enter_now():
             return
-        (self.focused or self).call_later(self.action_confirm)
+        (self.focused or self).call_later(self._step)
+
+    def _step(self) -> None:
+        """Enter's step: nothing while a device or database call is under way; once the record
+        is made, back to the counter; otherwise the screen's own step (`action_confirm`)."""
+        if self.busy:
+            return
+        if self.done:
+            self.finish()
+            return
+        self.action_confirm()
 
     def enter_now(self) -> bool:
         return False

@@ -34,7 +34,6 @@ class IntakeScreen(WorkflowScreen):
         super().__init__(context, **kw)
         self.service = context.request["service"]
         self.check = checklist(context.link.config, self.service)
-        self.done = False
 
     def body(self) -> ComposeResult:
         t, c = self.t, self.check
@@ -60,15 +59,7 @@ class IntakeScreen(WorkflowScreen):
     def hint_key(self) -> str:
         return "in_hint"
 
-    def identity_open(self) -> bool:
-        return not self.done
-
     def action_confirm(self) -> None:
-        if self.busy:
-            return
-        if self.done:
-            self.finish()
-            return
         t = self.t
         number, source, reason = self.identity()
         if not number:

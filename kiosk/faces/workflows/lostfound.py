@@ -31,13 +31,6 @@ def loss_line(t, loss: dict | None) -> list[str]:
 class _LostFoundScreen(WorkflowScreen):
     actions: tuple[str, ...] = ()
 
-    def __init__(self, context, **kw):
-        super().__init__(context, **kw)
-        self.done = False
-
-    def identity_open(self) -> bool:
-        return not self.done
-
     def on_choice_changed(self, event: Choice.Changed) -> None:
         if event.choice.id == "action":
             self.show_action(event.choice.value)
@@ -56,11 +49,6 @@ class _LostFoundScreen(WorkflowScreen):
         self.result = WorkflowResult(recorded=True, receipt=receipt, message=result)
 
     def action_confirm(self) -> None:
-        if self.busy:
-            return
-        if self.done:
-            self.finish()
-            return
         self.submit(self.query_one("#action", Choice).value)
 
     def submit(self, action: str) -> None:

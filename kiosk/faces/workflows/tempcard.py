@@ -131,8 +131,6 @@ class TempCardScreen(WorkflowScreen):
         return False
 
     def action_confirm(self) -> None:
-        if self.busy:
-            return
         {"request": self.request, "approve": self.approve, "print": self.print_card}.get(self.stage, self.finish)()
 
     def request(self) -> None:
