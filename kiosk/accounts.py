@@ -29,7 +29,7 @@ import time
 import unicodedata
 from dataclasses import asdict, dataclass
 
-from cabin.queue.errors import CabinError
+from cabin.queue.errors import CabinError, Said
 
 from . import audit
 from .migrations import ensure_applied
@@ -41,7 +41,7 @@ LOCKOUT_FAILURES = 5
 LOCKOUT_MINUTES = 15
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_NAME = 64
-WRONG = "wrong name or password"
+WRONG = Said("wrong name or password")
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def hash_password(password: str, salt: bytes | None = None, params: dict | None 
     """(hash, salt, params): a fresh random salt unless one is given."""
     params = dict(params or SCRYPT_PARAMS)
     if params.get("alg") != "scrypt":
-        raise CabinError(f'unknown password hash "{params.get("alg")}"')
+        raise CabinError('unknown password hash "{alg}"', alg=params.get("alg"))
     salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
     n, r, p, dklen = params["n"], params["r"], params["p"], params["dklen"]
     digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen,
@@ -85,9 +85,9 @@ _DUMMY_SALT = secrets.token_bytes(SALT_BYTES)
 
 def check_password_rules(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise CabinError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise CabinError("a password needs at least {n} characters", n=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        raise CabinError(f"a password has at most {MAX_PASSWORD} characters")
+        raise CabinError("a password has at most {n} characters", n=MAX_PASSWORD)
     if any(unicodedata.category(c) == "Cc" for c in password):
         raise CabinError("a password cannot contain control characters (tab, escape, newline ...)")
 
@@ -100,17 +100,17 @@ def normalise_name(name: str) -> str:
     if not name:
         raise CabinError("an account name cannot be empty")
     if len(name) > MAX_NAME:
-        raise CabinError(f"an account name has at most {MAX_NAME} characters")
+        raise CabinError("an account name has at most {n} characters", n=MAX_NAME)
     bad = [c for c in name if unicodedata.category(c)[0] in "CZ"]
     if bad:
-        raise CabinError(f"an account name cannot contain spaces, control or invisible characters"
-                         f" (found {audit.printable(repr(bad[0]))})")
+        raise CabinError("an account name cannot contain spaces, control or invisible characters (found {found})",
+                         found=audit.printable(repr(bad[0])))
     return name
 
 
 def check_role(role: str) -> str:
-    if role not in ROLES:
-        raise CabinError(f'unknown role "{audit.printable(role)}" (roles: {", ".join(ROLES)})')
+    if role not in ROLES:  # the roles are named in the sentence, so a face can say each in its language
+        raise CabinError('unknown role "{role}" (roles: clerk, supervisor, admin)', role=audit.printable(role))
     return role
 
 
@@ -132,12 +132,16 @@ def check_actor(conn: sqlite3.Connection, actor: Account, *roles: str) -> Accoun
     one of `roles` if any are named). For any operation attributed to an account."""
     row = conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", [actor.id]).fetchone()
     if row is None:
-        raise CabinError(f"the account {actor.name} no longer exists")
+        raise CabinError("the account {name} no longer exists", name=actor.name)
     current = _account(row)
     if current.disabled:
-        raise CabinError(f"the account {current.name} is disabled")
-    if roles and current.role not in roles:
-        raise CabinError(f"{current.name} is a {current.role}: this needs {' or '.join(roles)}")
+        raise CabinError("the account {name} is disabled", name=current.name)
+    if roles and current.role not in roles and len(roles) == 2:
+        raise CabinError("{name} is a {role}: this needs {one} or {other}",
+                         name=current.name, role=current.role, one=roles[0], other=roles[1])
+    if roles and current.role not in roles:  # one role (or, never so far, all three)
+        raise CabinError("{name} is a {role}: this needs {needed}",
+                         name=current.name, role=current.role, needed=" or ".join(roles))
     return current
 
 
@@ -162,7 +166,7 @@ class Accounts:
             row = conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE name = ?",
                                [unicodedata.normalize("NFC", name or "")]).fetchone()
         if row is None:
-            raise CabinError(f"there is no account {audit.printable(name)}")
+            raise CabinError("there is no account {name}", name=audit.printable(name))
         return _account(row)
 
     def list(self) -> list[Account]:
@@ -180,8 +184,9 @@ class Accounts:
         if row is not None and row[5] is not None and row[5] > now:
             with self.store.write() as conn:
                 audit.record(conn, None, "login.failed", row[1], {"reason": "locked"}, at=now)
-            raise CabinError(f"the account {row[1]} is locked after {LOCKOUT_FAILURES} failed sign-ins;"
-                             f" try again in {_minutes_left(row[5], now)} min or ask an admin to reset its password")
+            raise CabinError("the account {name} is locked after {failures} failed sign-ins;"
+                             " try again in {minutes} min or ask an admin to reset its password",
+                             name=row[1], failures=LOCKOUT_FAILURES, minutes=_minutes_left(row[5], now))
         # The hash is worked out before the write lock is taken: other windows do not wait on it.
         if row is None:
             hash_password(password or "", _DUMMY_SALT)
@@ -216,11 +221,11 @@ class Accounts:
                 audit.record(conn, current[1], "login", current[1], None, at=now)
                 account = _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", [current[0]]).fetchone())
         if current is not None and ok and current[3]:
-            raise CabinError(f"the account {current[1]} is disabled")
+            raise CabinError("the account {name} is disabled", name=current[1])
         if current is None or not ok:
             if locked_now:
-                raise CabinError(f"{WRONG}; after {LOCKOUT_FAILURES} failed sign-ins the account is locked"
-                                 f" for {LOCKOUT_MINUTES} min")
+                raise CabinError("wrong name or password; after {failures} failed sign-ins the account is locked"
+                                 " for {minutes} min", failures=LOCKOUT_FAILURES, minutes=LOCKOUT_MINUTES)
             raise CabinError(WRONG)
         return account
 
@@ -243,7 +248,7 @@ class Accounts:
             else:
                 actor = check_actor(conn, by, "admin").name
             if _row(conn, name) is not None:
-                raise CabinError(f"there is already an account {name}")
+                raise CabinError("there is already an account {name}", name=name)
             cur = conn.execute(
                 "INSERT INTO accounts (name, role, pw_hash, pw_salt, pw_params, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)", [name, role, pw_hash, salt, json.dumps(params), now, now])
@@ -269,7 +274,7 @@ class Accounts:
                 actor = check_actor(conn, by, "admin").name
                 row = _row(conn, unicodedata.normalize("NFC", name or ""))
                 if row is None:
-                    raise CabinError(f"there is no account {audit.printable(name)}")
+                    raise CabinError("there is no account {name}", name=audit.printable(name))
                 target = row[1]
             conn.execute("UPDATE accounts SET pw_hash = ?, pw_salt = ?, pw_params = ?, failed_attempts = 0,"
                          " locked_until = NULL, updated_at = ? WHERE name = ?",
@@ -285,14 +290,14 @@ class Accounts:
             actor = check_actor(conn, by, "admin").name
             row = _row(conn, unicodedata.normalize("NFC", name or ""))
             if row is None:
-                raise CabinError(f"there is no account {audit.printable(name)}")
+                raise CabinError("there is no account {name}", name=audit.printable(name))
             target = _account(row)
             if target.disabled:
                 return target, False
             if target.role == "admin":
                 admins = conn.execute("SELECT count(*) FROM accounts WHERE role = 'admin' AND disabled = 0").fetchone()[0]
                 if admins <= 1:
-                    raise CabinError(f"{target.name} is the last enabled admin: add another admin first")
+                    raise CabinError("{name} is the last enabled admin: add another admin first", name=target.name)
             conn.execute("UPDATE accounts SET disabled = 1, updated_at = ? WHERE id = ?", [now, target.id])
             audit.record(conn, actor, "account.disable", target.name, {"role": target.role}, at=now)
             return _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", [target.id]).fetchone()), True

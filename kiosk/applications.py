@@ -50,12 +50,13 @@ class Applications:
         try:
             kind = cardrules.Kind(kind)
         except ValueError:
-            raise CabinError(f'unknown kind "{kind}" (first, renewal or replacement)') from None
+            raise CabinError('unknown kind "{kind}" (first, renewal or replacement)', kind=kind) from None
         source, reason = check_source(source, reason)
         today = self.today()
         checked = identity.check(number, self.config.station.province, today=today)
         if not checked.valid:
-            raise CabinError(f"the ID number {identity.mask(checked.number)} is not valid: {checked.reason}")
+            raise CabinError("the ID number {number} is not valid: {reason}",
+                             number=identity.mask(checked.number), reason=checked.reason)
         policy = self.config.id_card
         cardrules.check_allowed(kind, checked.cross_region, policy)
         validity = cardrules.validity_years(checked.birth, today)
@@ -64,7 +65,7 @@ class Applications:
             clerk = check_actor(conn, by, *ACTING_ROLES)
             if conn.execute("SELECT receipt FROM applications WHERE id_number = ? AND state IN ('accepted',"
                             " 'approved', 'received')", (checked.number,)).fetchone():
-                raise CabinError(f"{identity.mask(checked.number)} already has an open application")
+                raise CabinError("{number} already has an open application", number=identity.mask(checked.number))
             now = self.clock.now_ms()
             receipt = next_receipt(conn, "applications", "SL", today.isoformat())
             conn.execute(
@@ -90,7 +91,7 @@ class Applications:
         try:
             target = cardrules.State(to)
         except ValueError:
-            raise CabinError(f'unknown state "{to}" (approved, received, collected or refused)') from None
+            raise CabinError('unknown state "{state}" (approved, received, collected or refused)', state=to) from None
         with self.store.write() as conn:
             clerk = check_actor(conn, by, *ACTING_ROLES)
             row = self._row(conn, receipt)
@@ -121,5 +122,5 @@ class Applications:
     def _row(conn, receipt: str):
         row = conn.execute("SELECT * FROM applications WHERE receipt = ?", ((receipt or "").strip().upper(),)).fetchone()
         if row is None:
-            raise CabinError(f"there is no application {audit.printable(receipt or '')}")
+            raise CabinError("there is no application {receipt}", receipt=audit.printable(receipt or ""))
         return row

@@ -82,10 +82,10 @@ def check_font(fields: FaceFields, path: str, index: int = 0) -> None:
     missing = missing_characters(text, path, index)
     if missing:
         shown = " ".join(f"{c} (U+{ord(c):04X})" for c in missing)
-        raise CabinError(f"the card's font has no glyph for {shown}: an identity card must not show a"
-                         f" missing-glyph box, so it is not printed. Install a font that has them (e.g."
-                         f" fonts-noto-cjk, or a font with CJK Extension B for rare characters) and set"
-                         f" [temporary_card] font to it")
+        raise CabinError("the card's font has no glyph for {shown}: an identity card must not show a"
+                         " missing-glyph box, so it is not printed. Install a font that has them (e.g."
+                         " fonts-noto-cjk, or a font with CJK Extension B for rare characters) and set"
+                         " [temporary_card] font to it", shown=shown)
 
 
 @functools.lru_cache(maxsize=64)
@@ -128,8 +128,9 @@ def address_lines(address: str, path: str, index: int) -> tuple[int, list[str]]:
         lines = _wrap(address, _font(path, index, size), width)
         if len(lines) <= ADDRESS_LINES:
             return size, lines
-    raise CabinError(f"the address is too long for the card ({len(address)} characters; at most"
-                     f" {ADDRESS_LINES} lines fit): shorten it as the household register writes it")
+    raise CabinError("the address is too long for the card ({count} characters; at most"
+                     " {lines} lines fit): shorten it as the household register writes it",
+                     count=len(address), lines=ADDRESS_LINES)
 
 
 def render(fields: FaceFields, path: str, index: int = 0) -> Image.Image:
@@ -151,7 +152,7 @@ def render(fields: FaceFields, path: str, index: int = 0) -> Image.Image:
 
     name_size = _fit_size(texts["name"], path, index, VALUE_SIZE + 4, TEXT_RIGHT - VALUE_X)
     if _font(path, index, name_size).getlength(texts["name"]) > TEXT_RIGHT - VALUE_X:
-        raise CabinError(f"the name is too long for the card ({len(texts['name'])} characters)")
+        raise CabinError("the name is too long for the card ({count} characters)", count=len(texts["name"]))
     put(VALUE_X, ROW_Y["name"] - 2, texts["name"], name_size)
     put(VALUE_X, ROW_Y["sex"], texts["sex"], VALUE_SIZE)
     draw.text((VALUE_X + 140, ROW_Y["sex"] + 6), LABELS["nation"], font=label, fill=0)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from enum import Enum
 
 from cabin.config import IdCardPolicy as Policy
-from cabin.queue.errors import CabinError
+from cabin.queue.errors import CabinError, Said
 
 
 class Kind(str, Enum):
@@ -86,9 +86,20 @@ def advance(state: State, to: State, cross_region: bool, reason: str | None = No
     if to is State.REFUSED and not (reason or "").strip():
         raise CabinError("a refusal needs a reason")
     allowed = _NEXT.get((state, cross_region), set())
-    if to not in allowed:
-        steps = " or ".join(sorted(s.value for s in allowed)) or "nothing (it is closed)"
-        raise CabinError(f"an application that is {state.value} can go to {steps}, not {to.value}")
+    if to in allowed:
+        return
+    if not allowed:
+        raise CabinError("an application that is {state} can go to nothing (it is closed), not {to}",
+                         state=state.value, to=to.value)
+    raise CabinError("an application that is {state} can go to {steps}, not {to}",
+                     state=state.value, steps=_either(sorted(s.value for s in allowed)), to=to.value)
+
+
+def _either(states: list[str]) -> str:
+    """The states as 'a', 'a or b', 'a or b or c', each a word the faces say in their language."""
+    if len(states) == 1:
+        return states[0]
+    return Said("{first} or {second}", first=states[0], second=_either(states[1:]))
 
 
 def is_overdue(state: State, due: date, today: date) -> bool:

@@ -28,6 +28,8 @@ from typing import Iterator
 from stdnum import numdb
 from stdnum.cn import ric
 
+from cabin.queue.errors import Said
+
 # Residence permits of Hong Kong, Macau and Taiwan residents (港澳台居民居住证, since 2018).
 # Not regions of GB/T 2260 (stdnum's table has 810000 and 820000 as the regions, not 830000):
 # the three codes the permits use, named for the clerk.
@@ -45,7 +47,7 @@ _DIGITS = frozenset("0123456789")
 class IdCheck:
     valid: bool
     number: str                 # normalised: 18 characters when it could be made so (a legacy number upgraded)
-    reason: str | None = None   # why it is refused, for the clerk; None when valid
+    reason: str | None = None   # why it is refused, for the clerk (a Said); None when valid
     region_code: str | None = None
     region: str | None = None   # e.g. 福建省厦门市湖里区; a residence permit says so
     birth: date | None = None
@@ -97,17 +99,21 @@ def check(number: str, province: str = "35", today: date | None = None) -> IdChe
         return IdCheck(valid=False, number=n if shown is None else shown, reason=reason, legacy=legacy)
 
     if not n:
-        return refuse("no ID number was given")
+        return refuse(Said("no ID number was given"))
     for i, c in enumerate(n, 1):
         if c not in _DIGITS and c != "X":
-            what = "a space" if c.isspace() else f'"{c}"'
-            return refuse(f"{what} at position {i} is not allowed: an ID number has only digits and a final X")
+            if c.isspace():
+                return refuse(Said("a space at position {position} is not allowed: an ID number has only digits"
+                                   " and a final X", position=i))
+            return refuse(Said('"{character}" at position {position} is not allowed: an ID number has only digits'
+                               ' and a final X', character=c, position=i))
     if len(n) not in (15, 18):
-        return refuse(f"18 digits expected, got {len(n)}")
+        return refuse(Said("18 digits expected, got {count}", count=len(n)))
     if "X" in n[:-1]:
-        return refuse(f"X is allowed only as the last character, got X at position {n.index('X') + 1}")
+        return refuse(Said("X is allowed only as the last character, got X at position {position}",
+                           position=n.index("X") + 1))
     if len(n) == 15 and n.endswith("X"):
-        return refuse("a 15-digit number has no check character: X at position 15 is not allowed")
+        return refuse(Said("a 15-digit number has no check character: X at position 15 is not allowed"))
 
     legacy = len(n) == 15
     if legacy:
@@ -115,15 +121,17 @@ def check(number: str, province: str = "35", today: date | None = None) -> IdChe
     else:
         expected = check_character(n[:17])
         if n[17] != expected:
-            return refuse(f"the check character should be {expected}, not {n[17]}: a digit was probably mistyped")
+            return refuse(Said("the check character should be {expected}, not {typed}: a digit was probably mistyped",
+                               expected=expected, typed=n[17]))
 
     y, m, d = n[6:10], n[10:12], n[12:14]
     try:
         birth = date(int(y), int(m), int(d))
     except ValueError:
-        return refuse(f"the birth date {y}-{m}-{d} does not exist", legacy=legacy)
+        return refuse(Said("the birth date {birth} does not exist", birth=f"{y}-{m}-{d}"), legacy=legacy)
     if birth > today:
-        return refuse(f"born in the future: the birth date {birth.isoformat()} is after today", legacy=legacy)
+        return refuse(Said("born in the future: the birth date {birth} is after today", birth=birth.isoformat()),
+                      legacy=legacy)
 
     code = n[:6]
     if code in PERMITS:
@@ -186,19 +194,19 @@ def _pick(names: tuple[_Name, ...], year: int) -> _Name | None:
 
 
 def _region(code: str, birth_year: int, this_year: int) -> tuple[str | None, str]:
-    """The region's name, or None and why not. A code counts if it was in use at some time
+    """The region's name, or None and why not (a Said). A code counts if it was in use at some time
     between the birth year and this year. Named as it was in the birth year if it existed then,
     otherwise as it was when it first came into use after the birth (the likely registration)."""
     province, names = _lookup(code)
     if not names:
-        return None, f"no region {code} has ever existed"
+        return None, Said("no region {code} has ever existed", code=code)
     usable = [x for x in names if x.overlaps(birth_year, this_year)]
     if not usable:
         ended = [x.end for x in names if x.end is not None]
         if len(ended) < len(names):  # only a name that starts after this year: not in the data
-            return None, f"region {code} ({names[-1].name}) is not in use yet"
-        return None, (f"region {code} ({names[-1].name}) was abolished in {max(ended)}, "
-                      f"before the birth in {birth_year}")
+            return None, Said("region {code} ({name}) is not in use yet", code=code, name=names[-1].name)
+        return None, Said("region {code} ({name}) was abolished in {year}, before the birth in {birth_year}",
+                          code=code, name=names[-1].name, year=max(ended), birth_year=birth_year)
     chosen = _pick(tuple(usable), birth_year) or min(usable, key=lambda x: x.start or 0)
     year = birth_year if chosen.in_use(birth_year) else chosen.start
     if code.endswith("0000"):  # a province-level code: its own name is the province's

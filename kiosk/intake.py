@@ -14,7 +14,7 @@ import json
 
 from cabin.config import StationConfig
 from cabin.queue.engine import Station
-from cabin.queue.errors import CabinError
+from cabin.queue.errors import CabinError, Said
 
 from . import audit, identity
 from .accounts import Account, check_actor
@@ -27,7 +27,7 @@ ACTING_ROLES = ("clerk", "supervisor")
 def checklist(config: StationConfig, service: str) -> dict:
     s = config.services.get(service)
     if s is None:
-        raise CabinError(f'unknown service "{service}"')
+        raise CabinError('unknown service "{service}"', service=service)
     return {"service": s.code, "name": s.name, "name_en": s.name_en, "documents": list(s.documents),
             "fees": {option or "fee": yuan for option, yuan in s.fees}, "assessed": not s.fees}
 
@@ -37,17 +37,27 @@ def fee_for(config: StationConfig, service: str, option: str | None, fine: int |
     fees = dict(config.services[service].fees)
     if not fees:
         if fine is None or fine < 0:
-            raise CabinError(f"{service} has no fixed fee: give the assessed amount with --fine YUAN")
+            raise CabinError("{service} has no fixed fee: give the assessed amount with --fine YUAN", service=service)
         return None, fine
     if fine is not None:
-        raise CabinError(f"{service} has a fixed fee: --fine is only for assessed fines")
+        raise CabinError("{service} has a fixed fee: --fine is only for assessed fines", service=service)
     if list(fees) == [""]:
         if option:
-            raise CabinError(f"{service} has one fee ({fees['']} yuan): no --fee-option")
+            raise CabinError("{service} has one fee ({yuan} yuan): no --fee-option", service=service, yuan=fees[""])
         return None, fees[""]
     if option not in fees:
-        raise CabinError(f"{service} needs a fee option: {', '.join(f'{o} ({y} yuan)' for o, y in fees.items())}")
+        raise CabinError("{service} needs a fee option: {options}", service=service, options=_options(fees))
     return option, fees[option]
+
+
+def _options(fees: dict[str, int]) -> Said:
+    """"single (15 yuan), double (30 yuan)": each option a Said, and the list one too (each pair of
+    neighbours a Said), so a face says the whole list in its language."""
+    said = [Said("{option} ({yuan} yuan)", option=option, yuan=yuan) for option, yuan in fees.items()]
+    listed = said[-1]
+    for one in reversed(said[:-1]):
+        listed = Said("{first}, {rest}", first=one, rest=listed)
+    return listed
 
 
 class Intake:
@@ -59,18 +69,20 @@ class Intake:
         source, reason = check_source(source, reason)
         checked = identity.check(number, self.config.station.province)
         if not checked.valid:
-            raise CabinError(f"the ID number is not valid: {checked.reason}")
+            raise CabinError("the ID number is not valid: {reason}", reason=checked.reason)
         result: dict = {}
 
         def write(conn, req: dict, now: int) -> None:
             service = req["service"]
             category = self.config.services[service].category if service in self.config.services else None
             if category is None or category == "id":
-                raise CabinError(f"{req['ticket']} is at window {window} for {service}: intake is for exit-entry"
-                                 " and traffic errands (ID cards have their own workflows)")
+                raise CabinError("{ticket} is at window {window} for {service}: intake is for exit-entry"
+                                 " and traffic errands (ID cards have their own workflows)",
+                                 ticket=req["ticket"], window=window, service=service)
             docs = list(self.config.services[service].documents)
             if not documents_checked:
-                raise CabinError(f"check the documents first ({'、'.join(docs)}), then record with --documents-checked")
+                raise CabinError("check the documents first ({documents}), then record with --documents-checked",
+                                 documents="、".join(docs))
             option, yuan = fee_for(self.config, service, fee_option, fine)
             clerk = check_actor(conn, by, *ACTING_ROLES)
             day = self.station.today()

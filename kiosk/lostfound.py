@@ -64,7 +64,7 @@ def clean_text(value: str | None, what: str, max_len: int = MAX_TEXT) -> str:
     real character kept, beyond the BMP too), and not empty."""
     text_ = text.clean(value if value is not None else "", what, max_length=max_len)
     if not text_:
-        raise CabinError(f"the {what} cannot be empty")
+        raise CabinError("the {what} cannot be empty", what=what)
     return text_
 
 
@@ -79,7 +79,7 @@ def clean_phone(value: str | None) -> str:
 def check_source(source: str, reason: str | None) -> tuple[str, str | None]:
     """An identity comes from the card reader, or is typed by hand with a reason."""
     if source not in SOURCES:
-        raise CabinError(f'unknown identity source "{audit.printable(source)}" (reader or manual)')
+        raise CabinError('unknown identity source "{source}" (reader or manual)', source=audit.printable(source))
     if source == "manual":
         return source, clean_text(reason, "reason for typing the number by hand")
     if reason is not None and reason.strip():
@@ -218,7 +218,8 @@ class LostFound:
         """The normalised number, or CabinError naming it masked."""
         check = identity.check(text or "", province=self.config.station.province, today=self.today())
         if not check.valid:
-            raise CabinError(f"the {what} {identity.mask(check.number)} is not valid: {check.reason}")
+            raise CabinError("the {what} {number} is not valid: {reason}",
+                             what=what, number=identity.mask(check.number), reason=check.reason)
         return check.number
 
     def _receipt(self, conn: sqlite3.Connection, now: int) -> str:
@@ -229,14 +230,14 @@ class LostFound:
         row = conn.execute(f"SELECT {_LOSS_COLS} FROM loss_reports WHERE receipt = ?",
                            [(receipt or "").strip().upper()]).fetchone()
         if row is None:
-            raise CabinError(f"there is no loss report {audit.printable(receipt)}")
+            raise CabinError("there is no loss report {receipt}", receipt=audit.printable(receipt))
         return row
 
     @staticmethod
     def _found_row(conn, found_id: int):
         row = conn.execute(f"SELECT {_FOUND_COLS} FROM found_cards WHERE id = ?", [found_id]).fetchone()
         if row is None:
-            raise CabinError(f"there is no found card {found_id}")
+            raise CabinError("there is no found card {found_id}", found_id=found_id)
         return row
 
     # -- loss reports -------------------------------------------------------------------------
@@ -248,15 +249,17 @@ class LostFound:
         person = self.number(applicant if applicant is not None else number, "applicant's ID number")
         source, reason = check_source(source, reason)
         if person != card:
-            raise CabinError(f"a loss report is made in person only: the applicant {identity.mask(person)}"
-                             f" is not the card's holder {identity.mask(card)}")
+            raise CabinError("a loss report is made in person only: the applicant {applicant}"
+                             " is not the card's holder {holder}",
+                             applicant=identity.mask(person), holder=identity.mask(card))
         with self.store.write() as conn:
             actor = check_actor(conn, by, *ACTING_ROLES).name
             now = self.clock.now_ms()
             open_row = conn.execute("SELECT receipt FROM loss_reports WHERE number = ? AND state = 'reported'",
                                     [card]).fetchone()
             if open_row is not None:
-                raise CabinError(f"{identity.mask(card)} already has an open loss report, {open_row[0]}")
+                raise CabinError("{number} already has an open loss report, {receipt}",
+                                 number=identity.mask(card), receipt=open_row[0])
             receipt = self._receipt(conn, now)
             cur = conn.execute(
                 "INSERT INTO loss_reports (receipt, number, state, source, source_reason, reported_by, reported_at)"
@@ -279,10 +282,11 @@ class LostFound:
             row = self._loss_row(conn, receipt)
             report = LossReport(*tuple(row))
             if presented != report.number:
-                raise CabinError(f"the card presented ({identity.mask(presented)}) is not the one reported"
-                                 f" in {report.receipt}")
+                raise CabinError("the card presented ({number}) is not the one reported in {receipt}",
+                                 number=identity.mask(presented), receipt=report.receipt)
             if report.state != "reported":
-                raise CabinError(f"{report.receipt} is {report.state}, not reported: it cannot be cancelled")
+                raise CabinError("{receipt} is {state}, not reported: it cannot be cancelled",
+                                 receipt=report.receipt, state=report.state)
             conn.execute("UPDATE loss_reports SET state = 'cancelled', closed_by = ?, closed_at = ?, close_source = ?,"
                          " close_reason = ? WHERE id = ?", [actor, now, source, reason, report.id])
             audit.record(conn, actor, "loss.cancel", report.receipt,
@@ -298,7 +302,7 @@ class LostFound:
             now = self.clock.now_ms()
             report = LossReport(*tuple(self._loss_row(conn, receipt)))
             if report.state != "reported":
-                raise CabinError(f"{report.receipt} is {report.state}, not reported")
+                raise CabinError("{receipt} is {state}, not reported", receipt=report.receipt, state=report.state)
             conn.execute("UPDATE loss_reports SET state = 'replaced', closed_by = ?, closed_at = ? WHERE id = ?",
                          [actor, now, report.id])
             audit.record(conn, actor, "loss.replaced", report.receipt,
@@ -312,7 +316,8 @@ class LostFound:
 
     def list_losses(self, state: str | None = None) -> list[LossReport]:
         if state is not None and state not in LOSS_STATES:
-            raise CabinError(f'unknown state "{audit.printable(state)}" ({", ".join(LOSS_STATES)})')
+            raise CabinError('unknown state "{state}" ({states})', state=audit.printable(state),
+                             states=", ".join(LOSS_STATES))
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
         with self.store.read() as conn:
             return [_loss(conn, r) for r in conn.execute(
@@ -331,9 +336,10 @@ class LostFound:
         try:
             day = found_on if isinstance(found_on, date) else date.fromisoformat(str(found_on).strip())
         except ValueError:
-            raise CabinError(f'the date found "{audit.printable(found_on)}" is not a date (YYYY-MM-DD)') from None
+            raise CabinError('the date found "{found_on}" is not a date (YYYY-MM-DD)',
+                             found_on=audit.printable(found_on)) from None
         if day > self.today():
-            raise CabinError(f"the date found {day.isoformat()} is in the future")
+            raise CabinError("the date found {found_on} is in the future", found_on=day.isoformat())
         with self.store.write() as conn:
             actor = check_actor(conn, by, *ACTING_ROLES).name
             now = self.clock.now_ms()
@@ -381,10 +387,11 @@ class LostFound:
             now = self.clock.now_ms()
             card = FoundCard(*tuple(self._found_row(conn, found_id)))
             if presented != card.number:
-                raise CabinError(f"the person's number ({identity.mask(presented)}) is not the card's"
-                                 f" ({card.number_masked}): only the owner collects it")
+                raise CabinError("the person's number ({number}) is not the card's ({card}): only the owner collects it",
+                                 number=identity.mask(presented), card=card.number_masked)
             if card.state != "held":
-                raise CabinError(f"found card {card.id} is {card.state}, not held: it cannot be handed over")
+                raise CabinError("found card {found_id} is {state}, not held: it cannot be handed over",
+                                 found_id=card.id, state=card.state)
             conn.execute("UPDATE found_cards SET state = 'returned', returned_by = ?, returned_at = ?,"
                          " returned_source = ?, returned_reason = ? WHERE id = ?",
                          [actor, now, source, reason, card.id])
@@ -406,7 +413,8 @@ class LostFound:
 
     def list_found(self, state: str | None = None) -> list[FoundCard]:
         if state is not None and state not in FOUND_STATES:
-            raise CabinError(f'unknown state "{audit.printable(state)}" ({", ".join(FOUND_STATES)})')
+            raise CabinError('unknown state "{state}" ({states})', state=audit.printable(state),
+                             states=", ".join(FOUND_STATES))
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
         with self.store.read() as conn:
             return [_found(conn, r) for r in conn.execute(

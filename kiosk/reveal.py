@@ -34,20 +34,21 @@ KINDS = {
 
 def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int) -> dict:
     if kind not in KINDS:
-        raise CabinError(f'unknown record kind "{audit.printable(kind)}" ({", ".join(KINDS)})')
+        raise CabinError('unknown record kind "{kind}" ({kinds})', kind=audit.printable(kind), kinds=", ".join(KINDS))
     reason = clean_text(reason, "reason for showing the personal data")
     table, key, columns = KINDS[kind]
     ref = (ref or "").strip().upper()
     if key == "id" and not ref.isdigit():
-        raise CabinError(f"a {kind} record is named by its number, not {audit.printable(ref)!r}")
+        raise CabinError("a {kind} record is named by its number, not {ref}", kind=kind, ref=repr(audit.printable(ref)))
     ensure_applied(store)
     with store.write() as conn:
         clerk = check_actor(conn, by, *ROLES)
         row = conn.execute(f"SELECT * FROM {table} WHERE {key} = ?", (int(ref) if key == "id" else ref,)).fetchone()
         if row is None:
-            raise CabinError(f"there is no {kind} record {audit.printable(ref)}")
+            raise CabinError("there is no {kind} record {ref}", kind=kind, ref=audit.printable(ref))
         if row["purged_at"] is not None:
-            raise CabinError(f"the personal data of {kind} {ref} was purged (retention): there is nothing to show")
+            raise CabinError("the personal data of {kind} {ref} was purged (retention): there is nothing to show",
+                             kind=kind, ref=ref)
         number = row[columns[0]]
         audit.record(conn, clerk.name, "reveal", ref if key != "id" else f"{kind}:{ref}",
                      {"record": kind, "number": identity.mask(number), "reason": reason}, at=now_ms)

@@ -46,7 +46,7 @@ from cabin.config import StationConfig
 from cabin.drivers.errors import DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
 from cabin.queue.clock import SystemClock, local_day
-from cabin.queue.errors import CabinError
+from cabin.queue.errors import CabinError, Said
 
 from . import audit, cardface, identity, temprules
 from .accounts import Account, check_actor
@@ -92,10 +92,11 @@ def decode_photo(wlt: bytes, argv: tuple[str, ...]) -> Image.Image:
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=PHOTO_DECODER_SECONDS)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise CabinError(f"the photo decoder {argv[0]} could not run: {exc}") from None
+            raise CabinError("the photo decoder {decoder} could not run: {why}", decoder=argv[0], why=exc) from None
         if done.returncode != 0 or not out.exists():
-            why = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
-            raise CabinError(f"the photo decoder {argv[0]} failed: {audit.printable(why[0])}")
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:]
+            why = audit.printable(last[0]) if last else Said("exit {code}", code=done.returncode)
+            raise CabinError("the photo decoder {decoder} failed: {why}", decoder=argv[0], why=why)
         return open_photo(out)
 
 
@@ -105,13 +106,14 @@ def open_photo(path: str | os.PathLike) -> Image.Image:
             image.load()
             return image.copy()
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise CabinError(f"the photo {audit.printable(str(path))} cannot be read as an image: {exc}") from None
+        raise CabinError("the photo {path} cannot be read as an image: {why}",
+                         path=audit.printable(str(path)), why=exc) from None
 
 
 def person_from_card(card: IdCard, config: StationConfig, photo_file: str | None = None) -> Person:
     """A resident card just read: its fields, and its photo decoded (or the file given)."""
     if card.card_type.value != "resident":
-        raise CabinError(f"a temporary resident ID card is for citizens: this is a {card.card_type.label}")
+        raise CabinError("a temporary resident ID card is for citizens: this is a {card}", card=card.card_type.label)
     photo = open_photo(photo_file) if photo_file else decode_photo(card.photo, config.temporary_card.photo_decoder)
     return Person(card.id_number, card.name, card.sex, card.nation_code, card.address, photo,
                   photo_source="file" if photo_file else "reader")
@@ -171,19 +173,21 @@ class TempCards:
         today = self.today()
         checked = identity.check(person.number, self.config.station.province, today=today)
         if not checked.valid:
-            raise CabinError(f"the ID number {identity.mask(checked.number)} is not valid: {checked.reason}")
+            raise CabinError("the ID number {number} is not valid: {reason}",
+                             number=identity.mask(checked.number), reason=checked.reason)
         if checked.permit or checked.legacy:
             raise CabinError("a temporary resident ID card needs an 18-digit citizen ID number")
         source, source_reason = check_source(person.source, person.source_reason)
-        name = clean_text(person.name, "name", MAX_NAME)
-        address = clean_text(person.address, "registered address", MAX_ADDRESS)
+        name = clean_text(person.name, Said("name"), MAX_NAME)
+        address = clean_text(person.address, Said("registered address"), MAX_ADDRESS)
         if person.sex not in ("1", "2"):
             raise CabinError("the sex must be 1 (male) or 2 (female), as on the card")
         if person.sex != ("1" if checked.sex == "M" else "2"):
             raise CabinError("the sex does not match the ID number (its 17th digit is odd for a man, even for a"
                              " woman): check both")
         if person.nation_code not in NATIONS:
-            raise CabinError(f'unknown ethnic group code "{audit.printable(person.nation_code)}" (GB 3304: 01 to 56, 97, 98)')
+            raise CabinError('unknown ethnic group code "{code}" (GB 3304: 01 to 56, 97, 98)',
+                             code=audit.printable(person.nation_code))
         photo = _png(cardface.bw_photo(person.photo))
         the_agent = self._agent(agent, today)
         temprules.check_agent(checked.birth, today, checked.number, the_agent)
@@ -200,12 +204,12 @@ class TempCards:
             ref = basis_ref.strip() if basis_ref else None
             if basis == "application":
                 if ref and pending and ref.upper() != pending["receipt"]:
-                    raise CabinError(f"the application {audit.printable(ref)} is not this person's pending one"
-                                     f" ({pending['receipt']})")
+                    raise CabinError("the application {ref} is not this person's pending one ({pending})",
+                                     ref=audit.printable(ref), pending=pending["receipt"])
                 ref = pending["receipt"] if pending else ref
                 temprules.check_basis(basis, pending["state"] if pending else (app["state"] if app else None), ref)
             else:
-                temprules.check_basis(basis, None, ref and clean_text(ref, "document reference", 60))
+                temprules.check_basis(basis, None, ref and clean_text(ref, Said("document reference"), 60))
             temprules.check_region(checked.cross_region, self.policy.cross_region,
                                    pending["state"] if pending else None, bool(pending and pending["cross_region"]))
             self._no_card_in_hand(conn, checked.number, today)
@@ -231,27 +235,29 @@ class TempCards:
         kind = agent.get("kind")
         checked = identity.check(agent.get("number") or "", self.config.station.province, today=today)
         if not checked.valid:
-            raise CabinError(f"the {kind}'s ID number is not valid: {checked.reason}")
+            raise CabinError("the {kind}'s ID number is not valid: {reason}", kind=kind, reason=checked.reason)
         document = agent.get("document")
-        return temprules.Agent(kind, checked.number, checked.birth, clean_text(agent.get("name"), f"{kind}'s name", MAX_NAME),
-                               clean_text(document, "power of attorney reference", 60) if document else None)
+        return temprules.Agent(kind, checked.number, checked.birth,
+                               clean_text(agent.get("name"), Said("{kind}'s name", kind=kind), MAX_NAME),
+                               clean_text(document, Said("power of attorney reference"), 60) if document else None)
 
     def _no_card_in_hand(self, conn, number: str, today: date) -> None:
         for row in conn.execute("SELECT receipt, state, valid_to FROM temp_cards WHERE id_number = ?"
                                 " AND state IN ('requested', 'approved', 'printed')", (number,)):
             if row["state"] != "printed":
-                raise CabinError(f"{identity.mask(number)} already has a temporary card in the making ({row['receipt']},"
-                                 f" {row['state']})")
+                raise CabinError("{number} already has a temporary card in the making ({receipt}, {state})",
+                                 number=identity.mask(number), receipt=row["receipt"], state=row["state"])
             if date.fromisoformat(row["valid_to"]) >= today:
-                raise CabinError(f"{identity.mask(number)} holds a valid temporary card ({row['receipt']}, valid to"
-                                 f" {row['valid_to']}): void it first, with the reason")
+                raise CabinError("{number} holds a valid temporary card ({receipt}, valid to {valid_to}): void it"
+                                 " first, with the reason",
+                                 number=identity.mask(number), receipt=row["receipt"], valid_to=row["valid_to"])
 
     # -- decision ---------------------------------------------------------------------------------
     def approve(self, receipt: str, *, by: Account) -> dict:
         return self._decide(receipt, by, "approved", None)
 
     def refuse(self, receipt: str, *, by: Account, reason: str) -> dict:
-        return self._decide(receipt, by, "refused", clean_text(reason, "reason for the refusal"))
+        return self._decide(receipt, by, "refused", clean_text(reason, Said("reason for the refusal")))
 
     def _check_still_eligible(self, conn, row) -> None:
         """The rules again at approval and at the print: the main card may have been collected,
@@ -271,10 +277,11 @@ class TempCards:
             supervisor = check_actor(conn, by, *APPROVERS)
             row = self._row(conn, receipt)
             if row["state"] != "requested":
-                raise CabinError(f"{row['receipt']} is {row['state']}: only a requested card is approved or refused")
+                raise CabinError("{receipt} is {state}: only a requested card is approved or refused",
+                                 receipt=row["receipt"], state=row["state"])
             if row["requested_by"].casefold() == supervisor.name.casefold():
-                raise CabinError(f"{supervisor.name} took this request: a second person approves it (another"
-                                 " supervisor signs in)")
+                raise CabinError("{supervisor} took this request: a second person approves it (another"
+                                 " supervisor signs in)", supervisor=supervisor.name)
             if state == "approved":
                 self._check_still_eligible(conn, row)
             now = self.clock.now_ms()
@@ -304,21 +311,22 @@ class TempCards:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise CabinError(f"the card printer {printer_url} is printing another card right now: wait for it"
-                                 " and try again") from None
+                raise CabinError("the card printer {printer} is printing another card right now: wait for it"
+                                 " and try again", printer=printer_url) from None
             yield
         finally:
             os.close(fd)
 
     def _print(self, receipt, printer, printer_url, by, reprint_reason, font) -> dict:
         if reprint_reason is not None:
-            reprint_reason = clean_text(reprint_reason, "reason for printing the card again")
+            reprint_reason = clean_text(reprint_reason, Said("reason for printing the card again"))
         with self.store.read() as conn:
             row = self._row(conn, receipt)
             busy = conn.execute("SELECT printer FROM card_jobs WHERE card_id = ?", (row["id"],)).fetchone()
         if busy and busy["printer"] != printer_url:
-            raise CabinError(f"{row['receipt']} was sent to the printer {busy['printer']} and its card is not"
-                             " confirmed yet: print it on that printer, which settles it")
+            raise CabinError("{receipt} was sent to the printer {printer} and its card is not"
+                             " confirmed yet: print it on that printer, which settles it",
+                             receipt=row["receipt"], printer=busy["printer"])
         settled = self._settle(printer, printer_url)
         with self.store.read() as conn:
             row = self._row(conn, receipt)
@@ -341,7 +349,8 @@ class TempCards:
                 now_row = self._row(conn, receipt)
                 clerk = self._check_printable(conn, now_row, reprint_reason, by)
                 if now_row["cards_printed"] != n - 1:
-                    raise CabinError(f"{row['receipt']} was printed meanwhile (elsewhere): nothing was sent")
+                    raise CabinError("{receipt} was printed meanwhile (elsewhere): nothing was sent",
+                                     receipt=row["receipt"])
                 self._check_still_eligible(conn, now_row)
                 if conn.execute("SELECT 1 FROM card_jobs WHERE printer = ? OR card_id = ?",
                                 (printer_url, row["id"])).fetchone():
@@ -372,19 +381,25 @@ class TempCards:
         actor = check_actor(conn, by, *(APPROVERS if reprint_reason is not None else CLERKS))
         if reprint_reason is None:
             if row["state"] == "printed":
-                cards = f"{row['cards_printed']} card{'s' if row['cards_printed'] > 1 else ''}"
-                raise CabinError(f"{row['receipt']} is already printed ({cards}, by {row['printed_by']}): look in the"
+                count = row["cards_printed"]
+                cards = Said("{count} cards", count=count) if count > 1 else Said("{count} card", count=count)
+                raise CabinError("{receipt} is already printed ({cards}, by {by}): look in the"
                                  " printer's output tray. Only a spoiled card is printed again, by a supervisor with"
-                                 " the reason (reprint)")
+                                 " the reason (reprint)", receipt=row["receipt"], cards=cards, by=row["printed_by"])
+            if row["state"] == "requested":
+                raise CabinError("{receipt} is {state}: only an approved card is printed (a supervisor approves it"
+                                 " first)", receipt=row["receipt"], state=row["state"])
             if row["state"] != "approved":
-                raise CabinError(f"{row['receipt']} is {row['state']}: only an approved card is printed"
-                                 + (" (a supervisor approves it first)" if row["state"] == "requested" else ""))
+                raise CabinError("{receipt} is {state}: only an approved card is printed",
+                                 receipt=row["receipt"], state=row["state"])
         elif row["state"] != "printed":
-            raise CabinError(f"{row['receipt']} is {row['state']}: only a printed card is printed again")
+            raise CabinError("{receipt} is {state}: only a printed card is printed again",
+                             receipt=row["receipt"], state=row["state"])
         elif date.fromisoformat(row["valid_to"]) < self.today():
-            raise CabinError(f"{row['receipt']} expired on {row['valid_to']}: a new request is needed, not a reprint")
+            raise CabinError("{receipt} expired on {valid_to}: a new request is needed, not a reprint",
+                             receipt=row["receipt"], valid_to=row["valid_to"])
         if row["purged_at"] is not None:
-            raise CabinError(f"{row['receipt']}'s personal data was purged: it cannot be printed")
+            raise CabinError("{receipt}'s personal data was purged: it cannot be printed", receipt=row["receipt"])
         return actor
 
     def _settle(self, printer, printer_url: str) -> dict | None:
@@ -405,21 +420,24 @@ class TempCards:
                 return {"job": job["job_id"], "printed": True}
             if moved > 1:
                 raise CabinError(
-                    f"the card printer's counter moved by {moved} since {job['job_id']} was sent: other cards were"
-                    f" printed on it, so whether {receipt}'s came out cannot be told. Look in the output tray, then a"
-                    f" supervisor records it: cabin tempcard settle {receipt} --printed|--not-printed --reason ...")
+                    "the card printer's counter moved by {moved} since {job} was sent: other cards were"
+                    " printed on it, so whether {receipt}'s came out cannot be told. Look in the output tray, then a"
+                    " supervisor records it: cabin tempcard settle {receipt} --printed|--not-printed --reason ...",
+                    moved=moved, job=job["job_id"], receipt=receipt)
             # A printer counts a card when it leaves: until the job's time is up it may still be inside.
             wait_ms = job["started_at"] + int(printer.print_timeout * 1000) - self.clock.now_ms()
             if wait_ms > 0:
-                raise CabinError(f"{job['job_id']} may still be printing (sent {self._ago(job['started_at'])} ago):"
-                                 f" wait {math.ceil(wait_ms / 1000)} s until the printer stops, then print again")
+                raise CabinError("{job} may still be printing (sent {seconds} s ago): wait {wait} s until the"
+                                 " printer stops, then print again", job=job["job_id"],
+                                 seconds=self._ago(job["started_at"]), wait=math.ceil(wait_ms / 1000))
             conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
             audit.record(conn, job["clerk"], "tempcard.not_printed", receipt,
                          {"job": job["job_id"], "counter": counter}, at=self.clock.now_ms())
             return {"job": job["job_id"], "printed": False}
 
     def _ago(self, ms: int) -> str:
-        return f"{max(0, self.clock.now_ms() - ms) / 1000:.0f} s"
+        """Whole seconds since `ms`, as a number the sentence puts its unit after."""
+        return f"{max(0, self.clock.now_ms() - ms) / 1000:.0f}"
 
     def _drop_job(self, printer_url: str, job_id: str, why: str) -> None:
         with self.store.write() as conn:
@@ -432,13 +450,13 @@ class TempCards:
     def settle_by_hand(self, receipt: str, *, printed: bool, by: Account, reason: str) -> dict:
         """A supervisor's record of what came out of a job the printer cannot tell about (a dead
         printer, other cards printed on it meanwhile): looked at, and written down."""
-        reason = clean_text(reason, "reason")
+        reason = clean_text(reason, Said("reason"))
         with self.store.write() as conn:
             supervisor = check_actor(conn, by, *APPROVERS)
             row = self._row(conn, receipt)
             job = conn.execute("SELECT * FROM card_jobs WHERE card_id = ?", (row["id"],)).fetchone()
             if job is None:
-                raise CabinError(f"{row['receipt']} has no print waiting to be settled")
+                raise CabinError("{receipt} has no print waiting to be settled", receipt=row["receipt"])
             if printed:
                 self._record_printed(conn, job, None, confirmed=f"supervisor {supervisor.name}: {reason}")
             else:
@@ -464,14 +482,14 @@ class TempCards:
     def font(self) -> tuple[str, int]:
         if self.policy.font:
             if not Path(self.policy.font).is_file():
-                raise CabinError(f"the card font {self.policy.font} ([temporary_card] font) does not exist")
+                raise CabinError("the card font {font} ([temporary_card] font) does not exist", font=self.policy.font)
             return self.policy.font, 0
         from cabin.drivers.ticketprinter.fonts import FontMissing, cjk_font
 
         try:
             found = cjk_font()
         except FontMissing as exc:
-            raise CabinError(f"the card cannot be drawn: {exc}") from None
+            raise CabinError("the card cannot be drawn: {why}", why=exc) from None
         return found.path, found.index
 
     def face_fields(self, row, valid_from: date, valid_to: date) -> cardface.FaceFields:
@@ -484,17 +502,19 @@ class TempCards:
 
     # -- void, show -----------------------------------------------------------------------------
     def void(self, receipt: str, *, by: Account, reason: str) -> dict:
-        reason = clean_text(reason, "reason for voiding the card")
+        reason = clean_text(reason, Said("reason for voiding the card"))
         with self.store.write() as conn:
             clerk = check_actor(conn, by, *CLERKS)
             row = self._row(conn, receipt)
             if row["state"] not in ("requested", "approved", "printed"):
-                raise CabinError(f"{row['receipt']} is {row['state']}: there is nothing to void")
+                raise CabinError("{receipt} is {state}: there is nothing to void",
+                                 receipt=row["receipt"], state=row["state"])
             job = conn.execute("SELECT printer FROM card_jobs WHERE card_id = ?", (row["id"],)).fetchone()
             if job:
-                raise CabinError(f"{row['receipt']} was sent to the printer {job['printer']} and its card is not"
+                raise CabinError("{receipt} was sent to the printer {printer} and its card is not"
                                  " confirmed yet: print it on that printer first (it settles what came out), or a"
-                                 " supervisor records by hand what came out (cabin tempcard settle)")
+                                 " supervisor records by hand what came out (cabin tempcard settle)",
+                                 receipt=row["receipt"], printer=job["printer"])
             now = self.clock.now_ms()
             conn.execute("UPDATE temp_cards SET state = 'voided', voided_by = ?, voided_at = ?, void_reason = ?,"
                          " updated_at = ? WHERE id = ?", (clerk.name, now, reason, now, row["id"]))
@@ -517,5 +537,5 @@ class TempCards:
     def _row(conn, receipt: str):
         row = conn.execute("SELECT * FROM temp_cards WHERE receipt = ?", ((receipt or "").strip().upper(),)).fetchone()
         if row is None:
-            raise CabinError(f"there is no temporary card {audit.printable(receipt or '')}")
+            raise CabinError("there is no temporary card {receipt}", receipt=audit.printable(receipt or ""))
         return row

@@ -55,15 +55,15 @@ def validity(issued: date, months: int) -> tuple[date, date]:
 def check_basis(basis: str, application_state: str | None, proof_ref: str | None) -> None:
     """The main card must be pending: an application here, or a document that shows it."""
     if basis not in BASES:
-        raise CabinError(f'unknown basis "{basis}" ({", ".join(BASES)})')
+        raise CabinError('unknown basis "{basis}" ({bases})', basis=basis, bases=", ".join(BASES))
     if basis == "application":
         if application_state is None:
             raise CabinError("there is no main-card application for this person here: a temporary card is"
                              " only for a citizen whose main card is being made (show the household register"
                              " or the pending-card receipt, or accept the application first)")
         if application_state not in PENDING:
-            raise CabinError(f"the main-card application is {application_state}, not pending: a temporary"
-                             " card is only for a citizen whose main card is being made")
+            raise CabinError("the main-card application is {state}, not pending: a temporary"
+                             " card is only for a citizen whose main card is being made", state=application_state)
     elif not proof_ref:
         raise CabinError("name the document shown (its number or reference): the household register or the"
                          " pending-card receipt proves that the main card is pending")
@@ -85,18 +85,19 @@ def check_agent(birth: date, today: date, number: str, agent: Agent | None) -> N
     age = age_on(birth, today)
     if age < GUARDIAN_BELOW:
         if agent is None or agent.kind != "guardian":
-            raise CabinError(f"the applicant is {age}: under {GUARDIAN_BELOW} the guardian applies (Art 9);"
-                             " give the guardian's ID number and name")
+            raise CabinError("the applicant is {age}: under {below} the guardian applies (Art 9);"
+                             " give the guardian's ID number and name", age=age, below=GUARDIAN_BELOW)
     elif agent is not None and agent.kind == "guardian":
-        raise CabinError(f"the applicant is {age}: a guardian applies only for a child under {GUARDIAN_BELOW};"
-                         " an adult applies in person or through a proxy with a power of attorney")
+        raise CabinError("the applicant is {age}: a guardian applies only for a child under {below};"
+                         " an adult applies in person or through a proxy with a power of attorney",
+                         age=age, below=GUARDIAN_BELOW)
     if agent is None:
         return
     if agent.kind not in AGENTS:
-        raise CabinError(f'unknown agent "{agent.kind}" (guardian or proxy)')
+        raise CabinError('unknown agent "{kind}" (guardian or proxy)', kind=agent.kind)
     if agent.number == number:
-        raise CabinError(f"the {agent.kind} cannot be the applicant")
+        raise CabinError("the {kind} cannot be the applicant", kind=agent.kind)
     if age_on(agent.birth, today) < ADULT:
-        raise CabinError(f"the {agent.kind} must be an adult ({ADULT} or over)")
+        raise CabinError("the {kind} must be an adult ({adult} or over)", kind=agent.kind, adult=ADULT)
     if agent.kind == "proxy" and not agent.document:
         raise CabinError("a proxy needs a power of attorney: give its reference")

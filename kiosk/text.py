@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from cabin.queue.errors import CabinError
+from cabin.queue.errors import CabinError, Said
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST) and two-character ESC sequences.
 _ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
@@ -22,34 +22,35 @@ _JOINERS = {"\u200c", "\u200d"}  # needed inside some scripts' words: allowed
 
 
 def problem(text: str, *, multiline: bool = False) -> str | None:
-    """Why `text` cannot be stored, or None."""
+    """Why `text` cannot be stored (a Said), or None."""
     if _ESCAPE.search(text):
-        return "it contains a terminal escape sequence"
+        return Said("it contains a terminal escape sequence")
     for ch in text:
         if ch in "\n\t" and multiline:
             continue
         if ch in _BIDI:
-            return f"it contains an invisible direction mark (U+{ord(ch):04X})"
+            return Said("it contains an invisible direction mark (U+{code})", code=f"{ord(ch):04X}")
         category = unicodedata.category(ch)
         if category == "Cc":
-            return f"it contains a control character (U+{ord(ch):04X})"
+            return Said("it contains a control character (U+{code})", code=f"{ord(ch):04X}")
         if category == "Cs":
-            return "it contains a broken character (a lone surrogate)"
+            return Said("it contains a broken character (a lone surrogate)")
         if category == "Cf" and ch not in _JOINERS:
-            return f"it contains an invisible formatting character (U+{ord(ch):04X})"
+            return Said("it contains an invisible formatting character (U+{code})", code=f"{ord(ch):04X}")
     return None
 
 
 def clean(text: str, field: str, *, multiline: bool = False, max_length: int = 200) -> str:
     """The text, trimmed and in NFC, or CabinError naming the field and what is wrong."""
     if not isinstance(text, str):
-        raise CabinError(f"the {field} must be text")
+        raise CabinError("the {field} must be text", field=field)
     reason = problem(text, multiline=multiline)
     if reason:
-        raise CabinError(f"the {field} was not accepted: {reason}; type it again")
+        raise CabinError("the {field} was not accepted: {reason}; type it again", field=field, reason=reason)
     text = unicodedata.normalize("NFC", text).strip()
     if len(text) > max_length:
-        raise CabinError(f"the {field} is too long ({len(text)} characters, at most {max_length})")
+        raise CabinError("the {field} is too long ({length} characters, at most {max_length})",
+                         field=field, length=len(text), max_length=max_length)
     return text
 
 

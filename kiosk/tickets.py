@@ -51,6 +51,7 @@ class TicketDesk:
         claims = tokens.verify(self.secret, self.config.station.code, token)
         ticket = self.station.show_ticket(str(claims.ticket_id))
         if ticket["day"] != claims.day:
-            raise CabinError(f"the ticket code names ticket {claims.ticket_id} of {claims.day}, which does not exist")
+            raise CabinError("the ticket code names ticket {ticket_id} of {day}, which does not exist",
+                             ticket_id=claims.ticket_id, day=claims.day)
         return {"valid": True, "station": claims.station, "day": claims.day, "ticket_id": claims.ticket_id,
                 "ticket": ticket["ticket"], "state": ticket["state"]}

@@ -62,17 +62,20 @@ def load_secret(path: Path) -> bytes:
     except OSError as exc:
         if isinstance(exc, FileNotFoundError) and path.exists():
             raise
-        raise CabinError(f"cannot read or create the station secret {path}: {exc.strerror or exc}") from None
+        raise CabinError("cannot read or create the station secret {path}: {why}",
+                         path=path, why=exc.strerror or str(exc)) from None
 
 
 def _read_secret(path: Path) -> bytes:
     mode = os.stat(path).st_mode & 0o777
     if mode & 0o077:
-        raise CabinError(f"the station secret {path} can be read by others (mode {mode:o}): run chmod 600 {path}")
+        raise CabinError("the station secret {path} can be read by others (mode {mode}): run chmod 600 {path}",
+                         path=path, mode=format(mode, "o"))
     secret = path.read_bytes()
     if len(secret) != SECRET_BYTES:
-        raise CabinError(f"the station secret {path} is damaged ({len(secret)} bytes, {SECRET_BYTES} expected):"
-                         " restore it from the backup; a new one would void today's tickets")
+        raise CabinError("the station secret {path} is damaged ({size} bytes, {expected} expected):"
+                         " restore it from the backup; a new one would void today's tickets",
+                         path=path, size=len(secret), expected=SECRET_BYTES)
     return secret
 
 
@@ -95,5 +98,5 @@ def verify(secret: bytes, station: str, token: str) -> TokenClaims:
     if not hmac.compare_digest(mac, _mac(secret, body)):
         raise CabinError("the ticket code is forged or damaged (its signature does not match)")
     if m[1] != station:
-        raise CabinError(f"the ticket is from another station ({m[1]})")
+        raise CabinError("the ticket is from another station ({station})", station=m[1])
     return TokenClaims(m[1], m[2], int(m[3]))

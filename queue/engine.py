@@ -19,7 +19,7 @@ from cabin.config import StationConfig
 
 from . import estimate, routing
 from .clock import SystemClock, local_day
-from .errors import CabinError, NothingToCall
+from .errors import CabinError, NothingToCall, Said
 from .store import Store
 
 LIVE = ("pending", "waiting", "called", "serving")  # request states that are not final
@@ -158,20 +158,27 @@ class Station:
     # -- look-ups ------------------------------------------------------------------------
     def _window(self, tx: _Tx, number: int) -> sqlite3.Row:
         if number not in self.config.windows:
-            raise CabinError(f"there is no window {number} (windows: {', '.join(map(str, sorted(self.config.windows)))})")
+            raise CabinError("there is no window {window} (windows: {windows})",
+                             window=number, windows=", ".join(map(str, sorted(self.config.windows))))
         return tx.conn.execute("SELECT * FROM windows WHERE number = ?", (number,)).fetchone()
 
-    def _current(self, tx: _Tx, number: int, states=AT_WINDOW, doing="do that") -> tuple[sqlite3.Row, sqlite3.Row]:
+    def _current(self, tx: _Tx, number: int, states, doing: Said) -> tuple[sqlite3.Row, sqlite3.Row]:
+        """The window and its called or served request; `doing` (what the clerk asked, a Said such
+        as Said("recall")) words the refusal when there is none in one of `states`."""
         window = self._window(tx, number)
         if window["current_request_id"] is None:
-            raise CabinError(f"window {number} has nobody called or being served: nothing to {doing}")
+            raise CabinError("window {window} has nobody called or being served: nothing to {doing}",
+                             window=number, doing=doing)
         req = tx.conn.execute(
             "SELECT r.*, t.number AS ticket FROM requests r JOIN tickets t ON t.id = r.ticket_id WHERE r.id = ?",
             (window["current_request_id"],),
         ).fetchone()
+        if req["state"] == "serving" and req["state"] not in states:
+            raise CabinError("{ticket} at window {window} is already being served: cannot {doing}",
+                             ticket=req["ticket"], window=number, doing=doing)
         if req["state"] not in states:
-            being = "already being served" if req["state"] == "serving" else req["state"]
-            raise CabinError(f"{req['ticket']} at window {number} is {being}: cannot {doing}")
+            raise CabinError("{ticket} at window {window} is {state}: cannot {doing}",
+                             ticket=req["ticket"], window=number, state=req["state"], doing=doing)
         return window, req
 
     def _ticket(self, conn: sqlite3.Connection, ref: str, day: str) -> sqlite3.Row:
@@ -185,9 +192,11 @@ class Station:
                 "SELECT * FROM tickets WHERE day = ? AND prefix = ? AND seq = ?", (day, text[0], int(text[1:]))
             ).fetchone()
         else:
-            raise CabinError(f'"{ref}" is not a ticket: give today\'s number (A001) or a ticket id')
+            raise CabinError('"{ref}" is not a ticket: give today\'s number (A001) or a ticket id', ref=ref)
+        if row is None and text.isdigit():
+            raise CabinError("no ticket with id {id}", id=text)
         if row is None:
-            raise CabinError(f"no ticket with id {text}" if text.isdigit() else f"no ticket {text} today")
+            raise CabinError("no ticket {ticket} today", ticket=text)
         return row
 
     def _label(self, service: str) -> str:
@@ -201,14 +210,16 @@ class Station:
         if not services:
             raise CabinError("a ticket needs at least one errand")
         if len(services) > limit:
-            raise CabinError(f"one ticket holds at most {limit} errands; {len(services)} were asked for")
+            raise CabinError("one ticket holds at most {limit} errands; {asked} were asked for",
+                             limit=limit, asked=len(services))
         for code in services:
             if code not in self.config.services:
-                raise CabinError(f'unknown service "{code}" (see `cabin config check --services`)')
+                raise CabinError('unknown service "{code}" (see `cabin config check --services`)', code=code)
         if len(set(services)) != len(services):
             raise CabinError("an errand is listed twice on one ticket")
         if priority not in self.config.priorities:
-            raise CabinError(f'unknown priority class "{priority}" (classes: {", ".join(self.config.priorities)})')
+            raise CabinError('unknown priority class "{priority}" (classes: {classes})',
+                             priority=priority, classes=", ".join(self.config.priorities))
         head_start = self.config.priorities[priority].head_start_min * 60_000
         prefix = self.config.prefix_for(services[0])
         with self._tx() as tx:
@@ -239,18 +250,18 @@ class Station:
         with self._tx() as tx:
             row = self._window(tx, window)
             if row["state"] != "open":
-                raise CabinError(f"window {window} is {row['state']}: open it first (`cabin window open {window}`)")
+                raise CabinError("window {window} is {state}: open it first (`cabin window open {window}`)",
+                                 window=window, state=row["state"])
             if row["current_request_id"] is not None:
                 current = tx.conn.execute(
                     "SELECT t.number, r.state FROM requests r JOIN tickets t ON t.id = r.ticket_id WHERE r.id = ?",
                     (row["current_request_id"],),
                 ).fetchone()
-                raise CabinError(
-                    f"window {window} still has {current[0]} ({current[1]}): complete, transfer or mark it no-show first"
-                )
+                raise CabinError("window {window} still has {ticket} ({state}): complete, transfer or mark it no-show first",
+                                 window=window, ticket=current[0], state=current[1])
             req = routing.pick(tx.conn, self.config.windows[window].services, window)
             if req is None:
-                raise NothingToCall(f"nobody is waiting for window {window}")
+                raise NothingToCall("nobody is waiting for window {window}", window=window)
             return self._claim(tx, req, window)
 
     def _claim(self, tx: _Tx, req: sqlite3.Row, window: int, continued: bool = False) -> Call:
@@ -264,7 +275,7 @@ class Station:
     def recall(self, window: int) -> dict:
         """Call the same citizen again; past the recall limit the errand becomes a no-show."""
         with self._tx() as tx:
-            _, req = self._current(tx, window, ("called",), "recall")
+            _, req = self._current(tx, window, ("called",), Said("recall"))
             limit = self.config.queue.recall_limit
             if req["recalls"] >= limit:
                 self._no_show(tx, req, window, automatic=True)
@@ -277,7 +288,7 @@ class Station:
 
     def no_show(self, window: int) -> dict:
         with self._tx() as tx:
-            _, req = self._current(tx, window, ("called",), "mark no-show")
+            _, req = self._current(tx, window, ("called",), Said("mark no-show"))
             self._no_show(tx, req, window, automatic=False)
             return {"ticket": req["ticket"], "request_id": req["id"], "window": window, "no_show": True}
 
@@ -293,7 +304,7 @@ class Station:
 
     def start(self, window: int) -> dict:
         with self._tx() as tx:
-            _, req = self._current(tx, window, ("called",), "start")
+            _, req = self._current(tx, window, ("called",), Said("start"))
             tx.set_request(req, "serving", "started", at_window=window)
             return {"ticket": req["ticket"], "request_id": req["id"], "window": window, "service": req["service"]}
 
@@ -305,7 +316,7 @@ class Station:
         counter's record of the errand (an intake, say) and its completion are then one write,
         and a refusal from it (CabinError) leaves the errand as it was."""
         with self._tx() as tx:
-            row, req = self._current(tx, window, AT_WINDOW, "complete")
+            row, req = self._current(tx, window, AT_WINDOW, Said("complete"))
             if record is not None:
                 record(tx.conn, dict(req), tx.now)
             if req["state"] == "called":  # the clerk served without pressing start: timed from the call
@@ -334,21 +345,21 @@ class Station:
         if (to_window is None) == (to_service is None):
             raise CabinError("transfer needs exactly one of --to-window or --to-service")
         with self._tx() as tx:
-            _, req = self._current(tx, window, AT_WINDOW, "transfer")
+            _, req = self._current(tx, window, AT_WINDOW, Said("transfer"))
             service = req["service"]
             if to_window is not None:
                 target = self._window(tx, to_window)
                 if to_window == window:
-                    raise CabinError(f"{req['ticket']} is already at window {window}")
+                    raise CabinError("{ticket} is already at window {window}", ticket=req["ticket"], window=window)
                 if service not in self.config.windows[to_window].services:
-                    raise CabinError(f"window {to_window} does not serve {self._label(service)}")
+                    raise CabinError("window {window} does not serve {service}", window=to_window, service=self._label(service))
                 if target["state"] == "closed":
-                    raise CabinError(f"window {to_window} is closed: open it first or choose another window")
+                    raise CabinError("window {window} is closed: open it first or choose another window", window=to_window)
             else:
                 if to_service not in self.config.services:
-                    raise CabinError(f'unknown service "{to_service}"')
+                    raise CabinError('unknown service "{code}"', code=to_service)
                 if to_service == service:
-                    raise CabinError(f"{req['ticket']} is already for {self._label(service)}")
+                    raise CabinError("{ticket} is already for {service}", ticket=req["ticket"], service=self._label(service))
                 service = to_service
             new_id = tx.conn.execute(
                 "INSERT INTO requests (ticket_id, position, service, state, sort_key, target_window,"
@@ -372,7 +383,7 @@ class Station:
                 (ticket["id"], *LIVE),
             ).fetchall()
             if not live:
-                raise CabinError(f"{ticket['number']} has no errand left to cancel")
+                raise CabinError("{ticket} has no errand left to cancel", ticket=ticket["number"])
             for req in live:
                 tx.set_request(req, "cancelled", "cancelled", at_window=req["window"] if req["state"] in AT_WINDOW else None)
             tx.conn.execute(
@@ -394,16 +405,15 @@ class Station:
             if not missed or ticket["state"] != "closed" or tx.conn.execute(
                 "SELECT 1 FROM requests WHERE ticket_id = ? AND state IN (?, ?, ?, ?)", (ticket["id"], *LIVE)
             ).fetchone():
-                raise CabinError(f"{ticket['number']} was not marked no-show: nothing to reactivate")
+                raise CabinError("{ticket} was not marked no-show: nothing to reactivate", ticket=ticket["number"])
             if ticket["day"] != tx.day:
-                raise CabinError(f"{ticket['number']} is from {ticket['day']}: issue a new ticket")
+                raise CabinError("{ticket} is from {day}: issue a new ticket", ticket=ticket["number"], day=ticket["day"])
             since = max(r["updated_at"] for r in missed)
             limit = self.config.queue.reactivation_min
             if tx.now - since > limit * 60_000:
                 minutes = (tx.now - since) // 60_000
-                raise CabinError(
-                    f"{ticket['number']} missed its call {minutes} minutes ago, more than {limit}: issue a new ticket"
-                )
+                raise CabinError("{ticket} missed its call {minutes} minutes ago, more than {limit}: issue a new ticket",
+                                 ticket=ticket["number"], minutes=minutes, limit=limit)
             for i, req in enumerate(missed):
                 if i == 0:
                     tx.set_request(req, "waiting", "reactivated", recalls=0, window=None)
@@ -422,7 +432,7 @@ class Station:
     # -- windows -------------------------------------------------------------------------
     def set_window(self, number: int, state: str) -> dict:
         if state not in ("open", "paused", "closed"):
-            raise CabinError(f'a window can be open, paused or closed, not "{state}"')
+            raise CabinError('a window can be open, paused or closed, not "{state}"', state=state)
         with self._tx() as tx:
             self._window(tx, number)
             changed = self._set_window_state(tx, number, state)
@@ -437,9 +447,12 @@ class Station:
                 "SELECT r.*, t.number AS ticket FROM requests r JOIN tickets t ON t.id = r.ticket_id WHERE r.id = ?",
                 (row["current_request_id"],),
             ).fetchone()
+            if req["state"] == "serving" and not force and state == "paused":
+                raise CabinError("window {window} is serving {ticket}: complete or transfer it before pausing",
+                                 window=number, ticket=req["ticket"])
             if req["state"] == "serving" and not force:
-                verb = "pausing" if state == "paused" else "closing"
-                raise CabinError(f"window {number} is serving {req['ticket']}: complete or transfer it before {verb}")
+                raise CabinError("window {window} is serving {ticket}: complete or transfer it before closing",
+                                 window=number, ticket=req["ticket"])
             # The called citizen goes back to the queue at the ticket's place.
             tx.set_request(req, "waiting", "returned", at_window=number, detail={"reason": f"window {state}"},
                            window=None, target_window=None)

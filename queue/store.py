@@ -50,7 +50,7 @@ def configured_busy_timeout_ms() -> int:
     except ValueError:
         value = -1
     if value < 0:
-        raise StoreError(f'{BUSY_TIMEOUT_ENV}="{text}" is not a whole number of milliseconds')
+        raise StoreError('{variable}="{text}" is not a whole number of milliseconds', variable=BUSY_TIMEOUT_ENV, text=text)
     return value
 
 
@@ -94,26 +94,28 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
-            raise StoreError(f"cannot open the database {self.path}: {self.path.parent} is not a folder") from None
+            raise StoreError("cannot open the database {path}: {folder} is not a folder",
+                             path=self.path, folder=self.path.parent) from None
         except OSError as exc:
-            raise StoreError(f"cannot open the database {self.path}: {_reason(exc)}") from None
+            raise StoreError("cannot open the database {path}: {why}", path=self.path, why=_reason(exc)) from None
         try:
             self.conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000, check_same_thread=False
             )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the database {self.path}: {_reason(exc)}") from None
+            raise StoreError("cannot open the database {path}: {why}", path=self.path, why=_reason(exc)) from None
         try:
             # Another program's SQLite file is refused before anything is written to it (not even
             # the switch to WAL, which rewrites the header).
             tables = [r[0] for r in self.conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
             if tables and migrations.migrations_table not in tables:
-                raise StoreError(f"the database {self.path} is not a Cabin database"
-                                 f" (it holds other tables: {', '.join(tables[:5])}{', ...' if len(tables) > 5 else ''})")
+                raise StoreError("the database {path} is not a Cabin database (it holds other tables: {tables})",
+                                 path=self.path, tables=", ".join(tables[:5]) + (", ..." if len(tables) > 5 else ""))
             mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
-                raise StoreError(f"the database {self.path} cannot use WAL journaling (got {mode}); is it on a network drive?")
+                raise StoreError("the database {path} cannot use WAL journaling (got {mode}); is it on a network drive?",
+                                 path=self.path, mode=mode)
             self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
             self.conn.execute("PRAGMA foreign_keys=ON")
             # Temporary b-trees in memory. Call-next's merge sorts one row per service in its own
@@ -154,7 +156,7 @@ class Store:
             try:
                 self._lock_fd = os.open(f"{self.path}-lock", os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
-                raise StoreError(f"cannot write beside the database {self.path}: {_reason(exc)}") from None
+                raise StoreError("cannot write beside the database {path}: {why}", path=self.path, why=_reason(exc)) from None
         return self._lock_fd
 
     @contextmanager
@@ -210,22 +212,22 @@ def _reason(exc: BaseException) -> str:
 
 
 def _seconds(ms: int) -> str:
-    return f"{ms // 1000} s" if ms % 1000 == 0 else f"{ms / 1000:g} s"
+    """Whole seconds as such, else as few decimals as it takes: "10", "0.3"."""
+    return f"{ms // 1000}" if ms % 1000 == 0 else f"{ms / 1000:g}"
 
 
 def translate(exc: sqlite3.Error, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> StoreError:
     """SQLite's errors, in words a clerk (or the person they call) can act on."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return StoreError(
-            f"the database {path} is busy: another program has held it locked for {_seconds(busy_timeout_ms)}; try again"
-        )
+        return StoreError("the database {path} is busy: another program has held it locked for {seconds} s; try again",
+                          path=path, seconds=_seconds(busy_timeout_ms))
     if "readonly" in text or "read-only" in text:
-        return StoreError(f"the database {path} is read-only: check the file's and folder's permissions")
+        return StoreError("the database {path} is read-only: check the file's and folder's permissions", path=path)
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return StoreError(f"the database {path} is damaged or is not a Cabin database ({text})")
+        return StoreError("the database {path} is damaged or is not a Cabin database ({why})", path=path, why=text)
     if "unable to open" in text:
-        return StoreError(f"cannot open the database {path} ({text})")
+        return StoreError("cannot open the database {path} ({why})", path=path, why=text)
     if "disk" in text and ("full" in text or "I/O" in text):
-        return StoreError(f"the database {path} cannot be written: {text}")
-    return StoreError(f"database error in {path}: {text}")
+        return StoreError("the database {path} cannot be written: {why}", path=path, why=text)
+    return StoreError("database error in {path}: {why}", path=path, why=text)

@@ -21,12 +21,17 @@ from cabin.kiosk import tokens
 from cabin.kiosk.accounts import Accounts
 from cabin.kiosk.faces.counter import CounterApp
 from cabin.kiosk.faces.counter_desk import DeskScreen
-from cabin.kiosk.faces.counter_dialogs import ConfirmScreen, TicketCard, TransferScreen
+from cabin.kiosk.faces.counter_dialogs import TicketCard, TransferScreen
 from cabin.kiosk.faces.counter_login import LoginScreen
 from cabin.kiosk.faces.workflows.context import WorkflowContext, WorkflowResult
 
 from conftest import STAFF_PASSWORD
 from test_faces_common import SECRET, config_with, fixed_clock, link, open_station, pilot_test, screen_text, until
+
+
+def asking(app) -> bool:
+    """The desk is asking a yes-or-no in its bottom bar."""
+    return isinstance(app.screen, DeskScreen) and app.screen.question is not None
 
 
 @pytest.fixture
@@ -135,7 +140,7 @@ async def test_open_call_start_complete_attributed_to_the_clerk(db, config, cloc
         await press_and_wait(pilot, app, "s")
         assert app.view.current["state"] == "serving" and "办理中" in screen_text(app)
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: asking(app))
         await press_and_wait(pilot, app, "enter")
         assert app.view.current is None and "A001 的临时居民身份证已办结" in screen_text(app)
     assert {e["clerk"] for e in events_of(db, config, clock, "done")} == {"li"}
@@ -153,10 +158,15 @@ async def test_escape_backs_out_of_a_completion(db, config, clock):
         await sign_in(pilot, app)
         await press_and_wait(pilot, app, "n")
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: asking(app))
+        assert "办结 A001 的" in screen_text(app)
+        await pilot.press("x")                           # the desk's keys rest while it asks
+        await pilot.pause(0.2)
+        assert asking(app) and app.view.state == "open" and app.view.current["ticket"] == "A001"
         await pilot.press("escape")
         await pilot.pause(0.2)
-        assert isinstance(app.screen, DeskScreen) and app.view.current["state"] == "called"
+        assert not asking(app) and app.view.current["state"] == "called"
+        assert "回车确认" not in screen_text(app)
 
 
 @pilot_test
@@ -226,7 +236,7 @@ async def test_the_tickets_errands_and_the_one_stop_continuation(db, config, clo
         assert "1. 身份证挂失  已叫号（1号窗口）" in text
         assert "2. 普通护照  待办" in text and "3. 非现场交通违法处理  待办" in text
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: asking(app))
         await press_and_wait(pilot, app, "enter")
         text = screen_text(app)
         assert "下一项“普通护照”接着在本窗口办理" in text
@@ -367,6 +377,22 @@ async def test_a_forged_or_foreign_code_is_refused(db, config, clock):
         assert isinstance(app.screen, DeskScreen) and app.view.current is None
 
 
+@pilot_test
+async def test_a_refusal_is_said_whole_in_the_faces_language(db, config, clock):
+    """Not a Chinese lead-in before the service's English: the refusal itself, from the catalog."""
+    station = open_station(db, config, clock)
+    station.issue(["id.apply"])
+    day = station.today()
+    app = counter(db, config, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot, app)
+        forged = token_for(config, day, 1, secret=b"another-station-secret-0123456789")
+        await pilot.press(*forged, "enter")
+        await until(pilot, lambda: "号票二维码无效" in screen_text(app))
+        text = screen_text(app)
+        assert "号票码是伪造的或已损坏（签名不符）" in text and "signature" not in text
+
+
 # -- workflows, the supervisor, the palette ----------------------------------------------------------------
 class FakeWorkflow(Screen):
     def __init__(self, context: WorkflowContext, result: WorkflowResult):
@@ -409,7 +435,7 @@ async def test_enter_runs_the_errands_workflow_then_completes(db, config, clock,
         await sign_in(pilot, app)
         await press_and_wait(pilot, app, "n")
         await pilot.press("enter")                        # start, then the workflow
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: asking(app))
         assert seen[0].clerk.name == "li" and seen[0].window.number == 1
         assert seen[0].request["service"] == "id.temporary" and seen[0].request["ticket"] == "A001"
         assert "LS-20261123-0001 已登记" in screen_text(app)
@@ -418,7 +444,7 @@ async def test_enter_runs_the_errands_workflow_then_completes(db, config, clock,
         await pilot.press("enter")                        # the intake completes the errand itself
         await until(pilot, lambda: app.last_log == "taken in")
         await pilot.press("enter")                        # no workflow for a found card: ask, then complete
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: asking(app))
         await pilot.pause(0.2)
         assert "没有办理页面" in screen_text(app)
         await press_and_wait(pilot, app, "enter")

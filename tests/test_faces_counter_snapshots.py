@@ -1,7 +1,7 @@
 """SVG snapshots of the counter app's screens at 80x24 and 120x40, in Chinese and English: the
 sign-in (with the demo accounts), the desk with a three-errand ticket at the window and the
 devices (real simulators on pseudo-terminals, the card printer's cover open), the transfer
-picker, and a ticket pulled up by the scanner; one desk in the light theme. The clock is fixed."""
+picker, the desk asking to complete (in its bottom bar), and a ticket pulled up by the scanner; one desk in the light theme. The clock is fixed."""
 
 from __future__ import annotations
 
@@ -81,6 +81,19 @@ def test_transfer_picker(snap_compare, desk_db, lang, size):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=picking)
+
+
+@pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
+def test_desk_asks_to_complete(snap_compare, desk_db, lang, size):
+    app = app_for(desk_db, lang)
+
+    async def asking(pilot):
+        await at_the_desk(pilot, app)
+        await pilot.press("c")
+        await until(pilot, lambda: app.screen.question is not None)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=asking)
 
 
 @pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)

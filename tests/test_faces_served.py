@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -118,13 +119,18 @@ def processes():
     started: list[subprocess.Popen] = []
     yield started
     for p in started:
-        if p.poll() is None:
-            p.terminate()
+        # each was started in a session of its own: the whole group goes, so the board process the
+        # server spawned for the browser's page does not outlive the test
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                break
             try:
                 p.wait(timeout=10)
+                break
             except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+                continue
 
 
 def test_the_served_board_shows_a_call_in_chromium(tmp_path, processes):

@@ -89,7 +89,7 @@ async def test_approvals_by_the_signed_in_supervisor_never_the_requester(rig):
         screen = app.screen
         await pilot.press("2", "a")
         await settled(pilot, screen)
-        assert "wang took this request" in screen_text(app) and card_state(rig, mine)["state"] == "requested"
+        assert "此申请由 wang 受理：须由另一人审批" in screen_text(app) and card_state(rig, mine)["state"] == "requested"
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, SupervisorLogin))
         await signed_in(pilot, app, "zhao")
@@ -158,3 +158,22 @@ def test_the_figures_are_the_exports(rig):
         assert view.figures[key] == expected[key], key
     assert sum(view.hourly) == 6 and view.hourly[9] == 6
     assert view.waiting_now == 3 and view.longest_waiting_min >= 30
+
+
+@pilot_test
+async def test_the_open_applications_from_the_supervisors_view(rig):
+    with rig.services() as store:
+        receipt = Applications(store, rig.config, rig.clock).accept(ADULT, "replacement", by=rig.accounts["li"])["receipt"]
+    app = SupervisorApp(rig.link, lang="en")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await signed_in(pilot, app, "wang")
+        await pilot.press("f6")
+        await until(pilot, lambda: type(app.screen).__name__ == "ApplicationsScreen" and app.screen.rows)
+        assert receipt in screen_text(app)
+        await pilot.press("v")                                   # the card has come from the maker
+        await until(pilot, lambda: f"{receipt}: card received" in str(app.screen.query_one("#wf-status").render()))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen))
+    with rig.services() as store:
+        shown = Applications(store, rig.config, rig.clock).show(receipt)
+    assert shown["state"] == "received"

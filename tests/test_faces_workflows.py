@@ -21,6 +21,7 @@ from cabin.drivers.simhost import PtyHost
 from cabin.kiosk.accounts import Accounts
 from cabin.kiosk.applications import Applications
 from cabin.kiosk.faces.base import FaceApp
+from cabin.kiosk.faces.workflows.common import AskScreen
 from cabin.kiosk.faces.workflows.context import WorkflowContext, WorkflowResult
 from cabin.kiosk.faces.workflows.registry import screen_for
 
@@ -179,7 +180,7 @@ async def test_temporary_card_read_request_approve_print_with_a_fault_mid_job(ri
         await typed(pilot, PW)
         await pilot.press("enter")
         await settled(pilot, screen)
-        assert screen.stage == "approve" and "li is a clerk" in status(app)
+        assert screen.stage == "approve" and "li 是窗口民警账号：此操作需要主管账号" in status(app)   # in the face's language
         for _ in range(2):
             await pilot.press("shift+tab")
         screen.query_one("#supervisor").value = ""
@@ -189,7 +190,7 @@ async def test_temporary_card_read_request_approve_print_with_a_fault_mid_job(ri
         await typed(pilot, "not-the-password")
         await pilot.press("enter")
         await settled(pilot, screen)
-        assert screen.stage == "approve" and "wrong name or password" in status(app)
+        assert screen.stage == "approve" and "账号或密码错误" in status(app)
         assert screen.query_one("#password").value == ""          # never kept
         screen.query_one("#password").focus()
         await typed(pilot, PW)
@@ -252,6 +253,86 @@ async def test_a_supervisor_at_the_counter_cannot_approve_their_own_request(rig)
         await pilot.press("escape")
         await until(pilot, lambda: app.result is not None)
     assert not app.result.recorded and app.result.receipt == screen.receipt
+
+
+async def supervisor_signs(pilot, app, name: str, reason: str) -> None:
+    """The F6/F7 sign-off: a supervisor's name, password and the reason, Enter after each."""
+    await until(pilot, lambda: isinstance(app.screen, AskScreen))
+    for text in (name, PW, reason):
+        await typed(pilot, text)
+        await pilot.press("enter")
+
+
+async def requested_by_reader(pilot, screen) -> None:
+    await pilot.press("f2")
+    await settled(pilot, screen)
+    await pilot.press("enter")
+    await settled(pilot, screen)
+    assert screen.stage == "approve"
+
+
+@pilot_test
+async def test_a_supervisor_refuses_the_request_on_the_same_screen(rig):
+    with rig.services() as store:
+        Applications(store, rig.config, rig.clock).accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+    app = Host(rig, "id.temporary", lang="en", reader_timeout=2.0, printer=test_printer)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await requested_by_reader(pilot, screen)
+        await pilot.press("f6")
+        await supervisor_signs(pilot, app, "li", "the application was withdrawn")   # a clerk cannot
+        await settled(pilot, screen)
+        assert screen.stage == "approve" and "li is a clerk" in status(app)
+        await pilot.press("f6")
+        await supervisor_signs(pilot, app, "wang", "the application was withdrawn")
+        await settled(pilot, screen)
+        assert screen.stage == "refused" and "refused by wang" in status(app)
+        assert "Refused because: the application was withdrawn" in screen_text(app)
+        await pilot.press("f7")                                  # nothing to print again
+        await pilot.press("enter")
+        await until(pilot, lambda: app.result is not None)
+    assert not app.result.recorded and rig.printer.printed == []
+    with rig.services() as store:
+        from cabin.kiosk.tempcards import TempCards
+
+        card = TempCards(store, rig.config, rig.clock).show(screen.receipt)
+    assert (card["state"], card["decided_by"], card["cards_printed"]) == ("refused", "wang", 0)
+
+
+@pilot_test
+async def test_a_spoiled_card_printed_again_by_a_supervisor_with_the_reason(rig):
+    with rig.services() as store:
+        Applications(store, rig.config, rig.clock).accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+    app = Host(rig, "id.temporary", lang="en", reader_timeout=2.0, printer=test_printer)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await requested_by_reader(pilot, screen)
+        await typed(pilot, "wang")
+        await pilot.press("enter")
+        await typed(pilot, PW)
+        await pilot.press("enter")
+        await settled(pilot, screen)
+        await pilot.press("enter")                               # print
+        await settled(pilot, screen)
+        assert screen.stage == "printed" and len(rig.printer.printed) == 1
+        rig.printer.inject("ribbon_out", "Se")                   # the reprint meets a fault first
+        await pilot.press("f7")
+        await supervisor_signs(pilot, app, "zhao", "the card came out smudged")
+        await settled(pilot, screen)
+        assert "ribbon" in status(app).lower() and "F7" in status(app)
+        rig.printer.clear()
+        await pilot.press("f7")
+        await supervisor_signs(pilot, app, "zhao", "the card came out smudged")
+        await settled(pilot, screen)
+        assert "one more card printed" in status(app), status(app)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.result is not None)
+    assert app.result.recorded
+    with rig.services() as store:
+        from cabin.kiosk.tempcards import TempCards
+
+        card = TempCards(store, rig.config, rig.clock).show(screen.receipt)
+    assert card["cards_printed"] == 2 == len(rig.printer.printed)   # one first card, exactly one more
 
 
 @pilot_test

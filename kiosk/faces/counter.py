@@ -30,8 +30,8 @@ from cabin.queue.errors import CabinError, NothingToCall
 from .base import FaceApp, StationLink
 from .counter_desk import DESK_KEYS, KEY_SHOWN, DeskScreen
 from .counter_devices import CHECK_SECONDS, FAULT_CHECK_SECONDS, DeviceBar, window_devices
-from .counter_dialogs import ConfirmScreen, TicketCard, TransferScreen
-from .counter_login import COUNTER_ROLES, LoginScreen, refusal_text
+from .counter_dialogs import TicketCard, TransferScreen
+from .counter_login import COUNTER_ROLES, LoginScreen
 from .counter_model import DeskView, read_desk
 from .counter_scanner import GAP_SECONDS, ScanBuffer
 
@@ -184,7 +184,7 @@ class CounterApp(FaceApp):
             ticket = station.show_ticket(str(found["ticket_id"]))
             outlook = station.outlook(str(found["ticket_id"]))
         except (CabinError, RuntimeError) as exc:
-            self.post_message(self.Scanned(None, None, t("ctr_scan_refused", reason=str(exc))))
+            self.post_message(self.Scanned(None, None, t("ctr_scan_refused", reason=t.refusal(exc))))
         except OSError as exc:
             self.post_message(self.Scanned(None, None, t("database_trouble") + f" ({exc})"))
         else:
@@ -208,7 +208,7 @@ class CounterApp(FaceApp):
         try:
             account = Accounts(self.link.station().store, self.link.clock).authenticate(name, password)
         except CabinError as exc:
-            self.post_message(self.SignInRefused(refusal_text(t, str(exc))))
+            self.post_message(self.SignInRefused(t.refusal(exc)))
         except OSError as exc:
             self.post_message(self.SignInRefused(t("database_trouble") + f" ({exc})"))
         else:
@@ -329,7 +329,7 @@ class CounterApp(FaceApp):
         except NothingToCall:
             text = t("ctr_did_call_none")
         except CabinError as exc:
-            text, error, then = t("ctr_refused", reason=str(exc)), True, None
+            text, error, then = t("ctr_refused", reason=t.refusal(exc)), True, None
         except OSError as exc:
             text, error, then = t("database_trouble") + f" ({exc})", True, None
         try:
@@ -397,7 +397,8 @@ class CounterApp(FaceApp):
             return
         question = question or self.strings("ctr_confirm_complete", ticket=current["ticket"],
                                              service=self._service(current["service"]))
-        self.push_screen(ConfirmScreen(question), callback=lambda yes: yes and self.queue_op("complete"))
+        if isinstance(self.screen, DeskScreen):
+            self.screen.ask(question, lambda yes: yes and self.queue_op("complete"))
 
     def handle_errand(self) -> None:
         """Enter: the errand's workflow (started first if the citizen was only called)."""

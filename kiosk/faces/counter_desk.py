@@ -8,6 +8,8 @@ reads the station itself.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -19,7 +21,7 @@ from textual.widgets import Label, Static
 from .counter_devices import DeviceBar
 from .counter_dialogs import errand_lines
 from .counter_model import DeskView
-from .widgets import BigNumber, TitleBar
+from .widgets import BigNumber, Pane, TitleBar
 
 # key, action, catalog key of its name, who sees it ("all", "supervisor", "demo")
 DESK_KEYS = (
@@ -42,7 +44,7 @@ DESK_KEYS = (
 KEY_SHOWN = {"enter": "⏎", "escape": "Esc", "ctrl+p": "^P", "ctrl+q": "^Q", "f2": "F2", "f3": "F3", "f4": "F4"}
 
 
-class KeyStrip(Static):
+class KeyStrip(Pane):
     """The screen's keys and what they do, wrapped over as many lines as the width needs."""
 
     DEFAULT_CLASSES = "key-strip"
@@ -91,18 +93,29 @@ class KeyStrip(Static):
             line.append_text(item)
         if line:
             lines.append(line)
-        self.update(Text("\n").join(lines))
+        self.show(Text("\n").join(lines), shape=(len(lines), width))
 
 
 class DeskScreen(Screen):
+    """The counter's desk: the window, the citizen at it, the queue, the keys.
+
+    A yes-or-no (complete this errand?) is asked in the bottom bar, not in a dialog: the desk
+    stays in view while the clerk decides, Enter says yes, Escape no, and the other keys rest
+    until then. (A dialog also cost a repaint of the whole desk to open and another to close.)
+    """
+
     def __init__(self):
         super().__init__()
         app = self.app
         t = app.strings
+        self.question: Callable[[bool], None] | None = None  # the answer's consequence while asking
         for key, action, name, who in DESK_KEYS:
             if who == "demo" and not app.demo:
                 continue
             self._bindings.bind(key, action, t(name), show=True)
+        # after the desk's own: Enter is "handle" until a question is asked, then "yes"
+        self._bindings.bind("enter,y", "answer(True)", show=False)
+        self._bindings.bind("escape,n", "answer(False)", show=False)
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -114,15 +127,16 @@ class DeskScreen(Screen):
                 yield Label("", id="window-line")
                 yield Label(t("ctr_current_title"), classes="section-title")
                 yield BigNumber("-", id="current-number")
-                yield Static("", id="current-state")
+                yield Pane("", id="current-state")
                 yield Label(t("ctr_errands_title"), classes="section-title", id="errands-title")
-                yield Static("", id="current-errands")
+                yield Pane("", id="current-errands")
             with Vertical(id="desk-queue"):
                 yield Label(t("ctr_queue_title"), classes="section-title")
-                yield Static("", id="queue-summary")
-                yield Static("", id="queue-table")
+                yield Pane("", id="queue-summary")
+                yield Pane("", id="queue-table")
         with Vertical(classes="bottom-bar"):
-            yield Static("", id="desk-log")
+            yield Pane("", id="desk-question")
+            yield Pane("", id="desk-log")
             yield KeyStrip(((KEY_SHOWN["ctrl+p"], t("ctr_key_palette")), (KEY_SHOWN["ctrl+q"], t("ctr_key_quit"))))
 
     def on_mount(self) -> None:
@@ -132,7 +146,26 @@ class DeskScreen(Screen):
         self.show_log(self.app.last_log)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if self.question is not None:
+            return action == "answer"
+        if action == "answer":
+            return False
         return self.app.desk_action_state(action, parameters)
+
+    def ask(self, question: str, then: Callable[[bool], None]) -> None:
+        """Ask a yes-or-no in the bottom bar; `then(answer)` runs on Enter (yes) or Escape (no)."""
+        self.question = then
+        bar = self.query_one("#desk-question", Pane)
+        bar.show(f"{question}　　{self.app.strings('ctr_dialog_confirm_hint')}")
+        bar.display = True
+        self.refresh_bindings()
+
+    def action_answer(self, yes: bool) -> None:
+        then, self.question = self.question, None
+        self.query_one("#desk-question", Pane).display = False
+        self.refresh_bindings()
+        if then is not None:
+            then(yes)
 
     # -- actions: the app does them ---------------------------------------------------------
     def action_call(self) -> None:
@@ -175,8 +208,8 @@ class DeskScreen(Screen):
     def show_log(self, text: str, error: bool = False) -> None:
         if not self.is_mounted:
             return
-        log = self.query_one("#desk-log", Static)
-        log.update(text)
+        log = self.query_one("#desk-log", Pane)
+        log.show(text)
         log.set_class(error, "-error")
 
     def show_view(self, view: DeskView) -> None:
@@ -185,17 +218,19 @@ class DeskScreen(Screen):
         app = self.app
         t, config = app.strings, app.config
         window = config.windows[view.window]
-        self.query_one("#window-line", Label).update(
-            t("ctr_window_line", window=t("window_n", n=view.window), name=t.name(window),
-              state=t(f"ctr_window_{view.state}_state")))
+        line = t("ctr_window_line", window=t("window_n", n=view.window), name=t.name(window),
+                 state=t(f"ctr_window_{view.state}_state"))
+        window_line = self.query_one("#window-line", Label)
+        if str(window_line.content) != line:
+            window_line.update(line, layout=False)  # one line, the pane's width: its size never changes
         self.query_one("#window-line").set_classes(f"-{view.state}")
         number = self.query_one("#current-number", BigNumber)
-        state = self.query_one("#current-state", Static)
-        errands = self.query_one("#current-errands", Static)
+        state = self.query_one("#current-state", Pane)
+        errands = self.query_one("#current-errands", Pane)
         if view.current is None:
             number.show(None)
-            state.update(t("ctr_no_current") if view.state == "open" else t("ctr_window_not_open"))
-            errands.update("")
+            state.show(t("ctr_no_current") if view.state == "open" else t("ctr_window_not_open"))
+            errands.show("", shape="1fr")
         else:
             c = view.current
             number.show(c["ticket"])
@@ -206,20 +241,20 @@ class DeskScreen(Screen):
                 errand = next((e for e in view.ticket["errands"] if e["request_id"] == c["request_id"]), None)
                 if errand and errand["recalls"]:
                     lines.append(t("ctr_recalls", n=errand["recalls"]))
-                errands.update("\n".join(errand_lines(t, config, view.ticket)))
+                errands.show("\n".join(errand_lines(t, config, view.ticket)), shape="1fr")  # its height is the layout's
             lines.append(t("ctr_hint_called") if c["state"] == "called" else t("ctr_hint_serving"))
-            state.update("\n".join(lines))
+            state.show("\n".join(lines))
         self.show_queue(view)
 
     def show_queue(self, view: DeskView) -> None:
         t, config = self.app.strings, self.app.config
-        summary = self.query_one("#queue-summary", Static)
-        table_widget = self.query_one("#queue-table", Static)
+        summary = self.query_one("#queue-summary", Pane)
+        table_widget = self.query_one("#queue-table", Pane)
         if not view.waiting:
-            summary.update(t("ctr_queue_none"))
-            table_widget.update("")
+            summary.show(t("ctr_queue_none"))
+            table_widget.show("")
             return
-        summary.update(t("ctr_queue_total", n=view.waiting, here=view.waiting_here, m=view.longest_min))
+        summary.show(t("ctr_queue_total", n=view.waiting, here=view.waiting_here, m=view.longest_min))
         table = Table(box=None, padding=(0, 1, 0, 0), expand=True, show_edge=False, header_style="bold")
         table.add_column(t("ctr_col_service"), ratio=1, no_wrap=True, overflow="ellipsis")
         for key in ("ctr_col_waiting", "ctr_col_longest", "ctr_col_estimate"):
@@ -231,4 +266,6 @@ class DeskScreen(Screen):
             table.add_row(Text(name, style="" if s.here else "dim"), str(s.waiting), t("ctr_minutes", m=s.longest_min),
                           t("ctr_minutes", m=round(s.estimated_min)))
         legend = Text(t("ctr_here_legend"), style="dim") if any(s.here for s in rows) else Text("")
-        table_widget.update(Group(table, legend))
+        shown = tuple((s.service, s.here, s.waiting, s.longest_min, round(s.estimated_min)) for s in rows)
+        table_widget.show(Group(table, legend), key=(shown, legend.plain),
+                          shape=(len(rows), legend.plain, table_widget.content_size.width))

@@ -1,5 +1,6 @@
-"""The counter's small dialogs: the transfer picker, a confirmation, a ticket pulled up by the
-scanner. Each is a modal screen: Enter confirms, Escape backs out, nothing needs a mouse."""
+"""The counter's small dialogs: the transfer picker and a ticket pulled up by the scanner. Each
+is a modal screen: Enter confirms, Escape backs out, nothing needs a mouse. (A yes-or-no is asked
+in the desk's own bottom bar: DeskScreen.ask.)"""
 
 from __future__ import annotations
 
@@ -69,27 +70,6 @@ class TransferScreen(ModalScreen):
 
     def action_back(self) -> None:
         self.dismiss(None)
-
-
-class ConfirmScreen(ModalScreen):
-    """A yes-or-no: Enter (or y) is yes, Escape (or n) is no."""
-
-    BINDINGS = [Binding("enter,y", "yes", show=False), Binding("escape,n", "no", show=False)]
-
-    def __init__(self, question: str):
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box", classes="dialog"):
-            yield Static(self.question, id="confirm-question")
-            yield Label(self.app.strings("ctr_dialog_confirm_hint"), classes="dialog-hint")
-
-    def action_yes(self) -> None:
-        self.dismiss(True)
-
-    def action_no(self) -> None:
-        self.dismiss(False)
 
 
 class TicketCard(ModalScreen):

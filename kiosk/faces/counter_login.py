@@ -2,12 +2,11 @@
 
 The check runs in a thread worker (scrypt takes a moment, and the audit entry waits for the
 write lock); a refusal is shown as the accounts layer words it (a lockout says for how long),
-in the face's language. The demo station lists its demo accounts and passwords here.
+in the face's language (kiosk/faces/refusals.py). The demo station lists its demo accounts and
+passwords here.
 """
 
 from __future__ import annotations
-
-import re
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,21 +18,6 @@ from .counter_devices import DeviceBar
 from .widgets import TitleBar
 
 COUNTER_ROLES = ("clerk", "supervisor")
-
-
-def refusal_text(strings, reason: str) -> str:
-    """The accounts layer's refusal in the face's language (its own words if not a known one)."""
-    if strings.lang == "en":
-        return reason
-    if m := re.fullmatch(r"wrong name or password; after (\d+) failed sign-ins the account is locked for (\d+) min", reason):
-        return strings("ctr_login_wrong_locked", n=m[1], m=m[2])
-    if reason == "wrong name or password":
-        return strings("ctr_login_wrong")
-    if m := re.fullmatch(r"the account (.+) is locked after (\d+) failed sign-ins; try again in (\d+) min.*", reason):
-        return strings("ctr_login_locked", name=m[1], n=m[2], m=m[3])
-    if m := re.fullmatch(r"the account (.+) is disabled", reason):
-        return strings("ctr_login_disabled", name=m[1])
-    return reason
 
 
 class LoginScreen(Screen):

@@ -71,12 +71,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ctr_login_enter": ("下一项 / 登录", "next field / sign in"),
     "ctr_login_clear": ("清空", "clear"),
     "ctr_login_checking": ("正在核对…", "Checking…"),
-    "ctr_login_wrong": ("账号或密码错误", "Wrong name or password"),
-    "ctr_login_wrong_locked": ("账号或密码错误；已连续失败 {n} 次，账号锁定 {m} 分钟",
-                           "Wrong name or password; after {n} failed sign-ins the account is locked for {m} min"),
-    "ctr_login_locked": ("账号 {name} 已因连续 {n} 次登录失败被锁定：请 {m} 分钟后再试，或请管理员重置密码",
-                     "The account {name} is locked after {n} failed sign-ins: try again in {m} min or ask an admin to reset its password"),
-    "ctr_login_disabled": ("账号 {name} 已停用", "The account {name} is disabled"),
     "ctr_login_not_counter": ("{name} 是{role}账号：柜台只接受窗口民警和主管账号",
                           "{name} is an {role} account: the counter takes clerk and supervisor accounts"),
     "ctr_login_demo": ("演示账号（仅限演示站）：", "Demo accounts (the demo station only):"),
@@ -213,6 +207,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "key_type_by_hand": ("手工录入", "Type by hand"),
     "key_reveal": ("查看完整信息", "Reveal"),
     "key_void": ("作废", "Void"),
+    "key_refuse": ("不予批准", "Refuse"),
+    "key_reprint": ("补打", "Print again"),
     "key_cancel": ("取消", "Cancel"),
     "key_ok": ("确定", "OK"),
     "key_close": ("关闭", "Close"),
@@ -265,6 +261,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "f_supervisor": ("审批人", "Supervisor"),
     "f_password": ("密码", "Password"),
     "f_void_reason": ("作废原因", "Why void it"),
+    "f_refuse_reason": ("不予批准的原因", "Why refuse it"),
+    "f_reprint_reason": ("补打原因", "Why print it again"),
     "f_reveal_reason": ("查看原因", "Why"),
     "f_refuse_reason": ("不予受理原因", "Why refuse"),
     "f_kind": ("申领类型", "Kind"),
@@ -317,6 +315,14 @@ CATALOG: dict[str, tuple[str, str]] = {
     "tc_resumed": ("{receipt} 上次已出卡，已登记，未重复打印（有效期至 {valid_to}）。回车完成。", "{receipt}: the earlier attempt's card had come out; recorded, not printed again (valid to {valid_to}). Enter to finish."),
     "tc_fix_and_print": ("排除故障后按回车重新打印：已出的卡只登记，不会重复打印。", "Fix it and press Enter to print again: a card that did come out is recorded, never printed twice."),
     "tc_void_title": ("作废 {receipt}", "Void {receipt}"),
+    "tc_supervisor_signs": ("由主管输入姓名和密码（受理人不能审批自己受理的申请）；原因记入审计日志，请勿写入他人姓名",
+                            "A supervisor types their name and password (not the requester); the reason goes into the audit log: name nobody in it"),
+    "tc_refuse_title": ("{receipt}：不予批准", "{receipt}: refuse"),
+    "tc_refused": ("{receipt} 不予批准（{supervisor}）。回车完成。", "{receipt} refused by {supervisor}. Enter to finish."),
+    "tc_left_refused": ("{receipt} 不予批准", "{receipt} refused"),
+    "tc_reprint_title": ("{receipt}：补打一张", "{receipt}: print one more card"),
+    "tc_reprinted": ("{receipt} 已补打一张，有效期至 {valid_to}。回车完成。", "{receipt}: one more card printed, valid to {valid_to}. Enter to finish."),
+    "tc_fix_and_reprint": ("排除故障后按 F7 再补打：已出的卡只登记，不会重复打印。", "Fix it and press F7 to print again: a card that did come out is recorded, never printed twice."),
     "tc_voided": ("{receipt} 已作废", "{receipt} voided"),
     "tc_state_requested": ("待审批", "awaiting approval"),
     "tc_state_approved": ("已批准", "approved"),
@@ -329,6 +335,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "tc_line_requested": ("受理：{clerk}", "Requested by {clerk}"),
     "tc_line_decided": ("审批：{supervisor}", "Decided by {supervisor}"),
     "tc_line_printed": ("已出卡 {n} 张，有效期 {valid_from} 至 {valid_to}", "{n} card(s) printed, valid {valid_from} to {valid_to}"),
+    "tc_line_refused": ("不予批准的原因：{reason}", "Refused because: {reason}"),
     "tc_line_voided": ("{clerk} 作废：{reason}", "Voided by {clerk}: {reason}"),
     "tc_left_requested": ("{receipt} 已受理，尚未审批打印", "{receipt} requested, not yet approved or printed"),
     "tc_left_approved": ("{receipt} 已批准，尚未打印", "{receipt} approved, not printed yet"),
@@ -483,6 +490,12 @@ class Strings:
     def __call__(self, key: str, **values) -> str:
         text = CATALOG[key][self._column]
         return text.format(**values) if values else text
+
+    def refusal(self, error) -> str:
+        """A service layer's refusal (a CabinError or a Said) in this language."""
+        from .refusals import say
+
+        return say(error, self.lang)
 
     def name(self, thing) -> str:
         """The name of a configured category, service, window or priority class."""

@@ -104,6 +104,7 @@ class SupervisorScreen(Localised, Screen):
         Binding("n", "add_account", "key_sv_add"),
         Binding("d", "disable_account", "key_sv_disable"),
         Binding("f5", "refresh", "key_sv_refresh"),
+        Binding("f6", "applications", "key_applications"),
     ]
 
     def __init__(self, account: Account, link: StationLink | None = None, *, refresh_seconds: float = REFRESH_SECONDS):
@@ -287,7 +288,7 @@ class SupervisorScreen(Localised, Screen):
         if message.tag != "read":
             self.busy = False
         error = message.error
-        text = self.t("wf_refused", reason=str(error)) if isinstance(error, CabinError) else \
+        text = self.t("wf_refused", reason=self.t.refusal(error)) if isinstance(error, CabinError) else \
             self.t("wf_trouble", reason=str(error) or type(error).__name__)
         self.say(text, "-fault")
 
@@ -360,6 +361,11 @@ class SupervisorScreen(Localised, Screen):
         link, account = self.link, self.account
         self.act("disable", lambda: Accounts(link.station().store, link.clock).disable(name, by=account)[0].as_dict())
 
+    def action_applications(self) -> None:
+        from .workflows.application import ApplicationsScreen
+
+        self.app.push_screen(ApplicationsScreen(self.link, self.account))
+
     def action_back(self) -> None:
         self.dismiss(None)
 
@@ -426,7 +432,7 @@ class SupervisorApp(FaceApp):
                 raise CabinError(self.strings("sv_not_supervisor", name=account.name,
                                               role=self.strings(f"role_{account.role}")))
         except Exception as exc:
-            self.call_from_thread(self._refused, str(exc))
+            self.call_from_thread(self._refused, self.strings.refusal(exc))
         else:
             self.call_from_thread(self._signed_in, account)
 

@@ -74,11 +74,12 @@ class ApplicationScreen(WorkflowScreen):
 
     def action_open_list(self) -> None:
         if not self.busy:
-            self.app.push_screen(ApplicationsScreen(self.context))
+            self.app.push_screen(ApplicationsScreen(self.context.link, self.context.clerk))
 
 
 class ApplicationsScreen(Localised, Screen):
-    """Open applications by deadline, and the next step of the highlighted one."""
+    """Open applications by deadline, and the next step of the highlighted one, done by the
+    signed-in `clerk` (from a counter's application screen, or the supervisor's view)."""
 
     BINDINGS = [
         Binding("escape", "back", "key_back"),
@@ -89,9 +90,9 @@ class ApplicationsScreen(Localised, Screen):
         Binding("o", "toggle_overdue", "key_ap_overdue"),
     ]
 
-    def __init__(self, context):
+    def __init__(self, link, clerk):
         super().__init__(classes="workflow")
-        self.context = context
+        self.link, self.clerk = link, clerk
         self.rows: list[dict] = []
         self.overdue_only = False
         self.busy = False
@@ -116,11 +117,11 @@ class ApplicationsScreen(Localised, Screen):
 
     @work(thread=True, exclusive=True, group="applications")
     def _work(self, what: str, receipt: str | None, to: str | None, reason: str | None = None) -> None:
-        apps = Applications(self.context.link.station().store, self.context.link.config, self.context.link.clock)
+        apps = Applications(self.link.station().store, self.link.config, self.link.clock)
         try:
             done = None
             if what == "advance":
-                done = apps.advance(receipt, to, by=self.context.clerk, reason=reason)
+                done = apps.advance(receipt, to, by=self.clerk, reason=reason)
             rows = apps.list(overdue=self.overdue_only)
             overdue = {r["receipt"] for r in apps.list(overdue=True)}
         except Exception as exc:
@@ -151,7 +152,8 @@ class ApplicationsScreen(Localised, Screen):
     def on_job_failed(self, message: JobFailed) -> None:
         self.busy = False
         status = self.query_one("#wf-status", Static)
-        status.update(self.app.strings("wf_refused", reason=str(message.error)))
+        t = self.app.strings
+        status.update(t("wf_refused", reason=t.refusal(message.error)))
         status.set_classes("-fault")
 
     def current(self) -> str | None:

@@ -294,7 +294,7 @@ class WorkflowScreen(Localised, Screen):
     def explain(self, error: Exception) -> str:
         t = self.t
         if isinstance(error, CabinError):
-            return t("wf_refused", reason=str(error))
+            return t("wf_refused", reason=t.refusal(error))
         if isinstance(error, DeviceError):
             return self.device_words(error)
         self.log.error(f"workflow: {error!r}")

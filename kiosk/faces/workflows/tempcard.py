@@ -11,7 +11,10 @@
    printer prints again through the same TempCards.print, which settles the job first, so a
    card is never printed twice.
 
-F8 voids the request or the card with a reason; F5 reveals the record (audited).
+F6 refuses the request (a supervisor signs it with a reason) while it waits for approval; F7
+prints one more card of a printed one (a spoiled card: a supervisor's decision, with the reason,
+through the same TempCards.print); F8 voids the request or the card with a reason; F5 reveals the
+record (audited).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ def nation_code(text: str) -> str:
 class TempCardScreen(WorkflowScreen):
     title_key = "tc_title"
     reveal_kind = "tempcard"
-    BINDINGS = [Binding("f8", "void", "key_void")]
+    BINDINGS = [Binding("f6", "refuse", "key_refuse"), Binding("f7", "reprint", "key_reprint"),
+                Binding("f8", "void", "key_void")]
 
     def __init__(self, context: WorkflowContext, *, printer: Callable[[str, int], object] = default_printer,
                  **kw):
@@ -109,6 +113,10 @@ class TempCardScreen(WorkflowScreen):
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "void":
             return self.receipt is not None and self.stage in ("approve", "print", "printed")
+        if action == "refuse":
+            return self.stage == "approve"
+        if action == "reprint":
+            return self.stage == "printed"
         return super().check_action(action, parameters)
 
     def fill_from_card(self, shown) -> None:
@@ -243,6 +251,71 @@ class TempCardScreen(WorkflowScreen):
         self.say(self.explain(error) + "\n" + self.t("tc_fix_and_print"), "-fault")
         return True
 
+    # -- a supervisor's decisions: refuse the request, print a spoiled card again ----------------------------
+    def _ask_supervisor(self, title: str, reason_label: str, then: Callable[[dict], None]) -> None:
+        t = self.t
+        fields = [("supervisor", t("f_supervisor"), False), ("password", t("f_password"), True),
+                  ("why", reason_label, False)]
+        self.app.push_screen(AskScreen(title, fields, t("tc_supervisor_signs")), lambda values: values and then(values))
+
+    def _supervisor(self, values: dict):
+        from cabin.kiosk.accounts import Accounts
+
+        return Accounts(self.store(), self.clock()).authenticate(values["supervisor"].strip(), values["password"])
+
+    def action_refuse(self) -> None:
+        if self.stage != "approve" or self.busy:
+            return
+        self._ask_supervisor(self.t("tc_refuse_title", receipt=self.receipt), self.t("f_refuse_reason"), self._refuse)
+
+    def _refuse(self, values: dict) -> None:
+        from cabin.kiosk.tempcards import TempCards
+
+        receipt, config = self.receipt, self.config
+        self.run_job("refuse", lambda: TempCards(self.store(), config, self.clock()).refuse(
+            receipt, by=self._supervisor(values), reason=values["why"]))
+
+    def done_refuse(self, record: dict) -> None:
+        self.stage = "refused"
+        self.show_record(record)
+        self.query_one("#tc-approve").display = False
+        self.set_focus(None)
+        self.say(self.t("tc_refused", receipt=record["receipt"], supervisor=record["decided_by"]), "-ok")
+        self.result = WorkflowResult(receipt=self.receipt, message=self.t("tc_left_refused", receipt=self.receipt))
+
+    def action_reprint(self) -> None:
+        if self.stage != "printed" or self.busy:
+            return
+        if self.context.window.card_printer is None:
+            self.say(self.t("tc_no_printer"), "-fault")
+            return
+        self._ask_supervisor(self.t("tc_reprint_title", receipt=self.receipt), self.t("f_reprint_reason"),
+                             self._reprint)
+
+    def _reprint(self, values: dict) -> None:
+        from cabin.kiosk.tempcards import TempCards
+
+        device, receipt, config, make = self.context.window.card_printer, self.receipt, self.config, self.make_printer
+
+        def job():
+            supervisor = self._supervisor(values)
+            cards = TempCards(self.store(), config, self.clock())
+            with make(device.url, device.baud) as printer:
+                return cards.print(receipt, printer, device.url, by=supervisor, reprint_reason=values["why"])
+
+        self.run_job("reprint", job, "tc_printing")
+
+    def done_reprint(self, record: dict) -> None:
+        self.show_record(record)
+        key = "tc_resumed" if record.get("resumed") else "tc_reprinted"
+        self.say(self.t(key, receipt=record["receipt"], valid_to=record["valid_to"]), "-ok")
+
+    def failed_reprint(self, error: Exception) -> bool:
+        if isinstance(error, CabinError):
+            return False
+        self.say(self.explain(error) + "\n" + self.t("tc_fix_and_reprint"), "-fault")
+        return True
+
     # -- void ----------------------------------------------------------------------------------------------
     def action_void(self) -> None:
         if self.receipt is None or self.busy or self.stage not in ("approve", "print", "printed"):
@@ -280,6 +353,8 @@ class TempCardScreen(WorkflowScreen):
         lines.append(t("tc_line_requested", clerk=r["requested_by"]))
         if r["decided_by"]:
             lines.append(t("tc_line_decided", supervisor=r["decided_by"]))
+        if r["state"] == "refused":
+            lines.append(t("tc_line_refused", reason=r["refused_reason"]))
         if r["cards_printed"]:
             lines.append(t("tc_line_printed", n=r["cards_printed"], valid_from=r["valid_from"],
                            valid_to=r["valid_to"]))
