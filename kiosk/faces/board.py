@@ -101,6 +101,7 @@ class BoardApp(FaceApp):
     def on_mount(self) -> None:  # FaceApp.on_mount runs too (Textual calls each class's handler)
         self.title = self.strings("board_title")
         self.watch_station()
+        self.call_after_refresh(self.settle_memory)
 
     # -- the watch (a thread) --------------------------------------------------------------
     @work(thread=True, exclusive=True, group="board-watch")

@@ -140,6 +140,7 @@ class DeskScreen(Screen):
             yield KeyStrip(((KEY_SHOWN["ctrl+p"], t("ctr_key_palette")), (KEY_SHOWN["ctrl+q"], t("ctr_key_quit"))))
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self.app.settle_memory)
         self.app.show_devices()
         if self.app.view is not None:
             self.show_view(self.app.view)

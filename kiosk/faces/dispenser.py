@@ -302,6 +302,7 @@ class DispenserApp(FaceApp):
         self.title = self.strings("dispenser_title")
         self.push_screen(HomeScreen())
         self.set_interval(0.5, self._check_idle)
+        self.call_after_refresh(self.settle_memory)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
