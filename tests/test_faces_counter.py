@@ -482,6 +482,23 @@ async def test_every_action_is_in_the_command_palette(db, config, clock):
 
 
 @pilot_test
+async def test_the_palette_offers_the_keys_of_the_screen_it_is_opened_on(db, config, clock):
+    app = counter(db, config, clock, lang="en")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot, app, "boss")
+        await pilot.press("u")                                   # the supervisor's view
+        await until(pilot, lambda: type(app.screen).__name__ == "SupervisorScreen" and app.screen.view is not None)
+        screen = app.screen
+        assert screen.tab() == "windows"
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"approvals")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.tab() == "approvals")
+
+
+@pilot_test
 async def test_sign_out_back_to_the_sign_in(db, config, clock):
     app = counter(db, config, clock)
     async with app.run_test() as pilot:

@@ -41,12 +41,15 @@ RETRY_SECONDS = 1.0
 
 
 class CounterCommands(Provider):
-    """The command palette (Ctrl+P): every action of the desk, by name, with its key."""
+    """The command palette (Ctrl+P): every action of the screen it is opened on, by name, with
+    its key — the desk's with a line of help each; a workflow's or the supervisor's view's are
+    the keys its footer shows (enabled ones only)."""
 
     def _commands(self):
         app = self.app
         screen = self.screen
         if not isinstance(screen, DeskScreen):
+            yield from self._screen_keys(screen)
             return
         t = app.strings
         for key, action, name, who in DESK_KEYS:
@@ -56,6 +59,17 @@ class CounterCommands(Provider):
                 continue
             shown = KEY_SHOWN.get(key, key.upper())
             yield f"{t(name)}  [{shown}]", partial(app.call_later, screen.run_action, action), t(name.replace("ctr_key_", "ctr_help_"))
+
+    def _screen_keys(self, screen):
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not (binding.show and binding.description and active.enabled) or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            shown = KEY_SHOWN.get(key, key.upper() if len(key) == 1 or key.startswith("f") else key)
+            run = partial(self.app.call_later, active.node.run_action, binding.action)
+            yield f"{binding.description}  [{shown}]", run, None
 
     async def discover(self):
         for text, command, help in self._commands():
