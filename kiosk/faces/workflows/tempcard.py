@@ -209,7 +209,15 @@ class TempCardScreen(WorkflowScreen):
         self.run_job("approve", job)
 
     def failed_approve(self, error: Exception) -> bool:
-        self.query_one("#password", Input).value = ""  # a password is typed again, never kept
+        from cabin.kiosk.accounts import WRONG
+
+        password, name = self.query_one("#password", Input), self.query_one("#supervisor", Input)
+        password.value = ""  # a password is typed again, never kept
+        if str(getattr(error, "said", "")).startswith(WRONG):  # also "…; the account is now locked"
+            self.set_focus(password)  # the name stands; the password was wrong
+        else:
+            name.value = ""  # the wrong person (the requester, a clerk): another one signs
+            self.set_focus(name)
         return False
 
     def done_approve(self, record: dict) -> None:
