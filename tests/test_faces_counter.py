@@ -113,6 +113,12 @@ async def test_only_clerks_and_supervisors_sign_in_at_a_counter(db, config, cloc
     async with app.run_test() as pilot:
         await pilot.press(*"root", "enter", *STAFF_PASSWORD, "enter")
         await until(pilot, lambda: "the counter takes clerk and supervisor accounts" in screen_text(app))
+        # another person signs: the name is cleared and has the focus
+        assert app.screen.query_one("#login-name").value == "" and app.focused.id == "login-name"
+        await pilot.press(*"li", "enter", *"not-the-password", "enter")
+        await until(pilot, lambda: "Wrong name or password" in screen_text(app) or "wrong name" in screen_text(app))
+        # only the password was wrong: the name stands, the password is typed again
+        assert app.screen.query_one("#login-name").value == "li" and app.focused.id == "login-password"
         await pilot.press("escape")
         assert app.screen.query_one("#login-name").value == ""
         await sign_in(pilot, app, "li")

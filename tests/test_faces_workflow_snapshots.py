@@ -141,3 +141,64 @@ def test_supervisor(snap_compare, rig, lang, size):
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=signed_in)
+
+
+@pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
+def test_tempcard_reprint_sign_off(snap_compare, rig, lang, size):
+    """Printed, then F7: the supervisor signs for one more card, with the reason."""
+    from cabin.kiosk.applications import Applications
+
+    with rig.services() as store:
+        Applications(store, rig.config, rig.clock).accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+    app = Host(rig, "id.temporary", lang=lang, reader_timeout=2.0, printer=test_printer)
+
+    async def signing(pilot):
+        for key in ("f2", "enter"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            await quiet(pilot)
+        app.screen.query_one("#supervisor").value = "wang"
+        app.screen.query_one("#password").value = PW
+        for _ in range(2):                                   # approve, print
+            await pilot.press("enter")
+            await pilot.pause(0.1)
+            await quiet(pilot)
+        await pilot.press("f7", *"zhao", "enter")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=signing)
+
+
+@pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
+def test_open_applications(snap_compare, rig, lang, size):
+    """The supervisor's F6: open applications by deadline, one cross-region and overdue."""
+    from cabin.kiosk.applications import Applications
+
+    with rig.services() as store:
+        apps = Applications(store, rig.config, rig.clock)
+        apps.accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+        apps.accept(ADULT, "renewal", by=rig.accounts["li"])
+    rig.clock.advance(minutes=60 * 24 * 70)                  # past the deadlines
+    app = SupervisorApp(rig.link, lang=lang)
+
+    async def listed(pilot):
+        await pilot.press(*"wang", "enter", *PW, "enter")
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen) and app.screen.view is not None)
+        await pilot.press("f6")
+        await until(pilot, lambda: getattr(app.screen, "rows", None))
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=listed)
+
+
+@pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
+def test_supervisor_sign_in_refused(snap_compare, rig, lang, size):
+    """`cabin supervisor`'s sign-in, a clerk's account refused in the face's language."""
+    app = SupervisorApp(rig.link, lang=lang)
+
+    async def refused(pilot):
+        await pilot.press(*"li", "enter", *PW, "enter")
+        await until(pilot, lambda: "li" in str(app.screen.query_one("#wf-status").render()))
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=refused)

@@ -103,6 +103,14 @@ class StationLink:
                 self._clerk_stations.clear()
 
 
+def password_was_wrong(error: BaseException) -> bool:
+    """A sign-in refused for its password (the name may stand and the password be typed again),
+    rather than for who signed (another person signs: the name is cleared too)."""
+    from cabin.kiosk.accounts import WRONG
+
+    return str(getattr(error, "said", "")).startswith(WRONG)  # also "…; the account is now locked"
+
+
 class FaceApp(App):
     """The base of every face: one stylesheet, the station's two themes, one language."""
 

@@ -27,7 +27,7 @@ from textual.worker import get_current_worker
 from cabin.drivers.errors import DeviceError
 from cabin.queue.errors import CabinError, NothingToCall
 
-from .base import FaceApp, StationLink
+from .base import FaceApp, StationLink, password_was_wrong
 from .counter_desk import DESK_KEYS, KEY_SHOWN, DeskScreen
 from .counter_devices import CHECK_SECONDS, FAULT_CHECK_SECONDS, DeviceBar, window_devices
 from .counter_dialogs import TicketCard, TransferScreen
@@ -96,9 +96,9 @@ class CounterApp(FaceApp):
             self.account = account
 
     class SignInRefused(Message):
-        def __init__(self, text: str):
+        def __init__(self, text: str, keep_name: bool = False):
             super().__init__()
-            self.text = text
+            self.text, self.keep_name = text, keep_name
 
     class ViewRead(Message):
         def __init__(self, seq: int, view: DeskView):
@@ -222,9 +222,9 @@ class CounterApp(FaceApp):
         try:
             account = Accounts(self.link.station().store, self.link.clock).authenticate(name, password)
         except CabinError as exc:
-            self.post_message(self.SignInRefused(t.refusal(exc)))
+            self.post_message(self.SignInRefused(t.refusal(exc), keep_name=password_was_wrong(exc)))
         except OSError as exc:
-            self.post_message(self.SignInRefused(t("database_trouble") + f" ({exc})"))
+            self.post_message(self.SignInRefused(t("database_trouble") + f" ({exc})", keep_name=True))
         else:
             if account.role not in COUNTER_ROLES:
                 self.post_message(self.SignInRefused(t("ctr_login_not_counter", name=account.name,
@@ -240,7 +240,7 @@ class CounterApp(FaceApp):
 
     def on_counter_app_sign_in_refused(self, message: SignInRefused) -> None:
         if isinstance(self.screen, LoginScreen):
-            self.screen.refused(message.text)
+            self.screen.refused(message.text, message.keep_name)
 
     def sign_out(self) -> None:
         self.account = None

@@ -79,10 +79,13 @@ class LoginScreen(Screen):
         message.update(text)
         message.set_class(error, "-error")
 
-    def refused(self, text: str) -> None:
-        password = self.query_one("#login-password", Input)
+    def refused(self, text: str, keep_name: bool) -> None:
+        """The password is typed again; so is the name, unless only the password was wrong."""
+        password, name = self.query_one("#login-password", Input), self.query_one("#login-name", Input)
         password.value = ""
-        password.focus()
+        if not keep_name:
+            name.value = ""
+        self.set_focus(password if keep_name else name)
         self.show_message(text)
 
     def action_clear(self) -> None:

@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, 
 
 from cabin.kiosk.accounts import Account
 
-from .base import FaceApp, StationLink
+from .base import FaceApp, StationLink, password_was_wrong
 from .widgets import TitleBar
 from .workflows.common import AskScreen, JobDone, JobFailed, Localised, field as form_field, text_input
 
@@ -403,9 +403,13 @@ class SupervisorLogin(Localised, Screen):
         status.update(text)
         status.set_classes(kind)
 
-    def refused(self, text: str) -> None:
-        self.query_one("#login-password", Input).value = ""
-        self.query_one("#login-password", Input).focus()
+    def refused(self, text: str, keep_name: bool) -> None:
+        """The password is typed again; so is the name, unless only the password was wrong."""
+        password, name = self.query_one("#login-password", Input), self.query_one("#login-name", Input)
+        password.value = ""
+        if not keep_name:
+            name.value = ""
+        self.set_focus(password if keep_name else name)
         self.say(text)
 
 
@@ -432,13 +436,13 @@ class SupervisorApp(FaceApp):
                 raise CabinError(self.strings("sv_not_supervisor", name=account.name,
                                               role=self.strings(f"role_{account.role}")))
         except Exception as exc:
-            self.call_from_thread(self._refused, self.strings.refusal(exc))
+            self.call_from_thread(self._refused, self.strings.refusal(exc), password_was_wrong(exc))
         else:
             self.call_from_thread(self._signed_in, account)
 
-    def _refused(self, reason: str) -> None:
+    def _refused(self, reason: str, keep_name: bool) -> None:
         if isinstance(self.screen, SupervisorLogin):
-            self.screen.refused(self.strings("wf_refused", reason=reason))
+            self.screen.refused(self.strings("wf_refused", reason=reason), keep_name)
 
     def _signed_in(self, account: Account) -> None:
         self.account = account

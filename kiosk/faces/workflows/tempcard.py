@@ -29,6 +29,7 @@ from textual.widgets import Input, Label, Static
 from cabin.drivers.idreader.record import NATIONS
 from cabin.queue.errors import CabinError
 
+from ..base import password_was_wrong
 from .common import AskScreen, Choice, WorkflowScreen, field, text_input
 from .context import WorkflowContext, WorkflowResult
 
@@ -209,11 +210,9 @@ class TempCardScreen(WorkflowScreen):
         self.run_job("approve", job)
 
     def failed_approve(self, error: Exception) -> bool:
-        from cabin.kiosk.accounts import WRONG
-
         password, name = self.query_one("#password", Input), self.query_one("#supervisor", Input)
         password.value = ""  # a password is typed again, never kept
-        if str(getattr(error, "said", "")).startswith(WRONG):  # also "…; the account is now locked"
+        if password_was_wrong(error):
             self.set_focus(password)  # the name stands; the password was wrong
         else:
             name.value = ""  # the wrong person (the requester, a clerk): another one signs
