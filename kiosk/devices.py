@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from cabin.config import Device, StationConfig
-from cabin.drivers.errors import DeviceError
+from cabin.drivers.errors import DeviceError, DeviceTimeout, ProtocolError
 from cabin.drivers.simhost import PtyHost, TcpHost
 
 SIM_KINDS = ("reader", "card-printer", "ticket-printer")
@@ -89,8 +89,23 @@ def configured(config: StationConfig) -> list[ConfiguredDevice]:
     return found
 
 
+def fault_kind(exc: DeviceError) -> str:
+    """What went wrong, as one word a face can say in its own language: the device's own kind
+    (cover_open, no_card, sam_selftest_failed, …), else "timeout" (no answer), "protocol" (an
+    answer that made no sense) or "link" (the port itself: cannot open, send, or it went away)."""
+    kind = getattr(exc, "kind", None)
+    if kind:
+        return kind
+    if isinstance(exc, DeviceTimeout):
+        return "timeout"
+    if isinstance(exc, ProtocolError):
+        return "protocol"
+    return "link"
+
+
 def check(d: ConfiguredDevice, timeout: float = 2.0) -> dict:
-    """One device's live status: open it, ask it how it is, close it."""
+    """One device's live status: open it, ask it how it is, close it. A fault has a `kind`
+    (fault_kind's words) besides the driver's own sentence in `detail`."""
     result = {"role": d.role, "where": d.where, "url": d.device.url, "baud": d.device.baud}
     try:
         if d.role == "reader":
@@ -106,7 +121,7 @@ def check(d: ConfiguredDevice, timeout: float = 2.0) -> dict:
                 status = printer.status()
                 result["detail"] = f"{status}; firmware {printer.firmware()}"
                 if not status.ready:
-                    result["status"] = "fault"
+                    result["status"], result["kind"] = "fault", status.faults[0]
         else:
             from cabin.drivers.ticketprinter import TicketPrinter
 
@@ -114,10 +129,10 @@ def check(d: ConfiguredDevice, timeout: float = 2.0) -> dict:
                 status = printer.status()
                 result["detail"] = status.summary
                 if status.fault:
-                    result["status"] = "fault"
+                    result["status"], result["kind"] = "fault", status.fault
         result.setdefault("status", "ready")
     except DeviceError as exc:
-        result["status"] = "fault"
+        result["status"], result["kind"] = "fault", fault_kind(exc)
         result["detail"] = str(exc)
     return result
 

@@ -148,3 +148,29 @@ def test_queue_drivers_and_the_cli_import_without_textual(tmp_path):
                        timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == []
+
+
+def test_every_device_fault_kind_has_plain_words():
+    """Each fault a driver can report, by kind (kiosk.devices.fault_kind), in the catalog: the
+    clerk reads what to do in the face's language, not the driver's English."""
+    from cabin.drivers.cardprinter.faults import MESSAGES as CARD_FAULTS
+    from cabin.drivers.idreader.errors import SW3
+    from cabin.drivers.ticketprinter.driver import MESSAGES as TICKET_FAULTS
+
+    reader = {kind for _, kind, _ in SW3.values()} | {"no_card", "card_removed"}
+    generic = {"timeout", "protocol", "link"}
+    missing = sorted(k for k in reader | set(CARD_FAULTS) | generic if f"dev_{k}" not in CATALOG)
+    missing += sorted(f"ticket {k}" for k in TICKET_FAULTS if f"ctr_fault_ticket_{k}" not in CATALOG)
+    missing += sorted(f"card {k}" for k in set(CARD_FAULTS) - {"nack"} if f"ctr_fault_card_{k}" not in CATALOG)
+    assert missing == []
+
+
+def test_a_fault_without_a_kind_is_named_by_what_failed():
+    from cabin.drivers.errors import DeviceError, DeviceFault, DeviceTimeout, ProtocolError
+    from cabin.drivers.idreader.errors import GarbledReply, ReaderNotAnswering
+    from cabin.kiosk.devices import fault_kind
+
+    assert fault_kind(DeviceFault("cover_open", "x")) == "cover_open"
+    assert fault_kind(ReaderNotAnswering("x")) == fault_kind(DeviceTimeout("x")) == "timeout"
+    assert fault_kind(GarbledReply("checksum", "x")) == fault_kind(ProtocolError("x")) == "protocol"
+    assert fault_kind(DeviceError("cannot open the reader at /dev/ttyUSB9")) == "link"

@@ -329,7 +329,8 @@ async def test_a_device_that_does_not_answer(tmp_path, devices):
         await until(pilot, lambda: "checking" not in app.devices.values())
         await pilot.pause()
         assert app.devices["reader"]["status"] == "fault"
-        assert "Reader ✖ fault" in screen_text(app) and "Reader: cannot open the ID-card reader" in screen_text(app)
+        assert app.devices["reader"]["kind"] == "link"         # the port itself: plain words, not the driver's
+        assert "Reader ✖ fault" in screen_text(app) and "Reader: The device cannot be reached" in screen_text(app)
 
 
 # -- the scanner -------------------------------------------------------------------------------------------

@@ -504,7 +504,7 @@ class CounterApp(FaceApp):
             try:
                 statuses[role] = check(device) if device else None
             except (DeviceError, OSError) as exc:  # check() reports DeviceError itself; this is the rest
-                statuses[role] = {"role": role, "status": "fault", "detail": str(exc)}
+                statuses[role] = {"role": role, "status": "fault", "kind": "link", "detail": str(exc)}
         self.post_message(self.DevicesChecked(statuses))
 
     def on_counter_app_devices_checked(self, message: DevicesChecked) -> None:

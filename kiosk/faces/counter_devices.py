@@ -12,13 +12,12 @@ from cabin.config import StationConfig
 from cabin.kiosk.devices import ConfiguredDevice
 from textual.widgets import Static
 
+from .strings import CATALOG
+
 CHECK_SECONDS = 10.0
 FAULT_CHECK_SECONDS = 3.0
 ROLES = ("reader", "card-printer", "ticket-printer")
 ROLE_KEYS = {"reader": "ctr_dev_reader", "card-printer": "ctr_dev_card_printer", "ticket-printer": "ctr_dev_ticket_printer"}
-# the fault kinds a status names (the card printer's words, the ticket printer's summary)
-CARD_WORDS = {"MECHANICAL_ERROR": "jam", "COVER_OPEN": "cover_open", "RIBBON_ENDED": "ribbon_out",
-              "NO_RIBBON": "ribbon_out", "FEEDER_EMPTY": "feeder_empty", "HOPPER_FULL": "hopper_full"}
 
 
 def window_devices(config: StationConfig, window: int) -> dict[str, ConfiguredDevice | None]:
@@ -32,17 +31,15 @@ def window_devices(config: StationConfig, window: int) -> dict[str, ConfiguredDe
 
 
 def fault_text(strings, status: dict) -> str:
-    """A checked device's fault in the face's language when it is a known kind; else the
-    driver's own sentence (which already says what to do)."""
-    role, detail = status["role"], status.get("detail", "")
-    if role == "card-printer":
-        words = detail.split(";")[0].split(",")
-        kinds = [CARD_WORDS[w.strip()] for w in words if w.strip() in CARD_WORDS]
-        if kinds:
-            return strings(f"ctr_fault_card_{kinds[0]}")
-    if role == "ticket-printer" and detail in ("cover_open", "paper_out", "offline"):
-        return strings(f"ctr_fault_ticket_{detail}")
-    return detail
+    """A checked device's fault in the face's language, by its kind (kiosk.devices.fault_kind):
+    a printer's own words for its faults, the workflows' for the rest; the driver's own sentence
+    (which already says what to do) only for a kind the catalog does not know."""
+    role, kind = status["role"], status.get("kind")
+    for key in ({"card-printer": f"ctr_fault_card_{kind}", "ticket-printer": f"ctr_fault_ticket_{kind}"}.get(role),
+                f"dev_{kind}"):
+        if key in CATALOG:
+            return strings(key)
+    return status.get("detail", "")
 
 
 class DeviceBar(Static):

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, Footer, Input, Label, Static
 
-from cabin.drivers.errors import DeviceError, DeviceFault, DeviceTimeout
+from cabin.drivers.errors import DeviceError
 from cabin.kiosk import identity
 from cabin.queue.errors import CabinError
 
@@ -301,14 +301,12 @@ class WorkflowScreen(Localised, Screen):
         return t("wf_trouble", reason=str(error) or type(error).__name__)
 
     def device_words(self, error: DeviceError) -> str:
-        t = self.t
-        kind = getattr(error, "kind", None)
-        key = f"dev_{kind}"
-        if key in CATALOG:
-            return t(key)
-        if isinstance(error, DeviceTimeout):
-            return t("dev_timeout", reason=str(error))
-        return t("dev_other", reason=str(error))
+        """A device fault in the face's language (the driver's own sentence goes to the log)."""
+        from cabin.kiosk.devices import fault_kind
+
+        self.log.warning(f"workflow: device: {error}")
+        key = f"dev_{fault_kind(error)}"
+        return self.t(key) if key in CATALOG else self.t("dev_other", reason=str(error))
 
     # -- services (called in the worker thread) -------------------------------------------------------
     def store(self):
