@@ -18,7 +18,7 @@ run: venv
 	$(BIN)/cabin
 
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 bench: venv
 	$(BIN)/python -m tests.bench
