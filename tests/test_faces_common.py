@@ -174,3 +174,25 @@ def test_a_fault_without_a_kind_is_named_by_what_failed():
     assert fault_kind(ReaderNotAnswering("x")) == fault_kind(DeviceTimeout("x")) == "timeout"
     assert fault_kind(GarbledReply("checksum", "x")) == fault_kind(ProtocolError("x")) == "protocol"
     assert fault_kind(DeviceError("cannot open the reader at /dev/ttyUSB9")) == "link"
+
+
+def test_every_catalog_string_is_used():
+    """A word nobody shows is a word nobody checks: each key is named somewhere in the faces, as
+    a literal or under a prefix the code completes (f"ctr_req_{state}", "ctr_help_" + …)."""
+    import ast
+    from pathlib import Path
+
+    named, prefixes = set(), set()
+    faces = Path(__file__).resolve().parents[1] / "kiosk" / "faces"
+    for path in faces.rglob("*.py"):
+        if path.name == "strings.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                named.add(node.value)
+                if node.value.endswith("_"):
+                    prefixes.add(node.value)
+            elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+                prefixes.add(node.values[0].value)
+    unused = [k for k in CATALOG if k not in named and not any(p and k.startswith(p) for p in prefixes)]
+    assert unused == []

@@ -16,7 +16,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "board_title": ("叫号屏", "Lobby board"),
     "dispenser_title": ("取号机", "Ticket dispenser"),
     "window_n": ("{n}号窗口", "Window {n}"),
-    "window_short": ("{n}号", "W{n}"),
     "database_trouble": ("系统暂时忙，请稍候", "The system is busy, one moment please"),
     # -- lobby board -----------------------------------------------------------------------
     "now_serving": ("正在办理", "Now serving"),
@@ -49,7 +48,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "priority_hint": ("* 优先号：{name}", "* Priority ticket: {name}"),
     "keys_home": ("数字键选择类别　* 优先　回车取号", "Number: category   * priority   Enter: ticket"),
     "keys_services": ("数字键选择业务　0 返回　回车取号", "Number: errand   0: back   Enter: ticket"),
-    "keys_ticket": ("按任意键或点“完成”返回", "Press any key or Done to finish"),
     "issuing": ("正在出号，请稍候…", "Issuing your ticket…"),
     "your_number": ("您的号码", "Your number"),
     "ahead": ("前面还有 {n} 人", "{n} ahead of you"),
@@ -94,7 +92,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ctr_key_sign_out": ("注销", "Sign out"),
     "ctr_key_dispenser": ("取号机", "Dispenser"),
     "ctr_key_board": ("叫号屏", "Board"),
-    "ctr_key_counter": ("柜台", "Counter"),
     "ctr_key_palette": ("命令", "Commands"),
     "ctr_key_quit": ("退出", "Quit"),
     "ctr_help_call": ("叫下一位市民到本窗口", "Call the next citizen to this window"),
