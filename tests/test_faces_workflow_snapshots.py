@@ -22,15 +22,28 @@ def quiet(pilot):
     return until(pilot, lambda: not getattr(pilot.app.screen, "busy", False))
 
 
+async def keys_settled(pilot, *keys) -> None:
+    """Each key, then the screen's work done."""
+    for key in keys:
+        await pilot.press(key)
+        await pilot.pause(0.1)
+        await quiet(pilot)
+
+
+async def approved_by_wang(pilot) -> None:
+    """The temporary card read and requested, wang's name and password typed in (not yet sent)."""
+    await keys_settled(pilot, "f2", "enter")
+    pilot.app.screen.query_one("#supervisor").value = "wang"
+    pilot.app.screen.query_one("#password").value = PW
+
+
 @pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
 def test_tempcard_card_read(snap_compare, rig, lang, size):
     """The applicant read from the card: the fields filled, masked."""
     app = Host(rig, "id.temporary", lang=lang, reader_timeout=2.0, printer=test_printer)
 
     async def read(pilot):
-        await pilot.press("f2")
-        await pilot.pause(0.1)
-        await quiet(pilot)
+        await keys_settled(pilot, "f2")
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=read)
 
@@ -38,17 +51,11 @@ def test_tempcard_card_read(snap_compare, rig, lang, size):
 @pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
 def test_tempcard_approval(snap_compare, rig, lang, size):
     """Requested: the record, masked, and the supervisor's approval step."""
-    from cabin.kiosk.applications import Applications
-
-    with rig.services() as store:
-        Applications(store, rig.config, rig.clock).accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+    rig.wang_applied()
     app = Host(rig, "id.temporary", lang=lang, reader_timeout=2.0, printer=test_printer)
 
     async def requested(pilot):
-        for key in ("f2", "enter"):
-            await pilot.press(key)
-            await pilot.pause(0.1)
-            await quiet(pilot)
+        await keys_settled(pilot, "f2", "enter")
         await pilot.press(*"wang")
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=requested)
@@ -57,24 +64,13 @@ def test_tempcard_approval(snap_compare, rig, lang, size):
 @pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
 def test_tempcard_printer_fault(snap_compare, rig, lang, size):
     """Approved, then the printer's ribbon runs out mid-job: plain words, fix and print again."""
-    from cabin.kiosk.applications import Applications
-
-    with rig.services() as store:
-        Applications(store, rig.config, rig.clock).accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+    rig.wang_applied()
     app = Host(rig, "id.temporary", lang=lang, reader_timeout=2.0, printer=test_printer)
 
     async def fault(pilot):
-        for key in ("f2", "enter"):
-            await pilot.press(key)
-            await pilot.pause(0.1)
-            await quiet(pilot)
-        app.screen.query_one("#supervisor").value = "wang"
-        app.screen.query_one("#password").value = PW
+        await approved_by_wang(pilot)
         rig.printer.inject("ribbon_out", "Se")
-        for _ in range(2):
-            await pilot.press("enter")
-            await pilot.pause(0.1)
-            await quiet(pilot)
+        await keys_settled(pilot, "enter", "enter")             # approve, print
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=fault)
 
@@ -111,10 +107,7 @@ def test_loss_report_meets_a_found_card(snap_compare, rig, lang, size):
     app = Host(rig, "id.loss_report", lang=lang, reader_timeout=2.0)
 
     async def reported(pilot):
-        for key in ("f2", "enter"):
-            await pilot.press(key)
-            await pilot.pause(0.1)
-            await quiet(pilot)
+        await keys_settled(pilot, "f2", "enter")
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=reported)
 
@@ -146,23 +139,12 @@ def test_supervisor(snap_compare, rig, lang, size):
 @pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
 def test_tempcard_reprint_sign_off(snap_compare, rig, lang, size):
     """Printed, then F7: the supervisor signs for one more card, with the reason."""
-    from cabin.kiosk.applications import Applications
-
-    with rig.services() as store:
-        Applications(store, rig.config, rig.clock).accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+    rig.wang_applied()
     app = Host(rig, "id.temporary", lang=lang, reader_timeout=2.0, printer=test_printer)
 
     async def signing(pilot):
-        for key in ("f2", "enter"):
-            await pilot.press(key)
-            await pilot.pause(0.1)
-            await quiet(pilot)
-        app.screen.query_one("#supervisor").value = "wang"
-        app.screen.query_one("#password").value = PW
-        for _ in range(2):                                   # approve, print
-            await pilot.press("enter")
-            await pilot.pause(0.1)
-            await quiet(pilot)
+        await approved_by_wang(pilot)
+        await keys_settled(pilot, "enter", "enter")             # approve, print
         await pilot.press("f7", *"zhao", "enter")
         await pilot.pause(0.2)
 

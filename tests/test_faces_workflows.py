@@ -96,6 +96,13 @@ class Rig:
         context = WorkflowContext(self.link, self.accounts["li"], self.config.windows[self.window_for(service)], request)
         return screen_for(context, **options)
 
+    def wang_applied(self) -> None:
+        """王秀英's replacement application, pending: the basis of her temporary card."""
+        from cabin.kiosk.applications import Applications
+
+        with self.services() as store:
+            Applications(store, self.config, self.clock).accept(WANG["id_number"], "replacement", by=self.accounts["li"])
+
     def window_for(self, service: str) -> int:
         return 2 if service.startswith("id.") else (3 if service.startswith("ee.") else 4)
 
@@ -158,8 +165,7 @@ def status(app) -> str:
 # -- the temporary card ------------------------------------------------------------------------------------
 @pilot_test
 async def test_temporary_card_read_request_approve_print_with_a_fault_mid_job(rig):
-    with rig.services() as store:
-        Applications(store, rig.config, rig.clock).accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+    rig.wang_applied()
     app = Host(rig, "id.temporary", reader_timeout=2.0, printer=test_printer)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
@@ -271,8 +277,7 @@ async def requested_by_reader(pilot, screen) -> None:
 
 @pilot_test
 async def test_a_supervisor_refuses_the_request_on_the_same_screen(rig):
-    with rig.services() as store:
-        Applications(store, rig.config, rig.clock).accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+    rig.wang_applied()
     app = Host(rig, "id.temporary", lang="en", reader_timeout=2.0, printer=test_printer)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
@@ -299,8 +304,7 @@ async def test_a_supervisor_refuses_the_request_on_the_same_screen(rig):
 
 @pilot_test
 async def test_a_spoiled_card_printed_again_by_a_supervisor_with_the_reason(rig):
-    with rig.services() as store:
-        Applications(store, rig.config, rig.clock).accept(WANG["id_number"], "replacement", by=rig.accounts["li"])
+    rig.wang_applied()
     app = Host(rig, "id.temporary", lang="en", reader_timeout=2.0, printer=test_printer)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen

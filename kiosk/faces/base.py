@@ -111,6 +111,16 @@ def password_was_wrong(error: BaseException) -> bool:
     return str(getattr(error, "said", "")).startswith(WRONG)  # also "…; the account is now locked"
 
 
+def sign_again(screen, name, password, keep_name: bool) -> None:
+    """After a refused sign-in (`name`, `password`: its two Inputs on `screen`): the password is
+    typed again, never kept; so is the name unless only the password was wrong. The focus moves
+    at once (Screen.set_focus), so keys typed next land in the field they are meant for."""
+    password.value = ""
+    if not keep_name:
+        name.value = ""
+    screen.set_focus(password if keep_name else name)
+
+
 class FaceApp(App):
     """The base of every face: one stylesheet, the station's two themes, one language."""
 

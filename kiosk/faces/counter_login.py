@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
+from .base import sign_again
 from .counter_devices import DeviceBar
 from .widgets import TitleBar
 
@@ -80,12 +81,7 @@ class LoginScreen(Screen):
         message.set_class(error, "-error")
 
     def refused(self, text: str, keep_name: bool) -> None:
-        """The password is typed again; so is the name, unless only the password was wrong."""
-        password, name = self.query_one("#login-password", Input), self.query_one("#login-name", Input)
-        password.value = ""
-        if not keep_name:
-            name.value = ""
-        self.set_focus(password if keep_name else name)
+        sign_again(self, self.query_one("#login-name", Input), self.query_one("#login-password", Input), keep_name)
         self.show_message(text)
 
     def action_clear(self) -> None:

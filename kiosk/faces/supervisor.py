@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, 
 
 from cabin.kiosk.accounts import Account
 
-from .base import FaceApp, StationLink, password_was_wrong
+from .base import FaceApp, StationLink, password_was_wrong, sign_again
 from .widgets import TitleBar
 from .workflows.common import AskScreen, JobDone, JobFailed, Localised, field as form_field, text_input
 
@@ -404,12 +404,7 @@ class SupervisorLogin(Localised, Screen):
         status.set_classes(kind)
 
     def refused(self, text: str, keep_name: bool) -> None:
-        """The password is typed again; so is the name, unless only the password was wrong."""
-        password, name = self.query_one("#login-password", Input), self.query_one("#login-name", Input)
-        password.value = ""
-        if not keep_name:
-            name.value = ""
-        self.set_focus(password if keep_name else name)
+        sign_again(self, self.query_one("#login-name", Input), self.query_one("#login-password", Input), keep_name)
         self.say(text)
 
 

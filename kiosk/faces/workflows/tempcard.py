@@ -29,7 +29,7 @@ from textual.widgets import Input, Label, Static
 from cabin.drivers.idreader.record import NATIONS
 from cabin.queue.errors import CabinError
 
-from ..base import password_was_wrong
+from ..base import password_was_wrong, sign_again
 from .common import AskScreen, Choice, WorkflowScreen, field, text_input
 from .context import WorkflowContext, WorkflowResult
 
@@ -210,13 +210,9 @@ class TempCardScreen(WorkflowScreen):
         self.run_job("approve", job)
 
     def failed_approve(self, error: Exception) -> bool:
-        password, name = self.query_one("#password", Input), self.query_one("#supervisor", Input)
-        password.value = ""  # a password is typed again, never kept
-        if password_was_wrong(error):
-            self.set_focus(password)  # the name stands; the password was wrong
-        else:
-            name.value = ""  # the wrong person (the requester, a clerk): another one signs
-            self.set_focus(name)
+        # the wrong person (the requester, a clerk): another one signs; a wrong password: typed again
+        sign_again(self, self.query_one("#supervisor", Input), self.query_one("#password", Input),
+                   password_was_wrong(error))
         return False
 
     def done_approve(self, record: dict) -> None:
