@@ -215,6 +215,43 @@ def test_waits_for_the_card_to_come_out(outcome):
             assert caught.value.kind == "jam" and printer.unconfirmed == ("T-0017", 0)
 
 
+class LateNack(SimulatedCardPrinter):
+    """A NACK arrives just after the first query is sent: the late refusal of a command from a
+    job whose process was killed (the host flushes before it asks, so it can come only after)."""
+
+    late = True
+
+    def receive(self, data):
+        replies = super().receive(data)
+        if self.late and data.startswith(b"\x1bR"):
+            self.late = False
+            return [Reply(b"\x15T")] + replies
+        return replies
+
+
+class RefusesQueries(SimulatedCardPrinter):
+    """Not the printer we think it is: every query refused."""
+
+    def receive(self, data):
+        return [Reply(b"\x151")] if data.startswith(b"\x1bR") else super().receive(data)
+
+
+def test_a_late_refusal_from_a_killed_job_is_not_taken_for_the_querys():
+    sim = LateNack()
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5) as printer:
+        assert printer.status().ready                    # the NACK before the answer is read past
+        assert printer.print_card(face(), "T-0018").counter == 1
+    assert len(sim.printed) == 1
+
+
+def test_a_query_refused_and_nothing_else_is_the_querys_refusal():
+    from cabin.drivers.errors import ProtocolError
+
+    with PtyHost(RefusesQueries()) as host, CardPrinter(host.path, timeout=0.3) as printer:
+        with pytest.raises(ProtocolError, match="refused the query"):
+            printer.status()
+
+
 class Noisy(SimulatedCardPrinter):
     """Line noise before every answer."""
 

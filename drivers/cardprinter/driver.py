@@ -88,13 +88,26 @@ class CardPrinter:
 
     def _query(self, request: bytes, name: str) -> str:
         """A query's text; asked twice before giving up (a query changes nothing, so it may)."""
+        refused: list[codec.Nack] = []
+
+        def not_the_answer(answer) -> bool:
+            # An ACK is never a query's answer: it is a late one to an action of an earlier run
+            # (a card finishing after its host was killed), read past. A NACK may be such a late
+            # one too (a killed job's command refused): read past it as well, and take it as this
+            # query's own refusal only when nothing else comes.
+            if isinstance(answer, codec.Nack):
+                refused.append(answer)
+                return True
+            return isinstance(answer, codec.Ack)
+
         for attempt in (1, 2):
             try:
-                # an ACK is never a query's answer: it is a late one to an action of an earlier
-                # run (a card finishing after the host restarted), read past
-                answer = self._exchange(request, name, self.timeout, skip=lambda a: isinstance(a, codec.Ack))
+                answer = self._exchange(request, name, self.timeout, skip=not_the_answer)
                 break
             except DeviceTimeout:
+                if refused:
+                    answer = refused[-1]
+                    break
                 if attempt == 2:
                     raise
         if isinstance(answer, codec.Text):
