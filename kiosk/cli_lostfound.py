@@ -9,7 +9,7 @@ and phones are shown masked in text and in --json alike.
 from __future__ import annotations
 
 from .cli_accounts import _emit, _station_tz, _when, signed_in
-from .lostfound import FOUND_STATES, LOSS_STATES, SOURCES, LostFound
+from .lostfound import FOUND_STATES, LOSS_STATES, NOTIFY_WAYS, SOURCES, LostFound
 
 
 def _service(ctx) -> LostFound:
@@ -34,6 +34,8 @@ def _found_text(tz, r: dict) -> str:
         line += f"\n  destroyed: {r['destroyed_reason']}"
     elif r["state"] == "returned":
         line += f"\n  returned {_when(tz, r['returned_at'])} by {r['returned_by']} ({r['returned_source']})"
+    elif r["notification"] and r.get("notified_at"):
+        line += f"\n  the owner was told {_when(tz, r['notified_at'])}"
     elif r["notification"]:
         line += f"\n  tell the owner: {r['notification']}"
     if r.get("loss"):
@@ -96,6 +98,13 @@ def cmd_found_handover(ctx) -> int:
     return 0
 
 
+def cmd_found_notified(ctx) -> int:
+    a = ctx.args
+    card = _service(ctx).notified(a.id, by=signed_in(ctx), how=a.how)
+    _emit(a, card.public(), lambda r: _found_text(_station_tz(ctx), r))
+    return 0
+
+
 def cmd_found_show(ctx) -> int:
     card = _service(ctx).get_found(ctx.args.id)
     _emit(ctx.args, card.public(), lambda r: _found_text(_station_tz(ctx), r))
@@ -103,7 +112,7 @@ def cmd_found_show(ctx) -> int:
 
 
 def cmd_found_list(ctx) -> int:
-    cards = _service(ctx).list_found(ctx.args.state)
+    cards = _service(ctx).list_found(ctx.args.state, to_notify=ctx.args.to_notify)
     tz = _station_tz(ctx)
     _emit(ctx.args, {"found_cards": [c.public() for c in cards]},
           lambda r: "\n".join(_found_text(tz, x) for x in r["found_cards"]) or "no found cards")
@@ -154,7 +163,12 @@ def add_commands(sub, command) -> None:
     p.add_argument("--number", required=True, metavar="NUMBER", help="the owner's ID number, read or typed")
     p.add_argument("--as", dest="acting", metavar="CLERK", required=True)
     _identity_options(p)
+    p = command("notified", cmd_found_notified, "record that a held card's owner has been told", found)
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("--how", required=True, choices=NOTIFY_WAYS, help="how the owner was told")
+    p.add_argument("--as", dest="acting", metavar="CLERK", required=True)
     p = command("show", cmd_found_show, "one found card, with any loss report of its number", found)
     p.add_argument("id", type=int, metavar="ID")
     p = command("list", cmd_found_list, "found cards, oldest first", found)
     p.add_argument("--state", choices=FOUND_STATES)
+    p.add_argument("--to-notify", action="store_true", help="only the held cards whose owner has not been told")

@@ -9,7 +9,9 @@
 - A found card is registered with its finder (name, phone), place and date. If the owner has
   already replaced the card (a loss report of that number marked "replaced", or the clerk says
   so) it is "destroyed" and logged; otherwise it is "held" and a notification row holds the text
-  to send the owner. Handing it over checks the owner's number against the card's: "returned".
+  to send the owner; `notified` records that the owner was told (by phone, SMS or letter: the
+  way goes to the audit log), and `list_found(to_notify=True)` lists the held cards whose owner
+  has not been told yet. Handing it over checks the owner's number against the card's: "returned".
 - A loss report and a found card of one ID number meet whichever comes first: each record
   carries the open records of the other kind (a loss report the held found cards of its number;
   a found card the latest reported-or-replaced loss report of its number).
@@ -36,6 +38,7 @@ from .receipts import next_receipt
 SOURCES = ("reader", "manual")
 LOSS_STATES = ("reported", "cancelled", "replaced")
 FOUND_STATES = ("held", "destroyed", "returned")
+NOTIFY_WAYS = ("phone", "sms", "letter")
 ACTING_ROLES = ("clerk", "supervisor")
 RECEIPT_PREFIX = "GS"
 MAX_TEXT = 200
@@ -142,6 +145,7 @@ class FoundCard:
     returned_reason: str | None
     loss: LossReport | None = None         # the open or replaced loss report of the same number
     notification: str | None = None        # the text to send the owner, if one was written
+    notified_at: int | None = None         # when the owner was told (None: not yet)
 
     @property
     def number_masked(self) -> str:
@@ -159,7 +163,7 @@ class FoundCard:
             "destroyed_reason": self.destroyed_reason, "destroyed_at": self.destroyed_at,
             "returned_by": self.returned_by, "returned_at": self.returned_at,
             "returned_source": self.returned_source, "returned_reason": self.returned_reason,
-            "notification": self.notification,
+            "notification": self.notification, "notified_at": self.notified_at,
         }
         if not nested:
             d["loss"] = None if self.loss is None else {
@@ -173,14 +177,16 @@ _FOUND_COLS = ("id, number, state, finder_name, finder_phone, place, found_on, r
                " destroyed_reason, destroyed_at, returned_by, returned_at, returned_source, returned_reason")
 
 
-def _notification(conn: sqlite3.Connection, found_id: int) -> str | None:
-    row = conn.execute("SELECT text FROM found_notifications WHERE found_id = ? ORDER BY id DESC LIMIT 1",
+def _notification(conn: sqlite3.Connection, found_id: int) -> tuple[str | None, int | None]:
+    """The latest notification's text and when it was sent (None, None: none written)."""
+    row = conn.execute("SELECT text, sent_at FROM found_notifications WHERE found_id = ? ORDER BY id DESC LIMIT 1",
                        [found_id]).fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else (None, None)
 
 
 def _found(conn: sqlite3.Connection, row, with_loss: bool = True) -> FoundCard:
-    card = FoundCard(*tuple(row), notification=_notification(conn, row[0]))
+    text, sent_at = _notification(conn, row[0])
+    card = FoundCard(*tuple(row), notification=text, notified_at=sent_at)
     if with_loss:
         loss_row = conn.execute(
             f"SELECT {_LOSS_COLS} FROM loss_reports WHERE number = ? AND state IN ('reported', 'replaced')"
@@ -411,11 +417,34 @@ class LostFound:
         with self.store.read() as conn:
             return _found(conn, self._found_row(conn, found_id))
 
-    def list_found(self, state: str | None = None) -> list[FoundCard]:
+    def list_found(self, state: str | None = None, *, to_notify: bool = False) -> list[FoundCard]:
+        """Found cards, oldest first; `to_notify`: the held ones whose owner has not been told."""
         if state is not None and state not in FOUND_STATES:
             raise CabinError('unknown state "{state}" ({states})', state=audit.printable(state),
                              states=", ".join(FOUND_STATES))
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
         with self.store.read() as conn:
-            return [_found(conn, r) for r in conn.execute(
+            cards = [_found(conn, r) for r in conn.execute(
                 f"SELECT {_FOUND_COLS} FROM found_cards {where} ORDER BY id", params).fetchall()]
+        if to_notify:
+            cards = [c for c in cards if c.state == "held" and c.notification and c.notified_at is None]
+        return cards
+
+    def notified(self, found_id: int, *, by: Account, how: str) -> FoundCard:
+        """The owner of a held card has been told (`how`: phone, sms or letter), by the clerk."""
+        if how not in NOTIFY_WAYS:
+            raise CabinError('unknown way "{how}" (phone, sms or letter)', how=audit.printable(how))
+        with self.store.write() as conn:
+            actor = check_actor(conn, by, *ACTING_ROLES).name
+            found = _found(conn, self._found_row(conn, found_id), with_loss=False)
+            if found.state != "held":
+                raise CabinError("found card {found_id} is {state}: only a held card's owner is told",
+                                 found_id=found_id, state=found.state)
+            if found.notified_at is not None:
+                raise CabinError("the owner of found card {found_id} has been told already", found_id=found_id)
+            now = self.clock.now_ms()
+            conn.execute("UPDATE found_notifications SET sent_at = ? WHERE id = (SELECT MAX(id) FROM"
+                         " found_notifications WHERE found_id = ?) AND sent_at IS NULL", [now, found_id])
+            audit.record(conn, actor, "found.notified", f"found:{found_id}",
+                         {"number": found.number_masked, "how": how}, at=now)
+            return _found(conn, self._found_row(conn, found_id))

@@ -138,6 +138,26 @@ def test_found_card_held_with_notification_then_handed_over(lf, clerk, kstore):
     assert [a for _, a, _ in lf_actions(kstore)] == ["found.register", "found.notify", "found.handover"]
 
 
+def test_the_owner_told_is_recorded_once_and_only_for_a_held_card(lf, clerk, kstore, mclock):
+    held = lf.register_found(A, by=clerk, **finder())
+    destroyed = lf.register_found(B, by=clerk, replaced=True, **finder())
+    assert held.notified_at is None and [c.id for c in lf.list_found(to_notify=True)] == [held.id]
+    assert 'unknown way "fax"' in refused(kstore, lf.notified, held.id, by=clerk, how="fax")
+    assert "destroyed: only a held card's owner is told" in refused(kstore, lf.notified, destroyed.id, by=clerk,
+                                                                    how="phone")
+    mclock.advance(minutes=5)
+    told = lf.notified(held.id, by=clerk, how="sms")
+    assert told.notified_at == mclock.now_ms() and told.public()["notified_at"] == told.notified_at
+    assert lf.list_found(to_notify=True) == []
+    assert "has been told already" in refused(kstore, lf.notified, held.id, by=clerk, how="phone")
+    with kstore.read() as conn:
+        entry = [e for e in audit.show(conn, 100) if e["action"] == "found.notified"]
+    assert len(entry) == 1 and entry[0]["detail"]["how"] == "sms" and A not in str(entry[0])
+    lf.handover(held.id, number=A, by=clerk)
+    assert "returned: only a held card's owner is told" in refused(kstore, lf.notified, held.id, by=clerk,
+                                                                   how="phone")
+
+
 def test_found_card_destroyed_when_the_owner_replaced_it(lf, clerk, kstore):
     flagged = lf.register_found(A, by=clerk, replaced=True, **finder())
     assert flagged.state == "destroyed" and "clerk" in flagged.destroyed_reason
@@ -281,6 +301,14 @@ def test_cli_loss_and_found(cabin):
     shown = json.loads(ok("found", "show", str(found["id"]), "--json", stdin="").stdout)
     assert shown["loss"]["receipt"] == report["receipt"]
     assert "held" in ok("found", "list", "--state", "held", stdin="").stdout
+    to_tell = json.loads(ok("found", "list", "--to-notify", "--json", stdin="").stdout)["found_cards"]
+    assert [c["id"] for c in to_tell] == [found["id"]] and "tell the owner" in ok("found", "show", str(found["id"]),
+                                                                                    stdin="").stdout
+    told = json.loads(ok("found", "notified", str(found["id"]), "--how", "phone", "--as", "li", "--json").stdout)
+    assert told["notified_at"] is not None
+    assert "the owner was told" in ok("found", "show", str(found["id"]), stdin="").stdout
+    assert json.loads(ok("found", "list", "--to-notify", "--json", stdin="").stdout)["found_cards"] == []
+    no("found", "notified", str(found["id"]), "--how", "phone", "--as", "li", words="has been told already")
     ok("found", "handover", str(found["id"]), "--number", A, "--as", "li")
     no("loss", "cancel", report["receipt"], "--number", A, "--as", "li", words="is cancelled, not reported")
     ok("loss", "list", stdin="")

@@ -108,6 +108,9 @@ REFUSALS: dict[str, str] = {
         "未知的身份信息来源“{source}”（可选：reader 读卡、manual 手工录入）",
     "the {what} {number} is not valid: {reason}": "{what} {number} 无效：{reason}",
     "there is no loss report {receipt}": "没有受理回执为 {receipt} 的挂失",
+    'unknown way "{how}" (phone, sms or letter)': "未知的告知方式“{how}”（可选：phone 电话、sms 短信、letter 信函）",
+    "found card {found_id} is {state}: only a held card's owner is told": "拾获证件 {found_id} {state}：只有待领的证件才需告知失主",
+    "the owner of found card {found_id} has been told already": "拾获证件 {found_id} 的失主已经告知过了",
     "there is no found card {found_id}": "没有招领 {found_id} 号",
     "a loss report is made in person only: the applicant {applicant} is not the card's holder {holder}":
         "挂失须本人办理：申请人 {applicant} 不是证件持有人 {holder}",
