@@ -196,3 +196,29 @@ def test_every_catalog_string_is_used():
                 prefixes.add(node.values[0].value)
     unused = [k for k in CATALOG if k not in named and not any(p and k.startswith(p) for p in prefixes)]
     assert unused == []
+
+
+def test_the_clock_tick_between_a_title_bar_and_its_clock_is_harmless(tmp_path):
+    """The app's 1 s tick found a title bar whose clock label was not there (composing, or
+    leaving at a screen switch) and crashed the board once; now it shows nothing then."""
+    from textual.app import App
+
+    from cabin.kiosk.faces.widgets import TitleBar
+
+    class One(App):
+        def compose(self):
+            yield TitleBar("station", "face")
+
+        def clock_text(self) -> str:
+            return "09:00"
+
+    async def scenario():
+        app = One()
+        async with app.run_test() as pilot:
+            bar = app.query_one(TitleBar)
+            await bar.query_one("#title-clock").remove()
+            bar.show_clock("09:01")                      # no clock to set: nothing, no crash
+            await pilot.pause()
+            assert app.is_running
+
+    asyncio.run(scenario())

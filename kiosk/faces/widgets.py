@@ -158,7 +158,10 @@ class TitleBar(Horizontal):
         self.show_clock(self.app.clock_text())
 
     def show_clock(self, text: str) -> None:
-        self.query_one("#title-clock", Label).update(text)
+        # the app's 1 s tick can come while this bar is still composing or already leaving
+        # (a screen switch, the app's exit): nothing to show then, and nothing to crash on
+        for clock in self.query("#title-clock").results(Label):
+            clock.update(text)
 
 
 class Notice(Static):
