@@ -171,7 +171,8 @@ class BoardApp(FaceApp):
         marked (-called) until the next call."""
         self._flash_left -= 1
         lit = self._flash_left % 2 == 1
-        self.query_one("#call-banner").set_class(lit, "-flash")
+        for banner in self.query("#call-banner"):  # a timer's step may come as the board leaves
+            banner.set_class(lit, "-flash")
         for card in self.query(WindowCard):
             card.set_class(lit and card.number in self._flash_windows, "-flash")
         if self._flash_left > 0:
