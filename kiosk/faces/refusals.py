@@ -183,7 +183,7 @@ REFUSALS: dict[str, str] = {
     "the card printer's counter moved by {moved} since {job} was sent: other cards were printed on it, "
     "so whether {receipt}'s came out cannot be told. Look in the output tray, then a supervisor "
     "records it: cabin tempcard settle {receipt} --printed|--not-printed --reason ...":
-        "自 {job} 发送以来，制证打印机的计数增加了 {moved}：期间该打印机还打印了其他证，无法判断 {receipt} 的证是否已出。请查看出证口，然后由主管登记结果：cabin "
+        "自 {job} 发送以来，制证机的计数增加了 {moved}：期间该打印机还打印了其他证，无法判断 {receipt} 的证是否已出。请查看出证口，然后由主管登记结果：cabin "
         "tempcard settle {receipt} --printed|--not-printed --reason ...",
     "{job} may still be printing (sent {seconds} s ago): wait {wait} s until the printer stops, then "
     "print again":
@@ -199,7 +199,7 @@ REFUSALS: dict[str, str] = {
     "the application {ref} is not this person's pending one ({pending})": "申请 {ref} 不是此人正在办理的申请（{pending}）",
     "power of attorney reference": "委托书编号",
     "the card printer {printer} is printing another card right now: wait for it and try again":
-        "制证打印机 {printer} 正在打印另一张证：请等待打印完成后重试",
+        "制证机 {printer} 正在打印另一张证：请等待打印完成后重试",
     "{receipt} was printed meanwhile (elsewhere): nothing was sent": "{receipt} 刚刚已在别处打印：本次未发送",
     "another print started on this printer or of this card meanwhile: try again": "此打印机或此证刚刚开始了另一次打印：请重试",
     "{count} cards": "{count} 张",
