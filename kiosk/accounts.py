@@ -44,6 +44,11 @@ MAX_NAME = 64
 WRONG = Said("wrong name or password")
 
 
+class WrongPassword(CabinError):
+    """The name or the password is wrong (and the account may now be locked): the same person
+    may type the password again, unlike a refusal of who signed (disabled, another role)."""
+
+
 @dataclass(frozen=True)
 class Account:
     id: int
@@ -224,9 +229,9 @@ class Accounts:
             raise CabinError("the account {name} is disabled", name=current[1])
         if current is None or not ok:
             if locked_now:
-                raise CabinError("wrong name or password; after {failures} failed sign-ins the account is locked"
+                raise WrongPassword("wrong name or password; after {failures} failed sign-ins the account is locked"
                                  " for {minutes} min", failures=LOCKOUT_FAILURES, minutes=LOCKOUT_MINUTES)
-            raise CabinError(WRONG)
+            raise WrongPassword(WRONG)
         return account
 
     # -- changes --------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def configured(config: StationConfig) -> list[ConfiguredDevice]:
     return found
 
 
-def fault_kind(exc: DeviceError) -> str:
+def fault_kind(exc: Exception) -> str:
     """What went wrong, as one word a face can say in its own language: the device's own kind
     (cover_open, no_card, sam_selftest_failed, …), else "timeout" (no answer), "protocol" (an
     answer that made no sense) or "link" (the port itself: cannot open, send, or it went away)."""
@@ -131,7 +131,7 @@ def check(d: ConfiguredDevice, timeout: float = 2.0) -> dict:
                 if status.fault:
                     result["status"], result["kind"] = "fault", status.fault
         result.setdefault("status", "ready")
-    except DeviceError as exc:
+    except (DeviceError, OSError) as exc:  # OSError: the port itself, beneath the driver ("link")
         result["status"], result["kind"] = "fault", fault_kind(exc)
         result["detail"] = str(exc)
     return result

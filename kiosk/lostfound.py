@@ -422,13 +422,15 @@ class LostFound:
         if state is not None and state not in FOUND_STATES:
             raise CabinError('unknown state "{state}" ({states})', state=audit.printable(state),
                              states=", ".join(FOUND_STATES))
+        if to_notify:
+            if state not in (None, "held"):
+                return []  # only a held card's owner is told
+            state = "held"
         where, params = ("WHERE state = ?", [state]) if state else ("", [])
         with self.store.read() as conn:
             cards = [_found(conn, r) for r in conn.execute(
                 f"SELECT {_FOUND_COLS} FROM found_cards {where} ORDER BY id", params).fetchall()]
-        if to_notify:
-            cards = [c for c in cards if c.state == "held" and c.notification and c.notified_at is None]
-        return cards
+        return [c for c in cards if c.notification and c.notified_at is None] if to_notify else cards
 
     def notified(self, found_id: int, *, by: Account, how: str) -> FoundCard:
         """The owner of a held card has been told (`how`: phone, sms or letter), by the clerk."""

@@ -12,16 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cabin.config import load_config
 from cabin.kiosk.faces.board import BoardApp, WindowCard
 from cabin.kiosk.faces.board_model import read_board
 
 from test_faces_common import busy_morning, fixed_clock, link, open_station, pilot_test, screen_text, until
-
-
-@pytest.fixture
-def config():
-    return load_config()
 
 
 @pytest.fixture

@@ -174,6 +174,7 @@ def test_a_fault_without_a_kind_is_named_by_what_failed():
     assert fault_kind(ReaderNotAnswering("x")) == fault_kind(DeviceTimeout("x")) == "timeout"
     assert fault_kind(GarbledReply("checksum", "x")) == fault_kind(ProtocolError("x")) == "protocol"
     assert fault_kind(DeviceError("cannot open the reader at /dev/ttyUSB9")) == "link"
+    assert fault_kind(OSError(5, "Input/output error")) == "link"      # beneath the driver: the port
 
 
 def test_every_catalog_string_is_used():

@@ -34,16 +34,6 @@ def asking(app) -> bool:
     return isinstance(app.screen, DeskScreen) and app.screen.question is not None
 
 
-@pytest.fixture
-def config():
-    return load_config()
-
-
-@pytest.fixture
-def clock(config):
-    return fixed_clock(config)
-
-
 def make_station(db, config, clock, open_windows=(2, 3, 4)):
     """Staff accounts (root admin, li clerk, boss supervisor); windows 2-4 open, window 1 closed."""
     station = open_station(db, config, clock)

@@ -16,16 +16,6 @@ from test_faces_common import config_with, fixed_clock, link, open_station, pilo
 
 
 @pytest.fixture
-def config():
-    return load_config()
-
-
-@pytest.fixture
-def clock(config):
-    return fixed_clock(config)
-
-
-@pytest.fixture
 def db(tmp_path):
     return tmp_path / "cabin.sqlite"
 

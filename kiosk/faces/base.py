@@ -106,9 +106,9 @@ class StationLink:
 def password_was_wrong(error: BaseException) -> bool:
     """A sign-in refused for its password (the name may stand and the password be typed again),
     rather than for who signed (another person signs: the name is cleared too)."""
-    from cabin.kiosk.accounts import WRONG
+    from cabin.kiosk.accounts import WrongPassword
 
-    return str(getattr(error, "said", "")).startswith(WRONG)  # also "…; the account is now locked"
+    return isinstance(error, WrongPassword)
 
 
 def sign_again(screen, name, password, keep_name: bool) -> None:

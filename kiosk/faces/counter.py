@@ -24,7 +24,6 @@ from textual.command import DiscoveryHit, Hit, Provider
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from cabin.drivers.errors import DeviceError
 from cabin.queue.errors import CabinError, NothingToCall
 
 from .base import FaceApp, StationLink, password_was_wrong
@@ -499,12 +498,7 @@ class CounterApp(FaceApp):
     def _check_devices(self) -> None:
         from cabin.kiosk.devices import check
 
-        statuses = {}
-        for role, device in self.device_config.items():
-            try:
-                statuses[role] = check(device) if device else None
-            except (DeviceError, OSError) as exc:  # check() reports DeviceError itself; this is the rest
-                statuses[role] = {"role": role, "status": "fault", "kind": "link", "detail": str(exc)}
+        statuses = {role: check(device) if device else None for role, device in self.device_config.items()}
         self.post_message(self.DevicesChecked(statuses))
 
     def on_counter_app_devices_checked(self, message: DevicesChecked) -> None:

@@ -8,6 +8,8 @@ new language is one column here.
 
 from __future__ import annotations
 
+from .refusals import say
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
@@ -506,8 +508,6 @@ class Strings:
 
     def refusal(self, error) -> str:
         """A service layer's refusal (a CabinError or a Said) in this language."""
-        from .refusals import say
-
         return say(error, self.lang)
 
     def name(self, thing) -> str:

@@ -248,10 +248,11 @@ class TempCardScreen(WorkflowScreen):
         self.result = WorkflowResult(recorded=True, receipt=self.receipt,
                                      message=self.t("tc_left_printed", receipt=self.receipt))
 
-    def failed_print(self, error: Exception) -> bool:
+    def failed_print(self, error: Exception, again_key: str = "tc_fix_and_print") -> bool:
+        """A device fault with what to do, and how to print again; a refusal as refusals are."""
         if isinstance(error, CabinError):
             return False
-        self.say(self.explain(error) + "\n" + self.t("tc_fix_and_print"), "-fault")
+        self.say(self.explain(error) + "\n" + self.t(again_key), "-fault")
         return True
 
     # -- a supervisor's decisions: refuse the request, print a spoiled card again ----------------------------
@@ -314,10 +315,7 @@ class TempCardScreen(WorkflowScreen):
         self.say(self.t(key, receipt=record["receipt"], valid_to=record["valid_to"]), "-ok")
 
     def failed_reprint(self, error: Exception) -> bool:
-        if isinstance(error, CabinError):
-            return False
-        self.say(self.explain(error) + "\n" + self.t("tc_fix_and_reprint"), "-fault")
-        return True
+        return self.failed_print(error, "tc_fix_and_reprint")
 
     # -- void ----------------------------------------------------------------------------------------------
     def action_void(self) -> None:
