@@ -9,6 +9,7 @@ from .loader import (  # noqa: F401
     ConfigError,
     Device,
     Dispenser,
+    Export,
     IdCardPolicy,
     Priority,
     QueueRules,

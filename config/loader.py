@@ -116,13 +116,21 @@ class TemporaryCardPolicy:
     cross_region: bool = False          # a cross-region resident once the home police approved the main card
     authority: str = "厦门市公安局湖里分局"  # printed as 签发机关
     photo_decoder: tuple[str, ...] = ()  # argv turning the reader's WLT photo into an image: {wlt} {out}
-    font: str = ""                      # a font file for the face; empty: fontconfig's Chinese font
+    font: str = ""                      # a font file for the face; empty: cabin.drivers.fonts' choice
 
 
 @dataclass(frozen=True)
 class Dispenser:
     ticket_printer: Device | None = None
     ticket_mode: str = "native"  # "raster" only for printers without Chinese fonts or native QR
+    font: str = ""               # a font file for raster tickets; empty: cabin.drivers.fonts' choice
+
+
+@dataclass(frozen=True)
+class Export:
+    """The daily export: the font its chart is drawn in (empty: cabin.drivers.fonts' choice)."""
+
+    font: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,7 @@ class StationConfig:
     temporary_card: TemporaryCardPolicy = field(default_factory=TemporaryCardPolicy)
     source: str = field(default="", compare=False)
     faces: Faces = field(default_factory=Faces)
+    export: Export = field(default_factory=Export)
 
     def prefix_for(self, service: str) -> str:
         return self.categories[self.services[service].category].prefix
@@ -241,7 +250,7 @@ class _Checker:
     # -- sections ------------------------------------------------------------------------
     def config(self, data: dict) -> StationConfig:
         self.no_unknown(data, {"station", "queue", "hours", "priorities", "categories", "services", "windows",
-                               "dispenser", "id_card", "temporary_card", "faces"}, "(top level)")
+                               "dispenser", "id_card", "temporary_card", "faces", "export"}, "(top level)")
         station = self.station(data)
         queue = self.queue(data)
         hours = self.hours(data)
@@ -254,7 +263,7 @@ class _Checker:
                 raise self.fail("services", f'service "{code}" is served by no window')
         return StationConfig(station, queue, hours, priorities, categories, services, windows,
                              self.dispenser(data), self.id_card(data), self.temporary_card(data), self.where,
-                             faces=self.faces(data))
+                             faces=self.faces(data), export=self.export(data))
 
     def station(self, data: dict) -> Station:
         s = self.table(data, "station", {"name", "name_en", "code", "province", "district", "timezone"})
@@ -450,9 +459,7 @@ class _Checker:
             raise self.fail(f"{where}.photo_decoder", 'must be a list of strings, e.g. ["wlt2bmp", "{wlt}", "{out}"]')
         if decoder and not ("{wlt}" in " ".join(decoder) and "{out}" in " ".join(decoder)):
             raise self.fail(f"{where}.photo_decoder", "must name the photo it reads as {wlt} and the image it writes as {out}")
-        font = t.get("font", d.font)
-        if not isinstance(font, str):
-            raise self.fail(f"{where}.font", "must be a path to a font file")
+        font = self.font(t, where)
         return TemporaryCardPolicy(
             fee=self.integer(t, "fee", where, 0, 1000, d.fee),
             validity_months=self.integer(t, "validity_months", where, 1, 12, d.validity_months),
@@ -475,11 +482,24 @@ class _Checker:
     def dispenser(self, data: dict) -> Dispenser:
         if "dispenser" not in data:
             return Dispenser()
-        d = self.table(data, "dispenser", {"ticket_printer", "ticket_mode"})
+        d = self.table(data, "dispenser", {"ticket_printer", "ticket_mode", "font"})
         mode = d.get("ticket_mode", "native")
         if mode not in ("native", "raster"):
             raise self.fail("dispenser.ticket_mode", f'must be "native" or "raster", not {mode!r}')
-        return Dispenser(self.device(d, "ticket_printer", "dispenser", 9600), mode)
+        return Dispenser(self.device(d, "ticket_printer", "dispenser", 9600), mode, self.font(d, "dispenser"))
+
+    def export(self, data: dict) -> Export:
+        if "export" not in data:
+            return Export()
+        return Export(self.font(self.table(data, "export", {"font"}), "export"))
+
+    def font(self, table: dict, where: str) -> str:
+        """A font file's path, or "" for cabin.drivers.fonts' choice. Whether the file is there is
+        checked when something is drawn with it: a font can be installed after the config is written."""
+        font = table.get("font", "")
+        if not isinstance(font, str):
+            raise self.fail(f"{where}.font", "must be a path to a font file")
+        return font
 
 
 def describe(config: StationConfig) -> dict[str, Any]:

@@ -7,8 +7,9 @@ is 1016 x 648 dots landscape (85.6 x 54 mm at 300 dpi), text without anti-aliasi
 would be thresholded unevenly), the photo dithered once here so the panel keeps its dots.
 
 A face is refused, never drawn with a missing-glyph box, when the font lacks a character of
-what it must print (`missing_characters`, read from the font's own character map with
-fontTools): an identity card that shows a box instead of part of a name is a wrong card.
+what it must print (`cabin.drivers.fonts.missing_characters`, read from the font's own character
+map): an identity card that shows a box instead of part of a name is a wrong card. The font is
+chosen for the face's text (`face_text`) by `cabin.drivers.fonts.cjk_font`.
 Long names and addresses are set smaller until they fit; past the smallest size the face is
 refused with the reason.
 """
@@ -21,6 +22,7 @@ from datetime import date
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from cabin.drivers.fonts import missing_characters
 from cabin.queue.errors import CabinError
 
 WIDTH, HEIGHT = 1016, 648
@@ -63,29 +65,19 @@ LABELS = {"name": "姓名", "sex": "性别", "nation": "民族", "birth": "出�
           "number": "公民身份号码", "validity": "有效期限", "authority": "签发机关"}
 
 
-@functools.lru_cache(maxsize=8)
-def _cmap(path: str, index: int) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
-    with TTFont(path, fontNumber=index, lazy=True) as font:
-        return frozenset(font.getBestCmap() or {})
-
-
-def missing_characters(text: str, path: str, index: int = 0) -> list[str]:
-    """The characters of `text` the font has no glyph for (white space needs none)."""
-    cmap = _cmap(path, index)
-    return sorted({c for c in text if not c.isspace() and ord(c) not in cmap})
+def face_text(fields: FaceFields) -> str:
+    """Every character the face prints: the items and their labels."""
+    return "".join(fields.texts().values()) + "".join(LABELS.values())
 
 
 def check_font(fields: FaceFields, path: str, index: int = 0) -> None:
-    text = "".join(fields.texts().values()) + "".join(LABELS.values())
-    missing = missing_characters(text, path, index)
+    missing = missing_characters(face_text(fields), path, index)
     if missing:
         shown = " ".join(f"{c} (U+{ord(c):04X})" for c in missing)
         raise CabinError("the card's font has no glyph for {shown}: an identity card must not show a"
-                         " missing-glyph box, so it is not printed. Install a font that has them (e.g."
-                         " fonts-noto-cjk, or a font with CJK Extension B for rare characters) and set"
-                         " [temporary_card] font to it", shown=shown)
+                         " missing-glyph box, so it is not printed. Install a font that has them (one with CJK"
+                         " Extension B for rare characters): a system font is used as soon as it has every"
+                         " character, or set [temporary_card] font to it", shown=shown)
 
 
 @functools.lru_cache(maxsize=64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -555,6 +556,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a face that cannot run says so in one sentence
+        face = getattr(args, "face", None) if getattr(args, "func", None) else "the demo station"
+        if face is None or os.environ.get("CABIN_DEBUG"):
+            raise
+        reason = one_line(str(exc)) if str(exc).strip() else type(exc).__name__
+        return refuse(args, CabinError(f"{face} cannot run: {reason} (CABIN_DEBUG=1 shows where it failed)"),
+                      EXIT_REFUSED)
     finally:
         ctx.close()
 

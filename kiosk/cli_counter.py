@@ -70,3 +70,4 @@ def add_commands(sub, command) -> None:
     p.add_argument("--window", type=int, required=True, metavar="N", help="this counter's window number")
     p.add_argument("--lang", choices=LANGS, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
     p.add_argument("--theme", choices=THEMES, help="dark or light; default: [faces] theme in the config")
+    p.set_defaults(face="the counter app")

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from cabin.drivers.ticketprinter.fonts import FontMissing, cjk_font
+from cabin.drivers.fonts import FontMissing, cjk_font
 from cabin.queue.errors import CabinError
 from cabin.queue.export import FORMATS, days_between, export_days, write_report
 from cabin.queue.merge import find_exports, merge_exports
@@ -19,15 +19,21 @@ from .business_figures import business_figures
 EXIT_USAGE = 2
 
 
-def _font(formats: str) -> tuple[str, int] | None:
-    """The Chinese font for the chart (part of --format all), or a refusal saying what to install."""
+def _font(formats: str, config) -> tuple[str, int] | str | None:
+    """The chart's font (part of --format all; [export] font, else cabin.drivers.fonts' choice),
+    or why there is none: the chart is then skipped and the data files are written all the same."""
     if formats != "all":
         return None
     try:
-        font = cjk_font()
+        font = cjk_font(configured=config.export.font, setting="[export] font")
     except FontMissing as exc:
-        raise CabinError(f"{exc}; or export without the chart: --format csv, json or xlsx") from None
+        return str(exc)
     return font.path, font.index
+
+
+def _warn_skipped(skipped: list[dict]) -> None:
+    for s in skipped:
+        print(f"cabin: warning: {s['file']} was not written: {s['why']}; the data files were", file=sys.stderr)
 
 
 def _usage(args, message: str) -> int:
@@ -59,7 +65,7 @@ def cmd_export(ctx) -> int:
     db = paths.resolve_db(a.db)
     if not db.exists():  # an export reads: it never creates a database
         raise CabinError(f"there is no database at {db}")
-    font = _font(a.format)
+    font = _font(a.format, config)
     store = ctx.store()
     with store.read() as conn:
         extras = business_figures(conn, config, days)
@@ -73,6 +79,7 @@ def cmd_export(ctx) -> int:
             done = export_days(store, config, days, Path(a.out), formats=a.format, with_events=a.with_events,
                                font=font, extras=extras, progress=lambda day: bar.advance(task))
     result = {"station": config.station.code, "out": str(Path(a.out)), "days": done}
+    _warn_skipped([s for d in done for s in d["skipped"]])
 
     def text(r: dict) -> str:
         lines = [f"{d['day']}: {d['tickets_issued']} tickets, {d['errands_done']} errands done"
@@ -86,12 +93,13 @@ def cmd_export(ctx) -> int:
 
 def cmd_merge(ctx) -> int:
     a = ctx.args
-    font = _font(a.format)
+    font = _font(a.format, ctx.config)
     merged = merge_exports(find_exports(a.files))
-    files = write_report(merged, Path(a.out), a.format, font)
+    files, skipped = write_report(merged, Path(a.out), a.format, font)
+    _warn_skipped(skipped)
     result = {"station": merged["station"], "day": merged["day"], "stations": merged["stations"],
               "tickets_issued": merged["tickets_issued"], "errands_done": merged["errands_done"],
-              "files": [str(f) for f in files]}
+              "files": [str(f) for f in files], "skipped": skipped}
     _emit(a, result, lambda r: f"{r['day']}: {len(r['stations'])} stations ({', '.join(r['stations'])}),"
                                f" {r['tickets_issued']} tickets, {r['errands_done']} errands done;"
                                f" {_files(len(r['files']))} in {a.out}")

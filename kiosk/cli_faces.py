@@ -72,4 +72,7 @@ def add_commands(sub, command) -> None:
     p = command("board", cmd_board, "the lobby board: now serving per window, the last calls, the next numbers")
     look(p)
     p.add_argument("--serve", metavar="HOST:PORT", help="publish the board as a web page (textual-serve) instead")
-    look(command("dispenser", cmd_dispenser, "the ticket dispenser: the citizen chooses errands and takes a ticket"))
+    p.set_defaults(face="the lobby board")
+    p = command("dispenser", cmd_dispenser, "the ticket dispenser: the citizen chooses errands and takes a ticket")
+    look(p)
+    p.set_defaults(face="the ticket dispenser")

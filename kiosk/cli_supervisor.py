@@ -19,3 +19,4 @@ def add_commands(sub, command) -> None:
                 "the supervisor's view: windows, temporary-card approvals, today's figures, accounts")
     p.add_argument("--lang", choices=LANGS, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
     p.add_argument("--theme", choices=THEMES, help="dark or light; default: [faces] theme in the config")
+    p.set_defaults(face="the supervisor's view")

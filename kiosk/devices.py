@@ -167,10 +167,11 @@ def ticket_content(config: StationConfig, ticket: dict, outlook: dict, token: st
                          estimated_wait_min=outlook["estimated_wait_min"], token=token)
 
 
-def print_ticket(device: Device, content, mode: str = "native") -> dict:
-    """Print one ticket; DeviceError (typed, with a clerk's message) if it was not printed."""
+def print_ticket(device: Device, content, mode: str = "native", font: str = "") -> dict:
+    """Print one ticket; DeviceError (typed, with a clerk's message) if it was not printed.
+    `font`: [dispenser] font, for raster tickets (empty: cabin.drivers.fonts' choice)."""
     from cabin.drivers.ticketprinter import TicketPrinter
 
-    with TicketPrinter(device.url, baudrate=device.baud, mode=mode) as printer:
+    with TicketPrinter(device.url, baudrate=device.baud, mode=mode, font=font or None) as printer:
         result = printer.print_ticket(content)
     return {"printed": True, "bytes": result.bytes_sent, "warnings": list(result.warnings)}

@@ -43,6 +43,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from cabin.config import StationConfig
+from cabin.drivers import fonts
 from cabin.drivers.errors import DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
 from cabin.queue.clock import SystemClock, local_day
@@ -341,7 +342,8 @@ class TempCards:
             valid_from, valid_to = date.fromisoformat(row["valid_from"]), date.fromisoformat(row["valid_to"])
         else:
             valid_from, valid_to = temprules.validity(self.today(), self.policy.validity_months)
-        face = cardface.render(self.face_fields(row, valid_from, valid_to), *(font or self.font()))
+        fields = self.face_fields(row, valid_from, valid_to)
+        face = cardface.render(fields, *(font or self.font(cardface.face_text(fields))))
         job_id = f"{row['receipt']}/{n}"
 
         def claim(job: str, counter: int) -> None:
@@ -479,16 +481,13 @@ class TempCards:
             detail["reason"] = job["reprint_reason"]
         audit.record(conn, job["clerk"], "tempcard.print", receipt, detail, at=now)
 
-    def font(self) -> tuple[str, int]:
-        if self.policy.font:
-            if not Path(self.policy.font).is_file():
-                raise CabinError("the card font {font} ([temporary_card] font) does not exist", font=self.policy.font)
-            return self.policy.font, 0
-        from cabin.drivers.ticketprinter.fonts import FontMissing, cjk_font
-
+    def font(self, text: str = "") -> tuple[str, int]:
+        """The font for a face printing `text` ([temporary_card] font, else cabin.drivers.fonts' choice)."""
+        if self.policy.font and not Path(self.policy.font).is_file():
+            raise CabinError("the card font {font} ([temporary_card] font) does not exist", font=self.policy.font)
         try:
-            found = cjk_font()
-        except FontMissing as exc:
+            found = fonts.cjk_font(text, configured=self.policy.font)
+        except fonts.FontMissing as exc:
             raise CabinError("the card cannot be drawn: {why}", why=exc) from None
         return found.path, found.index
 

@@ -43,7 +43,8 @@ class TicketDesk:
         ticket = self.station.show_ticket(ref)
         token = tokens.sign(self.secret, self.config.station.code, ticket["day"], ticket["ticket_id"])
         content = devices.ticket_content(self.config, ticket, outlook or self.station.outlook(ref), token)
-        result = devices.print_ticket(printer, content, mode or self.config.dispenser.ticket_mode)
+        result = devices.print_ticket(printer, content, mode or self.config.dispenser.ticket_mode,
+                                      self.config.dispenser.font)
         result["ticket"] = ticket["ticket"]
         return result
 

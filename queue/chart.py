@@ -2,7 +2,7 @@
 the figures per category, under a title line with the day's main figures.
 
 The caller finds the Chinese font (the queue does not look for fonts: kiosk hands over
-`cabin.drivers.ticketprinter.fonts.cjk_font()`'s file).
+`cabin.drivers.fonts.cjk_font()`'s file).
 """
 
 from __future__ import annotations

@@ -34,14 +34,16 @@ def days_between(first: str, last: str) -> list[str]:
     return [(a + timedelta(days=i)).isoformat() for i in range(n)]
 
 
-def write_report(report: dict, out: Path, formats: str = "all", font: tuple[str, int] | None = None,
-                 events: bytes | None = None) -> list[Path]:
-    """Write one report's files into `out`, all or none. `font` (path, index) draws the chart,
-    which is part of `all`."""
+def write_report(report: dict, out: Path, formats: str = "all", font: tuple[str, int] | str | None = None,
+                 events: bytes | None = None) -> tuple[list[Path], list[dict]]:
+    """Write one report's files into `out`; returns the files written and those skipped.
+
+    The data files (CSV, JSON, XLSX, the raw events) are one set, all or none. The chart (part
+    of `all`) comes after them, on its own: it is drawn with `font` (path, index), and when it
+    cannot be drawn (`font` a string saying why there is none, or a font file pillow cannot
+    use) it is skipped, `{"file", "why"}`, and the data files stand."""
     if formats not in FORMATS:
         raise CabinError(f'unknown format "{formats}" ({", ".join(FORMATS)})')
-    if formats == "all" and font is None:
-        raise CabinError("the chart needs a Chinese font; export --format csv, json or xlsx without it")
     prefix = f"{report['station']}_{report['day']}"
     with AtomicFiles(out) as files:
         if events is not None:
@@ -54,19 +56,34 @@ def write_report(report: dict, out: Path, formats: str = "all", font: tuple[str,
             files.add(f"{prefix}.json", json_bytes(report))
         if formats in ("xlsx", "all"):
             files.add(f"{prefix}.xlsx", xlsx_bytes(report))
-        if formats == "all":
-            from .chart import chart_png
+        written = files.commit()
+    if formats != "all":
+        return written, []
+    chart = f"{prefix}.png"
+    try:
+        if not isinstance(font, tuple):
+            raise ChartFailed(font or "no font to draw it with")
+        from .chart import chart_png
 
-            files.add(f"{prefix}.png", chart_png(report, *font))
-        return files.commit()
+        with AtomicFiles(out) as files:
+            files.add(chart, chart_png(report, *font))
+            written += files.commit()
+        return written, []
+    except (ChartFailed, OSError) as exc:  # OSError: pillow could not read the font file
+        return written, [{"file": str(Path(out) / chart), "why": str(exc) or type(exc).__name__}]
+
+
+class ChartFailed(Exception):
+    """The chart cannot be drawn; the message says why."""
 
 
 def export_days(store: Store, config: StationConfig, days: list[str], out: Path, *, formats: str = "all",
-                with_events: bool = False, font: tuple[str, int] | None = None,
+                with_events: bool = False, font: tuple[str, int] | str | None = None,
                 extras: dict[str, Extra] | None = None, now_ms: int | None = None,
                 progress: Callable[[str], None] | None = None) -> list[dict]:
-    """Export each day; returns per day its main figures and the files written. A day that is not
-    over yet (today) counts what is still going on up to `now_ms` (default: now)."""
+    """Export each day; returns per day its main figures, the files written and the files skipped
+    (a chart that could not be drawn: see `write_report`). A day that is not over yet (today)
+    counts what is still going on up to `now_ms` (default: now)."""
     now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     done = []
     for day in days:
@@ -74,9 +91,9 @@ def export_days(store: Store, config: StationConfig, days: list[str], out: Path,
             events = day_events(conn, day)
             report = day_report(conn, config, day, now_ms=now_ms, extra=(extras or {}).get(day), events=events)
         raw = events_csv(events, day, config.station.tz) if with_events else None
-        files = write_report(report, Path(out), formats, font, raw)
+        files, skipped = write_report(report, Path(out), formats, font, raw)
         done.append({"day": day, "tickets_issued": report["tickets_issued"], "errands_done": report["errands_done"],
-                     "complete": report["complete"], "files": [str(f) for f in files]})
+                     "complete": report["complete"], "files": [str(f) for f in files], "skipped": skipped})
         if progress:
             progress(day)
     return done

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
-import subprocess
 
 from PIL import Image, ImageDraw, ImageFont
 
 from cabin.drivers.cardprinter import codec
+from cabin.drivers.fonts import cjk_font
 from cabin.drivers.cardprinter.panel import PANEL_BYTES, compress, to_panel
 
 BAUD = 115200
@@ -39,14 +38,6 @@ def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
     ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
     return {"name": name, "value": round(value, 4), "unit": unit, "floor": round(floor, 4),
             "ratio": round(ratio, 4), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
-
-
-def cjk_font() -> str | None:
-    if not shutil.which("fc-list"):
-        return None
-    out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
-    files = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
-    return files[0] if files else None
 
 
 def photo(size=(307, 378), seed=1) -> Image.Image:
@@ -65,21 +56,14 @@ def photo(size=(307, 378), seed=1) -> Image.Image:
 
 
 def temporary_card_face() -> tuple[Image.Image, str]:
-    path = cjk_font()
+    path = cjk_font().path  # the packaged font when fontconfig has none: always a Chinese one
     face = Image.new("L", (1016, 648), "white")
     draw = ImageDraw.Draw(face)
-    if path:
-        big, font = ImageFont.truetype(path, 44), ImageFont.truetype(path, 30)
-        lines = [("姓名", "张三丰"), ("性别", "男    民族  汉"), ("出生", "1990年1月1日"),
-                 ("住址", "福建省厦门市思明区"), ("", "莲前西路123号401室"),
-                 ("签发机关", "厦门市公安局思明分局"), ("有效期限", "2026.11.23-2027.02.23")]
-        title, number = "临时居民身份证", ("公民身份号码", "350203199001011234")
-    else:
-        big, font = ImageFont.load_default(44), ImageFont.load_default(30)
-        lines = [("XINGMING", "ZHANG SANFENG"), ("XINGBIE", "NAN  MINZU HAN"), ("CHUSHENG", "1990-01-01"),
-                 ("ZHUZHI", "XIAMEN SIMING QU"), ("", "LIANQIAN XILU 123-401"),
-                 ("QIANFA", "XIAMEN GONG'ANJU SIMING"), ("YOUXIAO", "2026.11.23-2027.02.23")]
-        title, number = "LINSHI JUMIN SHENFENZHENG", ("HAOMA", "350203199001011234")
+    big, font = ImageFont.truetype(path, 44), ImageFont.truetype(path, 30)
+    lines = [("姓名", "张三丰"), ("性别", "男    民族  汉"), ("出生", "1990年1月1日"),
+             ("住址", "福建省厦门市思明区"), ("", "莲前西路123号401室"),
+             ("签发机关", "厦门市公安局思明分局"), ("有效期限", "2026.11.23-2027.02.23")]
+    title, number = "临时居民身份证", ("公民身份号码", "350203199001011234")
     draw.text((508, 30), title, font=big, fill=0, anchor="mt")
     for row, (label, value) in enumerate(lines):
         y = 110 + row * 52
@@ -88,7 +72,7 @@ def temporary_card_face() -> tuple[Image.Image, str]:
     draw.text((40, 580), number[0], font=font, fill=0)
     draw.text((250, 580), number[1], font=font, fill=0)
     face.paste(photo(), (670, 110))
-    return face, (path or "pillow's default font")
+    return face, path
 
 
 def job_bytes(panel: bytes, compressed: bool) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cabin.drivers.simhost import PtyHost
 from cabin.drivers.ticketprinter.driver import TicketPrinter
-from cabin.drivers.ticketprinter.fonts import cjk_font
+from cabin.drivers.fonts import cjk_font
 from cabin.drivers.ticketprinter.simulator import SimulatedTicketPrinter
 from cabin.drivers.ticketprinter.ticket import TicketContent
 
@@ -55,7 +55,7 @@ def print_at_9600(mode: str, runs: int) -> tuple[int, float]:
 
 
 def bench_ticket() -> list[dict]:
-    cjk_font()  # the raster ticket needs it: fail now with the package to install
+    cjk_font()  # the raster ticket needs it: a broken installation fails now
     native_bytes, native_s = print_at_9600("native", 3)
     raster_bytes, raster_s = print_at_9600("raster", 1)
     wire = native_bytes * 10 / BAUD

@@ -158,9 +158,10 @@ def exporter(db: Path, config_path: Path, days: list[str], out: Path, formats: s
     store = Store(db, migration_sets=[kiosk_migrations])
     font = None
     if formats == "all":
-        from cabin.drivers.ticketprinter.fonts import cjk_font
+        from cabin.drivers.fonts import cjk_font
 
-        font = (cjk_font().path, cjk_font().index)
+        chosen = cjk_font()
+        font = (chosen.path, chosen.index)
 
     def run() -> None:
         shutil.rmtree(out, ignore_errors=True)

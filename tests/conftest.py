@@ -1,8 +1,14 @@
-"""Shared fixtures: the default station on a real SQLite file, at 09:00 on Monday 2026-11-23."""
+"""Shared fixtures: the default station on a real SQLite file, at 09:00 on Monday 2026-11-23.
+
+The whole suite runs as on a fresh machine: fontconfig finds no font at all, so everything Cabin
+draws uses the font its dependencies bring, whatever this machine has installed (tests that want
+a system font set one up: tests/fontsetup.py)."""
 
 from datetime import datetime
 
 import pytest
+
+import fontsetup
 
 from cabin.config import load_config
 from cabin.queue.clock import ManualClock
@@ -66,3 +72,10 @@ def steady_cursor(request, monkeypatch):
         from textual.widgets import Input
 
         monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_system_fonts(tmp_path_factory):
+    fontsetup.use(fontsetup.fontconfig(tmp_path_factory.mktemp("fontconfig")))
+    yield
+    fontsetup.use(fontsetup.MACHINE_FONTCONFIG)

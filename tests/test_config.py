@@ -290,3 +290,17 @@ def test_bad_fees_and_documents(tmp_path, old, new, message):
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(path)
+
+
+def test_font_settings_for_the_card_the_raster_ticket_and_the_chart(tmp_path):
+    path = tmp_path / "station.toml"
+    path.write_text(default_text() + '\n[export]\nfont = "/srv/fonts/chart.ttf"\n\n[dispenser]\nticket_mode = "raster"\n'
+                    'font = "/srv/fonts/ticket.ttf"\n', encoding="utf-8")
+    config = load_config(path)
+    assert (config.export.font, config.dispenser.font, config.temporary_card.font) == (
+        "/srv/fonts/chart.ttf", "/srv/fonts/ticket.ttf", "")
+    assert load_config().export.font == "" and load_config().dispenser.font == ""   # cabin.drivers.fonts chooses
+    path.write_text(default_text() + "\n[export]\nfont = 12\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    check_message(str(err.value), path, "export.font", "must be a path to a font file")

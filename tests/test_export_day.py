@@ -22,7 +22,6 @@ from cabin.kiosk.migrations import migrations as kiosk_migrations
 from cabin.queue import export as export_module
 from cabin.queue.clock import ManualClock, to_ms
 from cabin.queue.engine import Station
-from cabin.queue.errors import CabinError
 from cabin.queue.export import export_days
 from cabin.queue.exportfiles import restore
 from cabin.queue.report import day_report
@@ -38,15 +37,10 @@ FINDER, PHONE, PLACE = "张三丰", "13812345678", "厦门市湖里区仙岳路8
 ADDRESS, PHOTO = "福建省厦门市湖里区兴隆路1号", "V0xUUEhPVE9CWVRFUw=="
 
 
-def font_or_skip() -> tuple[str, int]:
-    from cabin.drivers.ticketprinter.fonts import FontMissing, cjk_font
+def chart_font() -> tuple[str, int]:
+    from cabin.drivers.fonts import cjk_font
 
-    try:
-        f = cjk_font()
-    except FontMissing:
-        if os.environ.get("CABIN_REQUIRE_FONT"):
-            raise
-        pytest.skip("no Chinese font installed")
+    f = cjk_font()
     return f.path, f.index
 
 
@@ -306,7 +300,7 @@ def test_json_csv_and_xlsx_agree(day_db, tmp_path):
     from openpyxl import load_workbook
 
     store, config = day_db
-    font = font_or_skip()
+    font = chart_font()
     done = export(store, config, tmp_path / "out", font=font)
     prefix = tmp_path / "out" / f"350206001_{DAY}"
     names = sorted(os.path.basename(f) for f in done[0]["files"])
@@ -421,17 +415,26 @@ def test_a_failed_export_keeps_the_previous_files(day_db, tmp_path, monkeypatch)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_the_chart_needs_a_font(day_db, tmp_path):
+@pytest.mark.parametrize("font", ["no font: the reason", "a file pillow cannot read"])
+def test_a_chart_that_cannot_be_drawn_is_skipped_and_the_data_files_stand(day_db, tmp_path, font):
     store, config = day_db
-    with pytest.raises(CabinError, match="Chinese font"):
-        export(store, config, tmp_path / "out", formats="all", font=None)
-    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    if font.startswith("a file"):
+        (tmp_path / "bad.ttf").write_bytes(b"not a font")
+        font = (str(tmp_path / "bad.ttf"), 0)
+    [day] = export(store, config, tmp_path / "out", formats="all", with_events=False, font=font)
+    chart = tmp_path / "out" / f"{config.station.code}_{DAY}.png"
+    assert [s["file"] for s in day["skipped"]] == [str(chart)] and day["skipped"][0]["why"]
+    if isinstance(font, str):
+        assert day["skipped"][0]["why"] == font
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == sorted(os.path.basename(f) for f in day["files"]) and len(names) == 8
+    assert not chart.exists() and all(n.endswith((".csv", ".json", ".xlsx")) for n in names)
 
 
 # -- no personal data -------------------------------------------------------------------------
 def test_no_export_holds_personal_data(day_db, tmp_path):
     store, config = day_db
-    font = font_or_skip()
+    font = chart_font()
     export(store, config, tmp_path / "out", font=font)
     with store.read() as conn:  # the personal data the database holds, to be found nowhere
         personal = {v for table, cols in {

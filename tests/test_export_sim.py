@@ -284,9 +284,6 @@ def test_merge_refusals(district, capsys, tmp_path):
 
 
 def test_merge_takes_folders_and_writes_every_format(district, capsys):
-    from tests.test_export_day import font_or_skip
-
-    font_or_skip()
     tmp, out, _ = district
     merged_dir = tmp / "merged-all"
     assert main(["export", "merge", str(out), "--out", str(merged_dir)]) == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import time
 
 import pytest
@@ -15,7 +14,6 @@ from cabin.drivers.errors import ProtocolError
 from cabin.drivers.ticketprinter import escpos
 from cabin.drivers.ticketprinter.elements import Feed, QrCode, Raster, Run, TextLine
 from cabin.drivers.ticketprinter.escpos import Status, StatusParser, decode_status, encode_status
-from cabin.drivers.ticketprinter.fonts import FontMissing, cjk_font
 from cabin.drivers.ticketprinter.interpreter import MAX_ELEMENTS, MAX_LINE_BYTES, Interpreter
 from cabin.drivers.ticketprinter.parser import MAX_PENDING, Command, Parser
 from cabin.drivers.ticketprinter.simulator import FAULTS, SimulatedTicketPrinter
@@ -49,13 +47,6 @@ KITCHEN_EVENTS = [
 ]
 
 
-def font_or_skip():
-    try:
-        return cjk_font()
-    except FontMissing as exc:
-        if os.environ.get("CABIN_REQUIRE_FONT"):  # set by .ci/run: there the proof must run
-            pytest.fail(f"CABIN_REQUIRE_FONT is set but {exc}")
-        pytest.skip(f"no CJK font installed (CI installs fonts-wqy-zenhei): {exc}")
 
 
 def run(stream: bytes, chunk: int | None = None) -> tuple[list, Interpreter]:
@@ -245,7 +236,7 @@ def test_streams_in_chunks_of_every_size(name):
 
 
 def test_raster_ticket_in_chunks_of_every_size():
-    stream = raster_ticket(CONTENT, font_or_skip())
+    stream = raster_ticket(CONTENT)
     assert 20_000 < len(stream) < 80_000
     whole, _ = run(stream)
     (kind, (raster, feed)), = whole
@@ -361,20 +352,3 @@ def test_simulator_answers_only_status_bytes_whatever_it_gets(stream, faults):
     filler = b"\x00" * MAX_PENDING if sim.interpreter.parser.pending else b""
     answer = b"".join(r.data for r in sim.receive(filler + escpos.cut() + escpos.STATUS_REQUEST))
     assert decode_status(*answer[-3:]) == sim.status()
-
-
-# --- fonts -----------------------------------------------------------------------------------
-
-def test_missing_font_names_the_package(monkeypatch):
-    from cabin.drivers.ticketprinter import fonts
-
-    class Result:
-        stdout = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf\n0\naa|en|fr|ru"
-
-    monkeypatch.setattr(fonts.subprocess, "run", lambda *a, **k: Result())
-    fonts.cjk_font.cache_clear()
-    try:
-        with pytest.raises(FontMissing, match="fonts-noto-cjk or fonts-wqy-zenhei"):
-            fonts.cjk_font()
-    finally:
-        fonts.cjk_font.cache_clear()

@@ -16,7 +16,7 @@ from cabin.drivers.ticketprinter.escpos import Status
 from cabin.drivers.ticketprinter.simulator import SimulatedTicketPrinter
 from cabin.drivers.ticketprinter.ticket import layout, native_ticket
 
-from test_ticketprinter_codec import CONTENT, TOKEN, font_or_skip
+from test_ticketprinter_codec import CONTENT, TOKEN
 
 
 def serve(tmp_path, faults=(), baud=None, **kw):
@@ -29,7 +29,6 @@ def qr_texts(png) -> list[str]:
 
 
 def test_native_ticket_prints_and_its_qr_decodes(tmp_path):
-    font_or_skip()
     sim, host = serve(tmp_path, out_dir=tmp_path / "out")
     with host, TicketPrinter(host.path, timeout=1) as printer:
         assert printer.status() == Status()
@@ -44,9 +43,8 @@ def test_native_ticket_prints_and_its_qr_decodes(tmp_path):
 
 
 def test_raster_fallback_prints_the_same_qr(tmp_path):
-    font = font_or_skip()
     sim, host = serve(tmp_path, out_dir=tmp_path / "out")
-    with host, TicketPrinter(host.path, timeout=1, mode="raster", font=font) as printer:
+    with host, TicketPrinter(host.path, timeout=1, mode="raster") as printer:  # the packaged font
         result = printer.print_ticket(CONTENT)
     assert result.bytes_sent > 20_000 and sim.printed == printer.printed == 1
     assert qr_texts(sim.pngs[0]) == [TOKEN]

@@ -2,11 +2,10 @@
 
 from .driver import PrintResult, TicketPrinter
 from .escpos import Status
-from .fonts import FontMissing, cjk_font
 from .simulator import FAULTS, SimulatedTicketPrinter
 from .ticket import TicketContent, native_ticket, raster_ticket
 
 __all__ = [
-    "TicketPrinter", "PrintResult", "Status", "FontMissing", "cjk_font", "FAULTS", "SimulatedTicketPrinter",
+    "TicketPrinter", "PrintResult", "Status", "FAULTS", "SimulatedTicketPrinter",
     "TicketContent", "native_ticket", "raster_ticket",
 ]

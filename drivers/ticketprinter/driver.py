@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..errors import DeviceFault
 from ..link import Link
 from .escpos import STATUS_REQUEST, Status, StatusParser, decode_status
-from .fonts import FontFile, cjk_font
+from ..fonts import FontFile
 from .ticket import TicketContent, native_ticket, raster_ticket
 
 MESSAGES = {
@@ -57,7 +57,7 @@ class TicketPrinter:
     def ticket_bytes(self, content: TicketContent) -> bytes:
         if self.mode == "native":
             return native_ticket(content)
-        return raster_ticket(content, self._font or cjk_font())
+        return raster_ticket(content, self._font)
 
     def print_ticket(self, content: TicketContent) -> PrintResult:
         """Print one ticket; DeviceFault(kind) if it was not (or may not have been) printed."""

@@ -48,3 +48,8 @@ class Feed:
 
 
 Element = TextLine | QrCode | Raster | Feed
+
+
+def text_of(elements) -> str:
+    """The text the elements print: what a font must have glyphs for."""
+    return "".join(run.text for el in elements if isinstance(el, TextLine) for run in el.runs)

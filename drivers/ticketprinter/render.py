@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .elements import Element, Feed, QrCode, Raster, Run, TextLine
 from .escpos import INVERT
-from .fonts import FontFile
+from ..fonts import FontFile
 
 PAPER_PX = 580       # the simulator's rendering: 576 printable dots and a hair of margin
 PRINT_DOTS = 576     # an 80 mm printer's line

@@ -23,9 +23,9 @@ from collections import deque
 from pathlib import Path
 
 from ..simhost import Reply
-from .elements import Element
+from .elements import Element, text_of
 from .escpos import Status, encode_status
-from .fonts import cjk_font
+from ..fonts import cjk_font
 from .interpreter import Interpreter
 from .render import render
 
@@ -39,8 +39,8 @@ class SimulatedTicketPrinter:
             raise ValueError(f"unknown ticket printer fault(s) {sorted(unknown)}; known: {sorted(FAULTS)}")
         self.faults = set(faults)
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        # Look the font up now: a missing font is an error at start, not in the serving thread.
-        self.font = cjk_font() if self.out_dir is not None else None
+        if self.out_dir is not None:
+            cjk_font()  # an installation without its font fails at start, not in the serving thread
         self.byte_time = 10 / baud if baud else 0.0
         self.line_done = 0.0  # time.monotonic() at which the bytes received so far have arrived
         self.paper_left = paper_left
@@ -86,5 +86,5 @@ class SimulatedTicketPrinter:
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             path = self.out_dir / f"ticket-{self.printed:04d}.png"
-            render(elements, self.font).save(path)
+            render(elements, cjk_font(text_of(elements))).save(path)
             self.pngs.append(path)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import escpos
-from .elements import Element, Feed, QrCode, Raster, Run, TextLine
-from .fonts import FontFile
+from ..fonts import FontFile, cjk_font
+from .elements import Element, Feed, QrCode, Raster, Run, TextLine, text_of
 from .render import PRINT_DOTS, render
 
 QR_MODULE, QR_LEVEL = 6, "M"  # 6-dot modules: a 70-character token is a 3 cm symbol
@@ -80,10 +80,11 @@ def native_ticket(content: TicketContent) -> bytes:
     return encode(layout(content))
 
 
-def raster_ticket(content: TicketContent, font: FontFile | str) -> bytes:
-    """The whole ticket (but the tail feed) as one raster image the printer's width."""
-    if isinstance(font, str):
-        font = FontFile(font)
+def raster_ticket(content: TicketContent, font: FontFile | str | None = None) -> bytes:
+    """The whole ticket (but the tail feed) as one raster image the printer's width, in `font`
+    (a font file's path, or None: cabin.drivers.fonts' choice for the ticket's text)."""
     *drawn, tail = layout(content)
+    if not isinstance(font, FontFile):
+        font = cjk_font(text_of(drawn), configured=font or "")
     image = render(drawn, font, width=PRINT_DOTS, margin=0)
     return escpos.init() + escpos.raster(image) + escpos.feed(tail.lines) + escpos.cut("partial")

@@ -55,10 +55,10 @@ REFUSALS: dict[str, str] = {
     "as the household register writes it":
         "住址太长，证件上放不下（{count} 个字；最多 {lines} 行）：请按户口簿上的写法缩短",
     "the card's font has no glyph for {shown}: an identity card must not show a missing-glyph box, so "
-    "it is not printed. Install a font that has them (e.g. fonts-noto-cjk, or a font with CJK "
-    "Extension B for rare characters) and set [temporary_card] font to it":
-        "证件字体缺少 {shown} 的字形：身份证件上不得出现缺字方框，因此不予打印。请安装包含这些字的字体（如 fonts-noto-cjk，或含 CJK 扩展 B "
-        "的字体以支持生僻字），并将 [temporary_card] font 设为该字体",
+    "it is not printed. Install a font that has them (one with CJK Extension B for rare characters): a "
+    "system font is used as soon as it has every character, or set [temporary_card] font to it":
+        "证件字体缺少 {shown} 的字形：身份证件上不得出现缺字方框，因此不予打印。请安装包含这些字的字体（生僻字需含 CJK 扩展 B 的字体）："
+        "系统字体只要包含全部这些字即会自动使用，也可将 [temporary_card] font 设为该字体",
     "the name is too long for the card ({count} characters)": "姓名太长，证件上放不下（{count} 个字）",
     # kiosk/cardrules.py
     "an application that is {state} can go to {steps}, not {to}": "{state}的申请只能转为{steps}，不能转为{to}",
