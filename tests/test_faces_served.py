@@ -26,6 +26,7 @@ import pytest
 
 from cabin.config import load_config
 
+import fontsetup
 from test_faces_common import open_station
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -154,7 +155,8 @@ def test_the_served_board_shows_a_call_in_chromium(tmp_path, processes):
     browser = subprocess.Popen(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1280,800",
          f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=fontsetup.machine_env())  # the browser draws with the machine's own fonts
     processes.append(browser)
     active = profile / "DevToolsActivePort"
     deadline = time.monotonic() + 30
