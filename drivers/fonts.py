@@ -58,7 +58,7 @@ def cjk_font(text: str = "", configured: str = "", setting: str = "") -> FontFil
         return FontFile(configured, 0, "configured")
     fonts = candidates()
     needed = {ord(c) for c in text if not c.isspace()}
-    if not needed:
+    if not needed or len(fonts) == 1:  # nothing to choose between: no character map to read
         return fonts[0]
     return min(fonts, key=lambda f: len(needed - characters(f.path, f.index)))  # the first of equals
 
