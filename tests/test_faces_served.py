@@ -244,10 +244,14 @@ def start_server(tmp_path: Path, processes: list, *args: str, viewers: int = 3) 
     return url, server, env
 
 
-async def watch(http, url: str, width: int = 120, height: int = 40, seconds: float = 30, until=None) -> bytes:
-    """What one browser receives over its websocket: until `until(data)` holds or `seconds` pass."""
+async def watch(http, url: str, width: int = 120, height: int = 40, seconds: float = 30, until=None,
+                resize=None) -> bytes:
+    """What one browser receives over its websocket: until `until(data)` holds or `seconds` pass;
+    `resize`: a resize message it sends first, as the page does when its window changes."""
     got = bytearray()
     async with http.ws_connect(f"{url.replace('http', 'ws')}/ws?width={width}&height={height}") as ws:
+        if resize is not None:
+            await ws.send_str(json.dumps(["resize", resize]))
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not (until and until(bytes(got))):
             try:
@@ -300,7 +304,7 @@ def test_sizes_are_clamped():
     assert served.clamp_size("8000", "4000") == (250, 80)
     assert served.clamp_size("1", "1") == (40, 12)
     assert served.clamp_size("-5", "x") == (120, 40)
-    assert served.clamp_size("١٢٠", "9" * 400) == (120, 40)  # not ASCII digits; absurdly long
+    assert served.clamp_size("١٢٠", "9" * 5000) == (120, 80)  # not ASCII digits; beyond int()'s 4300 digits
 
 
 def test_a_network_address_needs_public_and_says_what_it_shows(tmp_path, processes):
@@ -390,9 +394,15 @@ def test_a_huge_size_in_the_url_is_clamped(tmp_path, processes):
             small = asyncio.create_task(watch(http, url, 60, 20, seconds=4))
             # the big screen stays while a small one joins: the board takes the smaller size
             both = await watch(http, url, 8000, 4000, seconds=4)
-            return huge, both, await small
+            small = await small
+            await asyncio.sleep(0.5)
+            # a resize message is clamped too; a flood of them is followed at most 4 times a second
+            tiny = await watch(http, url, resize={"width": 1, "height": 10**30}, seconds=3)
+            return huge, both, small, tiny
 
-    huge, both, small = asyncio.run(scenario())
+    huge, both, small, tiny = asyncio.run(scenario())
+    last = [part for part in tiny.split(b"\x1b[1;1H") if len(CUP.findall(part)) > 10][-1]
+    assert max(int(r) for r, _ in CUP.findall(last)) == 80 and max(int(c) for _, c in CUP.findall(last)) <= 40
     rows = max(int(r) for r, _ in CUP.findall(huge))
     cols = max(int(c) for _, c in CUP.findall(huge))
     assert rows == 80 and cols <= 250, (rows, cols)

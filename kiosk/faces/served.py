@@ -43,6 +43,7 @@ DEFAULT_SIZE = (120, 40)
 FONT_SIZES = (8, 64)
 LINGER_SECONDS = 10.0          # a page reloaded finds its board still running
 REDRAW_DELAY = 0.05            # browsers joining together get one redraw
+RESIZE_DELAY = 0.25            # the board follows browsers' sizes at most four times a second
 VIEWER_BACKLOG = 4 * 1024**2   # bytes waiting for one browser; beyond, it is too slow and dropped
 FULL_RETRY_SECONDS = 30
 WS_MAX_MESSAGE = 64 * 1024     # a browser sends sizes and pings, nothing big
@@ -137,12 +138,13 @@ def exposure(host: str, port: int) -> str:
 
 
 def clamp_size(width: object, height: object) -> tuple[int, int]:
-    """A browser's terminal size within COLUMNS x ROWS; what is not a number gets the default."""
+    """A browser's terminal size within COLUMNS x ROWS; what is not a number (in ASCII digits) gets
+    the default. A number of a thousand digits is not converted: it is the largest size."""
     def one(value: object, bounds: tuple[int, int], default: int) -> int:
         text = str(value).strip()
-        if not text or len(text) > 9 or any(c not in "0123456789" for c in text):
+        if not text or any(c not in "0123456789" for c in text):
             return default
-        return max(bounds[0], min(bounds[1], int(text)))
+        return bounds[1] if len(text) > 6 else max(bounds[0], min(bounds[1], int(text)))
 
     return one(width, COLUMNS, DEFAULT_SIZE[0]), one(height, ROWS, DEFAULT_SIZE[1])
 
@@ -174,10 +176,14 @@ class Viewer:
         self.outbox.put_nowait(data)
 
     async def pump(self) -> None:
-        while (data := await self.outbox.get()) is not None:
-            self.backlog -= len(data)
-            await self.ws.send_bytes(data)
-        await self.ws.close()
+        try:
+            while (data := await self.outbox.get()) is not None:
+                self.backlog -= len(data)
+                await self.ws.send_bytes(data)
+        except (ConnectionError, RuntimeError):  # the browser went away mid-frame
+            self.dropped = True
+        finally:
+            await self.ws.close()
 
 
 class SharedBoard:
@@ -192,6 +198,7 @@ class SharedBoard:
         self._lock = asyncio.Lock()
         self._linger: asyncio.TimerHandle | None = None
         self._redraw: asyncio.TimerHandle | None = None
+        self._refit: asyncio.TimerHandle | None = None
 
     async def join(self, viewer: Viewer) -> None:
         async with self._lock:
@@ -218,10 +225,18 @@ class SharedBoard:
             elif self.viewers:
                 await self._fit()
 
-    async def resize(self, viewer: Viewer, size: tuple[int, int]) -> None:
-        async with self._lock:
-            viewer.size = size
-            await self._fit()
+    def resize(self, viewer: Viewer, size: tuple[int, int]) -> None:
+        """A browser's new size; the board follows at most every RESIZE_DELAY (each resize lays
+        the whole board out again: a browser sending sizes in a loop must not keep it busy)."""
+        viewer.size = size
+        if self._refit is None:
+            async def refit() -> None:
+                async with self._lock:
+                    self._refit = None
+                    if self.viewers:
+                        await self._fit()
+
+            self._refit = asyncio.get_running_loop().call_later(RESIZE_DELAY, lambda: asyncio.ensure_future(refit()))
 
     async def _fit(self) -> bool:
         """Size the board to the smallest screen watching; True when that changed it."""
@@ -401,7 +416,7 @@ class BoardServer:
                     continue
                 if kind == "resize" and isinstance(envelope[1], dict):
                     size = clamp_size(envelope[1].get("width", ""), envelope[1].get("height", ""))
-                    await self.board.resize(viewer, size)
+                    self.board.resize(viewer, size)
                 elif kind == "ping" and len(envelope) > 1 and isinstance(envelope[1], str) and len(envelope[1]) < 32:
                     await ws.send_str(json.dumps(["pong", envelope[1]]))
                 # "stdin", "focus", "blur": a served board is watched, not operated
@@ -409,8 +424,8 @@ class BoardServer:
             await self.board.leave(viewer)
             try:
                 await asyncio.wait_for(pump, 5)
-            except (asyncio.TimeoutError, ConnectionError):
-                pump.cancel()
+            except asyncio.TimeoutError:
+                pass  # wait_for has cancelled it
         return ws
 
     async def _on_shutdown(self, app) -> None:
