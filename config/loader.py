@@ -135,10 +135,12 @@ class Export:
 
 @dataclass(frozen=True)
 class Faces:
-    """The Textual faces' defaults: language ("zh" Simplified Chinese, "en") and theme."""
+    """The Textual faces' defaults: language ("zh" Simplified Chinese, "en") and theme; how many
+    browsers may watch the served board at once (`cabin board --serve`)."""
 
     lang: str = "zh"
     theme: str = "dark"
+    served_viewers: int = 8
 
 
 @dataclass(frozen=True)
@@ -470,14 +472,14 @@ class _Checker:
     def faces(self, data: dict) -> Faces:
         if "faces" not in data:
             return Faces()
-        f = self.table(data, "faces", {"lang", "theme"})
+        f = self.table(data, "faces", {"lang", "theme", "served_viewers"})
         d = Faces()
         lang, theme = f.get("lang", d.lang), f.get("theme", d.theme)
         if lang not in ("zh", "en"):
             raise self.fail("faces.lang", f'must be "zh" or "en", not {lang!r}')
         if theme not in ("dark", "light"):
             raise self.fail("faces.theme", f'must be "dark" or "light", not {theme!r}')
-        return Faces(lang, theme)
+        return Faces(lang, theme, self.integer(f, "served_viewers", "faces", 1, 100, d.served_viewers))
 
     def dispenser(self, data: dict) -> Dispenser:
         if "dispenser" not in data:

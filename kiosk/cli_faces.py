@@ -6,7 +6,6 @@ before and runs where no terminal is attached.
 
 from __future__ import annotations
 
-import shlex
 import sys
 
 from cabin.queue.errors import CabinError
@@ -31,6 +30,8 @@ def cmd_board(ctx) -> int:
     a = ctx.args
     if a.serve:
         return _serve_board(ctx)
+    if a.public:
+        raise CabinError("--public goes with --serve HOST:PORT")
     from .faces.board import BoardApp
 
     BoardApp(_link(ctx), lang=a.lang, theme=a.theme).run()
@@ -38,21 +39,29 @@ def cmd_board(ctx) -> int:
 
 
 def _serve_board(ctx) -> int:
-    """The same board, one process per browser that opens the page (textual-serve)."""
-    from textual_serve.server import Server
+    """One board process for every browser that opens the page (kiosk/faces/served.py)."""
+    from .faces import served
 
     a = ctx.args
-    host, _, port = a.serve.rpartition(":")
-    if not port.isdigit() or not host:
-        raise CabinError(f"--serve wants HOST:PORT, like 127.0.0.1:8000, not {a.serve!r}")
-    ctx.config  # refuse a broken config here, not in every browser's board
-    argv = [sys.executable, "-m", "cabin.kiosk.cli", "--db", str(paths.resolve_db(a.db))]
+    host, port = served.parse_host_port(a.serve)
+    public = not served.is_loopback(host)
+    if public and not a.public:
+        raise CabinError("{host} can be reached from other machines: add --public to serve the board to the network"
+                         " (it shows the queue numbers and the windows' states to anyone who can reach it),"
+                         " or serve it on 127.0.0.1", host=host)
+    config = ctx.config  # refuse a broken config here, not in the board process
+    argv = [sys.executable, "-m", "cabin.kiosk.faces.served_board", "--db", str(paths.resolve_db(a.db))]
     if a.config:
         argv += ["--config", a.config]
-    argv += ["board"] + (["--lang", a.lang] if a.lang else []) + (["--theme", a.theme] if a.theme else [])
-    server = Server(shlex.join(argv), host=host, port=int(port), title=ctx.config.station.name_en)
-    print(f"serving the lobby board at http://{host}:{port} (Ctrl-C stops it)", flush=True)
-    server.serve()
+    argv += (["--lang", a.lang] if a.lang else []) + (["--theme", a.theme] if a.theme else [])
+
+    def ready(url: str) -> None:
+        if public:
+            print(served.exposure(host, port), file=sys.stderr, flush=True)
+        print(f"serving the lobby board at {url} to at most {config.faces.served_viewers} screens"
+              " (Ctrl-C stops it)", flush=True)
+
+    served.serve(argv, host, port, title=f"{config.station.name} · {config.station.name_en}", viewers=config.faces.served_viewers, ready=ready)
     return 0
 
 
@@ -71,7 +80,9 @@ def add_commands(sub, command) -> None:
 
     p = command("board", cmd_board, "the lobby board: now serving per window, the last calls, the next numbers")
     look(p)
-    p.add_argument("--serve", metavar="HOST:PORT", help="publish the board as a web page (textual-serve) instead")
+    p.add_argument("--serve", metavar="HOST:PORT", help="publish the board as a web page instead (one board for every browser)")
+    p.add_argument("--public", action="store_true",
+                   help="with --serve: allow an address other machines can reach (0.0.0.0, a LAN address)")
     p.set_defaults(face="the lobby board")
     p = command("dispenser", cmd_dispenser, "the ticket dispenser: the citizen chooses errands and takes a ticket")
     look(p)

@@ -67,6 +67,7 @@ DEVICE_BENCHES = {
     "export": _device_bench("tests.bench_export", "bench_export"),  # the daily export: a day, a year
     "faces": _device_bench("tests.bench_faces", "bench_faces"),  # the board's lag, the dispenser's start
     "counter": _device_bench("tests.bench_counter", "bench_counter"),  # start, key to frame, memory
+    "served": _device_bench("tests.bench_served", "bench_served"),  # board --serve: 8 viewers, 30 trying
 }
 
 
@@ -497,7 +498,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cabin-bench-") as d:
         tmp = Path(d)
         log(f"temporary databases in {tmp}")
-        wanted = sys.argv[1:] or ["issue", "call_next", "windows", "reader", "card", "ticket", "faces", "export"]
+        wanted = sys.argv[1:] or ["issue", "call_next", "windows", "reader", "card", "ticket", "faces", "export", "served"]
         for name in wanted:  # e.g. `python -m tests.bench issue`
             if name in DEVICE_BENCHES:
                 for line in DEVICE_BENCHES[name]():

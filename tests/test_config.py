@@ -59,6 +59,8 @@ def test_default_config_loads():
     assert any(set(a.services) & set(b.services) for a, b in combinations(others, 2)), "no two windows share a service"
     for code in config.services:
         assert config.windows_serving(code), f"{code} is served by no window"
+    assert config.faces.served_viewers == 8  # cabin board --serve: 8 browsers at most
+
 
 
 def test_default_config_holds_what_the_issue_asks_for():
@@ -127,6 +129,12 @@ BROKEN = {
     "district outside the province": (
         [('district = "350206"', 'district = "440306"')],
         "station.district", "not in province 35"),
+    "served viewers out of range": (
+        [("served_viewers = 8", "served_viewers = 0")],
+        "faces.served_viewers", "0 is out of range (1 to 100)"),
+    "served viewers not a number": (
+        [("served_viewers = 8", 'served_viewers = "8"')],
+        "faces.served_viewers", "must be a whole number"),
     "minutes not a number": (
         [("minutes = 8\n\n[[services]]\ncode = \"id.apply\"", "minutes = \"eight\"\n\n[[services]]\ncode = \"id.apply\"")],
         "services[0].minutes", "must be a number"),
