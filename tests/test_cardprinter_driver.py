@@ -11,13 +11,13 @@ import pytest
 from PIL import Image, ImageDraw
 
 from cabin.drivers.cardprinter import codec
-from cabin.drivers.cardprinter.driver import CardPrinter
+from cabin.drivers.cardprinter.driver import CardPrinter, Witness
 from cabin.drivers.cardprinter.panel import to_panel
 from cabin.drivers.cardprinter.simulator import SimulatedCardPrinter
 from cabin.drivers.errors import DeviceFault, DeviceTimeout
 from cabin.drivers.simhost import PtyHost, Reply, TcpHost
 
-JOB = ["Rst", "Rco", "Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se", "Rco"]
+JOB = ["Rst", "Rco", "Rsn", "Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se", "Rco"]
 
 
 def face() -> Image.Image:
@@ -141,7 +141,7 @@ def test_confirmation_lost_after_the_card_came_out_is_not_printed_again(rig):
     with pytest.raises(DeviceTimeout) as caught:
         printer.print_card(face(), "T-0009")
     assert "will not be printed a second time" in str(caught.value)
-    assert printer.unconfirmed == ("T-0009", 0)      # not recorded as printed by the driver
+    assert printer.unconfirmed == ("T-0009", Witness(0, sim.serial))      # not recorded as printed by the driver
     assert sim.counter == 1 and len(sim.printed) == 1
     with pytest.raises(DeviceTimeout):               # still silent: Reprint sends nothing
         printer.print_card(face(), "T-0009")
@@ -212,7 +212,7 @@ def test_waits_for_the_card_to_come_out(outcome):
         else:
             with pytest.raises(DeviceFault) as caught:
                 printer.print_card(face(), "T-0017")
-            assert caught.value.kind == "jam" and printer.unconfirmed == ("T-0017", 0)
+            assert caught.value.kind == "jam" and printer.unconfirmed == ("T-0017", Witness(0, sim.serial))
 
 
 class LateNack(SimulatedCardPrinter):

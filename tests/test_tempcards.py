@@ -440,7 +440,7 @@ def test_other_cards_printed_meanwhile_leave_it_to_a_supervisor(desk, printer_ri
     sim.clear()
     sim.counter += 2                                         # two cards printed by something else
     clock.advance(seconds=2)
-    with pytest.raises(CabinError, match="counter moved by 2 .* cabin tempcard settle"):
+    with pytest.raises(CabinError, match="counter moved by 2: .* cabin tempcard settle"):
         cards.print(receipt, printer, url, by=clerk)
     with pytest.raises(CabinError, match="needs supervisor"):
         cards.settle_by_hand(receipt, printed=False, by=clerk, reason="tray empty")

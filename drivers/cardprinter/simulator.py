@@ -3,8 +3,11 @@
 Serve it with drivers.simhost (`PtyHost(SimulatedCardPrinter())`). State: blank cards in the
 feeder, ribbon panels left (None: no ribbon fitted), cover, jam, output tray, the card counter,
 the open sequence and its K panel. Its serial number (`Rsn`) and the counter's first value are
-given at construction: a spare printer swapped in on the same line is a new simulator with
-another serial (`serial=None`: a printer that does not know `Rsn` and answers it NACK 1). Each printed card is kept as a `PrintedCard` (the decoded
+given at construction. Without a serial number each simulator makes up its own (CABIN-SIM- and
+8 hex digits): a simulator keeps nothing when it stops, so one started again — its counter back
+at 0 — is another printer, as a spare swapped in on the same line is; giving the same serial
+number again is a printer that was reset. `serial = None` afterwards: a printer that does not
+know `Rsn` (it answers NACK 1). Each printed card is kept as a `PrintedCard` (the decoded
 panel and its image), and saved as `card-NNNN.png` in `out_dir` when one is given.
 
 Faults, named as `--fault` takes them, given at construction or at run time (`inject`), each
@@ -26,6 +29,7 @@ A NACK to an action inside a sequence ends the sequence: nothing of it is printe
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -39,7 +43,6 @@ from ..simhost import Reply
 from . import codec
 from .panel import LINE_BYTES, LINES, PANEL_BYTES, decompress, to_image
 
-DEFAULT_SERIAL = "CABIN-SIM-0001"
 FAULTS = ("cover_open", "feeder_empty", "ribbon_out", "hopper_full", "jam_mid_job", "nack", "silence")
 ACTIONS = {"Pr", "Pmi", "Pc", "Ss", "Sr", "Db", "Dbc", "Se"}
 
@@ -56,8 +59,9 @@ class SimulatedCardPrinter:
     def __init__(self, faults: Iterable[str] | Mapping[str, str | None] = (), *, cards: int = 100,
                  ribbon: int | None = 500, hopper_capacity: int = 100, out_dir: str | Path | None = None,
                  print_seconds: float = 0.0, firmware: str = "CABIN-SIM 1.0",
-                 serial: str | None = DEFAULT_SERIAL, counter: int = 0):
-        if serial is not None and not (serial.isascii() and serial.isprintable() and serial.strip() == serial
+                 serial: str | None = None, counter: int = 0):
+        serial = f"CABIN-SIM-{secrets.token_hex(4).upper()}" if serial is None else serial
+        if not (serial.isascii() and serial.isprintable() and serial.strip() == serial
                                        and 0 < len(serial) <= 32):
             raise ValueError(f"a serial number is 1 to 32 printable ASCII characters, not {serial!r}")
         if counter < 0:
