@@ -260,15 +260,20 @@ def cmd_sim(ctx: Context) -> int:
     for fault in a.fault:
         if fault.split("@")[0] not in known:  # KIND or KIND@COMMAND (a card printer fault armed for one command)
             raise CabinError(f'unknown fault "{fault}" for the {a.kind} (faults: {", ".join(known)})')
+    if a.serial is not None and a.kind != "card-printer":
+        raise CabinError(f"--serial is the card printer's serial number: the {a.kind} has none")
     try:
-        device = devices.simulator(a.kind, a.fault, cards=a.cards, out_dir=a.out, baud=a.baud)
+        device = devices.simulator(a.kind, a.fault, cards=a.cards, out_dir=a.out, baud=a.baud, serial=a.serial)
         h = devices.host(device, a.link, a.tcp, a.baud)
     except (ValueError, OSError) as exc:
         raise CabinError(f"cannot start the {a.kind} simulator: {exc}") from None
 
     def announce(url: str) -> None:
-        emit(a, {"device": a.kind, "url": url, "faults": a.fault, "baud": a.baud},
+        serial = getattr(device, "serial", None)  # the card printer's, made up when not given
+        emit(a, {"device": a.kind, "url": url, "faults": a.fault, "baud": a.baud,
+                 **({"serial": serial} if a.kind == "card-printer" else {})},
              f"simulated {a.kind} at {url}" + (f" ({a.baud} baud)" if a.baud else "")
+             + (f", serial number {serial}" if a.kind == "card-printer" else "")
              + (f", faults: {', '.join(a.fault)}" if a.fault else "") + "; Ctrl-C stops it")
         sys.stdout.flush()
 
@@ -494,6 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", action="append", default=[], metavar="KIND", help="inject a fault (repeatable)")
     p.add_argument("--cards", metavar="FILE", help="reader: serve the cards in this JSON file (default: samples)")
     p.add_argument("--out", metavar="DIR", help="printers: render each printed ticket or card to a PNG here")
+    p.add_argument("--serial", metavar="TEXT", help="card printer: the serial number it answers to Rsn"
+                   " (default: a new one each start, as it keeps no counter); the same again is a reset printer")
 
     dev = sub.add_parser("devices", help="the configured devices").add_subparsers(dest="devices_command", metavar="ACTION", required=True)
     command("list", cmd_devices_list, "the configured devices and their live status", dev)

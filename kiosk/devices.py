@@ -21,8 +21,9 @@ SIM_KINDS = ("reader", "card-printer", "ticket-printer")
 
 
 def simulator(kind: str, faults: list[str], cards: str | None = None, out_dir: str | None = None,
-              baud: int | None = None):
-    """A simulated device of `kind`, with faults switched on from the start."""
+              baud: int | None = None, serial: str | None = None):
+    """A simulated device of `kind`, with faults switched on from the start; a card printer answers
+    `serial` to Rsn (default: a new one each start), so a spare can be swapped in on the same line."""
     if kind == "reader":
         from cabin.drivers.idreader import SimulatedReader
 
@@ -30,7 +31,7 @@ def simulator(kind: str, faults: list[str], cards: str | None = None, out_dir: s
     if kind == "card-printer":
         from cabin.drivers.cardprinter import SimulatedCardPrinter
 
-        return SimulatedCardPrinter(faults=tuple(faults), out_dir=out_dir)
+        return SimulatedCardPrinter(faults=tuple(faults), out_dir=out_dir, serial=serial)
     if kind == "ticket-printer":
         from cabin.drivers.ticketprinter import SimulatedTicketPrinter
 

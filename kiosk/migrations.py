@@ -251,3 +251,11 @@ def m0006_purge(db):
     """When a record's personal fields were removed by `cabin purge` (temp_cards has it already)."""
     for table in ("loss_reports", "found_cards", "intake_records", "applications"):
         db.execute(f"ALTER TABLE {table} ADD COLUMN purged_at INTEGER")
+
+
+@migrations(name="0007_card_job_serial")
+def m0007_card_job_serial(db):
+    """The card printer's serial number (`Rsn`) with each job, read with its counter: a counter
+    read later on another printer (a swapped or reset one) says nothing about this job's card.
+    NULL for a job sent before: it is settled by a supervisor (kiosk/tempcards.py)."""
+    db.execute("ALTER TABLE card_jobs ADD COLUMN printer_serial TEXT")

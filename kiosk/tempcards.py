@@ -7,17 +7,22 @@ The rules are temprules.py's; this module records them and drives the card print
         +--refuse (supervisor, reason)--> refused               +--void(reason)--> voided <-+
 
 A card is recorded as printed only when the printer confirms it, and is never printed twice by
-a lost answer, a fault, a retry, a reprint or a kill -9. Before the first byte of a job goes out,
-the job is written to `card_jobs` with the printer's card counter read just before (one job a
-printer, named by its device path resolved through links); the row is removed when the card is
-confirmed, or at once when the printer refuses a command (a NACK ends the sequence: no card
-comes out, a jammed one is spoiled inside and not counted). Whatever else happened (a timeout,
-a crash, the process killed), the next print on that printer settles the row first, from the
-counter: moved by one, that card came out — it is recorded (`"resumed": true`) and, if it is the
-card being printed, not printed again; not moved, nothing came out — but only once the job's
-time is up (a printer counts a card when it leaves, so until then it may still be inside: the
-clerk is told to wait); moved by more, other cards were printed meanwhile and a supervisor
-looks and records it by hand (`settle_by_hand`). A job row also claims its card: no other
+a lost answer, a fault, a retry, a reprint, a kill -9 or a swapped or reset printer. Before the
+first byte of a job goes out, the job is written to `card_jobs` with the printer's card counter
+and serial number (`Rsn`) read just before (one job a printer, named by its device path resolved
+through links); the row is removed when the card is confirmed, or at once when the printer
+refuses a command (a NACK ends the sequence: no card comes out, a jammed one is spoiled inside
+and not counted). Whatever else happened (a timeout, a crash, the process killed), the next print
+on that printer settles the row first, by the driver's one rule (`what_came_out`): the same
+serial number and the counter moved by one, that card came out — it is recorded (`"resumed":
+true`) and, if it is the card being printed, not printed again; the same serial number and the
+counter not moved, nothing came out — but only once the job's time is up (a printer counts a
+card when it leaves, so until then it may still be inside: the clerk is told to wait); anything
+else — the counter went back (a reset or swapped printer) or moved by more (other cards printed
+meanwhile), another serial number (a swapped printer), or none (it cannot be read) — the printer
+cannot tell: the print is refused, the refusal audited (`tempcard.print_held`: the printer, the
+counters and serial numbers), and a supervisor looks in the output tray and records what is there
+(`settle_by_hand`); until then nothing is printed on that printer. A job row also claims its card: no other
 printer prints or voids it until the row is settled, and a print re-checks, in the transaction
 that writes the row, that the card is still approved (or printed as many times as it was), and
 that the main card is still pending.
@@ -44,7 +49,9 @@ from PIL import Image, UnidentifiedImageError
 
 from cabin.config import StationConfig
 from cabin.drivers import fonts
-from cabin.drivers.errors import DeviceFault
+from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, NOTHING, OTHER_PRINTER, PRINTED, Witness,
+                                              what_came_out)
+from cabin.drivers.errors import DeviceError, DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
 from cabin.queue.clock import SystemClock, local_day
 from cabin.queue.errors import CabinError, Said
@@ -328,7 +335,7 @@ class TempCards:
             raise CabinError("{receipt} was sent to the printer {printer} and its card is not"
                              " confirmed yet: print it on that printer, which settles it",
                              receipt=row["receipt"], printer=busy["printer"])
-        settled = self._settle(printer, printer_url)
+        settled = self._settle(printer, printer_url, by)
         with self.store.read() as conn:
             row = self._row(conn, receipt)
         if settled and settled["printed"] and settled["job"].split("/")[0] == row["receipt"]:
@@ -346,7 +353,7 @@ class TempCards:
         face = cardface.render(fields, *(font or self.font(cardface.face_text(fields))))
         job_id = f"{row['receipt']}/{n}"
 
-        def claim(job: str, counter: int) -> None:
+        def claim(job: str, before: Witness) -> None:
             with self.store.write() as conn:
                 now_row = self._row(conn, receipt)
                 clerk = self._check_printable(conn, now_row, reprint_reason, by)
@@ -357,10 +364,11 @@ class TempCards:
                 if conn.execute("SELECT 1 FROM card_jobs WHERE printer = ? OR card_id = ?",
                                 (printer_url, row["id"])).fetchone():
                     raise CabinError("another print started on this printer or of this card meanwhile: try again")
-                conn.execute("INSERT INTO card_jobs (printer, job_id, card_id, counter_before, valid_from, valid_to,"
-                             " reprint_reason, clerk, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (printer_url, job, row["id"], counter, valid_from.isoformat(), valid_to.isoformat(),
-                              reprint_reason, clerk.name, self.clock.now_ms()))
+                conn.execute("INSERT INTO card_jobs (printer, job_id, card_id, counter_before, printer_serial,"
+                             " valid_from, valid_to, reprint_reason, clerk, started_at)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (printer_url, job, row["id"], before.counter, before.serial, valid_from.isoformat(),
+                              valid_to.isoformat(), reprint_reason, clerk.name, self.clock.now_ms()))
 
         # The database settles earlier jobs (above), not the driver's memory of this process: its
         # note of an unconfirmed job would answer for a row a supervisor has settled by hand.
@@ -404,38 +412,64 @@ class TempCards:
             raise CabinError("{receipt}'s personal data was purged: it cannot be printed", receipt=row["receipt"])
         return actor
 
-    def _settle(self, printer, printer_url: str) -> dict | None:
+    def _settle(self, printer, printer_url: str, by: Account) -> dict | None:
         """This printer's unconfirmed job, if any: did its card come out? (module docstring)"""
         with self.store.read() as conn:
             pending = conn.execute("SELECT job_id, started_at FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
         if pending is None:
             return None
         counter = printer.cards_printed()  # a DeviceError here leaves the job to settle later
+        try:
+            serial = printer.serial_number()
+        except DeviceError:  # the printer answered the counter just now: it will not say its serial
+            serial = None
+        now = Witness(counter, serial)
         with self.store.write() as conn:
             job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
             if job is None or job["job_id"] != pending["job_id"]:
                 return None
             receipt = job["job_id"].split("/")[0]
-            moved = counter - job["counter_before"]
-            if moved == 1:
+            before = Witness(job["counter_before"], job["printer_serial"])
+            outcome = what_came_out(before, now)
+            if outcome == PRINTED:
                 self._record_printed(conn, job, counter, confirmed="counter")
                 return {"job": job["job_id"], "printed": True}
-            if moved > 1:
-                raise CabinError(
-                    "the card printer's counter moved by {moved} since {job} was sent: other cards were"
-                    " printed on it, so whether {receipt}'s came out cannot be told. Look in the output tray, then a"
-                    " supervisor records it: cabin tempcard settle {receipt} --printed|--not-printed --reason ...",
-                    moved=moved, job=job["job_id"], receipt=receipt)
-            # A printer counts a card when it leaves: until the job's time is up it may still be inside.
-            wait_ms = job["started_at"] + int(printer.print_timeout * 1000) - self.clock.now_ms()
-            if wait_ms > 0:
-                raise CabinError("{job} may still be printing (sent {seconds} s ago): wait {wait} s until the"
-                                 " printer stops, then print again", job=job["job_id"],
-                                 seconds=self._ago(job["started_at"]), wait=math.ceil(wait_ms / 1000))
-            conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
-            audit.record(conn, job["clerk"], "tempcard.not_printed", receipt,
-                         {"job": job["job_id"], "counter": counter}, at=self.clock.now_ms())
-            return {"job": job["job_id"], "printed": False}
+            if outcome == NOTHING:
+                # A printer counts a card when it leaves: until the job's time is up it may still be inside.
+                wait_ms = job["started_at"] + int(printer.print_timeout * 1000) - self.clock.now_ms()
+                if wait_ms > 0:
+                    raise CabinError("{job} may still be printing (sent {seconds} s ago): wait {wait} s until the"
+                                     " printer stops, then print again", job=job["job_id"],
+                                     seconds=self._ago(job["started_at"]), wait=math.ceil(wait_ms / 1000))
+                conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
+                audit.record(conn, job["clerk"], "tempcard.not_printed", receipt,
+                             {"job": job["job_id"], "counter": counter, "serial": serial}, at=self.clock.now_ms())
+                return {"job": job["job_id"], "printed": False}
+            # The printer cannot account for the card: recorded (committed) before it is refused.
+            audit.record(conn, by.name, "tempcard.print_held", receipt,
+                         {"job": job["job_id"], "printer": printer_url, "why": outcome,
+                          "counter_before": before.counter, "counter_now": now.counter,
+                          "serial_before": before.serial, "serial_now": now.serial}, at=self.clock.now_ms())
+        raise CabinError(
+            "whether {receipt}'s card came out cannot be told from the card printer {printer}: {why}. When {job}"
+            " was sent: counter {counter_before}, serial number {serial_before}; now: counter {counter_now}, serial"
+            " number {serial_now}. Nothing more is printed on it until a supervisor has looked in its output tray:"
+            " is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed --reason ...",
+            receipt=receipt, printer=printer_url, why=self._why_in_doubt(outcome, before, now), job=job["job_id"],
+            counter_before=before.counter, counter_now=now.counter,
+            serial_before=before.serial or Said("not recorded (the job was sent before serial numbers were)"),
+            serial_now=now.serial or Said("unreadable"))
+
+    @staticmethod
+    def _why_in_doubt(outcome: str, before: Witness, now: Witness) -> Said:
+        if outcome == COUNTER_BACK:
+            return Said("its counter went back: the printer was reset or swapped")
+        if outcome == COUNTER_JUMP:
+            return Said("its counter moved by {moved}: other cards were printed on it meanwhile",
+                        moved=now.counter - before.counter)
+        if outcome == OTHER_PRINTER:
+            return Said("it is another printer (its serial number changed): the printer was swapped")
+        return Said("its serial number is not known")
 
     def _ago(self, ms: int) -> str:
         """Whole seconds since `ms`, as a number the sentence puts its unit after."""
@@ -451,7 +485,8 @@ class TempCards:
 
     def settle_by_hand(self, receipt: str, *, printed: bool, by: Account, reason: str) -> dict:
         """A supervisor's record of what came out of a job the printer cannot tell about (a dead
-        printer, other cards printed on it meanwhile): looked at, and written down."""
+        printer, other cards printed on it meanwhile, a swapped or reset one): looked at in the
+        output tray, and written down."""
         reason = clean_text(reason, Said("reason"))
         with self.store.write() as conn:
             supervisor = check_actor(conn, by, *APPROVERS)
@@ -475,8 +510,8 @@ class TempCards:
                      (job["valid_from"], job["valid_to"], job["clerk"], now, now, job["card_id"]))
         conn.execute("DELETE FROM card_jobs WHERE printer = ?", (job["printer"],))
         receipt = job["job_id"].split("/")[0]
-        detail = {"job": job["job_id"], "counter": counter, "printer": job["printer"], "confirmed_by": confirmed,
-                  "reprint": job["reprint_reason"] is not None}
+        detail = {"job": job["job_id"], "counter": counter, "printer": job["printer"], "serial": job["printer_serial"],
+                  "confirmed_by": confirmed, "reprint": job["reprint_reason"] is not None}
         if job["reprint_reason"] is not None:
             detail["reason"] = job["reprint_reason"]
         audit.record(conn, job["clerk"], "tempcard.print", receipt, detail, at=now)

@@ -31,6 +31,8 @@ from cabin.drivers.errors import ProtocolError
     (codec.feeder_status(), b"\x1bSk;f\r"),
     (codec.read_status(), b"\x1bRst\r"),
     (codec.read_counter(), b"\x1bRco;c\r"),
+    (codec.read_serial(), b"\x1bRsn\r"),
+    (codec.text("CABIN-SIM-0001"), b"CABIN-SIM-0001\r"),
     (codec.download_compressed(b"\x00\xff\x01\x80", line=5), b"\x1bDbc;k;5;4;\x00\xff\x01\x80\r"),
     (codec.download_compressed(b"\x00" * 1016), b"\x1bDbc;k;0;1016;" + b"\x00" * 1016 + b"\r"),
     (codec.ack(), b"\x06"),

@@ -11,13 +11,14 @@ import pytest
 from PIL import Image, ImageDraw
 
 from cabin.drivers.cardprinter import codec
-from cabin.drivers.cardprinter.driver import CardPrinter
+from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, NOTHING, OTHER_PRINTER, PRINTED,
+                                              SERIAL_UNKNOWN, CardPrinter, JobInDoubt, Witness, what_came_out)
 from cabin.drivers.cardprinter.panel import to_panel
 from cabin.drivers.cardprinter.simulator import SimulatedCardPrinter
 from cabin.drivers.errors import DeviceFault, DeviceTimeout
 from cabin.drivers.simhost import PtyHost, Reply, TcpHost
 
-JOB = ["Rst", "Rco", "Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se", "Rco"]
+JOB = ["Rst", "Rco", "Rsn", "Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se", "Rco"]
 
 
 def face() -> Image.Image:
@@ -141,7 +142,7 @@ def test_confirmation_lost_after_the_card_came_out_is_not_printed_again(rig):
     with pytest.raises(DeviceTimeout) as caught:
         printer.print_card(face(), "T-0009")
     assert "will not be printed a second time" in str(caught.value)
-    assert printer.unconfirmed == ("T-0009", 0)      # not recorded as printed by the driver
+    assert printer.unconfirmed == ("T-0009", Witness(0, sim.serial))      # not recorded as printed by the driver
     assert sim.counter == 1 and len(sim.printed) == 1
     with pytest.raises(DeviceTimeout):               # still silent: Reprint sends nothing
         printer.print_card(face(), "T-0009")
@@ -212,7 +213,7 @@ def test_waits_for_the_card_to_come_out(outcome):
         else:
             with pytest.raises(DeviceFault) as caught:
                 printer.print_card(face(), "T-0017")
-            assert caught.value.kind == "jam" and printer.unconfirmed == ("T-0017", 0)
+            assert caught.value.kind == "jam" and printer.unconfirmed == ("T-0017", Witness(0, sim.serial))
 
 
 class LateNack(SimulatedCardPrinter):
@@ -356,3 +357,95 @@ def test_a_late_ack_from_an_earlier_run_is_read_past():
     with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5) as printer:
         assert printer.cards_printed() == 0
         assert printer.print_card(face(), "T-0100").counter == 1
+
+
+# -- the serial number: which printer a counter belongs to -------------------------------------------
+def test_the_serial_number_is_asked_with_rsn_and_given_at_construction():
+    from cabin.drivers.cardprinter import codec
+
+    sim = SimulatedCardPrinter(serial="EV-A123456", counter=57)
+    assert answers(sim, codec.read_serial(), codec.read_counter(), b"\x1bRsn;x\r") == \
+        [b"EV-A123456\r", b"57\r", b"\x15" b"2"]                          # Rsn takes no parameter
+    made_up = {SimulatedCardPrinter().serial for _ in range(20)}          # one simulator, one printer
+    assert len(made_up) == 20 and all(s.startswith("CABIN-SIM-") and len(s) == 18 for s in made_up)
+    sim.serial = None                                                     # a printer without Rsn
+    assert answers(sim, codec.read_serial()) == [b"\x15" b"1"]
+    for bad in ["", " EV", "EV\r1", "序列号", "X" * 33]:
+        with pytest.raises(ValueError, match="serial number"):
+            SimulatedCardPrinter(serial=bad)
+    with pytest.raises(ValueError, match="counter"):
+        SimulatedCardPrinter(counter=-1)
+    with PtyHost(SimulatedCardPrinter(serial="EV-A123456")) as host, CardPrinter(host.path, timeout=0.5) as printer:
+        assert printer.serial_number() == "EV-A123456"
+
+
+@pytest.mark.parametrize("before, now, outcome", [
+    (Witness(5, "A"), Witness(6, "A"), PRINTED),
+    (Witness(5, "A"), Witness(5, "A"), NOTHING),
+    (Witness(5, "A"), Witness(0, "A"), COUNTER_BACK),     # reset
+    (Witness(5, "A"), Witness(4, "A"), COUNTER_BACK),
+    (Witness(5, "A"), Witness(7, "A"), COUNTER_JUMP),     # other cards printed meanwhile
+    (Witness(5, "A"), Witness(5, "B"), OTHER_PRINTER),    # swapped: the counter looks the same
+    (Witness(5, "A"), Witness(6, "B"), OTHER_PRINTER),    # swapped: the counter looks as if it printed
+    (Witness(5, "A"), Witness(2, "B"), OTHER_PRINTER),
+    (Witness(5, None), Witness(6, "A"), SERIAL_UNKNOWN),
+    (Witness(5, "A"), Witness(6, None), SERIAL_UNKNOWN),
+])
+def test_what_came_out(before, now, outcome):
+    assert what_came_out(before, now) == outcome
+
+
+def swapped(host: PtyHost, **kw) -> SimulatedCardPrinter:
+    """Another printer on the same line (a spare swapped in, or this one restarted)."""
+    host.device = SimulatedCardPrinter(**kw)
+    return host.device
+
+
+@pytest.mark.parametrize("spare", [dict(counter=3), dict(counter=4), dict(counter=0), dict(counter=9),
+                                   dict(serial="SAME", counter=0)])
+def test_a_lost_confirmation_then_another_printer_on_the_line_is_in_doubt(spare):
+    """The driver's own memory: a card came out of the first printer, its ACK lost; another
+    printer answers next (or the same one reset): whatever it counts, nothing is printed until a
+    person looked and it is recorded."""
+    sim = SimulatedCardPrinter(["silence@Se"], serial="SAME", counter=3)
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.3, print_timeout=0.3) as printer:
+        with pytest.raises(DeviceTimeout):
+            printer.print_card(face(), "T-0200")
+        assert sim.counter == 4                                    # it came out
+        spare = swapped(host, **spare)
+        with pytest.raises(JobInDoubt) as doubt:
+            printer.print_card(face(), "T-0200")
+        with pytest.raises(JobInDoubt):                             # another job waits too
+            printer.print_card(face(), "T-0201")
+        assert spare.printed == [] and "Pr" not in spare.received
+        message = str(doubt.value)
+        assert "T-0200" in message and "output tray" in message and "counter 3, serial number SAME" in message
+        assert f"counter {spare.counter}, serial number {spare.serial}" in message
+        printer.settle_unconfirmed(printed=True)                    # it was in the tray
+        assert printer.print_card(face(), "T-0200").resumed         # never printed again
+        assert printer.print_card(face(), "T-0201").counter == spare.counter
+    assert len(spare.printed) == 1
+
+
+def test_a_lost_confirmation_and_no_card_is_printed_again_once_a_person_says_so():
+    sim = SimulatedCardPrinter(["silence@Dbc"], counter=3)
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.3, print_timeout=0.3) as printer:
+        with pytest.raises(DeviceTimeout):
+            printer.print_card(face(), "T-0202")
+        spare = swapped(host, counter=3)                           # another printer at the same count
+        with pytest.raises(JobInDoubt, match="another printer"):
+            printer.print_card(face(), "T-0202")
+        printer.settle_unconfirmed(printed=False)                   # the tray was empty
+        assert printer.print_card(face(), "T-0202").counter == 4
+    assert sim.printed == [] and len(spare.printed) == 1
+
+
+def test_a_printer_that_does_not_tell_its_serial_number_prints_nothing():
+    from cabin.drivers.errors import ProtocolError
+
+    sim = SimulatedCardPrinter()
+    sim.serial = None
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.3) as printer:
+        with pytest.raises(ProtocolError, match="refused the query Rsn.*nothing was printed"):
+            printer.print_card(face(), "T-0203")
+    assert "Pr" not in sim.received and sim.printed == []

@@ -4,7 +4,9 @@ simulated reader and card printer on real pseudo-terminals, one real SQLite file
 read the card -> main-card application -> temporary-card request -> a supervisor's approval ->
 print -> the card the simulator printed is, dot for dot, the face of the citizen's data (taken
 from the sample cards, not from Cabin's records); with each printer fault struck mid-job, and
-with the printing process killed mid-job, exactly one card in the end.
+with the printing process killed mid-job, exactly one card in the end; a printer restarted,
+reset or swapped under an unconfirmed job (on the same line, `cabin sim card-printer --serial`)
+prints nothing until a supervisor has looked in the tray.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def station(tmp_path):
             accounts.add("li", "clerk", PW, by=root)
             accounts.add("wang", "supervisor", PW, by=root)
         run.start, run.reader, run.printer, run.db = start, reader, printer, tmp_path / "cabin.sqlite"
-        run.printer_url = ph.path
+        run.printer_url, run.host = ph.path, ph
         yield run
 
 
@@ -209,3 +211,121 @@ def test_the_printing_process_killed_mid_job(station, when):
     assert ('"tempcard.not_printed"' in log) is (not card_came_out)   # the "nothing came out" path ran
     if when == "Se":
         assert card_came_out
+
+
+def audit_entries(run, action: str) -> list[dict]:
+    log = json.loads(run("audit", "show", "--limit", "50", "--json").stdout)
+    return [e for e in log["entries"] if e["action"] == action]
+
+
+@pytest.mark.parametrize("tray", ["--printed", "--not-printed"])
+@pytest.mark.parametrize("restart", ["restarted", "reset"])
+def test_killed_after_the_card_came_out_then_the_printer_restarted(station, tmp_path, restart, tray):
+    """Issue 12's case: Se's answer silenced, the print killed -9 once the card is out, the printer
+    restarted (its counter back to 0), print again: nothing more comes out until a supervisor has
+    looked in the output tray, and then one card only when the tray was empty."""
+    run = station
+    receipt = prepared(run, WANG)
+    first = run.printer
+    first.counter = 1                                       # it had printed a card before
+    first.inject("silence", "Se")
+    proc = run.start("tempcard", "print", receipt, "--window", "2", "--as", "li")
+    deadline = time.monotonic() + 60
+    while first.counter < 2:                                # the card is out; its answer never comes
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "timeout"
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # the printer starts again on the same line, its counter at 0: a simulator keeps nothing, so it
+    # is another printer to Cabin (a new serial number); "reset" keeps the serial number
+    again = SimulatedCardPrinter(out_dir=tmp_path / "after", serial=first.serial if restart == "reset" else None)
+    run.host.device = again
+    r = run("tempcard", "print", receipt, "--window", "2", "--timeout", "2", "--as", "li", ok=False)
+    assert r.returncode == 1 and r.stderr.startswith("cabin: whether") and r.stderr.count("\n") == 1
+    assert (f"counter 1, serial number {first.serial}; now: counter 0, serial number {again.serial}. Nothing more is"
+            " printed on it until a supervisor has looked in its output tray") in r.stderr
+    assert ("its counter went back" if restart == "reset" else "another printer") in r.stderr
+    assert again.printed == [] and "Pr" not in again.received
+    [entry] = audit_entries(run, "tempcard.print_held")
+    assert (entry["actor"], entry["subject"]) == ("li", receipt)
+    assert {k: entry["detail"][k] for k in ("counter_before", "counter_now", "serial_before", "serial_now")} == \
+        {"counter_before": 1, "counter_now": 0, "serial_before": first.serial, "serial_now": again.serial}
+    assert audit_entries(run, "tempcard.not_printed") == []   # the issue's "not_printed {counter: 0}" is gone
+
+    run("tempcard", "settle", receipt, tray, "--reason", "looked in the output tray", "--as", "wang")
+    r = run("tempcard", "print", receipt, "--window", "2", "--timeout", "2", "--as", "li", "--json",
+            ok=tray == "--not-printed")
+    shown = json.loads(run("tempcard", "show", receipt, "--json").stdout)
+    assert (shown["state"], shown["cards_printed"]) == ("printed", 1)
+    if tray == "--printed":
+        assert r.returncode == 1 and "already printed" in json.loads(r.stdout)["error"]
+        assert again.printed == []
+    else:
+        assert json.loads(r.stdout)["resumed"] is False and len(again.printed) == 1
+    assert len(first.printed) == 1
+    assert run("audit", "verify").returncode == 0
+
+
+class SimProcess:
+    """`cabin sim card-printer` in its own process, on a TCP port given (so one started after it
+    answers on the same line); its first line says where it listens."""
+
+    def __init__(self, port: int, *args: str):
+        self.proc = subprocess.Popen([*cabin_argv(), "sim", "card-printer", "--tcp", f"127.0.0.1:{port}", *args,
+                                      "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line, self.proc.stderr.read()
+        self.info = json.loads(line)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_spare_printer_swapped_in_on_the_same_line(station, tmp_path):
+    """Two `cabin sim card-printer` processes one after the other on one TCP port, serial numbers
+    EV-A and EV-B, both at counter 0: the counter looks unmoved, the serial number tells."""
+    run = station
+    receipt = prepared(run, WANG)
+    port = free_port()
+    url = f"socket://127.0.0.1:{port}"
+    first = SimProcess(port, "--serial", "EV-A", "--fault", "silence@Se", "--out", str(tmp_path / "a"))
+    try:
+        assert first.info["serial"] == "EV-A" and first.info["url"] == url
+        r = run("tempcard", "print", receipt, "--printer", url, "--timeout", "2", "--as", "li", ok=False)
+        assert r.returncode == 4, r.stderr                  # Se's answer lost; the card came out
+        assert [p.name for p in (tmp_path / "a").iterdir()] == ["card-0001.png"]
+    finally:
+        first.stop()
+    spare = SimProcess(port, "--serial", "EV-B", "--out", str(tmp_path / "b"))
+    try:
+        r = run("tempcard", "print", receipt, "--printer", url, "--timeout", "2", "--as", "li", "--json", ok=False)
+        assert r.returncode == 1
+        error = json.loads(r.stdout)["error"]
+        assert "another printer" in error and "is " + receipt + "'s card there?" in error
+        assert "counter 0, serial number EV-A; now: counter 0, serial number EV-B" in error
+        assert not (tmp_path / "b").exists()                # nothing printed on the spare
+        [entry] = audit_entries(run, "tempcard.print_held")
+        assert entry["detail"]["printer"] == url and entry["detail"]["why"] == "other_printer"
+        run("tempcard", "settle", receipt, "--printed", "--reason", "the card was in EV-A's tray", "--as", "wang")
+        r = run("tempcard", "print", receipt, "--printer", url, "--timeout", "2", "--as", "li", ok=False)
+        assert r.returncode == 1 and "already printed" in r.stderr
+        assert not (tmp_path / "b").exists()
+    finally:
+        spare.stop()
+    assert json.loads(run("tempcard", "show", receipt, "--json").stdout)["cards_printed"] == 1
+
+
+def test_sim_serial_is_the_card_printers_only(station):
+    r = station("sim", "reader", "--serial", "X", ok=False)
+    assert r.returncode == 1 and "--serial is the card printer's serial number" in r.stderr
+    r = station("sim", "card-printer", "--serial", "序列号", ok=False)
+    assert r.returncode == 1 and "cannot start the card-printer simulator" in r.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import threading
 import time
 from datetime import date, datetime
@@ -440,13 +441,141 @@ def test_other_cards_printed_meanwhile_leave_it_to_a_supervisor(desk, printer_ri
     sim.clear()
     sim.counter += 2                                         # two cards printed by something else
     clock.advance(seconds=2)
-    with pytest.raises(CabinError, match="counter moved by 2 .* cabin tempcard settle"):
+    with pytest.raises(CabinError, match="counter moved by 2: .* cabin tempcard settle"):
         cards.print(receipt, printer, url, by=clerk)
     with pytest.raises(CabinError, match="needs supervisor"):
         cards.settle_by_hand(receipt, printed=False, by=clerk, reason="tray empty")
     r = cards.settle_by_hand(receipt, printed=False, by=supervisor, reason="looked: the tray holds none of it")
     assert r["state"] == "approved"
     assert cards.print(receipt, printer, url, by=clerk)["cards_printed"] == 1
+
+
+# -- a swapped or reset printer: the serial number with the counter ----------------------------------
+@pytest.fixture
+def line(tmp_path):
+    """A card printer line whose printer can be swapped; on it a used printer, EV-A0001, 5 cards."""
+    sim = SimulatedCardPrinter(out_dir=tmp_path / "EV-A0001", serial="EV-A0001", counter=5)
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5, poll=0.01, print_timeout=1.0,
+                                           baudrate=1_000_000) as printer:
+        yield host, printer
+
+
+def swap(host, tmp_path, **kw) -> SimulatedCardPrinter:
+    """Another printer answers on the same line: a spare swapped in, or this one reset."""
+    host.device = SimulatedCardPrinter(out_dir=tmp_path / f"{kw['serial']}-{kw['counter']}", **kw)
+    return host.device
+
+
+def held(store) -> list[dict]:
+    with store.read() as conn:
+        return [json.loads(r[0]) for r in
+                conn.execute("SELECT detail FROM audit WHERE action = 'tempcard.print_held' ORDER BY id")]
+
+
+def sent_and_lost(desk, host, printer, fault: str) -> tuple[str, int]:
+    """A job whose answer is lost at `fault` (silence@Se: the card came out; @Dbc: it did not)."""
+    cards, _, clerk, _, _ = desk
+    receipt = approved(desk)
+    host.device.inject(*fault.split("@"))
+    with pytest.raises(DeviceTimeout):
+        cards.print(receipt, printer, host.path, by=clerk)
+    return receipt, len(host.device.printed)
+
+
+IN_DOUBT = [  # the first printer's lost answer, the printer answering afterwards, what the refusal says
+    pytest.param("silence@Se", dict(serial="EV-A0001", counter=0), "its counter went back: the printer was reset",
+                 id="reset-after-the-card-came-out"),                                      # the issue's case
+    pytest.param("silence@Se", dict(serial="EV-B0002", counter=5), "another printer", id="swapped-same-count"),
+    pytest.param("silence@Dbc", dict(serial="EV-B0002", counter=6), "another printer", id="swapped-one-more"),
+    pytest.param("silence@Se", dict(serial="EV-B0002", counter=2), "another printer", id="swapped-lower"),
+    pytest.param("silence@Dbc", dict(serial="EV-B0002", counter=40), "another printer", id="swapped-higher"),
+    pytest.param("silence@Se", dict(serial="EV-A0001", counter=9), "its counter moved by 4", id="jumped"),
+]
+
+
+@pytest.mark.parametrize("tray", ["card there", "tray empty"])
+@pytest.mark.parametrize("fault, then, why", IN_DOUBT)
+def test_a_swapped_or_reset_printer_waits_for_a_supervisor(desk, line, clock, tmp_path, fault, then, why, tray):
+    cards, _, clerk, supervisor, store = desk
+    host, printer = line
+    receipt, came_out = sent_and_lost(desk, host, printer, fault)
+    assert came_out == (fault == "silence@Se")
+    with store.read() as conn:
+        assert tuple(conn.execute("SELECT counter_before, printer_serial FROM card_jobs").fetchone()) == (5, "EV-A0001")
+    spare = swap(host, tmp_path, **then)
+    clock.advance(seconds=2)                       # the job's time is up: no "may still be printing"
+    for _ in range(2):                             # refused as often as it is tried
+        with pytest.raises(CabinError) as refused:
+            cards.print(receipt, printer, host.path, by=clerk)
+    message = str(refused.value)
+    assert why in message and f"is {receipt}'s card there?" in message
+    assert f"When {receipt}/1 was sent: counter 5, serial number EV-A0001; now: counter {then['counter']}, serial" \
+           f" number {then['serial']}." in message
+    assert f"cabin tempcard settle {receipt} --printed|--not-printed" in message
+    assert spare.printed == [] and "Pr" not in spare.received           # nothing was sent to it
+    assert cards.show(receipt)["state"] == "approved" and "tempcard.not_printed" not in audit_actions(store)
+    entry = held(store)[-1]
+    assert len(held(store)) == 2 and entry == {
+        "job": f"{receipt}/1", "printer": host.path, "why": entry["why"], "counter_before": 5,
+        "counter_now": then["counter"], "serial_before": "EV-A0001", "serial_now": then["serial"]}
+    with store.read() as conn:
+        logged = " ".join(r[0] for r in conn.execute("SELECT detail FROM audit WHERE action = 'tempcard.print_held'"))
+    assert ADULT not in logged and ADULT[-4:] not in logged and "陈" not in logged    # no personal data
+
+    with pytest.raises(CabinError, match="needs supervisor"):
+        cards.settle_by_hand(receipt, printed=False, by=clerk, reason="looked")
+    there = tray == "card there"
+    settled = cards.settle_by_hand(receipt, printed=there, by=supervisor, reason="looked in the output tray")
+    assert settled["state"] == ("printed" if there else "approved")
+    assert audit_actions(store)[-1] == ("tempcard.print" if there else "tempcard.not_printed")
+    if there:
+        with pytest.raises(CabinError, match="already printed"):
+            cards.print(receipt, printer, host.path, by=clerk)
+        assert spare.printed == []
+    else:
+        r = cards.print(receipt, printer, host.path, by=clerk)
+        assert (r["cards_printed"], r["resumed"]) == (1, False) and len(spare.printed) == 1
+    assert cards.show(receipt)["cards_printed"] == 1
+    with store.read() as conn:
+        assert verify(conn)[0]
+
+
+def test_a_serial_number_that_cannot_be_read_waits_for_a_supervisor(desk, line, clock):
+    cards, _, clerk, supervisor, store = desk
+    host, printer = line
+    receipt, _ = sent_and_lost(desk, host, printer, "silence@Dbc")
+    host.device.clear()
+    host.device.serial = None                      # the printer answers its counter, but not Rsn
+    clock.advance(seconds=2)
+    with pytest.raises(CabinError, match="its serial number is not known.*serial number unreadable"):
+        cards.print(receipt, printer, host.path, by=clerk)
+    assert held(store)[-1]["serial_now"] is None and host.device.printed == []
+
+
+def test_a_job_sent_before_serial_numbers_were_recorded_waits_for_a_supervisor(desk, line, clock):
+    cards, _, clerk, _, store = desk
+    host, printer = line
+    receipt, _ = sent_and_lost(desk, host, printer, "silence@Dbc")
+    host.device.clear()
+    with store.write() as conn:                    # as migration 0007 leaves a job open across the upgrade
+        conn.execute("UPDATE card_jobs SET printer_serial = NULL")
+    clock.advance(seconds=2)
+    with pytest.raises(CabinError, match="serial number not recorded"):
+        cards.print(receipt, printer, host.path, by=clerk)
+    assert host.device.printed == []
+
+
+def test_the_same_printer_unmoved_is_settled_as_before_and_the_serial_is_audited(desk, line, clock):
+    cards, _, clerk, _, store = desk
+    host, printer = line
+    receipt, _ = sent_and_lost(desk, host, printer, "silence@Dbc")
+    host.device.clear()
+    clock.advance(seconds=2)
+    assert cards.print(receipt, printer, host.path, by=clerk)["cards_printed"] == 1
+    assert audit_actions(store)[-2:] == ["tempcard.not_printed", "tempcard.print"] and held(store) == []
+    with store.read() as conn:
+        detail = json.loads(conn.execute("SELECT detail FROM audit WHERE action = 'tempcard.print'").fetchone()[0])
+    assert (detail["serial"], detail["counter"]) == ("EV-A0001", 6)
 
 
 def test_one_printer_by_two_names_is_one_printer(desk, printer_rig, tmp_path, clock):

@@ -6,9 +6,11 @@ whole panel (82,296 bytes), `Dbc;k;<line>;<len>;` by `len` bytes of compressed l
 the panel from line `line` (0-based).
 
 Answers: an action command gets ACK (06) or NAK (15) followed by one code byte; a query gets its
-text (printable ASCII) ended by CR. Queries, the three of 7.2 and two chosen here after Evolis'
+text (printable ASCII) ended by CR. Queries, four of 7.2 and two chosen here after Evolis'
 `R..` read commands:
   `Rfv`   firmware version, e.g. `CABIN-SIM 1.0`
+  `Rsn`   the printer's serial number, e.g. `CABIN-SIM-0001`: with the counter it tells, after a
+          lost answer, whether the printer is still the one a job was sent to (driver.py)
   `Sk;f`  feeder: `0` cards present, `3` empty
   `Rst`   status: `READY`, or the status words that apply joined by `,`
           (COVER_OPEN, FEEDER_EMPTY, RIBBON_ENDED, NO_RIBBON, MECHANICAL_ERROR, HOPPER_FULL)
@@ -51,6 +53,7 @@ def firmware_version() -> bytes: return command("Rfv")
 def feeder_status() -> bytes: return command("Sk", "f")
 def read_status() -> bytes: return command("Rst")
 def read_counter() -> bytes: return command("Rco", "c")
+def read_serial() -> bytes: return command("Rsn")
 
 
 def download(panel: bytes) -> bytes:

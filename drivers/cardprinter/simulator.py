@@ -2,7 +2,12 @@
 
 Serve it with drivers.simhost (`PtyHost(SimulatedCardPrinter())`). State: blank cards in the
 feeder, ribbon panels left (None: no ribbon fitted), cover, jam, output tray, the card counter,
-the open sequence and its K panel. Each printed card is kept as a `PrintedCard` (the decoded
+the open sequence and its K panel. Its serial number (`Rsn`) and the counter's first value are
+given at construction. Without a serial number each simulator makes up its own (CABIN-SIM- and
+8 hex digits): a simulator keeps nothing when it stops, so one started again — its counter back
+at 0 — is another printer, as a spare swapped in on the same line is; giving the same serial
+number again is a printer that was reset. `serial = None` afterwards: a printer that does not
+know `Rsn` (it answers NACK 1). Each printed card is kept as a `PrintedCard` (the decoded
 panel and its image), and saved as `card-NNNN.png` in `out_dir` when one is given.
 
 Faults, named as `--fault` takes them, given at construction or at run time (`inject`), each
@@ -24,6 +29,7 @@ A NACK to an action inside a sequence ends the sequence: nothing of it is printe
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -52,11 +58,18 @@ class PrintedCard:
 class SimulatedCardPrinter:
     def __init__(self, faults: Iterable[str] | Mapping[str, str | None] = (), *, cards: int = 100,
                  ribbon: int | None = 500, hopper_capacity: int = 100, out_dir: str | Path | None = None,
-                 print_seconds: float = 0.0, firmware: str = "CABIN-SIM 1.0"):
+                 print_seconds: float = 0.0, firmware: str = "CABIN-SIM 1.0",
+                 serial: str | None = None, counter: int = 0):
+        serial = f"CABIN-SIM-{secrets.token_hex(4).upper()}" if serial is None else serial
+        if not (serial.isascii() and serial.isprintable() and serial.strip() == serial
+                                       and 0 < len(serial) <= 32):
+            raise ValueError(f"a serial number is 1 to 32 printable ASCII characters, not {serial!r}")
+        if counter < 0:
+            raise ValueError(f"a card counter starts at 0 or more, not {counter}")
         self.full_feeder, self.full_ribbon = cards, (ribbon if ribbon is not None else 500)
         self.cards, self.ribbon, self.hopper, self.hopper_capacity = cards, ribbon, 0, hopper_capacity
         self.cover_open = self.jammed = False
-        self.counter = 0
+        self.counter, self.serial = counter, serial
         self.out_dir = Path(out_dir) if out_dir else None
         self.print_seconds, self.firmware = print_seconds, firmware
         self.printed: list[PrintedCard] = []
@@ -139,6 +152,8 @@ class SimulatedCardPrinter:
     def _answer(self, cmd: codec.Command) -> tuple[bytes, float]:
         query = {"Rfv": ((), self.firmware), "Rst": ((), ",".join(self.status_words()) or codec.READY),
                  "Sk": (("f",), "3" if self.cards == 0 else "0"), "Rco": (("c",), str(self.counter))}
+        if self.serial is not None:
+            query["Rsn"] = ((), self.serial)
         if cmd.name in query:
             params, value = query[cmd.name]
             return (codec.text(value) if cmd.params == params else codec.nack("2")), 0.0

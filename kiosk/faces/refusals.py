@@ -180,11 +180,19 @@ REFUSALS: dict[str, str] = {
         "{receipt} 当前为{state}：只有已批准的证才能打印（请先由主管审批）",
     "{receipt} is {state}: only an approved card is printed": "{receipt} 当前为{state}：只有已批准的证才能打印",
     "{receipt} is {state}: only a printed card is printed again": "{receipt} 当前为{state}：只有已打印的证才能补打",
-    "the card printer's counter moved by {moved} since {job} was sent: other cards were printed on it, "
-    "so whether {receipt}'s came out cannot be told. Look in the output tray, then a supervisor "
-    "records it: cabin tempcard settle {receipt} --printed|--not-printed --reason ...":
-        "自 {job} 发送以来，制证机的计数增加了 {moved}：期间该打印机还打印了其他证，无法判断 {receipt} 的证是否已出。请查看出证口，然后由主管登记结果：cabin "
-        "tempcard settle {receipt} --printed|--not-printed --reason ...",
+    "whether {receipt}'s card came out cannot be told from the card printer {printer}: {why}. When {job} "
+    "was sent: counter {counter_before}, serial number {serial_before}; now: counter {counter_now}, serial "
+    "number {serial_now}. Nothing more is printed on it until a supervisor has looked in its output tray: "
+    "is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed --reason ...":
+        "无法从制证机 {printer} 判断 {receipt} 的证是否已出：{why}。发送 {job} 时：计数 {counter_before}，序列号 "
+        "{serial_before}；现在：计数 {counter_now}，序列号 {serial_now}。在主管查看出证口之前，该制证机不再打印：{receipt} "
+        "的证是否在出证口？然后登记结果：cabin tempcard settle {receipt} --printed|--not-printed --reason ...",
+    "its counter went back: the printer was reset or swapped": "其计数倒退了：制证机被重置或更换过",
+    "its counter moved by {moved}: other cards were printed on it meanwhile": "其计数增加了 {moved}：期间还打印了其他证",
+    "it is another printer (its serial number changed): the printer was swapped": "序列号变了，已不是原来那台：制证机被更换过",
+    "its serial number is not known": "无法得知其序列号",
+    "not recorded (the job was sent before serial numbers were)": "未记录（该任务发送时尚不记录序列号）",
+    "unreadable": "无法读取",
     "{job} may still be printing (sent {seconds} s ago): wait {wait} s until the printer stops, then "
     "print again":
         "{job} 可能仍在打印（{seconds} 秒前发送）：请等待 {wait} 秒，打印机停止后再打印",
