@@ -54,6 +54,7 @@ from .accounts import Account, check_actor
 from .lostfound import check_source, clean_text
 from .migrations import ensure_applied
 from .receipts import next_receipt
+from .text import clean_reason
 
 CLERKS = ("clerk", "supervisor")
 APPROVERS = ("supervisor",)
@@ -258,7 +259,7 @@ class TempCards:
         return self._decide(receipt, by, "approved", None)
 
     def refuse(self, receipt: str, *, by: Account, reason: str) -> dict:
-        return self._decide(receipt, by, "refused", clean_text(reason, Said("reason for the refusal")))
+        return self._decide(receipt, by, "refused", clean_reason(reason, Said("reason for the refusal")))
 
     def _check_still_eligible(self, conn, row) -> None:
         """The rules again at approval and at the print: the main card may have been collected,
@@ -320,7 +321,7 @@ class TempCards:
 
     def _print(self, receipt, printer, printer_url, by, reprint_reason, font) -> dict:
         if reprint_reason is not None:
-            reprint_reason = clean_text(reprint_reason, Said("reason for printing the card again"))
+            reprint_reason = clean_reason(reprint_reason, Said("reason for printing the card again"))
         with self.store.read() as conn:
             row = self._row(conn, receipt)
             busy = conn.execute("SELECT printer FROM card_jobs WHERE card_id = ?", (row["id"],)).fetchone()
@@ -452,7 +453,7 @@ class TempCards:
     def settle_by_hand(self, receipt: str, *, printed: bool, by: Account, reason: str) -> dict:
         """A supervisor's record of what came out of a job the printer cannot tell about (a dead
         printer, other cards printed on it meanwhile): looked at, and written down."""
-        reason = clean_text(reason, Said("reason"))
+        reason = clean_reason(reason, Said("reason"))
         with self.store.write() as conn:
             supervisor = check_actor(conn, by, *APPROVERS)
             row = self._row(conn, receipt)
@@ -501,7 +502,7 @@ class TempCards:
 
     # -- void, show -----------------------------------------------------------------------------
     def void(self, receipt: str, *, by: Account, reason: str) -> dict:
-        reason = clean_text(reason, Said("reason for voiding the card"))
+        reason = clean_reason(reason, Said("reason for voiding the card"))
         with self.store.write() as conn:
             clerk = check_actor(conn, by, *CLERKS)
             row = self._row(conn, receipt)
