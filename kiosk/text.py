@@ -78,14 +78,15 @@ def printable(text: str) -> str:
 
 # -- personal numbers in free text -----------------------------------------------------------
 # A number is found however it is typed: any script's digits (full-width ０-９ too), a final X
-# or x (full-width too), and groups joined by up to three spaces, dashes or brackets
+# or x (full-width too; an x that begins a word after the digits is taken for one, harmlessly: a
+# phone is tried without it), and groups joined by up to three spaces, dashes or brackets
 # ("350206 19900101 0017", "+86 138-1234-5678", "(0592) 555 1234"). Other characters end a
 # number, so letters before or after do not hide one ("身份证350206199001010017号") and a
 # ticket (A001) or receipt (LS-20261202-0001) is not one. A number is tried whole and as every
 # run of its groups (a phone and an ID number typed side by side are both found); digits
 # glued without a separator are one group, never split.
 _SEPARATORS = " \u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d()\uff08\uff09"
-_GROUP = r"[0-9]+(?:X(?![A-Za-z]))?"
+_GROUP = r"[0-9]+X?"
 _NUMBER = re.compile(rf"{_GROUP}(?:[{re.escape(_SEPARATORS)}\s]{{1,3}}{_GROUP})*")
 _GROUPS = re.compile(_GROUP)
 _LONGEST = 18  # an ID number; a phone with its country code (0086) is 15 at most
@@ -130,10 +131,10 @@ def _national(phone: str) -> str:
 
 def personal_number(text: str) -> Said | None:
     """What personal number `text` holds, masked, as a Said ("an ID number (350206********0017)",
-    "a phone number (138****5678)"), or None. The first one found; an ID number before a phone."""
+    "a phone number (138****5678)"), or None. An ID number before a phone, then the first."""
+    runs = []
     for number in _NUMBER.finditer(_ascii_digits(text)):
         groups = _GROUPS.findall(number.group(0))
-        runs = []
         for start in range(len(groups)):
             run = ""
             for group in groups[start:]:
@@ -143,12 +144,13 @@ def personal_number(text: str) -> Said | None:
                 if len(run) > _LONGEST:
                     break
                 runs.append(run)
-        for run in runs:
-            if identity.looks_like_id(run):
-                return Said("an ID number ({number})", number=identity.mask(run))
-        for run in runs:
-            if _MOBILE.fullmatch(run) or _LANDLINE.fullmatch(run):
-                return Said("a phone number ({number})", number=mask_phone(_national(run)))
+    for run in runs:
+        if identity.looks_like_id(run):
+            return Said("an ID number ({number})", number=identity.mask(run))
+    for run in runs:
+        digits = run.removesuffix("X")  # "13812345678x" is a phone and a stray x (an "x" of a word)
+        if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
+            return Said("a phone number ({number})", number=mask_phone(_national(digits)))
     return None
 
 

@@ -83,9 +83,13 @@ def test_reveal_shows_everything_and_writes_the_audit_entry(records, kiosk_store
     assert all(e["actor"] == "li" for e in entries)
     assert json.loads(entries[0]["detail"]) == {"record": "loss", "number": "350203********0026",
                                                 "reason": "citizen disputes the receipt"}
-    for kwargs, why in [({"reason": " "}, "reason for showing"), ({"by": admin}, "admin: this needs clerk")]:
+    for kwargs, why in [({"reason": " "}, "reason for showing"), ({"by": admin}, "admin: this needs clerk"),
+                        ({"reason": f"citizen {B} disputes it"}, r"holds an ID number \(350203\*{8}0026\)"),
+                        ({"reason": "finder 139-8765-4321 asked"}, r"holds a phone number \(139\*{4}4321\)")]:
         with pytest.raises(CabinError, match=why):
             reveal(kiosk_store, "loss", records["open_loss"], **{"by": clerk, "reason": "x", **kwargs}, now_ms=6)
+    with kiosk_store.read() as conn:
+        assert conn.execute("SELECT count(*) FROM audit WHERE action = 'reveal'").fetchone()[0] == len(entries)
     with pytest.raises(CabinError, match="no loss record LS-0"):
         reveal(kiosk_store, "loss", "ls-0", by=clerk, reason="x", now_ms=7)
 
