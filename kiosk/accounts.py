@@ -8,13 +8,18 @@ write transaction.
 Passwords: hashlib.scrypt with a random 16-byte salt per password and the parameters in
 SCRYPT_PARAMS (n=2**14, r=8, p=1, 32-byte key; about 16 MiB and a few tens of ms per hash), stored
 with the account so they can be raised later without invalidating old hashes; compared with
-hmac.compare_digest. A wrong name and a wrong password are refused in the same words and in
-about the same time (an unknown name is hashed against a dummy salt too).
+hmac.compare_digest.
+
+Every failed sign-in — an unknown name, a wrong password, a locked or a disabled account — is
+refused in the same words (SIGN_IN_REFUSED) and in about the same time (the password is hashed
+whatever the cause, an unknown name against a dummy salt): whoever is at the keyboard cannot
+tell a real name from an unknown one. The cause is in the audit log (login.failed with its
+reason, account.locked), and an admin sees each account's state with `cabin user list`.
 
 Lockout: LOCKOUT_FAILURES consecutive failed sign-ins lock the account for LOCKOUT_MINUTES;
-while locked, sign-ins are refused without looking at the password, and the refusal says so. The
-lock's start is in the audit log; a successful sign-in or an admin's password reset clears the
-count. Time comes from the clock given (anything with now_ms()), so tests set it.
+while locked, every sign-in is refused, the right password too. The lock's start is in the audit
+log; a successful sign-in or an admin's password reset clears the count. Time comes from the
+clock given (anything with now_ms()), so tests set it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import secrets
 import sqlite3
 import time
@@ -41,12 +45,12 @@ LOCKOUT_FAILURES = 5
 LOCKOUT_MINUTES = 15
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_NAME = 64
-WRONG = Said("wrong name or password")
+SIGN_IN_REFUSED = Said("wrong name or password, or the account cannot sign in now")
 
 
-class WrongPassword(CabinError):
-    """The name or the password is wrong (and the account may now be locked): the same person
-    may type the password again, unlike a refusal of who signed (disabled, another role)."""
+class SignInRefused(CabinError):
+    """A refused sign-in, whatever its cause (see the module doc): the name may stand and the
+    password be typed again, unlike a refusal of who signed (another role, the requester)."""
 
 
 @dataclass(frozen=True)
@@ -150,10 +154,6 @@ def check_actor(conn: sqlite3.Connection, actor: Account, *roles: str) -> Accoun
     return current
 
 
-def _minutes_left(locked_until: int, now: int) -> int:
-    return max(1, math.ceil((locked_until - now) / 60_000))
-
-
 class Accounts:
     def __init__(self, store, clock=None):
         """`store`: a cabin.queue.store.Store; the kiosk migrations are applied if pending."""
@@ -181,40 +181,37 @@ class Accounts:
     # -- signing in -----------------------------------------------------------------------------
     def authenticate(self, name: str, password: str) -> Account:
         """The account, if the name and password match and it is neither locked nor disabled;
-        else CabinError. Every attempt is in the audit log (login / login.failed)."""
+        else SignInRefused, in the same words for each cause. Every attempt is in the audit log
+        (login, or login.failed with the cause)."""
         key = unicodedata.normalize("NFC", name or "")
         with self.store.read() as conn:
             row = _row(conn, key)
-        now = self.clock.now_ms()
-        if row is not None and row[5] is not None and row[5] > now:
-            with self.store.write() as conn:
-                audit.record(conn, None, "login.failed", row[1], {"reason": "locked"}, at=now)
-            raise CabinError("the account {name} is locked after {failures} failed sign-ins;"
-                             " try again in {minutes} min or ask an admin to reset its password",
-                             name=row[1], failures=LOCKOUT_FAILURES, minutes=_minutes_left(row[5], now))
-        # The hash is worked out before the write lock is taken: other windows do not wait on it.
+        # The hash is worked out whatever the cause of a refusal (the same time for each), and
+        # before the write lock is taken: other windows do not wait on it.
         if row is None:
             hash_password(password or "", _DUMMY_SALT)
             ok = False
         else:
             ok = password_matches(password or "", row[7], row[8], json.loads(row[9]))
-        locked_now = False
+        account = None
         with self.store.write() as conn:
             now = self.clock.now_ms()
             current = _row(conn, key)
             if current is None:
                 audit.record(conn, None, "login.failed", key[:MAX_NAME + 16], {"reason": "unknown name"}, at=now)
+            elif current[5] is not None and current[5] > now:
+                audit.record(conn, None, "login.failed", current[1], {"reason": "locked"}, at=now)
             elif not ok:
                 failures = current[4] + 1
                 if failures >= LOCKOUT_FAILURES:
-                    locked_now = True
                     conn.execute("UPDATE accounts SET failed_attempts = 0, locked_until = ?, updated_at = ? WHERE id = ?",
                                  [now + LOCKOUT_MINUTES * 60_000, now, current[0]])
                 else:
                     conn.execute("UPDATE accounts SET failed_attempts = ?, updated_at = ? WHERE id = ?",
                                  [failures, now, current[0]])
-                audit.record(conn, None, "login.failed", current[1], {"failed_attempts": failures}, at=now)
-                if locked_now:
+                audit.record(conn, None, "login.failed", current[1], {"reason": "wrong password", "failed_attempts": failures},
+                             at=now)
+                if failures >= LOCKOUT_FAILURES:
                     audit.record(conn, None, "account.locked", current[1],
                                  {"failed_attempts": failures, "minutes": LOCKOUT_MINUTES}, at=now)
             elif current[3]:
@@ -225,13 +222,8 @@ class Accounts:
                              " WHERE id = ?", [now, current[0]])
                 audit.record(conn, current[1], "login", current[1], None, at=now)
                 account = _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", [current[0]]).fetchone())
-        if current is not None and ok and current[3]:
-            raise CabinError("the account {name} is disabled", name=current[1])
-        if current is None or not ok:
-            if locked_now:
-                raise WrongPassword("wrong name or password; after {failures} failed sign-ins the account is locked"
-                                 " for {minutes} min", failures=LOCKOUT_FAILURES, minutes=LOCKOUT_MINUTES)
-            raise WrongPassword(WRONG)
+        if account is None:
+            raise SignInRefused(SIGN_IN_REFUSED)
         return account
 
     # -- changes --------------------------------------------------------------------------------

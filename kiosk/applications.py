@@ -18,6 +18,7 @@ from .accounts import Account, check_actor
 from .lostfound import check_source
 from .migrations import ensure_applied
 from .receipts import next_receipt
+from .text import clean_reason
 
 ACTING_ROLES = ("clerk", "supervisor")
 _DATE_OF = {cardrules.State.APPROVED: "approved_on", cardrules.State.RECEIVED: "received_on",
@@ -92,6 +93,8 @@ class Applications:
             target = cardrules.State(to)
         except ValueError:
             raise CabinError('unknown state "{state}" (approved, received, collected or refused)', state=to) from None
+        # a refusal needs its reason (cardrules.advance); any reason given is checked as every reason is
+        reason = clean_reason(reason, "reason") if reason is not None and reason.strip() else None
         with self.store.write() as conn:
             clerk = check_actor(conn, by, *ACTING_ROLES)
             row = self._row(conn, receipt)

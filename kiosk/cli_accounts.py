@@ -21,9 +21,11 @@ no confirmation, in this order:
         2. NAME's new password
     user disable NAME --as ADMIN
         1. ADMIN's password
+    user list --as ADMIN                    (database with accounts)
+        1. ADMIN's password
 
 A line is the password exactly as typed, without its line ending (\\n or \\r\\n).
-`user list`, `audit verify` and `audit show` ask for nothing.
+`audit verify` and `audit show` ask for nothing.
 """
 
 from __future__ import annotations
@@ -162,6 +164,12 @@ def cmd_user_disable(ctx) -> int:
 
 def cmd_user_list(ctx) -> int:
     accounts = _accounts(ctx)
+    # who exists and who is locked or disabled is for an admin's eyes (a name could be tried
+    # against it); a database with no accounts yet has nothing to hide and says how to begin
+    if accounts.count():
+        if not ctx.args.acting:
+            raise CabinError("the accounts are shown to an admin: cabin user list --as ADMIN")
+        _sign_in_admin(accounts, PasswordReader(), ctx.args.acting)
     now = accounts.clock.now_ms()
     result = {"accounts": [_account_dict(acc, now) for acc in accounts.list()]}
     tz = _station_tz(ctx)
@@ -238,7 +246,9 @@ def add_commands(sub, command) -> None:
     p = command("disable", cmd_user_disable, "disable an account: it can no longer sign in", user)
     p.add_argument("name", metavar="NAME")
     p.add_argument("--as", dest="acting", metavar="ADMIN", required=True, help="the admin disabling it")
-    command("list", cmd_user_list, "the accounts, their roles and states", user)
+    p = command("list", cmd_user_list, "the accounts, their roles and states (an admin)", user)
+    p.add_argument("--as", dest="acting", metavar="ADMIN", help="the admin asking (asked for their password; needed"
+                   " once there are accounts)")
 
     log = sub.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
         dest="audit_command", metavar="ACTION", required=True)

@@ -89,6 +89,34 @@ def mask(number: str) -> str:
     return n[:6] + "*" * (len(n) - 10) + n[-4:]
 
 
+def looks_like_id(candidate: str) -> bool:
+    """Could these 15 or 18 characters (digits; the 18th may be X) be someone's ID number, typed
+    in passing, with a slip or two? Looser than `check` on purpose: it finds ID numbers in free
+    text (kiosk/text.py), where a mistyped number is as personal as a right one.
+
+    18 characters: a real birth date 1900-2099 in characters 7-14, whatever the check
+    character; or the right check character (stdnum) after a province code in use, whatever
+    the date (the standard's own 1880 example, a slipped digit in the date). 15 digits: a real
+    date 19YYMMDD in characters 7-12."""
+    if len(candidate) == 18 and candidate[:17].isascii() and candidate[:17].isdigit() \
+            and (candidate[17].isdigit() or candidate[17] == "X"):
+        if _real_date(candidate[6:10], candidate[10:12], candidate[12:14]) and "1900" <= candidate[6:10] <= "2099":
+            return True
+        province = candidate[:2] + "0000"
+        return check_character(candidate[:17]) == candidate[17] and (province in PERMITS or _lookup(province)[0] is not None)
+    if len(candidate) == 15 and candidate.isascii() and candidate.isdigit():
+        return _real_date("19" + candidate[6:8], candidate[8:10], candidate[10:12])
+    return False
+
+
+def _real_date(year: str, month: str, day: str) -> bool:
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
 def check(number: str, province: str = "35", today: date | None = None) -> IdCheck:
     """Is `number` a citizen ID number? `province` is the station's (two digits): a number from
     elsewhere is cross-region. `today` defaults to the host's date (the CLI passes the station's)."""

@@ -52,13 +52,7 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*"
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """The first 3 and the last 4 digits: 138****5678."""
-    if not phone:
-        return phone
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+mask_phone = text.mask_phone  # the first 3 and the last 4 digits: 138****5678
 
 
 # -- checking input --------------------------------------------------------------------------
@@ -84,9 +78,9 @@ def check_source(source: str, reason: str | None) -> tuple[str, str | None]:
     if source not in SOURCES:
         raise CabinError('unknown identity source "{source}" (reader or manual)', source=audit.printable(source))
     if source == "manual":
-        return source, clean_text(reason, "reason for typing the number by hand")
+        return source, text.clean_reason(reason, "reason for typing the number by hand")
     if reason is not None and reason.strip():
-        return source, clean_text(reason, "reason")
+        return source, text.clean_reason(reason, "reason")
     return source, None
 
 

@@ -15,7 +15,7 @@ from cabin.queue.errors import CabinError
 
 from . import audit, identity
 from .accounts import Account, check_actor
-from .lostfound import clean_text
+from .text import clean_reason
 from .migrations import ensure_applied
 
 ROLES = ("clerk", "supervisor")
@@ -35,7 +35,7 @@ KINDS = {
 def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int) -> dict:
     if kind not in KINDS:
         raise CabinError('unknown record kind "{kind}" ({kinds})', kind=audit.printable(kind), kinds=", ".join(KINDS))
-    reason = clean_text(reason, "reason for showing the personal data")
+    reason = clean_reason(reason, "reason for showing the personal data")
     table, key, columns = KINDS[kind]
     ref = (ref or "").strip().upper()
     if key == "id" and not ref.isdigit():
@@ -63,7 +63,7 @@ def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int)
 
 def audit_card_read(store, card, *, by: Account, reason: str, now_ms: int) -> None:
     """A card read shown unmasked (`cabin devices read-id --reveal`): its audit entry."""
-    reason = clean_text(reason, "reason for showing the personal data")
+    reason = clean_reason(reason, "reason for showing the personal data")
     ensure_applied(store)
     with store.write() as conn:
         clerk = check_actor(conn, by, *ROLES)

@@ -61,6 +61,7 @@ from .accounts import Account, check_actor
 from .lostfound import check_source, clean_text
 from .migrations import ensure_applied
 from .receipts import next_receipt
+from .text import clean_reason
 
 CLERKS = ("clerk", "supervisor")
 APPROVERS = ("supervisor",)
@@ -265,7 +266,7 @@ class TempCards:
         return self._decide(receipt, by, "approved", None)
 
     def refuse(self, receipt: str, *, by: Account, reason: str) -> dict:
-        return self._decide(receipt, by, "refused", clean_text(reason, Said("reason for the refusal")))
+        return self._decide(receipt, by, "refused", clean_reason(reason, Said("reason for the refusal")))
 
     def _check_still_eligible(self, conn, row) -> None:
         """The rules again at approval and at the print: the main card may have been collected,
@@ -327,7 +328,7 @@ class TempCards:
 
     def _print(self, receipt, printer, printer_url, by, reprint_reason, font) -> dict:
         if reprint_reason is not None:
-            reprint_reason = clean_text(reprint_reason, Said("reason for printing the card again"))
+            reprint_reason = clean_reason(reprint_reason, Said("reason for printing the card again"))
         with self.store.read() as conn:
             row = self._row(conn, receipt)
             busy = conn.execute("SELECT printer FROM card_jobs WHERE card_id = ?", (row["id"],)).fetchone()
@@ -487,7 +488,7 @@ class TempCards:
         """A supervisor's record of what came out of a job the printer cannot tell about (a dead
         printer, other cards printed on it meanwhile, a swapped or reset one): looked at in the
         output tray, and written down."""
-        reason = clean_text(reason, Said("reason"))
+        reason = clean_reason(reason, Said("reason"))
         with self.store.write() as conn:
             supervisor = check_actor(conn, by, *APPROVERS)
             row = self._row(conn, receipt)
@@ -536,7 +537,7 @@ class TempCards:
 
     # -- void, show -----------------------------------------------------------------------------
     def void(self, receipt: str, *, by: Account, reason: str) -> dict:
-        reason = clean_text(reason, Said("reason for voiding the card"))
+        reason = clean_reason(reason, Said("reason for voiding the card"))
         with self.store.write() as conn:
             clerk = check_actor(conn, by, *CLERKS)
             row = self._row(conn, receipt)

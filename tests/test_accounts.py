@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cabin.kiosk import audit
-from cabin.kiosk.accounts import LOCKOUT_FAILURES, SCRYPT_PARAMS, WRONG, Accounts
+from cabin.kiosk.accounts import LOCKOUT_FAILURES, SCRYPT_PARAMS, SIGN_IN_REFUSED, Accounts, SignInRefused
 from cabin.kiosk.migrations import migrations as kiosk_migrations
 from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
@@ -130,9 +130,10 @@ def test_an_actor_disabled_since_signing_in_cannot_act(accts, admin):
 
 # -- signing in -----------------------------------------------------------------------------
 def test_wrong_name_and_wrong_password_are_refused_in_the_same_words(accts, admin, kstore):
-    assert refused(accts.authenticate, "root", "not it!!") == WRONG
-    assert refused(accts.authenticate, "nobody", PW) == WRONG
-    assert refused(accts.authenticate, "root", "") == WRONG
+    assert SIGN_IN_REFUSED == "wrong name or password, or the account cannot sign in now"
+    assert refused(accts.authenticate, "root", "not it!!") == SIGN_IN_REFUSED
+    assert refused(accts.authenticate, "nobody", PW) == SIGN_IN_REFUSED
+    assert refused(accts.authenticate, "root", "") == SIGN_IN_REFUSED
     assert accts.authenticate("root", PW).name == "root"
     assert [a for _, a, _ in actions(kstore)][-4:] == ["login.failed", "login.failed", "login.failed", "login"]
 
@@ -140,19 +141,38 @@ def test_wrong_name_and_wrong_password_are_refused_in_the_same_words(accts, admi
 def test_lockout_after_five_failures_for_fifteen_minutes(accts, admin, mclock, kstore):
     accts.add("li", "clerk", PW, by=admin)
     for _ in range(LOCKOUT_FAILURES - 1):
-        assert refused(accts.authenticate, "li", "guess1234") == WRONG
-    last = refused(accts.authenticate, "li", "guess1234")
-    assert last.startswith(WRONG) and "locked for 15 min" in last
+        assert refused(accts.authenticate, "li", "guess1234") == SIGN_IN_REFUSED
+    # the fifth locks the account: the audit log says so, the person at the keyboard is not told
+    assert refused(accts.authenticate, "li", "guess1234") == SIGN_IN_REFUSED
     assert accts.get("li").locked_until == mclock.now_ms() + 15 * 60_000
-    assert ("account.locked" in [a for _, a, _ in actions(kstore)])
-    # the right password does not help while locked, and the refusal says so
+    assert [(e["action"], e["detail"]) for e in entries(kstore)[-2:]] == [
+        ("login.failed", {"reason": "wrong password", "failed_attempts": 5}),
+        ("account.locked", {"failed_attempts": 5, "minutes": 15})]
+    # the right password does not help while locked, and the refusal is the same
     mclock.advance(minutes=14)
-    msg = refused(accts.authenticate, "li", PW)
-    assert "locked after 5 failed sign-ins" in msg and "try again in 1 min" in msg
+    assert refused(accts.authenticate, "li", PW) == SIGN_IN_REFUSED
     assert entries(kstore)[-1]["action"] == "login.failed" and entries(kstore)[-1]["detail"] == {"reason": "locked"}
     mclock.advance(minutes=1)
     li = accts.authenticate("li", PW)
     assert li.failed_attempts == 0 and li.locked_until is None
+
+
+def test_every_failed_sign_in_is_the_same_refusal_and_the_audit_log_has_the_cause(accts, admin, mclock, kstore):
+    """An unknown name, a wrong password, a locked and a disabled account: one exception type,
+    one sentence; only the audit log tells them apart."""
+    accts.add("locked", "clerk", PW, by=admin)
+    accts.add("gone", "clerk", PW, by=admin)
+    accts.disable("gone", by=admin)
+    for _ in range(LOCKOUT_FAILURES):
+        refused(accts.authenticate, "locked", "guess1234")
+    said = []
+    for name, password in [("nobody", PW), ("root", "guess1234"), ("locked", PW), ("gone", PW)]:
+        with pytest.raises(SignInRefused) as info:
+            accts.authenticate(name, password)
+        said.append((type(info.value), str(info.value), info.value.said.template, info.value.said.values))
+    assert said == [(SignInRefused, SIGN_IN_REFUSED, SIGN_IN_REFUSED, {})] * 4
+    causes = [(e["subject"], e["detail"]["reason"]) for e in entries(kstore)[-4:]]
+    assert causes == [("nobody", "unknown name"), ("root", "wrong password"), ("locked", "locked"), ("gone", "disabled")]
 
 
 def test_failures_must_be_consecutive(accts, admin):
@@ -171,7 +191,7 @@ def test_an_admin_reset_clears_a_lockout(accts, admin, kstore):
         refused(accts.authenticate, "li", "guess1234")
     accts.passwd("li", "a new one!", by=admin)
     assert accts.authenticate("li", "a new one!").name == "li"
-    assert refused(accts.authenticate, "li", PW) == WRONG
+    assert refused(accts.authenticate, "li", PW) == SIGN_IN_REFUSED
     assert ("root", "account.passwd", "li") in actions(kstore)
 
 
@@ -180,8 +200,9 @@ def test_a_disabled_account_is_refused(accts, admin, kstore):
     account, changed = accts.disable("li", by=admin)
     assert account.disabled and changed
     assert accts.disable("li", by=admin)[1] is False  # already: no second entry
-    assert "account li is disabled" in refused(accts.authenticate, "li", PW)
-    assert refused(accts.authenticate, "li", "guess1234") == WRONG  # no hint without the password
+    assert refused(accts.authenticate, "li", PW) == SIGN_IN_REFUSED  # the right password: no hint either
+    assert entries(kstore)[-1]["detail"] == {"reason": "disabled"}
+    assert refused(accts.authenticate, "li", "guess1234") == SIGN_IN_REFUSED
     assert [e for e in actions(kstore) if e[1] == "account.disable"] == [("root", "account.disable", "li")]
 
 
@@ -196,11 +217,11 @@ def test_the_last_enabled_admin_cannot_be_disabled(accts, admin):
 # -- passwords ------------------------------------------------------------------------------
 def test_own_password_needs_the_old_one(accts, admin, kstore):
     accts.add("li", "clerk", PW, by=admin)
-    assert refused(accts.passwd, "li", "brand new pw", old_password="guess1234") == WRONG
+    assert refused(accts.passwd, "li", "brand new pw", old_password="guess1234") == SIGN_IN_REFUSED
     assert accts.get("li").failed_attempts == 1  # a wrong old password counts towards lockout
     accts.passwd("li", "brand new pw", old_password=PW)
     assert accts.authenticate("li", "brand new pw").name == "li"
-    assert refused(accts.authenticate, "li", PW) == WRONG
+    assert refused(accts.authenticate, "li", PW) == SIGN_IN_REFUSED
     assert ("li", "account.passwd", "li") in actions(kstore)
     assert "either with the old one or by an admin" in refused(accts.passwd, "li", "another one", )
 
@@ -311,7 +332,7 @@ def test_cli_accounts_and_audit_with_passwords_on_stdin(cabin):
     # line 1: the admin's password, line 2: the new account's (CRLF line ends are fine too)
     r = cabin("user", "add", "li", "--role", "clerk", "--as", "root", "--json", stdin=f"{PW}\r\nclerk pass 1\r\n")
     assert r.returncode == 0 and json.loads(r.stdout)["added_by"] == "root", r
-    assert_refused(cabin("user", "add", "wang", "--role", "clerk", "--as", "root", stdin="wrong pw\nxxxxxxxxx\n"), WRONG)
+    assert_refused(cabin("user", "add", "wang", "--role", "clerk", "--as", "root", stdin="wrong pw\nxxxxxxxxx\n"), SIGN_IN_REFUSED)
     assert_refused(cabin("user", "add", "wang", "--role", "clerk", "--as", "root", stdin=f"{PW}\n"),
                    "standard input ended before line 2")
     assert_refused(cabin("user", "add", "wang", "--role", "clerk", "--as", "li", stdin="clerk pass 1\nxxxxxxxxx\n"),
@@ -327,14 +348,14 @@ def test_cli_accounts_and_audit_with_passwords_on_stdin(cabin):
     assert r.returncode == 0 and "changed by root" in r.stdout, r
     r = cabin("user", "disable", "li", "--as", "root", "--json", stdin=f"{PW}\n")
     assert r.returncode == 0 and json.loads(r.stdout)["changed"] is True, r
-    assert_refused(cabin("user", "passwd", "li", stdin="clerk pass 3\nclerk pass 4\n"), "disabled")
+    assert_refused(cabin("user", "passwd", "li", stdin="clerk pass 3\nclerk pass 4\n"), SIGN_IN_REFUSED)
     assert_refused(cabin("user", "disable", "root", "--as", "root", stdin=f"{PW}\n"), "last enabled admin")
 
-    r = cabin("user", "list", "--json")
+    r = cabin("user", "list", "--json", "--as", "root", stdin=f"{PW}\n")
     assert r.returncode == 0, r
     listed = {a["name"]: (a["role"], a["disabled"]) for a in json.loads(r.stdout)["accounts"]}
     assert listed == {"li": ("clerk", True), "root": ("admin", False)}
-    assert "disabled" in cabin("user", "list").stdout
+    assert "disabled" in cabin("user", "list", "--as", "root", stdin=f"{PW}\n").stdout
 
     r = cabin("audit", "show", "--json", "--actor", "root", "--limit", "3")
     shown = json.loads(r.stdout)["entries"]
@@ -358,3 +379,53 @@ def test_cli_accounts_and_audit_with_passwords_on_stdin(cabin):
     r = cabin("audit", "verify")
     assert_refused(r, "broken at entry 3")
     assert "broken at entry 3" in r.stdout
+
+
+def test_every_failed_sign_in_says_the_same_on_the_command_line(cabin):
+    """Exact stderr and exact JSON, byte for byte, whatever the cause; the cause in the audit log."""
+    cabin("user", "add", "root", "--role", "admin", stdin=f"{PW}\n")
+    for name in ("li", "gone", "stuck"):
+        assert cabin("user", "add", name, "--role", "clerk", "--as", "root", stdin=f"{PW}\n{PW}\n").returncode == 0
+    assert cabin("user", "disable", "gone", "--as", "root", stdin=f"{PW}\n").returncode == 0
+    for _ in range(LOCKOUT_FAILURES):  # the fifth locks stuck
+        r = cabin("user", "passwd", "stuck", stdin="guess1234\nnew password 1\n")
+    locking = r
+
+    def attempt(name: str, password: str, json_out: bool) -> tuple[int, str, str]:
+        r = cabin("user", "passwd", name, *(["--json"] if json_out else []), stdin=f"{password}\nnew password 1\n")
+        return r.returncode, r.stdout, r.stderr
+
+    for json_out in (False, True):
+        answers = {why: attempt(name, password, json_out) for why, name, password in [
+            ("unknown name", "nobody", PW), ("wrong password", "li", "guess1234"),
+            ("locked", "stuck", PW), ("disabled", "gone", PW)]}
+        assert len(set(answers.values())) == 1, answers
+        code, out, err = answers["unknown name"]
+        assert code == 1 and err == f"cabin: {SIGN_IN_REFUSED}\n"
+        assert out == "" if not json_out else json.loads(out)["error"] == SIGN_IN_REFUSED
+    assert (locking.returncode, locking.stderr) == (1, f"cabin: {SIGN_IN_REFUSED}\n")
+    shown = json.loads(cabin("audit", "show", "--json", "--limit", "200").stdout)["entries"]
+    causes = {(e["subject"], (e["detail"] or {}).get("reason")) for e in shown if e["action"] == "login.failed"}
+    assert {("nobody", "unknown name"), ("li", "wrong password"), ("stuck", "locked"), ("gone", "disabled")} <= causes
+    assert ("account.locked", "stuck") in {(e["action"], e["subject"]) for e in shown}
+    # an admin still sees why: the states are in `user list`
+    listed = json.loads(cabin("user", "list", "--json", "--as", "root", stdin=f"{PW}\n").stdout)["accounts"]
+    states = {a["name"]: (a["disabled"], a["locked"]) for a in listed}
+    assert states["gone"] == (True, False) and states["stuck"] == (False, True) and states["li"] == (False, False)
+
+
+def test_user_list_needs_a_signed_in_admin(cabin):
+    r = cabin("user", "list", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout) == {"accounts": []}, r  # nothing to hide yet
+    cabin("user", "add", "root", "--role", "admin", stdin=f"{PW}\n")
+    cabin("user", "add", "li", "--role", "clerk", "--as", "root", stdin=f"{PW}\nclerk pass 1\n")
+    for args, stdin, words in [((), "", "--as ADMIN"), (("--as", "root"), "wrong pw\n", SIGN_IN_REFUSED),
+                               (("--as", "li"), "clerk pass 1\n", "only an admin"),
+                               (("--as", "nobody"), f"{PW}\n", SIGN_IN_REFUSED)]:
+        r = cabin("user", "list", *args, stdin=stdin)
+        assert_refused(r, words)
+        assert "root" not in r.stdout and r.stdout == ""
+        r = cabin("user", "list", "--json", *args, stdin=stdin)
+        assert r.returncode == 1 and "accounts" not in json.loads(r.stdout), r
+    r = cabin("user", "list", "--as", "root", stdin=f"{PW}\n")
+    assert r.returncode == 0 and "li" in r.stdout and "root" in r.stdout, r

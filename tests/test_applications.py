@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -73,6 +74,26 @@ def test_bad_input(desk):
             apps.accept(number, kind, by=clerk)
     with pytest.raises(CabinError, match="there is no application"):
         apps.advance("SL-1", "approved", by=clerk)
+
+
+def test_a_refusal_reason_with_an_id_or_phone_number_is_refused(desk):
+    apps, clerk, _, store = desk
+    receipt = apps.accept(CROSS, "renewal", by=clerk, source="manual", reason="reader broken")["receipt"]
+    with store.read() as conn:
+        before = conn.execute("SELECT * FROM applications").fetchall(), conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+    for reason, found in [(f"home police: not {LOCAL}", "an ID number (350206********0019)"),
+                          ("home police, tel 010-62345678", "a phone number (010****5678)")]:
+        with pytest.raises(CabinError, match=rf"the reason holds {re.escape(found)}: put it in its own field"):
+            apps.advance(receipt, "refused", by=clerk, reason=reason)
+    with pytest.raises(CabinError, match="holds an ID number"):
+        apps.accept(LOCAL, "renewal", by=clerk, source="manual", reason=f"typed {LOCAL[:6]} {LOCAL[6:]}")
+    with pytest.raises(CabinError, match="the reason was not accepted: it contains a terminal escape"):
+        apps.advance(receipt, "refused", by=clerk, reason="no\x1b[2J")
+    with store.read() as conn:
+        assert (conn.execute("SELECT * FROM applications").fetchall(),
+                conn.execute("SELECT count(*) FROM audit").fetchone()[0]) == before
+    done = apps.advance(receipt, "refused", by=clerk, reason="home police could not confirm SL-20261123-0001")
+    assert done["refused_reason"] == "home police could not confirm SL-20261123-0001"
 
 
 def test_cli(tmp_path):

@@ -363,6 +363,7 @@ async def test_the_reader_with_no_card_then_typed_by_hand_with_a_reason(rig, tmp
         assert screen.stage == "approve", status(app)
         # the reveal: a reason, an audit entry, the whole record
         await pilot.press("f5")
+        await until(pilot, lambda: "不要在原因中填写姓名、身份证号或电话" in screen_text(app))  # under the reason
         await typed(pilot, "citizen checks the spelling")
         await pilot.press("enter")
         await settled(pilot, screen)
@@ -442,10 +443,16 @@ async def test_intake_of_a_traffic_fine(rig):
     app = Host(rig, "tr.violation")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
+        assert "不要在原因中填写姓名、身份证号或电话" in screen_text(app)  # beside the reason
         screen.query_one("#number").value = ADULT
-        screen.query_one("#reason").value = "证件损坏"
+        screen.query_one("#reason").value = "证件损坏，本人电话 138 1234 5678"
         screen.query_one("#fine").value = "200"
         screen.query_one("#checked").value = True
+        await pilot.press("enter")                            # a phone in the reason: refused, in Chinese
+        await settled(pilot, screen)
+        assert not screen.done
+        assert "手工录入号码的原因中含有电话号码（138****5678）" in status(app) and "13812345678" not in status(app)
+        screen.query_one("#reason").value = "证件损坏"
         await pilot.press("enter")
         await settled(pilot, screen)
         assert screen.done, status(app)

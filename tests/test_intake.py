@@ -67,6 +67,8 @@ def test_record_completes_the_errand_with_a_receipt(setup):
     ({"documents_checked": False}, "check the documents first"),
     ({"number": "350206198503120018"}, "not valid"),
     ({"source": "manual"}, "reason"),
+    ({"source": "manual", "reason": "reader broken, 350206198503120019"}, r"holds an ID number \(350206\*{8}0019\)"),
+    ({"source": "manual", "reason": "reader broken, +86 138 1234 5678"}, r"holds a phone number \(138\*{4}5678\)"),
     ({"fee_option": "nope"}, "needs a fee option"),
 ])
 def test_refusals_change_nothing(setup, kwargs, why):

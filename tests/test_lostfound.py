@@ -234,6 +234,28 @@ def test_audit_chain_stays_intact(lf, clerk, kstore):
         assert audit.verify(conn) == (True, None, None)
 
 
+def test_a_reason_with_an_id_or_phone_number_is_refused_and_nothing_is_written(lf, clerk, kstore):
+    """A reason stays whole in its record and for ever in the audit log: no ID number, no phone."""
+    report = lf.report_loss(B, by=clerk)
+    found = lf.register_found(B, **finder(), by=clerk)
+    for reason, shown in [(f"… 王五 {B}", B_MASKED), ("350206 19851231 4560", B_MASKED),
+                          ("the owner, 138-1234-5678", "138****5678"), ("0592-1234567 called", "059****4567")]:
+        for fn, args, kw in [(lf.report_loss, (A,), {}), (lf.cancel_loss, (report.receipt,), {"number": B}),
+                             (lf.handover, (found.id,), {"number": B})]:
+            message = refused(kstore, fn, *args, by=clerk, source="manual", reason=reason, **kw)
+            assert f"holds an ID number ({shown})" in message or f"holds a phone number ({shown})" in message
+            assert "put it in its own field, not in the reason" in message
+            assert "13812345678" not in message and "1234567" not in message
+    # with the card read, a reason is optional, and checked all the same when given
+    assert "holds an ID number" in refused(kstore, lf.report_loss, A, by=clerk, reason=f"for {B}")
+
+
+def test_a_reason_naming_a_ticket_or_a_receipt_is_kept(lf, clerk):
+    reason = "reader broken at A001; see GS-20261128-0001 and LS-20261202-0001"
+    report = lf.report_loss(A, by=clerk, source="manual", reason=reason)
+    assert report.source_reason == reason and lf.get_loss(report.receipt).source_reason == reason
+
+
 # -- the CLI ------------------------------------------------------------------------------------
 HARNESS = textwrap.dedent("""
     import argparse, sys
@@ -344,3 +366,31 @@ def test_a_replacement_application_marks_the_loss_report_replaced(kiosk_store, c
     later = lf.register_found(A, finder="张三", phone="13812345678", place="公交站",
                               found_on="2026-11-23", by=clerk)
     assert later.state == "destroyed"
+
+
+def test_cli_a_reason_with_an_id_number_is_refused_and_never_stored(cabin):
+    """The issue's case: `--reason "… 王五 350206199001010017"` was shown whole in `loss show` and
+    kept for ever in the audit log."""
+    assert cabin("user", "add", "root", "--role", "admin", stdin=f"{PW}\n").returncode == 0
+    assert cabin("user", "add", "li", "--role", "clerk", "--as", "root", stdin=f"{PW}\n{PW}\n").returncode == 0
+    audit_before = cabin("audit", "show", "--json").stdout
+    for reason, found in [("… 王五 350206199001010017", "an ID number (350206********0017)"),
+                          ("王五 １３８ １２３４ ５６７８", "a phone number (138****5678)")]:
+        r = cabin("loss", "report", A, "--source", "manual", "--reason", reason, "--as", "li", stdin=f"{PW}\n")
+        assert r.returncode == 1 and r.stdout == "", r
+        assert r.stderr == (f"cabin: the reason for typing the number by hand holds {found}: put it in its own field,"
+                            " not in the reason; a reason says why, never who\n"), r.stderr
+        r = cabin("loss", "report", A, "--source", "manual", "--reason", reason, "--as", "li", "--json",
+                  stdin=f"{PW}\n")
+        assert r.returncode == 1 and found in json.loads(r.stdout)["error"], r
+    assert json.loads(cabin("loss", "list", "--json").stdout)["loss_reports"] == []
+    after = json.loads(cabin("audit", "show", "--json").stdout)["entries"]
+    assert [e["action"] for e in after if e["action"] != "login"] == \
+        [e["action"] for e in json.loads(audit_before)["entries"] if e["action"] != "login"]
+    assert "350206199001010017" not in cabin("audit", "show").stdout
+    # a ticket and a receipt number are no one's: kept, and shown as typed
+    r = cabin("loss", "report", A, "--source", "manual", "--reason", "reader broken at A001, see LS-20261202-0001",
+              "--as", "li", "--json", stdin=f"{PW}\n")
+    assert r.returncode == 0, r
+    shown = cabin("loss", "show", json.loads(r.stdout)["receipt"], "--json").stdout
+    assert json.loads(shown)["source_reason"] == "reader broken at A001, see LS-20261202-0001"

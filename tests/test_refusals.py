@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOT_A_FACES_MODULE = {"export.py", "exportfiles.py", "merge.py", "simulate.py", "chart.py", "demo.py"}
 MODULES = sorted(p for folder in ("kiosk", "queue") for p in (ROOT / folder).glob("*.py")
                  if not p.name.startswith("cli") and p.name not in NOT_A_FACES_MODULE)
-SAYERS = {"CabinError", "NothingToCall", "StoreError", "WrongPassword", "Said"}
+SAYERS = {"CabinError", "NothingToCall", "StoreError", "SignInRefused", "Said"}
 
 
 def names_in(template: str) -> set[str]:

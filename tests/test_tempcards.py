@@ -640,6 +640,38 @@ def test_void_and_reveal_are_audited(desk, printer_rig):
         assert verify(conn)[0]
 
 
+def test_no_reason_of_a_temporary_card_holds_an_id_or_phone_number(desk, printer_rig):
+    """The request typed by hand, the refusal, the reprint, the void: each reason is checked, the
+    refusal names what it found (masked), and nothing is written."""
+    cards, apps, clerk, supervisor, store = desk
+    sim, printer, url = printer_rig
+
+    def unchanged(fn, *args, **kw):
+        with store.read() as conn:
+            before = conn.execute("SELECT count(*), max(id) FROM audit").fetchone()[:], \
+                conn.execute("SELECT * FROM temp_cards ORDER BY id").fetchall()
+        with pytest.raises(CabinError) as info:
+            fn(*args, **kw)
+        with store.read() as conn:
+            assert before == (conn.execute("SELECT count(*), max(id) FROM audit").fetchone()[:],
+                              conn.execute("SELECT * FROM temp_cards ORDER BY id").fetchall())
+        return str(info.value)
+
+    apps.accept(ADULT, "replacement", by=clerk)
+    said = unchanged(cards.request, person(source="manual", source_reason=f"reader broken, {CROSS_FREE}"), by=clerk)
+    assert "holds an ID number (350203********0026)" in said and CROSS_FREE not in said
+    receipt = cards.request(person(source="manual", source_reason="reader broken at A001"), by=clerk)["receipt"]
+    assert "a phone number (139****1111)" in unchanged(cards.refuse, receipt, by=supervisor,
+                                                       reason="father 139 0000 1111 says no")
+    cards.approve(receipt, by=supervisor)
+    cards.print(receipt, printer, url, by=clerk)
+    assert "reason for printing the card again holds a phone number" in unchanged(
+        cards.print, receipt, printer, url, by=supervisor, reprint_reason="smudged, call 0592-5551234")
+    assert len(sim.printed) == 1
+    assert "holds an ID number" in unchanged(cards.void, receipt, by=clerk, reason=f"not {ADULT} after all")
+    assert cards.void(receipt, by=clerk, reason="the laminate peeled, see LS-20261123-0001")["state"] == "voided"
+
+
 def test_expired_cards_are_shown_so(desk, printer_rig, clock):
     cards, _, clerk, _, _ = desk
     sim, printer, url = printer_rig

@@ -1,10 +1,14 @@
 """Text hygiene: real characters kept, control characters and escapes refused."""
 
+import unicodedata
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cabin.kiosk.text import clean, printable, problem
+from cabin.kiosk.identity import check_character, mask
+from cabin.kiosk.text import clean, clean_reason, personal_number, printable, problem
 from cabin.queue.errors import CabinError
 
 
@@ -57,3 +61,82 @@ def test_clean_either_refuses_or_returns_safe_text(text):
         return
     assert problem(result) is None
     assert "\x1b" not in result
+
+
+# -- personal numbers in reasons --------------------------------------------------------------
+ID = "350206199001010017"  # a valid number (Huli, 1990-01-01)
+
+
+@pytest.mark.parametrize("reason, found", [
+    (f"王五 {ID}", "an ID number (350206********0017)"),                     # the issue's example
+    ("350206 19900101 0017 came in person", "an ID number (350206********0017)"),
+    ("350206-1990-0101-0017", "an ID number (350206********0017)"),
+    ("３５０２０６１９９００１０１００１７", "an ID number (350206********0017)"),  # full-width digits
+    ("٣٥٠٢٠٦١٩٩٠٠١٠١٠٠١٧", "an ID number (350206********0017)"),            # Arabic-Indic digits
+    ("身份证350206199001010017号", "an ID number (350206********0017)"),
+    ("11010519491231002x", "an ID number (110105********002X)"),             # lower-case check character
+    ("11010519491231002ｘ", "an ID number (110105********002X)"),            # full-width x
+    ("350206199001010018", "an ID number (350206********0018)"),             # a wrong check character
+    ("440524188001010014", "an ID number (440524********0014)"),             # 1880: the check character tells
+    ("old card 350206900101001", "an ID number (350206*****1001)"),          # 15 digits (GB 11643-1989)
+    ("call 13812345678", "a phone number (138****5678)"),
+    ("13812345678xiaoli", "a phone number (138****5678)"),                  # an x after it is a word's
+    ("+86 138-1234-5678", "a phone number (138****5678)"),
+    ("8613812345678", "a phone number (138****5678)"),
+    ("0086 138 1234 5678", "a phone number (138****5678)"),
+    ("１３８１２３４５６７８", "a phone number (138****5678)"),
+    ("0592-1234567", "a phone number (059****4567)"),
+    ("(0592) 555 1234", "a phone number (059****1234)"),
+    ("（0592）5551234", "a phone number (059****1234)"),
+    ("010-62345678", "a phone number (010****5678)"),
+    ("+86 592 5551234", "a phone number (059****1234)"),
+    ("13812345678 and 350206199001010017", "an ID number (350206********0017)"),  # the ID number first
+])
+def test_a_reason_with_an_id_or_phone_number_is_refused(reason, found):
+    assert personal_number(reason) == found
+    with pytest.raises(CabinError) as info:
+        clean_reason(reason, "reason")
+    message = str(info.value)
+    assert message == (f"the reason holds {found}: put it in its own field, not in the reason; a reason says why,"
+                       " never who")
+    digits = "".join(str(unicodedata.decimal(c)) for c in reason if c.isdecimal())
+    assert ID not in message and "13812345678" not in message and "5551234" not in message
+    assert not any(len(run) >= 11 and run in message for run in (digits, digits[-11:]))
+
+
+@pytest.mark.parametrize("reason", [
+    "card damaged", "reader broken at window 3", "A001", "ticket A001 then A002 and A003",
+    "receipt LS-20261202-0001", "SL-20261202-0001 GS-20261202-0002", "came at 2026-12-02 13:30",
+    "2026年12月2日 09:00 来办", "fee 15 yuan, window 3", "receipts 0001 0002 0003", "lane 5551234",
+    "35020619900101001",       # 17 digits: not a number of any kind
+    "3502061990010100171",     # 19 digits glued: not split into an ID number
+    "202612021030001234",      # 18 digits, no date where a birth date stands, wrong check character
+    "1764633600000",           # a timestamp in ms
+    "陈大明 (father) says the main card came in time",                      # names: the clerk's part
+])
+def test_a_reason_with_a_ticket_receipt_or_other_number_is_kept(reason):
+    assert personal_number(reason) is None
+    assert clean_reason(reason, "reason") == reason
+
+
+def test_a_reason_is_cleaned_and_never_empty():
+    with pytest.raises(CabinError, match="the reason cannot be empty"):
+        clean_reason("  ", "reason")
+    with pytest.raises(CabinError, match="escape sequence"):
+        clean_reason("ok\x1b[2J", "reason")
+    assert clean_reason("  card damaged ", "reason") == "card damaged"
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2026, 12, 1)), st.integers(0, 999),
+       st.sampled_from(["", " ", "-", "　", " - "]), st.text(alphabet="窗口原因 abc", max_size=8),
+       st.text(alphabet="窗口原因 abc", max_size=8))
+def test_any_id_number_in_any_layout_is_found(born, sequence, gap, before, after):
+    first17 = f"350206{born:%Y%m%d}{sequence:03d}"
+    number = first17 + check_character(first17)
+    typed = gap.join([number[:6], number[6:14], number[14:]])
+    assert personal_number(f"{before}{typed}{after}") == f"an ID number ({mask(number)})"
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Nd",)), max_size=300))
+def test_text_without_digits_never_holds_a_personal_number(text):
+    assert personal_number(text) is None

@@ -103,17 +103,20 @@ class StationLink:
                 self._clerk_stations.clear()
 
 
-def password_was_wrong(error: BaseException) -> bool:
-    """A sign-in refused for its password (the name may stand and the password be typed again),
-    rather than for who signed (another person signs: the name is cleared too)."""
-    from cabin.kiosk.accounts import WrongPassword
+def name_stands(error: BaseException) -> bool:
+    """After a refusal: does the name typed stand? Yes when the sign-in itself was refused
+    (SignInRefused: a wrong name or password, a locked or a disabled account are said alike, so
+    the face cannot tell them apart either: the name stays for the clerk to check, the password
+    is typed again); no when it was refused for who signed (another role, the requester): another
+    person signs."""
+    from cabin.kiosk.accounts import SignInRefused
 
-    return isinstance(error, WrongPassword)
+    return isinstance(error, SignInRefused)
 
 
 def sign_again(screen, name, password, keep_name: bool) -> None:
     """After a refused sign-in (`name`, `password`: its two Inputs on `screen`): the password is
-    typed again, never kept; so is the name unless only the password was wrong. The focus moves
+    typed again, never kept; so is the name unless `keep_name` (name_stands). The focus moves
     at once (Screen.set_focus), so keys typed next land in the field they are meant for."""
     password.value = ""
     if not keep_name:

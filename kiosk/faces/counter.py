@@ -26,7 +26,7 @@ from textual.worker import get_current_worker
 
 from cabin.queue.errors import CabinError, NothingToCall
 
-from .base import FaceApp, StationLink, password_was_wrong
+from .base import FaceApp, StationLink, name_stands
 from .counter_desk import DESK_KEYS, KEY_SHOWN, DeskScreen
 from .counter_devices import CHECK_SECONDS, FAULT_CHECK_SECONDS, DeviceBar, window_devices
 from .counter_dialogs import TicketCard, TransferScreen
@@ -221,7 +221,7 @@ class CounterApp(FaceApp):
         try:
             account = Accounts(self.link.station().store, self.link.clock).authenticate(name, password)
         except CabinError as exc:
-            self.post_message(self.SignInRefused(t.refusal(exc), keep_name=password_was_wrong(exc)))
+            self.post_message(self.SignInRefused(t.refusal(exc), keep_name=name_stands(exc)))
         except OSError as exc:
             self.post_message(self.SignInRefused(t("database_trouble") + f" ({exc})", keep_name=True))
         else:

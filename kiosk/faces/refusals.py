@@ -16,7 +16,7 @@ from cabin.queue.errors import CabinError, Said
 # English template -> Chinese template, the same {names}. Sorted by the module that says it.
 REFUSALS: dict[str, str] = {
     # kiosk/accounts.py
-    "wrong name or password": "账号或密码错误",
+    "wrong name or password, or the account cannot sign in now": "账号或密码错误，或该账号现在不能登录",
     "unknown password hash \"{alg}\"": "未知的密码散列算法“{alg}”",
     "a password needs at least {n} characters": "密码至少需要 {n} 个字符",
     "a password has at most {n} characters": "密码最多 {n} 个字符",
@@ -32,12 +32,7 @@ REFUSALS: dict[str, str] = {
     "{name} is a {role}: this needs {one} or {other}": "{name} 是{role}账号：此操作需要{one}或{other}账号",
     "{name} is a {role}: this needs {needed}": "{name} 是{role}账号：此操作需要{needed}账号",
     "there is no account {name}": "没有账号 {name}",
-    "the account {name} is locked after {failures} failed sign-ins; try again in {minutes} min or ask "
-    "an admin to reset its password":
-        "账号 {name} 已因连续 {failures} 次登录失败被锁定：请 {minutes} 分钟后再试，或请管理员重置密码",
     "a password is changed either with the old one or by an admin": "修改密码须提供原密码，或由管理员重置",
-    "wrong name or password; after {failures} failed sign-ins the account is locked for {minutes} min":
-        "账号或密码错误；已连续失败 {failures} 次，账号锁定 {minutes} 分钟",
     "there is already an account {name}": "账号 {name} 已存在",
     "the database has accounts already: an admin must add new ones": "数据库中已有账号：新账号须由管理员添加",
     "the first account must be an admin (--role admin)": "第一个账号必须是管理员（--role admin）",
@@ -253,6 +248,11 @@ REFUSALS: dict[str, str] = {
     "it contains a control character (U+{code})": "含有控制字符（U+{code}）",
     "it contains a broken character (a lone surrogate)": "含有损坏的字符（孤立的代理码位）",
     "it contains an invisible formatting character (U+{code})": "含有不可见的格式字符（U+{code}）",
+    "an ID number ({number})": "身份证号（{number}）",
+    "a phone number ({number})": "电话号码（{number}）",
+    "the {field} cannot be empty": "{field}不能为空",
+    "the {field} holds {found}: put it in its own field, not in the reason; a reason says why, never who":
+        "{field}中含有{found}：请填在它自己的栏目里，不要写进原因；原因只写为什么，不写是谁",
     # kiosk/tickets.py
     "no ticket printer is configured (set [dispenser] ticket_printer in the station config)":
         "未配置号票打印机（请在站点配置中设置 [dispenser] ticket_printer）",

@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, 
 
 from cabin.kiosk.accounts import Account
 
-from .base import FaceApp, StationLink, password_was_wrong, sign_again
+from .base import FaceApp, StationLink, name_stands, sign_again
 from .widgets import TitleBar
 from .workflows.common import AskScreen, JobDone, JobFailed, Localised, field as form_field, text_input
 
@@ -431,7 +431,7 @@ class SupervisorApp(FaceApp):
                 raise CabinError(self.strings("sv_not_supervisor", name=account.name,
                                               role=self.strings(f"role_{account.role}")))
         except Exception as exc:
-            self.call_from_thread(self._refused, self.strings.refusal(exc), password_was_wrong(exc))
+            self.call_from_thread(self._refused, self.strings.refusal(exc), name_stands(exc))
         else:
             self.call_from_thread(self._signed_in, account)
 

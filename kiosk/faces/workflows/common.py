@@ -103,7 +103,9 @@ def text_input(id: str, placeholder: str = "", password: bool = False, value: st
 # -- modal prompts --------------------------------------------------------------------------------------
 class AskScreen(Localised, ModalScreen):
     """Asks for one or more lines of text (a reason, a name and password); Enter confirms,
-    Escape cancels (dismissed with None). Returns {field id: text}."""
+    Escape cancels (dismissed with None). Returns {field id: text}. A field with the id "why"
+    is a reason: under the fields, after any `hint`, the screen says what a reason must not
+    hold (names, ID numbers, phones: kept for ever in the audit log; kiosk/text.clean_reason)."""
 
     BINDINGS = [Binding("escape", "cancel", "key_cancel"), Binding("enter", "ok", "key_ok", priority=True)]
 
@@ -118,6 +120,8 @@ class AskScreen(Localised, ModalScreen):
                 yield field(label, text_input(fid, password=secret))
             if self._hint:
                 yield Static(self._hint, classes="ask-hint")
+            if any(fid == "why" for fid, _, _ in self._fields):
+                yield Static(self.app.strings("hint_reason"), classes="ask-hint")
             yield Footer()
 
     def action_ok(self) -> None:
@@ -319,7 +323,11 @@ class WorkflowScreen(Localised, Screen):
     def identity_fields(self) -> ComposeResult:
         t = self.t
         yield field(t("f_number"), text_input("number", t("ph_number")))
-        yield field(t("f_reason"), text_input("reason", t("ph_reason")), id="reason-row")
+        # the reason and, under it, what it must not hold: shown and hidden together
+        yield Vertical(field(t("f_reason"), text_input("reason", t("ph_reason"))),
+                       Horizontal(Label("", classes="field-label"), Static(t("hint_reason"), classes="hint"),
+                                  classes="field-hint"),
+                       id="reason-row", classes="field-group")
 
     def action_read_card(self) -> None:
         if not (self.uses_reader and self.identity_open()):

@@ -29,7 +29,7 @@ from textual.widgets import Input, Label, Static
 from cabin.drivers.idreader.record import NATIONS
 from cabin.queue.errors import CabinError
 
-from ..base import password_was_wrong, sign_again
+from ..base import name_stands, sign_again
 from .common import AskScreen, Choice, WorkflowScreen, field, text_input
 from .context import WorkflowContext, WorkflowResult
 
@@ -210,9 +210,9 @@ class TempCardScreen(WorkflowScreen):
         self.run_job("approve", job)
 
     def failed_approve(self, error: Exception) -> bool:
-        # the wrong person (the requester, a clerk): another one signs; a wrong password: typed again
+        # the wrong person (the requester, a clerk): another one signs; a refused sign-in: the password again
         sign_again(self, self.query_one("#supervisor", Input), self.query_one("#password", Input),
-                   password_was_wrong(error))
+                   name_stands(error))
         return False
 
     def done_approve(self, record: dict) -> None:
