@@ -31,6 +31,7 @@ from . import cli_supervisor
 from . import cli_counter
 from . import cli_privacy, cli_tempcards
 from . import cli_export
+from . import cli_backup
 from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
 
@@ -528,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tempcards.add_commands(sub, command)
     cli_privacy.add_commands(sub, command)
     cli_export.add_commands(sub, command)
+    cli_backup.add_commands(sub, command)
     return parser
 
 
