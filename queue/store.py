@@ -80,12 +80,6 @@ def schema_version(db: sqlite_utils.Database, migration_sets: Iterable[Migration
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
-# A damaged database refuses writes with this: nothing is written into a file whose pages are
-# already wrong (a write could spread the damage or hide it), and the backup is the way back.
-DAMAGED = ("the database {path} is damaged ({why}): nothing was written; restore the last backup with"
-           " `cabin restore FILE` (`cabin doctor` shows the damage)")
-
-
 def examine(path: Path) -> str:
     """What is at `path` before SQLite opens it: "missing", "empty" (0 bytes) or "sqlite" (an
     SQLite header); anything else is refused. Reads 16 bytes, writes nothing."""
@@ -355,7 +349,11 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 found = [str(exc)]
             if found != ["ok"]:
-                raise StoreError(DAMAGED, path=self.path, why=found[0])
+                # nothing is written into a file whose pages are already wrong: a write could spread
+                # the damage or hide it; the backup is the way back
+                raise StoreError("the database {path} is damaged ({why}): nothing was written; restore the last"
+                                 " backup with `cabin restore FILE` (`cabin doctor` shows the damage)",
+                                 path=self.path, why=found[0])
             self._verified = True
 
     def schema_versions(self) -> dict[str, str | None]:
