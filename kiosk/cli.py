@@ -387,6 +387,7 @@ def cmd_doctor(ctx: Context) -> int:
             raise CabinError(f"there is no database at {db_path} (the first station command creates it)")
         store = ctx.store()
         report["schema_version"] = schema_version(store.db, store.migration_sets[1:])
+        report["access"] = "read-only" if store.read_only else "read-write"
         report["journal_mode"] = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
         report["synchronous"] = {0: "off", 1: "normal", 2: "full", 3: "extra"}[
             store.conn.execute("PRAGMA synchronous").fetchone()[0]]
@@ -398,7 +399,7 @@ def cmd_doctor(ctx: Context) -> int:
     report["ok"] = ok
 
     def text(r: dict) -> str:
-        keys = ["database", "schema_version", "journal_mode", "synchronous", "integrity_check",
+        keys = ["database", "access", "schema_version", "journal_mode", "synchronous", "integrity_check",
                 "database_error", "config", "config_error"]
         return "\n".join(f"{k:<16} {r[k]}" for k in keys if k in r)
 

@@ -62,6 +62,6 @@ def shared(path: str | os.PathLike) -> int | None:
     """The mode of an existing file or folder that group or others may use, else None."""
     try:
         mode = os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there: whoever makes it says what is wrong
         return None
     return mode if mode & 0o077 else None

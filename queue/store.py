@@ -184,7 +184,8 @@ def open_read_only(path: Path, **kwargs) -> sqlite3.Connection:
     except sqlite3.OperationalError as exc:
         conn.close()
         wal = Path(f"{path}-wal")
-        if exc.sqlite_errorname != "SQLITE_CANTOPEN" or (wal.exists() and wal.stat().st_size > 0):
+        cannot_make_shm = exc.sqlite_errorname == "SQLITE_CANTOPEN" or exc.sqlite_errorname.startswith("SQLITE_READONLY")
+        if not cannot_make_shm or (wal.exists() and wal.stat().st_size > 0):
             raise
     conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, **kwargs)
     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -319,7 +320,7 @@ class Store:
                 return conn
             except sqlite3.OperationalError as exc:
                 conn.close()
-                if exc.sqlite_errorname not in ("SQLITE_CANTOPEN", "SQLITE_READONLY"):
+                if exc.sqlite_errorname != "SQLITE_CANTOPEN" and not exc.sqlite_errorname.startswith("SQLITE_READONLY"):
                     raise
             except StoreError:
                 conn.close()
