@@ -192,7 +192,7 @@ def test_a_missing_file_is_created_whole_by_the_first_command(tmp_path):
     assert cli.json("ticket", "issue", "id.apply")["ticket"] == "A001"
 
 
-@pytest.mark.parametrize("content", [b"just some text\n", bytes(range(256)) * 64])
+@pytest.mark.parametrize("content", [b"just some text\n", bytes(range(256)) * 64], ids=["text", "binary"])
 def test_a_file_that_is_not_sqlite_is_refused_by_init_too(tmp_path, content):
     cli = Cli(tmp_path)
     cli.db.write_bytes(content)
