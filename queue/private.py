@@ -7,7 +7,8 @@ to exactly 0600 (a umask of 0277 would otherwise leave the owner unable to write
 folder Cabin creates is set to exactly 0700. A file or folder that already exists is never
 widened or narrowed silently: `shared` tells the caller, which refuses with the command to fix it.
 
-The daily export files are not made here: they hold no personal data by design and are meant to
+The simulated printers' renderings follow the same rule through cabin.drivers.private (drivers/
+imports nothing from queue/). The daily export files are not made here: they hold no personal data by design and are meant to
 be sent to the branch bureau.
 """
 

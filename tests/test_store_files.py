@@ -88,7 +88,8 @@ def test_every_file_is_private_whatever_the_umask(tmp_path, umask):
     holder = sqlite3.connect(db)  # keep the -wal and -shm while they are looked at
     try:
         holder.execute("SELECT count(*) FROM tickets").fetchone()
-        r = cli("call", "--window", "1", prefix=with_umask(umask))  # a second process beside an open one
+        r = cli("window", "open", "1", prefix=with_umask(umask))  # a second process beside an open one
+        assert r.code == 0, r
         for suffix in ("", "-wal", "-shm", "-lock"):
             assert mode(Path(f"{db}{suffix}")) == 0o600, suffix
     finally:

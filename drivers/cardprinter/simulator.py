@@ -32,7 +32,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from cabin.queue import private
+from .. import private
 
 from ..errors import ProtocolError
 from ..simhost import Reply

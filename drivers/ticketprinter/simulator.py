@@ -22,7 +22,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from cabin.queue import private
+from .. import private
 
 from ..simhost import Reply
 from .elements import Element, text_of
