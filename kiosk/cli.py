@@ -31,6 +31,7 @@ from . import cli_supervisor
 from . import cli_counter
 from . import cli_privacy, cli_tempcards
 from . import cli_export
+from . import cli_backup
 from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
 
@@ -391,6 +392,7 @@ def cmd_doctor(ctx: Context) -> int:
             raise CabinError(f"there is no database at {db_path} (the first station command creates it)")
         store = ctx.store()
         report["schema_version"] = schema_version(store.db, store.migration_sets[1:])
+        report["access"] = "read-only" if store.read_only else "read-write"
         report["journal_mode"] = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
         report["synchronous"] = {0: "off", 1: "normal", 2: "full", 3: "extra"}[
             store.conn.execute("PRAGMA synchronous").fetchone()[0]]
@@ -402,7 +404,7 @@ def cmd_doctor(ctx: Context) -> int:
     report["ok"] = ok
 
     def text(r: dict) -> str:
-        keys = ["database", "schema_version", "journal_mode", "synchronous", "integrity_check",
+        keys = ["database", "access", "schema_version", "journal_mode", "synchronous", "integrity_check",
                 "database_error", "config", "config_error"]
         return "\n".join(f"{k:<16} {r[k]}" for k in keys if k in r)
 
@@ -535,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tempcards.add_commands(sub, command)
     cli_privacy.add_commands(sub, command)
     cli_export.add_commands(sub, command)
+    cli_backup.add_commands(sub, command)
     return parser
 
 

@@ -1,18 +1,32 @@
 """Where Cabin keeps its files: the XDG user data dir, in this one module.
 
 CABIN_DB / --db choose the database; XDG_DATA_HOME moves the whole data dir (tests use it).
+The data dir holds the station secret, the default and demo databases and the demo's card and
+ticket renderings: Cabin creates it 0700 (cabin.queue.private), and refuses one that other
+accounts may use.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from platformdirs import user_data_path
 
+from cabin.queue import private
+from cabin.queue.errors import CabinError
+
 
 def data_dir() -> Path:
-    return user_data_path("cabin", appauthor=False)
+    """The data dir; refused when it exists and group or others may use it. Never created here
+    (a diagnostic must not create what it diagnoses): what writes into it makes it, 0700."""
+    path = user_data_path("cabin", appauthor=False)
+    mode = private.shared(path)
+    if mode is not None:
+        raise CabinError("the data folder {path} can be used by other accounts (mode {mode}): run chmod 700 {quoted}",
+                         path=path, mode=format(mode, "o"), quoted=shlex.quote(str(path)))
+    return path
 
 
 def default_db() -> Path:

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from cabin.queue import private
 from cabin.queue.errors import CabinError
 
 VERSION = "CABIN1"
@@ -44,9 +45,9 @@ def load_secret(path: Path) -> bytes:
             return _read_secret(path)
         except FileNotFoundError:
             pass
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private.make_folder(path.parent)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = private.create(tmp, os.O_WRONLY)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(secrets.token_bytes(SECRET_BYTES))

@@ -144,6 +144,8 @@ class Station:
             n in wanted or have[n]["state"] == "closed" for n in have
         ):
             return
+        if self.store.read_only:  # a read-only copy is shown as it is
+            return
         with self._tx() as tx:
             for number, services in wanted.items():
                 tx.conn.execute(

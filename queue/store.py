@@ -18,9 +18,13 @@ about a fifth of the throughput, and windows worked at a clerk's pace never cont
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import secrets
+import shlex
 import sqlite3
+import stat
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +33,8 @@ from typing import Iterable, Iterator
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from .errors import StoreError
+from . import private
+from .errors import Said, StoreError
 from .migrations import migrations
 
 # SQLite's busy timeout: how long a write waits for a lock held by a program outside Cabin's
@@ -73,14 +78,164 @@ def schema_version(db: sqlite_utils.Database, migration_sets: Iterable[Migration
     return "; ".join(f"{name} {latest or '(none)'}" for name, latest in versions.items())
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+def examine(path: Path) -> str:
+    """What is at `path` before SQLite opens it: "missing", "empty" (0 bytes) or "sqlite" (an
+    SQLite header); anything else is refused. Reads 16 bytes, writes nothing."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        raise StoreError("cannot open the database {path}: {why}", path=path, why=_reason(exc)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise StoreError("cannot open the database {path}: it is a folder", path=path)
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreError("cannot open the database {path}: it is not a file", path=path)
+    if st.st_size == 0:
+        return "empty"
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError("cannot open the database {path}: {why}", path=path, why=_reason(exc)) from None
+    if header != SQLITE_HEADER:
+        raise StoreError("the database {path} is damaged or is not a Cabin database ({why})", path=path,
+                         why=Said("it is not an SQLite file"))
+    return "sqlite"
+
+
+def refuse_empty(path: Path) -> StoreError:
+    """An empty file where the station should be: a lost station, never silently a new one."""
+    return StoreError("the database {path} is empty: it holds no station; restore the last backup with"
+                      " `cabin restore FILE`, or make a new station in it with `cabin --db {path} init"
+                      " --replace-empty`", path=path)
+
+
+def holds_nothing(path: Path) -> bool:
+    """An empty file, or an SQLite database without a single table, index or view."""
+    try:
+        if examine(path) == "empty":
+            return True
+        conn = open_read_only(path)
+    except (StoreError, sqlite3.Error):
+        return False
+    try:
+        return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def create_database(path: Path, migration_sets: Iterable[Migrations] = (), *, replace_empty: bool = False) -> bool:
+    """A new station database at `path`, made whole in a temporary file beside it (0600, WAL, every
+    migration applied) and only then put in place: a process killed half-way leaves no empty or
+    half-made station behind. False when another process put one there first (that one stands).
+
+    replace_empty: an existing empty file (see holds_nothing) is replaced; any other is refused.
+    """
+    private.make_folder(path.parent)
+    tmp = path.with_name(f".{path.name}.new-{secrets.token_hex(6)}")
+    os.close(private.create(tmp))
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            db = sqlite_utils.Database(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            for mset in (migrations, *migration_sets):
+                mset.apply(db)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()  # the only connection: its WAL is checkpointed into the file and removed
+        _fsync(tmp)
+        if replace_empty and os.path.lexists(path):
+            if not holds_nothing(path):
+                raise StoreError("the database {path} is not empty: a new station is made only in an empty file",
+                                 path=path)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            os.replace(tmp, path)
+            created = True
+        else:
+            try:
+                os.link(tmp, path)  # atomic, and never replaces a station another process made
+                created = True
+            except FileExistsError:
+                created = False
+        _fsync(path.parent)
+        return created
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+
+def open_read_only(path: Path, **kwargs) -> sqlite3.Connection:
+    """A connection that can only read: `mode=ro`, or, where SQLite cannot make the -shm it needs
+    (a read-only folder or mount) and there is no WAL to read, `immutable=1`, which reads the file
+    alone. Immutable would miss a WAL's commits, so a database with one is never opened so."""
+    uri = Path(path).absolute().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, **kwargs)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        wal = Path(f"{path}-wal")
+        cannot_make_shm = exc.sqlite_errorname == "SQLITE_CANTOPEN" or exc.sqlite_errorname.startswith("SQLITE_READONLY")
+        if not cannot_make_shm or (wal.exists() and wal.stat().st_size > 0):
+            raise
+    conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, **kwargs)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return conn
+
+
+def is_cabin_database(conn: sqlite3.Connection) -> bool:
+    """The queue's migrations have been applied to it (another sqlite-utils program's have not)."""
+    try:
+        return conn.execute(f"SELECT 1 FROM [{migrations.migrations_table}] WHERE migration_set = ? LIMIT 1",
+                            (migrations.name,)).fetchone() is not None
+    except sqlite3.OperationalError:
+        return False  # no migrations table at all
+
+
+def _writable(path: Path) -> bool:
+    try:
+        os.close(os.open(path, os.O_RDWR))
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return False
+        raise StoreError("cannot open the database {path}: {why}", path=path, why=_reason(exc)) from None
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class Store:
     def __init__(self, path: str | os.PathLike, *, durable: bool = True, busy_timeout_ms: int | None = None,
-                 migration_sets: Iterable[Migrations] = ()):
-        """Open (creating if needed) the database at `path` and bring its schema up to date.
+                 migration_sets: Iterable[Migrations] = (), create: bool = True):
+        """Open the station database at `path` and bring its schema up to date.
+
+        A missing file is created (create=True; see create_database), in a 0700 folder if the
+        folder is new. An existing file must be a Cabin database: an empty file, another program's
+        SQLite file or anything else is refused, and so is a database whose file, -wal or -shm
+        other accounts may read (with the chmod that fixes it). A file this process cannot write
+        (a read-only mount, a read-only file) is opened read-only: reads and exports work, every
+        write is refused saying so.
 
         The queue's migrations are applied first, then each of `migration_sets` in order (the
         queue never imports the packages built on it: kiosk passes its own set), all in one write
         transaction.
+
+        Before its first write, a Store runs `PRAGMA quick_check` once (see verify).
 
         durable=False (synchronous=OFF) is for throw-away simulated days only: a crash may then
         lose the last transactions, though never corrupt the file. busy_timeout_ms defaults to
@@ -89,33 +244,48 @@ class Store:
         self.path = Path(path)
         self.migration_sets: tuple[Migrations, ...] = (migrations, *migration_sets)
         self.busy_timeout_ms = busy_timeout_ms if busy_timeout_ms is not None else configured_busy_timeout_ms()
+        self.read_only = False
+        self._verified = False
         self._thread_lock = threading.RLock()
         self._lock_fd: int | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            found = examine(self.path)
+            if found == "missing":
+                if not create:
+                    raise StoreError("there is no database at {path}", path=self.path)
+                create_database(self.path, migration_sets)
+            elif found == "empty":
+                raise refuse_empty(self.path)
         except FileExistsError:
+            raise StoreError("cannot open the database {path}: {folder} is not a folder",
+                             path=self.path, folder=self.path.parent) from None
+        except NotADirectoryError:
             raise StoreError("cannot open the database {path}: {folder} is not a folder",
                              path=self.path, folder=self.path.parent) from None
         except OSError as exc:
             raise StoreError("cannot open the database {path}: {why}", path=self.path, why=_reason(exc)) from None
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path, self.busy_timeout_ms) from None
         try:
-            self.conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError("cannot open the database {path}: {why}", path=self.path, why=_reason(exc)) from None
+            self.conn = self._connect()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path, self.busy_timeout_ms) from None
         try:
             # Another program's SQLite file is refused before anything is written to it (not even
             # the switch to WAL, which rewrites the header).
             tables = [r[0] for r in self.conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-            if tables and migrations.migrations_table not in tables:
+            if not tables:
+                raise refuse_empty(self.path)
+            if not is_cabin_database(self.conn):
                 raise StoreError("the database {path} is not a Cabin database (it holds other tables: {tables})",
                                  path=self.path, tables=", ".join(tables[:5]) + (", ..." if len(tables) > 5 else ""))
-            mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode != "wal":
-                raise StoreError("the database {path} cannot use WAL journaling (got {mode}); is it on a network drive?",
-                                 path=self.path, mode=mode)
+            if not self.read_only:  # a read-only copy cannot be fixed with chmod where it is: it is read
+                self._refuse_shared_files()
+                mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if mode != "wal":
+                    raise StoreError("the database {path} cannot use WAL journaling (got {mode}); is it on a network drive?",
+                                     path=self.path, mode=mode)
             self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
             self.conn.execute("PRAGMA foreign_keys=ON")
             # Temporary b-trees in memory. Call-next's merge sorts one row per service in its own
@@ -125,6 +295,9 @@ class Store:
             self.conn.row_factory = sqlite3.Row
             self.db = sqlite_utils.Database(self.conn)
             if any(mset.pending(self.db) for mset in self.migration_sets):
+                if self.read_only:
+                    raise StoreError("the database {path} is read-only and was made by an older Cabin: open it"
+                                     " once where it can be written, to bring it up to date", path=self.path)
                 with self.write():
                     for mset in self.migration_sets:
                         mset.apply(self.db)
@@ -134,6 +307,55 @@ class Store:
         except BaseException:
             self.conn.close()
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        """Read-write, or read-only where this process cannot write the file or make the -wal,
+        -shm and -lock files beside it."""
+        options = dict(timeout=self.busy_timeout_ms / 1000, check_same_thread=False)
+        if _writable(self.path):
+            conn = sqlite3.connect(self.path, isolation_level=None, **options)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                self._lock_file()  # the folder takes a new file: writes can be queued
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if exc.sqlite_errorname != "SQLITE_CANTOPEN" and not exc.sqlite_errorname.startswith("SQLITE_READONLY"):
+                    raise
+            except StoreError:
+                conn.close()
+        self.read_only = True
+        return open_read_only(self.path, isolation_level=None, **options)
+
+    def _refuse_shared_files(self) -> None:
+        files = [p for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
+                 if private.shared(p) is not None]
+        if files:
+            raise StoreError("the database {path} can be read by other accounts (mode {mode}): run chmod 600 {files}",
+                             path=self.path, mode=format(private.shared(files[0]), "o"),
+                             files=" ".join(shlex.quote(str(f)) for f in files))
+
+    def verify(self) -> None:
+        """`PRAGMA quick_check`, once per Store: a damaged database refuses writes (DAMAGED).
+
+        Not at every open: on a database of 100,000 tickets (82 MB) it takes 0.3-0.45 s, which
+        every `cabin queue` or board would pay. Before a process's first write is where it
+        matters (a write must not go into a damaged file) and a long-running face pays it once.
+        """
+        if self._verified:
+            return
+        with self._thread_lock:
+            try:
+                found = [row[0] for row in self.conn.execute("PRAGMA quick_check")]
+            except sqlite3.DatabaseError as exc:
+                found = [str(exc)]
+            if found != ["ok"]:
+                # nothing is written into a file whose pages are already wrong: a write could spread
+                # the damage or hide it; the backup is the way back
+                raise StoreError("the database {path} is damaged ({why}): nothing was written; restore the last"
+                                 " backup with `cabin restore FILE` (`cabin doctor` shows the damage)",
+                                 path=self.path, why=found[0])
+            self._verified = True
 
     def schema_versions(self) -> dict[str, str | None]:
         """The latest applied migration of each set this store was opened with."""
@@ -162,6 +384,11 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it is committed, or none of it."""
+        if self.read_only:
+            raise StoreError("the database {path} is read-only here: it can be read and exported, but nothing can"
+                             " be written to it (check the file's and folder's permissions and the mount)",
+                             path=self.path)
+        self.verify()
         with self._thread_lock:
             fd = self._lock_file()
             fcntl.flock(fd, fcntl.LOCK_EX)

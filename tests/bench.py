@@ -360,6 +360,7 @@ def _window_worker(window: int, config_path: str, barriers: dict, tasks, results
         db, n_procs = task
         try:
             station = Station(Store(db), config)
+            station.store.verify()  # the once-per-process quick_check before the first write: not timed
             barriers[n_procs].wait(timeout=120)
             started = time.monotonic()
             done = 0

@@ -75,6 +75,22 @@ def steady_cursor(request, monkeypatch):
 
 
 @pytest.fixture(autouse=True, scope="session")
+def own_data_dir(tmp_path_factory):
+    """The suite never reads or writes the user's real data dir (its secret, its databases): a
+    test that does not choose one gets a fresh one, 0700 as Cabin makes it."""
+    import os
+
+    folder = tmp_path_factory.mktemp("xdg-data")
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(folder)
+    yield
+    if previous is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
 def no_system_fonts(tmp_path_factory):
     fontsetup.use(fontsetup.fontconfig(tmp_path_factory.mktemp("fontconfig")))
     yield

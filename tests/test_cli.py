@@ -219,7 +219,7 @@ def template(tmp_path_factory) -> Path:
 @pytest.fixture
 def cli(tmp_path, template) -> Cli:
     """A fresh copy of the template station."""
-    shutil.copyfile(template, tmp_path / "cabin.sqlite")
+    copy_station(template, tmp_path / "cabin.sqlite")
     return Cli(tmp_path)
 
 
@@ -227,6 +227,12 @@ def cli(tmp_path, template) -> Cli:
 def fresh(tmp_path) -> Cli:
     """An empty station."""
     return Cli(tmp_path)
+
+
+def copy_station(template: Path, db: Path) -> None:
+    """A copy of the template station, private as Cabin makes its own files (0600)."""
+    shutil.copyfile(template, db)
+    db.chmod(0o600)
 
 
 def run_all(cli: Cli, commands, *, env=None, prefix=()) -> list[Run]:
@@ -259,7 +265,7 @@ def test_every_command_works_on_the_station(tmp_path, template):
 
     for i, argv in enumerate(WRITES + READS):
         db = tmp_path / f"{i}.sqlite"
-        shutil.copyfile(template, db)
+        copy_station(template, db)
         before = dump(db)
         with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
             code = main(["--db", str(db), "--config", str(DEFAULT_CONFIG), "--json", *argv])
@@ -593,7 +599,7 @@ def restore(cli: Cli) -> None:
 def test_unwritable_database_is_refused(tmp_path, template):
     cli = Cli(tmp_path, tmp_path / "ro" / "cabin.sqlite")
     cli.db.parent.mkdir()
-    shutil.copyfile(template, cli.db)
+    copy_station(template, cli.db)
     before = cli.dump()
     raw = cli.db.read_bytes()
     make_read_only(cli)
@@ -640,6 +646,7 @@ def test_corrupt_database_is_refused(tmp_path, template, kind):
     cli = Cli(tmp_path)
     raw = corrupt_files(template)[kind]
     cli.db.write_bytes(raw)
+    cli.db.chmod(0o600)  # as Cabin made it: the damage is what is refused, not the mode
     commands = WRITES + READS if kind == "random bytes" else [WRITES[0], READS[0]]
     check_all_refused(run_all(cli, commands), str(cli.db), "damaged")
     assert cli.db.read_bytes() == raw

@@ -145,7 +145,8 @@ def start(env: dict, *args: str) -> tuple[int, str]:
 
 
 def test_the_demo_station_that_cannot_start_says_so_in_one_sentence(fresh, tmp_path):
-    (tmp_path / "xdg" / "cabin" / "demo.sqlite").mkdir(parents=True)  # in the way of the demo's database
+    (tmp_path / "xdg" / "cabin").mkdir(parents=True, mode=0o700)  # private, as Cabin makes it
+    (tmp_path / "xdg" / "cabin" / "demo.sqlite").mkdir()  # in the way of the demo's database
     code, out = start(fresh)
     assert code == 1 and "Traceback" not in out, out
     [line] = [x for x in out.splitlines() if x.startswith("cabin: ")]

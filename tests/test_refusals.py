@@ -20,7 +20,7 @@ from cabin.queue.errors import CabinError, NothingToCall, Said
 
 ROOT = Path(__file__).resolve().parents[1]
 # The command line's own modules and the export (a CLI job) are not shown by a face.
-NOT_A_FACES_MODULE = {"export.py", "exportfiles.py", "merge.py", "simulate.py", "chart.py", "demo.py"}
+NOT_A_FACES_MODULE = {"export.py", "exportfiles.py", "merge.py", "simulate.py", "chart.py", "demo.py", "backup.py"}
 MODULES = sorted(p for folder in ("kiosk", "queue") for p in (ROOT / folder).glob("*.py")
                  if not p.name.startswith("cli") and p.name not in NOT_A_FACES_MODULE)
 SAYERS = {"CabinError", "NothingToCall", "StoreError", "SignInRefused", "Said"}

@@ -38,6 +38,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from .. import private
+
 from ..errors import ProtocolError
 from ..simhost import Reply
 from . import codec
@@ -233,8 +235,9 @@ class SimulatedCardPrinter:
 
     def _record(self, panel: bytes) -> None:
         image, path = to_image(panel), None
-        if self.out_dir:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.out_dir:  # a card face: a name, an ID number, an address, a photo
+            private.make_folder(self.out_dir)
             path = self.out_dir / f"card-{self.counter:04d}.png"
-            image.save(path)
+            with private.open_for_writing(path) as f:
+                image.save(f, format="PNG")
         self.printed.append(PrintedCard(self.counter, panel, image, path))

@@ -22,6 +22,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from .. import private
+
 from ..simhost import Reply
 from .elements import Element, text_of
 from .escpos import Status, encode_status
@@ -84,7 +86,8 @@ class SimulatedTicketPrinter:
         self.printed += 1
         self.tickets.append(elements)
         if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            private.make_folder(self.out_dir)  # 0600 in 0700, as everything the station writes
             path = self.out_dir / f"ticket-{self.printed:04d}.png"
-            render(elements, cjk_font(text_of(elements))).save(path)
+            with private.open_for_writing(path) as f:
+                render(elements, cjk_font(text_of(elements))).save(f, format="PNG")
             self.pngs.append(path)

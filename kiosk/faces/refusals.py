@@ -328,6 +328,31 @@ REFUSALS: dict[str, str] = {
     "the database {path} cannot use WAL journaling (got {mode}); is it on a network drive?":
         "数据库 {path} 无法使用 WAL 日志模式（实际为 {mode}）；它是否位于网络驱动器上？",
     "cannot write beside the database {path}: {why}": "无法在数据库 {path} 所在的文件夹中写入：{why}",
+    "cannot open the database {path}: it is a folder": "无法打开数据库 {path}：它是一个文件夹",
+    "cannot open the database {path}: it is not a file": "无法打开数据库 {path}：它不是普通文件",
+    "it is not an SQLite file": "它不是 SQLite 文件",
+    "there is no database at {path}": "{path} 处没有数据库",
+    "the database {path} is empty: it holds no station; restore the last backup with `cabin restore FILE`,"
+    " or make a new station in it with `cabin --db {path} init --replace-empty`":
+        "数据库 {path} 是空的，其中没有本所的数据：请用 `cabin restore 文件` 恢复最近的备份，"
+        "或用 `cabin --db {path} init --replace-empty` 在其中新建本所数据库",
+    "the database {path} is not empty: a new station is made only in an empty file":
+        "数据库 {path} 不是空的：只能在空文件中新建本所数据库",
+    "the database {path} can be read by other accounts (mode {mode}): run chmod 600 {files}":
+        "数据库 {path} 可被其他账户读取（权限 {mode}）：请运行 chmod 600 {files}",
+    "the database {path} is read-only here: it can be read and exported, but nothing can be written to it"
+    " (check the file's and folder's permissions and the mount)":
+        "数据库 {path} 在此为只读：可以查看和导出，但不能写入（请检查文件、文件夹的权限及挂载方式）",
+    "the database {path} is read-only and was made by an older Cabin: open it once where it can be written,"
+    " to bring it up to date":
+        "数据库 {path} 为只读，且由旧版 Cabin 创建：请先在可写的位置打开一次，以升级其结构",
+    "the database {path} is damaged ({why}): nothing was written; restore the last backup with"
+    " `cabin restore FILE` (`cabin doctor` shows the damage)":
+        "数据库 {path} 已损坏（{why}）：未写入任何内容；请用 `cabin restore 文件` 恢复最近的备份"
+        "（`cabin doctor` 可查看损坏情况）",
+    # kiosk/paths.py
+    "the data folder {path} can be used by other accounts (mode {mode}): run chmod 700 {quoted}":
+        "数据文件夹 {path} 可被其他账户访问（权限 {mode}）：请运行 chmod 700 {quoted}",
 }
 
 # The values said in words rather than shown as they are: only these names, so an account
