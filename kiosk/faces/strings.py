@@ -279,7 +279,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "f_refuse_reason": ("不予批准的原因", "Why refuse it"),
     "f_reprint_reason": ("补打原因", "Why print it again"),
     "f_reveal_reason": ("查看原因", "Why"),
-    "f_refuse_reason": ("不予受理原因", "Why refuse"),
+    "f_app_refuse_reason": ("不予受理原因", "Why refuse"),
     "f_kind": ("申领类型", "Kind"),
     "f_action": ("业务", "Errand"),
     "f_loss_receipt": ("挂失回执", "Loss receipt"),

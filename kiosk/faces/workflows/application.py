@@ -172,7 +172,7 @@ class ApplicationsScreen(Localised, Screen):
         receipt = self.current()
         if receipt and not self.busy:
             t = self.app.strings
-            self.app.push_screen(AskScreen(t("ap_refuse_title", receipt=receipt), [("why", t("f_refuse_reason"), False)]),
+            self.app.push_screen(AskScreen(t("ap_refuse_title", receipt=receipt), [("why", t("f_app_refuse_reason"), False)]),
                                  lambda v: v and self._refuse(receipt, v["why"]))
 
     def _refuse(self, receipt: str, reason: str) -> None:
