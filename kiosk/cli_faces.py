@@ -12,6 +12,7 @@ import sys
 from cabin.queue.errors import CabinError
 
 from . import paths, tokens
+from .cli_args import host_port
 
 LANGS = ("zh", "en")
 THEMES = ("dark", "light")
@@ -42,16 +43,14 @@ def _serve_board(ctx) -> int:
     from textual_serve.server import Server
 
     a = ctx.args
-    host, _, port = a.serve.rpartition(":")
-    if not port.isdigit() or not host:
-        raise CabinError(f"--serve wants HOST:PORT, like 127.0.0.1:8000, not {a.serve!r}")
+    host, port = a.serve  # parsed by cli_args.host_port
     ctx.config  # refuse a broken config here, not in every browser's board
     argv = [sys.executable, "-m", "cabin.kiosk.cli", "--db", str(paths.resolve_db(a.db))]
     if a.config:
         argv += ["--config", a.config]
     argv += ["board"] + (["--lang", a.lang] if a.lang else []) + (["--theme", a.theme] if a.theme else [])
-    server = Server(shlex.join(argv), host=host, port=int(port), title=ctx.config.station.name_en)
-    print(f"serving the lobby board at http://{host}:{port} (Ctrl-C stops it)", flush=True)
+    server = Server(shlex.join(argv), host=host, port=port, title=ctx.config.station.name_en)
+    print(f"serving the lobby board at http://{f'[{host}]' if ':' in host else host}:{port} (Ctrl-C stops it)", flush=True)
     server.serve()
     return 0
 
@@ -71,7 +70,7 @@ def add_commands(sub, command) -> None:
 
     p = command("board", cmd_board, "the lobby board: now serving per window, the last calls, the next numbers")
     look(p)
-    p.add_argument("--serve", metavar="HOST:PORT", help="publish the board as a web page (textual-serve) instead")
+    p.add_argument("--serve", type=host_port, metavar="HOST:PORT", help="publish the board as a web page (textual-serve) instead")
     p.set_defaults(face="the lobby board")
     p = command("dispenser", cmd_dispenser, "the ticket dispenser: the citizen chooses errands and takes a ticket")
     look(p)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from cabin.queue import errors
 from cabin.queue.errors import CabinError, Said
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST) and two-character ESC sequences.
@@ -56,13 +57,6 @@ def clean(text: str, field: str, *, multiline: bool = False, max_length: int = 2
 
 def printable(text: str) -> str:
     """For showing text that was stored before these rules, or came from elsewhere: every
-    control, escape and invisible character made visible as \\xNN / \\uNNNN."""
-    text = _ESCAPE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
-    out = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Cs") or ch in _BIDI or (category == "Cf" and ch not in _JOINERS):
-            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
+    control, escape and invisible character made visible as \\xNN / \\uNNNN (the one rule, in
+    cabin.queue.errors, that every refusal's values go through too)."""
+    return errors.printable(text)
