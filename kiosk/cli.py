@@ -33,7 +33,7 @@ from . import cli_supervisor
 from . import cli_counter
 from . import cli_privacy, cli_tempcards
 from . import cli_export
-from .cli_args import (EARLIEST_DAY, LATEST_DAY, MAX_CITIZENS, any_integer, baud, day_text, host_port, integer,
+from .cli_args import (EARLIEST_DAY, LATEST_DAY, MAX_CITIZENS, any_integer, baud, day_text, host_any_port, integer,
                        path, seconds, window_number)
 from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
@@ -546,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=devices.SIM_KINDS)
     where = p.add_mutually_exclusive_group()
     where.add_argument("--link", type=path, metavar="PATH", help="link the pseudo-terminal's path here (default: print /dev/pts/N)")
-    where.add_argument("--tcp", type=host_port, metavar="HOST:PORT", help="serve on a TCP port instead (socket://HOST:PORT)")
+    where.add_argument("--tcp", type=host_any_port, metavar="HOST:PORT", help="serve on a TCP port instead (socket://HOST:PORT)")
     p.add_argument("--baud", type=baud, metavar="B", help="pace the replies as a line at B baud would")
     p.add_argument("--fault", action="append", default=[], metavar="KIND", help="inject a fault (repeatable)")
     p.add_argument("--cards", type=path, metavar="FILE", help="reader: serve the cards in this JSON file (default: samples)")
@@ -592,6 +592,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     Parser.json_requested = "--json" in argv
+    for arg in argv:  # an undecodable byte arrives as a lone surrogate: no layer below could store or print it
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in arg):
+            parser.error(f"{shown(repr(arg))} is not UTF-8 text (a byte on the command line could not be decoded)")
     args = parser.parse_args(argv)
     args.json = getattr(args, "json", False)
     args.db = getattr(args, "db", None)

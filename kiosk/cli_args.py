@@ -94,16 +94,17 @@ def path(text: str) -> str:
     return text
 
 
-def host_port(text: str) -> tuple[str, int]:
+def host_port(text: str, *, any_port: bool = False) -> tuple[str, int]:
     """HOST:PORT as (host, port): an IPv4 address, a name, or an IPv6 address in brackets
-    ([::1]:8000); the port 1 to 65535. For `board --serve` and `sim --tcp`."""
+    ([::1]:8000); the port 1 to 65535 (0 too with `any_port`: the system picks a free one).
+    For `board --serve` and, with any_port, `sim --tcp`."""
     m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:([0-9]{1,5})|([^:\[\]\s]+):([0-9]{1,5})", text)
     if not m:
         raise argparse.ArgumentTypeError(f"{shown(repr(text))} is not HOST:PORT (like 127.0.0.1:8000 or [::1]:8000)")
     host, port = (m[1], m[2]) if m[1] is not None else (m[3], m[4])
-    port = int(port)
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"the port {port} is out of range (1 to 65535)")
+    port, lowest = int(port), 0 if any_port else 1
+    if not lowest <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"the port {port} is out of range ({lowest} to 65535)")
     if m[1] is not None or re.fullmatch(r"[0-9.]+", host):  # it means to be an address: it must be one
         try:
             ipaddress.ip_address(host)
@@ -114,7 +115,13 @@ def host_port(text: str) -> tuple[str, int]:
     return host, port
 
 
+def host_any_port(text: str) -> tuple[str, int]:
+    """HOST:PORT, where port 0 asks the system for a free port (`sim --tcp 127.0.0.1:0`)."""
+    return host_port(text, any_port=True)
+
+
 _named("HOST:PORT", host_port)
+_named("HOST:PORT", host_any_port)
 _named("seconds", seconds)
 _named("date", day_text)
 _named("path", path)
