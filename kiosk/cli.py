@@ -33,7 +33,7 @@ from . import cli_supervisor
 from . import cli_counter
 from . import cli_privacy, cli_tempcards
 from . import cli_export
-from .cli_args import (EARLIEST_DAY, LATEST_DAY, MAX_CITIZENS, any_integer, baud, day_text, host_any_port, integer,
+from .cli_args import (EARLIEST_DAY, LATEST_DAY, MAX_CITIZENS, any_integer, baud, host_any_port, integer,
                        path, seconds, window_number)
 from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
@@ -535,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("queue", cmd_queue, "who is waiting, and what each window is doing")
 
     p = command("simulate", cmd_simulate, "run a realistic day through the engine on a simulated clock")
-    p.add_argument("--day", type=day_text, required=True, help="YYYY-MM-DD or 'today'")
+    p.add_argument("--day", required=True, help="YYYY-MM-DD or 'today'")
     p.add_argument("--citizens", type=positive_int, required=True, metavar="N")
     p.add_argument("--seed", type=any_integer, default=0, metavar="S")
 

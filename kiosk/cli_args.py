@@ -17,22 +17,22 @@ import re
 from datetime import date
 from typing import Callable
 
-from cabin.queue.clock import EARLIEST_DAY  # noqa: F401 - the CLI's day range starts there
+from cabin.queue.clock import EARLIEST_DAY  # noqa: F401 - cli.resolve_day takes the range from here
 from cabin.queue.errors import shown
 
 MAX_ID = 2**63 - 1            # SQLite's INTEGER: every row id and ticket id fits
-MAX_WINDOW = 999              # as config/loader.py allows a window number
 MAX_AUDIT_LIMIT = 10_000      # `audit show --limit`: a screenful to a long page, never the whole log at once
-MAX_RETENTION_DAYS = 36_500   # `purge --older-than`: up to a hundred years
+MAX_RETENTION_DAYS = 36_500   # `purge --older-than`: up to a hundred years (0 and less: retention's refusal)
 MAX_CITIZENS = 5_000          # `simulate`, `demo`: a day far busier than any station's
 MAX_BAUD = 4_000_000
-MAX_PATH = 4_096               # Linux's PATH_MAX
+MAX_PATH = 4_096              # Linux's PATH_MAX
 MAX_SECONDS = 3_600.0         # device timeouts: an hour at most
-LATEST_DAY = date(2099, 12, 31)  # a day a simulation may be run for; exports stop at today
+# Days are checked by cli.resolve_day (it knows the station's today): from EARLIEST_DAY to today for
+# an export, to LATEST_DAY for a simulation.
+LATEST_DAY = date(2099, 12, 31)
 
 _INTEGER = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _named(name: str, func: Callable) -> Callable:
@@ -60,7 +60,8 @@ def integer(low: int, high: int, what: str = "a whole number") -> Callable[[str]
 
 
 record_id = integer(1, MAX_ID, "a record number")
-window_number = integer(1, MAX_WINDOW, "a window number")
+# which windows exist is the config's to say ("there is no window 0", exit 1): here only a number
+window_number = integer(-MAX_ID - 1, MAX_ID, "a window number")
 positive = integer(1, MAX_ID)
 any_integer = integer(-MAX_ID - 1, MAX_ID)
 baud = integer(1, MAX_BAUD)
@@ -74,13 +75,6 @@ def seconds(text: str) -> float:
     if not (0 < value <= MAX_SECONDS and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"{shown(text)} is out of range (more than 0, at most {MAX_SECONDS:.0f})")
     return value
-
-
-def day_text(text: str) -> str:
-    """'today' or YYYY-MM-DD in ASCII digits (the range is checked where today is known: cli.resolve_day)."""
-    if text != "today" and not _DAY.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{shown(repr(text))} is not a date like 2026-11-28 (or today)")
-    return text
 
 
 def path(text: str) -> str:
@@ -123,5 +117,4 @@ def host_any_port(text: str) -> tuple[str, int]:
 _named("HOST:PORT", host_port)
 _named("HOST:PORT", host_any_port)
 _named("seconds", seconds)
-_named("date", day_text)
 _named("path", path)

@@ -14,7 +14,7 @@ from cabin.queue.export import FORMATS, days_between, export_days, write_report
 from cabin.queue.merge import find_exports, merge_exports
 
 from . import paths
-from .cli_args import day_text, path
+from .cli_args import path
 from .business_figures import business_figures
 
 EXIT_USAGE = 2
@@ -126,8 +126,8 @@ def add_commands(sub, command) -> None:
     # `cabin export --day ...` and `cabin export merge ...`: the export parser itself runs the
     # export, and takes one optional action, merge (argparse: subparsers not required).
     p = command("export", cmd_export, "write the day's figures: JSON, CSV, XLSX and a chart, one file set per day")
-    p.add_argument("--day", type=day_text, metavar="DATE", help="YYYY-MM-DD or 'today'")
-    p.add_argument("--to", type=day_text, metavar="DATE", help="the last day of a range (each day its own file set)")
+    p.add_argument("--day", metavar="DATE", help="YYYY-MM-DD or 'today'")
+    p.add_argument("--to", metavar="DATE", help="the last day of a range (each day its own file set)")
     p.add_argument("--format", choices=FORMATS, default="all", help="all (default): CSV, JSON, XLSX and the PNG chart")
     p.add_argument("--out", type=path, default=".", metavar="DIR", help="the folder to write to (default: the current one)")
     p.add_argument("--with-events", action="store_true", help="the raw events too (a merge needs them)")

@@ -9,7 +9,7 @@ and phones are shown masked in text and in --json alike.
 from __future__ import annotations
 
 from .cli_accounts import _emit, _station_tz, _when, signed_in
-from .cli_args import day_text, record_id
+from .cli_args import record_id
 from .lostfound import FOUND_STATES, LOSS_STATES, NOTIFY_WAYS, SOURCES, LostFound
 
 
@@ -156,7 +156,7 @@ def add_commands(sub, command) -> None:
     p.add_argument("--finder", required=True, metavar="NAME")
     p.add_argument("--phone", required=True, metavar="PHONE")
     p.add_argument("--place", required=True, metavar="TEXT")
-    p.add_argument("--date", type=day_text, required=True, metavar="YYYY-MM-DD", help="the day it was found")
+    p.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day it was found")
     p.add_argument("--replaced", action="store_true", help="the owner has already replaced the card: destroy it")
     p.add_argument("--as", dest="acting", metavar="CLERK", required=True)
     p = command("handover", cmd_found_handover, "hand a held card to its owner (their number must be the card's)", found)

@@ -109,7 +109,7 @@ def test_config_check_refuses_dev_zero_and_a_fifo(env):
     ["audit", "show", "--limit", TOO_BIG],
     ["audit", "show", "--limit", "100001"],
     ["purge", "--older-than", TOO_BIG],
-    ["purge", "--older-than", "0"],
+    ["purge", "--older-than", "36501"],
     ["intake", "record", "--window", "1", "--as", "li", "--number", "350206199001011239", "--fine", TOO_BIG],
     ["call", "--window", TOO_BIG],
     ["window", "open", FULLWIDTH_ONE],
