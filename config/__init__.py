@@ -21,5 +21,6 @@ from .loader import (  # noqa: F401
     default_config_path,
     describe,
     load_config,
+    read_bounded,
     resolve_config_path,
 )

@@ -8,8 +8,10 @@ silently fall back to a default.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from importlib import resources
@@ -74,6 +76,7 @@ class Service:
     documents: tuple[str, ...] = ()          # what the citizen brings: the intake checklist
     fees: tuple[tuple[str, int], ...] = ()   # (option, yuan); one option "" for a single fee;
                                              # none: assessed case by case (a traffic fine)
+    max_fine: int = 20_000                   # assessed: the most a clerk can record (yuan)
 
 
 @dataclass(frozen=True)
@@ -180,11 +183,38 @@ def resolve_config_path(explicit: str | os.PathLike | None = None) -> Path:
     return default_config_path()
 
 
+CONFIG_LIMIT = 1024 * 1024  # the shipped station.toml is about 10 kB
+
+
+def read_bounded(path: str | os.PathLike, limit: int) -> bytes:
+    """A file from outside, read whole only when it is a regular file of at most `limit` bytes;
+    else OSError saying why. /dev/zero, a FIFO or a terminal is refused before a byte is read,
+    and a file that grows while it is read is cut off at limit + 1 bytes, never read on. The
+    one bounded read for everything Cabin is given to read (config, exports, cards files)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens without waiting for a writer
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a device, pipe or socket"
+            raise OSError(errno.EINVAL, f"it is {kind}, not a regular file")
+        if st.st_size > limit:
+            raise OSError(errno.EFBIG, f"it is {st.st_size} bytes, more than the {limit} bytes allowed")
+        chunks, size = [], 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise OSError(errno.EFBIG, f"it is more than the {limit} bytes allowed")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load_config(path: str | os.PathLike | None = None) -> StationConfig:
     path = resolve_config_path(path)
     where = str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, CONFIG_LIMIT)
     except FileNotFoundError:
         raise ConfigError(f"{where}: no such configuration file") from None
     except OSError as exc:
@@ -357,7 +387,8 @@ class _Checker:
         result: dict[str, Service] = {}
         for i, s in enumerate(self.array_of_tables(data, "services")):
             where = f"services[{i}]"
-            self.no_unknown(s, {"code", "category", "name", "name_en", "minutes", "documents", "fee", "fees"}, where)
+            self.no_unknown(s, {"code", "category", "name", "name_en", "minutes", "documents", "fee", "fees",
+                                "max_fine"}, where)
             code = self.string(s, "code", where)
             if not _SERVICE_CODE.match(code):
                 raise self.fail(f"{where}.code", f'"{code}" is not a code like "id.temporary"')
@@ -369,8 +400,12 @@ class _Checker:
             minutes = s.get("minutes")
             if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= 240:
                 raise self.fail(f"{where}.minutes", "must be a number of minutes, more than 0 and at most 240")
+            fees = self.fees(s, where)
+            if fees and "max_fine" in s:
+                raise self.fail(f"{where}.max_fine", "only a service without a fixed fee has an assessed fine")
             result[code] = Service(code, category, self.string(s, "name", where), self.string(s, "name_en", where),
-                                   float(minutes), self.documents(s, where), self.fees(s, where))
+                                   float(minutes), self.documents(s, where), fees,
+                                   self.integer(s, "max_fine", where, 1, 1_000_000, default=Service.max_fine))
         return result
 
     def documents(self, s: dict, where: str) -> tuple[str, ...]:

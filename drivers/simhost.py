@@ -151,10 +151,11 @@ class TcpHost(_Host):
 
     def __init__(self, device: SimulatedDevice, host: str = "127.0.0.1", port: int = 0, baud: int | None = None):
         super().__init__(device, baud)
-        self.server = socket.create_server((host, port))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # [::1]:P as well as 127.0.0.1:P
+        self.server = socket.create_server((host, port), family=family)
         self.server.settimeout(0.05)
         self.host, self.port = self.server.getsockname()[:2]
-        self.path = f"socket://{self.host}:{self.port}"
+        self.path = f"socket://[{self.host}]:{self.port}" if family == socket.AF_INET6 else f"socket://{self.host}:{self.port}"
 
     def _close(self) -> None:
         self.server.close()

@@ -9,18 +9,20 @@ prints.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import re
 import sqlite3
 import sys
 import time
 from datetime import date
 from typing import Callable
 
-from cabin.config import ConfigError, Device, describe, load_config, resolve_config_path
+from cabin.config import ConfigError, Device, describe, load_config, read_bounded, resolve_config_path
 from cabin.queue.clock import local_day
 from cabin.queue.engine import Station
-from cabin.queue.errors import CabinError, NothingToCall
+from cabin.queue.errors import CabinError, NothingToCall, shown
 from cabin.queue.store import Store, schema_version
 
 from cabin.drivers.errors import DeviceError
@@ -32,11 +34,15 @@ from . import cli_counter
 from . import cli_privacy, cli_tempcards
 from . import cli_export
 from . import cli_backup
+from .cli_args import (EARLIEST_DAY, LATEST_DAY, MAX_CITIZENS, any_integer, baud, host_any_port, integer,
+                       path, seconds, window_number)
 from .migrations import migrations as kiosk_migrations
 from .tickets import TicketDesk
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
 EXIT_DEVICE = 4  # done, but a device failed: the ticket exists and can be printed again
+CARDS_LIMIT = 4 * 1024 * 1024  # `sim reader --cards`: a few hundred cards with their photos
+MESSAGE_LIMIT = 1_000  # a whole refusal line; each value from outside in it is cut at 200 already
 
 
 class Context:
@@ -71,9 +77,36 @@ class Context:
 # -- output --------------------------------------------------------------------------------
 def emit(args: argparse.Namespace, result: dict, text: str | Callable[[dict], str]) -> None:
     if args.json:
-        print(json.dumps(result, ensure_ascii=False))
+        say(json.dumps(result, ensure_ascii=False))
     else:
-        print(text(result) if callable(text) else text)
+        say(text(result) if callable(text) else text)
+
+
+def say(text: str) -> None:
+    """Print a command's result on stdout. The work is done when this runs: a reader that has
+    gone away (`cabin call --window 1 | true`) is no reason to report a failure, so the rest of
+    the output goes to /dev/null, as git does, and the command keeps its exit code. Text a
+    terminal cannot encode (an undecodable byte of the command line, echoed) is escaped."""
+    try:
+        try:
+            print(text, flush=True)
+        except UnicodeEncodeError:
+            print(text.encode("utf-8", "backslashreplace").decode("utf-8"), flush=True)
+    except BrokenPipeError:
+        stdout_gone()
+
+
+def stdout_gone() -> None:
+    """Point stdout at /dev/null (Python's advice for SIGPIPE/BrokenPipeError): what is still
+    buffered, and anything printed later, is dropped without another error."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's StringIO)
+        sys.stdout = open(os.devnull, "w")
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def call_text(call: dict | None) -> str:
@@ -263,11 +296,21 @@ def cmd_sim(ctx: Context) -> int:
             raise CabinError(f'unknown fault "{fault}" for the {a.kind} (faults: {", ".join(known)})')
     if a.serial is not None and a.kind != "card-printer":
         raise CabinError(f"--serial is the card printer's serial number: the {a.kind} has none")
+    if a.cards:  # the simulator reads it whole: a bounded, regular file only
+        try:
+            read_bounded(a.cards, CARDS_LIMIT)
+        except OSError as exc:
+            raise CabinError("cannot read the cards file {path}: {why}", path=a.cards, why=exc.strerror or exc) from None
     try:
         device = devices.simulator(a.kind, a.fault, cards=a.cards, out_dir=a.out, baud=a.baud, serial=a.serial)
         h = devices.host(device, a.link, a.tcp, a.baud)
-    except (ValueError, OSError) as exc:
-        raise CabinError(f"cannot start the {a.kind} simulator: {exc}") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE and a.tcp:
+            raise CabinError("the port {port} on {host} is in use: stop what serves there, or choose another"
+                             " (--tcp HOST:PORT)", host=a.tcp[0], port=a.tcp[1]) from None
+        raise CabinError("cannot start the {kind} simulator: {why}", kind=a.kind, why=exc.strerror or exc) from None
+    except ValueError as exc:
+        raise CabinError("cannot start the {kind} simulator: {why}", kind=a.kind, why=exc) from None
 
     def announce(url: str) -> None:
         serial = getattr(device, "serial", None)  # the card printer's, made up when not given
@@ -338,21 +381,28 @@ def figures_text(f: dict) -> str:
     return "\n".join(lines)
 
 
-def resolve_day(text: str, config) -> str:
-    """YYYY-MM-DD, or 'today' in the station's time zone (not the host's)."""
+def resolve_day(text: str, config, *, future: bool = True) -> str:
+    """YYYY-MM-DD, or 'today' in the station's time zone (not the host's), from EARLIEST_DAY on;
+    up to LATEST_DAY, or up to today where a later day makes no sense (`future=False`: an export
+    of a day that has not come)."""
+    today = local_day(time.time_ns() // 1_000_000, config.station.tz)
     if text == "today":
-        return local_day(time.time_ns() // 1_000_000, config.station.tz)
+        return today
     try:
-        return date.fromisoformat(text).isoformat()
+        day = date.fromisoformat(text) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) else None
     except ValueError:
-        raise CabinError(f'"{text}" is not a date like 2026-11-28') from None
+        day = None
+    if day is None:
+        raise CabinError('"{day}" is not a date like 2026-11-28', day=text)
+    latest = LATEST_DAY if future else date.fromisoformat(today)
+    if not EARLIEST_DAY <= day <= latest:
+        raise CabinError("{day} is out of range: a day from {earliest} to {latest}", day=day.isoformat(),
+                         earliest=EARLIEST_DAY.isoformat(),
+                         latest="today" if not future else latest.isoformat())
+    return day.isoformat()
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
+positive_int = integer(1, MAX_CITIZENS)  # citizens of a simulated day
 
 
 def cmd_config_check(ctx: Context) -> int:
@@ -424,17 +474,24 @@ class Parser(argparse.ArgumentParser):
     json_requested = False  # set by main(): subparsers are separate instances
 
     def error(self, message: str):
+        message = one_line(message)  # argparse quotes what was typed: through the one sanitiser
         if Parser.json_requested:
-            print(json.dumps({"error": message, "exit": EXIT_USAGE}, ensure_ascii=False))
+            say(json.dumps({"error": message, "exit": EXIT_USAGE}, ensure_ascii=False))
         super().error(message)
+
+    def _check_value(self, action, value):
+        # argparse's own message would quote a 10 kB value whole: the value is cut here
+        if action.choices is not None and value not in action.choices:
+            choices = ", ".join(map(repr, action.choices))
+            raise argparse.ArgumentError(action, f"invalid choice: {shown(repr(value))} (choose from {choices})")
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     # SUPPRESS, not a default: a subcommand's default would overwrite `cabin --json queue`'s value
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print exactly one JSON object")
-    common.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $CABIN_DB or the user data dir)")
-    common.add_argument("--config", default=argparse.SUPPRESS, help="station config (default: $CABIN_CONFIG or the shipped one)")
+    common.add_argument("--db", type=path, default=argparse.SUPPRESS, help="database file (default: $CABIN_DB or the user data dir)")
+    common.add_argument("--config", type=path, default=argparse.SUPPRESS, help="station config (default: $CABIN_CONFIG or the shipped one)")
 
     parser = Parser(
         prog="cabin", parents=[common],
@@ -467,12 +524,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("start", cmd_start, "the called citizen is at the window: start serving"),
         ("complete", cmd_complete, "finish the errand; the ticket's next errand continues here if this window serves it"),
     ]:
-        command(name, func, help).add_argument("--window", type=int, required=True, metavar="N")
+        command(name, func, help).add_argument("--window", type=window_number, required=True, metavar="N")
 
     p = command("transfer", cmd_transfer, "send the errand at a window to another window or service, keeping its place")
-    p.add_argument("--window", type=int, required=True, metavar="N")
+    p.add_argument("--window", type=window_number, required=True, metavar="N")
     to = p.add_mutually_exclusive_group(required=True)
-    to.add_argument("--to-window", type=int, metavar="M")
+    to.add_argument("--to-window", type=window_number, metavar="M")
     to.add_argument("--to-service", metavar="CODE")
 
     command("cancel", cmd_cancel, "cancel a ticket's remaining errands").add_argument("ticket", metavar="TICKET")
@@ -480,14 +537,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("window", cmd_window, "open, pause or close a window")
     p.add_argument("action", choices=["open", "pause", "close"])
-    p.add_argument("number", type=int, metavar="N")
+    p.add_argument("number", type=window_number, metavar="N")
 
     command("queue", cmd_queue, "who is waiting, and what each window is doing")
 
     p = command("simulate", cmd_simulate, "run a realistic day through the engine on a simulated clock")
     p.add_argument("--day", required=True, help="YYYY-MM-DD or 'today'")
     p.add_argument("--citizens", type=positive_int, required=True, metavar="N")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--seed", type=any_integer, default=0, metavar="S")
 
     p = command("demo", cmd_demo, "a fresh demo database with one simulated day (make run)")
     p.add_argument("--citizens", type=positive_int, metavar="N", help="default: what the day's windows serve at 85%% load")
@@ -495,12 +552,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("sim", cmd_sim, "serve a simulated device on a pseudo-terminal or a TCP port until interrupted")
     p.add_argument("kind", choices=devices.SIM_KINDS)
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--link", metavar="PATH", help="link the pseudo-terminal's path here (default: print /dev/pts/N)")
-    where.add_argument("--tcp", metavar="HOST:PORT", help="serve on a TCP port instead (socket://HOST:PORT)")
-    p.add_argument("--baud", type=positive_int, metavar="B", help="pace the replies as a line at B baud would")
+    where.add_argument("--link", type=path, metavar="PATH", help="link the pseudo-terminal's path here (default: print /dev/pts/N)")
+    where.add_argument("--tcp", type=host_any_port, metavar="HOST:PORT", help="serve on a TCP port instead (socket://HOST:PORT)")
+    p.add_argument("--baud", type=baud, metavar="B", help="pace the replies as a line at B baud would")
     p.add_argument("--fault", action="append", default=[], metavar="KIND", help="inject a fault (repeatable)")
-    p.add_argument("--cards", metavar="FILE", help="reader: serve the cards in this JSON file (default: samples)")
-    p.add_argument("--out", metavar="DIR", help="printers: render each printed ticket or card to a PNG here")
+    p.add_argument("--cards", type=path, metavar="FILE", help="reader: serve the cards in this JSON file (default: samples)")
+    p.add_argument("--out", type=path, metavar="DIR", help="printers: render each printed ticket or card to a PNG here")
     p.add_argument("--serial", metavar="TEXT", help="card printer: the serial number it answers to Rsn"
                    " (default: a new one each start, as it keeps no counter); the same again is a reset printer")
 
@@ -509,14 +566,14 @@ def build_parser() -> argparse.ArgumentParser:
     command("selftest", cmd_devices_selftest, "test every configured device, one line each (exit 1 on a fault)", dev)
     p = command("print-ticket", cmd_devices_print_ticket, "print a ticket on the printer at URL", dev)
     p.add_argument("--printer", required=True, metavar="URL", help="the ticket printer's pyserial URL")
-    p.add_argument("--baud", type=positive_int, default=9600, metavar="B")
+    p.add_argument("--baud", type=baud, default=9600, metavar="B")
     p.add_argument("--mode", choices=["native", "raster"], default="native",
                    help="native: text and QR commands (default); raster: one image, for printers without them")
     p.add_argument("ticket", metavar="TICKET", help="today's number (A001) or the ticket id")
     p = command("read-id", cmd_devices_read_id, "read the ID card on a reader (masked)", dev)
     p.add_argument("--reader", required=True, metavar="URL", help="the reader's pyserial URL")
-    p.add_argument("--baud", type=positive_int, default=115200, metavar="B")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for a card (default 10)")
+    p.add_argument("--baud", type=baud, default=115200, metavar="B")
+    p.add_argument("--timeout", type=seconds, default=10.0, metavar="S", help="seconds to wait for a card (default 10)")
     p.add_argument("--reveal", action="store_true", help="the whole record with the photo (audited: --as, --reason)")
     p.add_argument("--as", dest="acting", metavar="CLERK")
     p.add_argument("--reason", metavar="TEXT", help="why the whole record must be seen")
@@ -545,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     Parser.json_requested = "--json" in argv
+    for arg in argv:  # an undecodable byte arrives as a lone surrogate: no layer below could store or print it
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in arg):
+            parser.error(f"{shown(repr(arg))} is not UTF-8 text (a byte on the command line could not be decoded)")
     args = parser.parse_args(argv)
     args.json = getattr(args, "json", False)
     args.db = getattr(args, "db", None)
@@ -578,15 +638,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def one_line(text: str) -> str:
-    """A refusal is one line on stderr, whatever the message it carries (SQLite's, say)."""
-    return " / ".join(line.strip() for line in text.splitlines() if line.strip()) or "refused"
+    """A refusal is one line on stderr, whatever the message it carries (SQLite's, say), and
+    goes through the one sanitiser (cabin.queue.errors.shown): whatever path a message took,
+    no escape sequence reaches the terminal and no input comes back longer than the limit."""
+    line = " / ".join(line.strip() for line in str(text).splitlines() if line.strip()) or "refused"
+    return shown(line, MESSAGE_LIMIT)
 
 
 def refuse(args: argparse.Namespace, exc: Exception, code: int) -> int:
     message = one_line(str(exc))
     print(f"cabin: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"error": message, "exit": code}, ensure_ascii=False))
+        say(json.dumps({"error": message, "exit": code}, ensure_ascii=False))
     return code
 
 

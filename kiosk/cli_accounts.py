@@ -40,6 +40,7 @@ from datetime import datetime
 from cabin.queue.errors import CabinError
 
 from . import audit
+from .cli_args import MAX_AUDIT_LIMIT, integer
 from .accounts import ROLES, Account, Accounts, normalise_name
 from .migrations import ensure_applied
 
@@ -70,10 +71,12 @@ class PasswordReader:
 
 
 def _emit(args: argparse.Namespace, result: dict, text) -> None:
+    from .cli import say  # cli imports this module
+
     if getattr(args, "json", False):
-        print(json.dumps(result, ensure_ascii=False))
+        say(json.dumps(result, ensure_ascii=False))
     else:
-        print(text(result) if callable(text) else text)
+        say(text(result) if callable(text) else text)
 
 
 def _accounts(ctx) -> Accounts:
@@ -225,13 +228,6 @@ def cmd_audit_show(ctx) -> int:
     return EXIT_OK
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
 def add_commands(sub, command) -> None:
     """Register `user` and `audit` on build_parser's subparsers with its `command` helper."""
     user = sub.add_parser("user", help="staff accounts: add, passwd, disable, list").add_subparsers(
@@ -254,5 +250,5 @@ def add_commands(sub, command) -> None:
         dest="audit_command", metavar="ACTION", required=True)
     command("verify", cmd_audit_verify, "check the audit log's hash chain (exit 1 naming the first bad entry)", log)
     p = command("show", cmd_audit_show, "the latest audit entries, oldest first", log)
-    p.add_argument("--limit", type=_positive_int, default=50, metavar="N", help="how many (default 50)")
+    p.add_argument("--limit", type=integer(1, MAX_AUDIT_LIMIT), default=50, metavar="N", help="how many (default 50)")
     p.add_argument("--actor", metavar="NAME", help="only this account's entries")

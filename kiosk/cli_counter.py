@@ -17,6 +17,7 @@ import sys
 from cabin.queue.errors import CabinError
 
 from . import paths, tokens
+from .cli_args import window_number
 from .cli_faces import LANGS, THEMES, _link
 
 FACES = ("counter", "dispenser", "board")
@@ -67,7 +68,7 @@ def run_demo_station(ctx, lang: str | None = None, theme: str | None = None) -> 
 
 def add_commands(sub, command) -> None:
     p = command("counter", cmd_counter, "the counter app of one window: sign in, call, serve, complete")
-    p.add_argument("--window", type=int, required=True, metavar="N", help="this counter's window number")
+    p.add_argument("--window", type=window_number, required=True, metavar="N", help="this counter's window number")
     p.add_argument("--lang", choices=LANGS, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
     p.add_argument("--theme", choices=THEMES, help="dark or light; default: [faces] theme in the config")
     p.set_defaults(face="the counter app")

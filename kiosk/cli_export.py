@@ -14,6 +14,7 @@ from cabin.queue.export import FORMATS, days_between, export_days, write_report
 from cabin.queue.merge import find_exports, merge_exports
 
 from . import paths
+from .cli_args import path
 from .business_figures import business_figures
 
 EXIT_USAGE = 2
@@ -32,14 +33,19 @@ def _font(formats: str, config) -> tuple[str, int] | str | None:
 
 
 def _warn_skipped(skipped: list[dict]) -> None:
+    from .cli import one_line  # cli imports this module
+
     for s in skipped:
-        print(f"cabin: warning: {s['file']} was not written: {s['why']}; the data files were", file=sys.stderr)
+        print(f"cabin: warning: {one_line(str(s['file']) + ' was not written: ' + str(s['why']))}; the data files were",
+              file=sys.stderr)
 
 
 def _usage(args, message: str) -> int:
+    from .cli import say  # cli imports this module
+
     print(f"cabin: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"error": message, "exit": EXIT_USAGE}, ensure_ascii=False))
+        say(json.dumps({"error": message, "exit": EXIT_USAGE}, ensure_ascii=False))
     return EXIT_USAGE
 
 
@@ -60,8 +66,8 @@ def cmd_export(ctx) -> int:
     if a.day is None:
         return _usage(a, "export needs --day DATE (or `cabin export merge FILE... --out DIR`)")
     config = ctx.config
-    first = resolve_day(a.day, config)
-    days = days_between(first, resolve_day(a.to, config) if a.to else first)
+    first = resolve_day(a.day, config, future=False)  # a day that has not come has nothing to export
+    days = days_between(first, resolve_day(a.to, config, future=False) if a.to else first)
     db = paths.resolve_db(a.db)
     if not db.exists():  # an export reads: it never creates a database
         raise CabinError(f"there is no database at {db}")
@@ -111,7 +117,9 @@ def _files(n: int) -> str:
 
 
 def _emit(args, result: dict, text) -> None:
-    print(json.dumps(result, ensure_ascii=False) if args.json else text(result))
+    from .cli import say  # cli imports this module
+
+    say(json.dumps(result, ensure_ascii=False) if args.json else text(result))
 
 
 def add_commands(sub, command) -> None:
@@ -121,11 +129,11 @@ def add_commands(sub, command) -> None:
     p.add_argument("--day", metavar="DATE", help="YYYY-MM-DD or 'today'")
     p.add_argument("--to", metavar="DATE", help="the last day of a range (each day its own file set)")
     p.add_argument("--format", choices=FORMATS, default="all", help="all (default): CSV, JSON, XLSX and the PNG chart")
-    p.add_argument("--out", default=".", metavar="DIR", help="the folder to write to (default: the current one)")
+    p.add_argument("--out", type=path, default=".", metavar="DIR", help="the folder to write to (default: the current one)")
     p.add_argument("--with-events", action="store_true", help="the raw events too (a merge needs them)")
     actions = p.add_subparsers(dest="export_command", metavar="ACTION")
     m = command("merge", cmd_merge, "several stations' exports of one day (made --with-events) into one district report",
                 actions)
-    m.add_argument("files", nargs="+", metavar="FILE", help="the stations' JSON files, or folders holding them")
-    m.add_argument("--out", required=True, metavar="DIR", help="the folder to write the merged report to")
+    m.add_argument("files", type=path, nargs="+", metavar="FILE", help="the stations' JSON files, or folders holding them")
+    m.add_argument("--out", type=path, required=True, metavar="DIR", help="the folder to write the merged report to")
     m.add_argument("--format", choices=FORMATS, default="all", help="as for export (default: all)")

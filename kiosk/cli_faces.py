@@ -11,6 +11,7 @@ import sys
 from cabin.queue.errors import CabinError
 
 from . import paths, tokens
+from .cli_args import host_port
 
 LANGS = ("zh", "en")
 THEMES = ("dark", "light")
@@ -43,7 +44,7 @@ def _serve_board(ctx) -> int:
     from .faces import served
 
     a = ctx.args
-    host, port = served.parse_host_port(a.serve)
+    host, port = a.serve  # parsed by cli_args.host_port
     public = not served.is_loopback(host)
     if public and not a.public:
         raise CabinError("{host} can be reached from other machines: add --public to serve the board to the network"
@@ -80,7 +81,7 @@ def add_commands(sub, command) -> None:
 
     p = command("board", cmd_board, "the lobby board: now serving per window, the last calls, the next numbers")
     look(p)
-    p.add_argument("--serve", metavar="HOST:PORT", help="publish the board as a web page instead (one board for every browser)")
+    p.add_argument("--serve", type=host_port, metavar="HOST:PORT", help="publish the board as a web page instead (one board for every browser)")
     p.add_argument("--public", action="store_true",
                    help="with --serve: allow an address other machines can reach (0.0.0.0, a LAN address)")
     p.set_defaults(face="the lobby board")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .cli_accounts import _emit, signed_in
+from .cli_args import any_integer, window_number
 from .intake import Intake, checklist
 from .lostfound import SOURCES
 
@@ -39,11 +40,11 @@ def add_commands(sub, command) -> None:
     p.add_argument("service", metavar="SERVICE")
     p = command("record", cmd_intake_record,
                 "record the errand at the window (receipt number) and complete it on the ticket", intake)
-    p.add_argument("--window", type=int, required=True, metavar="N")
+    p.add_argument("--window", type=window_number, required=True, metavar="N")
     p.add_argument("--as", dest="acting", required=True, metavar="CLERK", help="the clerk (asked for their password)")
     p.add_argument("--number", required=True, metavar="ID", help="the citizen's ID number")
     p.add_argument("--source", choices=SOURCES, default="reader", help="where the number came from (default reader)")
     p.add_argument("--reason", metavar="TEXT", help="why the number was typed by hand (with --source manual)")
     p.add_argument("--fee-option", metavar="OPTION", help="for a service with several fees")
-    p.add_argument("--fine", type=int, metavar="YUAN", help="the assessed amount, for a traffic violation")
+    p.add_argument("--fine", type=any_integer, metavar="YUAN", help="the assessed amount, for a traffic violation")
     p.add_argument("--documents-checked", action="store_true", help="every document of the checklist was presented")

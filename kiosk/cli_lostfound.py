@@ -9,6 +9,7 @@ and phones are shown masked in text and in --json alike.
 from __future__ import annotations
 
 from .cli_accounts import _emit, _station_tz, _when, signed_in
+from .cli_args import record_id
 from .lostfound import FOUND_STATES, LOSS_STATES, NOTIFY_WAYS, SOURCES, LostFound
 
 
@@ -159,16 +160,16 @@ def add_commands(sub, command) -> None:
     p.add_argument("--replaced", action="store_true", help="the owner has already replaced the card: destroy it")
     p.add_argument("--as", dest="acting", metavar="CLERK", required=True)
     p = command("handover", cmd_found_handover, "hand a held card to its owner (their number must be the card's)", found)
-    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("id", type=record_id, metavar="ID")
     p.add_argument("--number", required=True, metavar="NUMBER", help="the owner's ID number, read or typed")
     p.add_argument("--as", dest="acting", metavar="CLERK", required=True)
     _identity_options(p)
     p = command("notified", cmd_found_notified, "record that a held card's owner has been told", found)
-    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("id", type=record_id, metavar="ID")
     p.add_argument("--how", required=True, choices=NOTIFY_WAYS, help="how the owner was told")
     p.add_argument("--as", dest="acting", metavar="CLERK", required=True)
     p = command("show", cmd_found_show, "one found card, with any loss report of its number", found)
-    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("id", type=record_id, metavar="ID")
     p = command("list", cmd_found_list, "found cards, oldest first", found)
     p.add_argument("--state", choices=FOUND_STATES)
     p.add_argument("--to-notify", action="store_true", help="only the held cards whose owner has not been told")

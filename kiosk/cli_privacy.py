@@ -10,6 +10,7 @@ from cabin.queue.clock import local_day
 from . import reveal as revealing
 from . import retention
 from .cli_accounts import _emit, signed_in
+from .cli_args import MAX_RETENTION_DAYS, integer
 
 
 def _now_ms() -> int:
@@ -42,4 +43,4 @@ def add_commands(sub, command) -> None:
     p.add_argument("--reason", required=True, metavar="TEXT", help="why it must be seen (written to the audit log)")
     p.add_argument("--as", dest="acting", required=True, metavar="CLERK")
     p = command("purge", cmd_purge, "remove personal fields of records closed longer ago than DAYS (retention)")
-    p.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    p.add_argument("--older-than", type=integer(-2**63, MAX_RETENTION_DAYS), required=True, metavar="DAYS")

@@ -12,6 +12,7 @@ from cabin.drivers.idreader.record import NATIONS
 from cabin.queue.errors import CabinError
 
 from .cli_accounts import _emit, signed_in
+from .cli_args import baud as baud_rate, path, seconds, window_number
 from .tempcards import Person, TempCards, open_photo, person_from_card
 
 STATES = ("requested", "approved", "refused", "printed", "voided")
@@ -133,6 +134,7 @@ def _print(ctx, reprint_reason: str | None) -> int:
     a = ctx.args
     svc = _service(ctx)
     clerk = signed_in(ctx)
+    svc.show(a.receipt)  # "no such card" before the printer is touched, not "the printer failed"
     url, baud = _device(ctx, "printer")
     try:
         with CardPrinter(url, baudrate=baud, print_timeout=a.timeout) as printer:
@@ -186,21 +188,21 @@ def add_commands(sub, command) -> None:
 
     def device(p, kind: str, default_baud: int = 115200):
         p.add_argument(f"--{kind}", metavar="URL", help=f"the {kind}'s pyserial URL (default: the window's)")
-        p.add_argument("--window", type=int, metavar="N", help=f"use window N's configured {kind}")
-        p.add_argument("--baud", type=int, default=default_baud, metavar="B")
+        p.add_argument("--window", type=window_number, metavar="N", help=f"use window N's configured {kind}")
+        p.add_argument("--baud", type=baud_rate, default=default_baud, metavar="B")
 
     p = command("request", cmd_request, "take a temporary-card request: eligibility, photo, fee", tc)
     acting(p)
     p.add_argument("--read-card", action="store_true", help="take the identity and photo from the card on the reader")
     device(p, "reader")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for a card")
+    p.add_argument("--timeout", type=seconds, default=10.0, metavar="S", help="seconds to wait for a card")
     p.add_argument("--number", metavar="ID", help="typed by hand: the ID number")
     p.add_argument("--name", metavar="NAME")
     p.add_argument("--sex", metavar="男|女")
     p.add_argument("--nation", metavar="ETHNICITY", help="汉, 回, ... or the GB 3304 code")
     p.add_argument("--address", metavar="TEXT", help="the registered address, as the household register writes it")
     p.add_argument("--reason", metavar="TEXT", help="why the identity was typed by hand")
-    p.add_argument("--photo", metavar="FILE", help="the photo as an image file (instead of the reader's)")
+    p.add_argument("--photo", type=path, metavar="FILE", help="the photo as an image file (instead of the reader's)")
     basis = p.add_mutually_exclusive_group()
     basis.add_argument("--application", metavar="RECEIPT", help="the pending main-card application (default: found by number)")
     basis.add_argument("--proof", choices=["household_register", "pending_receipt"],
@@ -222,7 +224,7 @@ def add_commands(sub, command) -> None:
         acting(p)
         if name in ("print", "reprint"):
             device(p, "printer")
-            p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+            p.add_argument("--timeout", type=seconds, default=60.0, metavar="S",
                            help="seconds to wait for the card to come out (default 60)")
         if name in ("refuse", "reprint", "void"):
             p.add_argument("--reason", required=True, metavar="TEXT")

@@ -50,12 +50,11 @@ def sim_faults(kind: str) -> tuple[str, ...]:
     return tuple(FAULTS)
 
 
-def host(device, link: str | None, tcp: str | None, baud: int | None) -> PtyHost | TcpHost:
+def host(device, link: str | None, tcp: tuple[str, int] | None, baud: int | None) -> PtyHost | TcpHost:
+    """`tcp`: (host, port) as cli_args.host_port parsed it."""
     if tcp:
-        address, _, port = tcp.rpartition(":")
-        if not port.isdigit():
-            raise ValueError(f"--tcp wants HOST:PORT, not {tcp!r}")
-        return TcpHost(device, address or "127.0.0.1", int(port), baud=baud)
+        address, port = tcp
+        return TcpHost(device, address, port, baud=baud)
     return PtyHost(device, link=link, baud=baud)
 
 

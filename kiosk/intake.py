@@ -36,8 +36,12 @@ def fee_for(config: StationConfig, service: str, option: str | None, fine: int |
     """(option, yuan) due for the service, or CabinError saying what the clerk must give."""
     fees = dict(config.services[service].fees)
     if not fees:
-        if fine is None or fine < 0:
+        if fine is None:
             raise CabinError("{service} has no fixed fee: give the assessed amount with --fine YUAN", service=service)
+        most = config.services[service].max_fine
+        if not 1 <= fine <= most:
+            raise CabinError("the fine must be from 1 to {most} yuan ({service}), not {fine}: check the amount",
+                             most=most, service=service, fine=fine)
         return None, fine
     if fine is not None:
         raise CabinError("{service} has a fixed fee: --fine is only for assessed fines", service=service)

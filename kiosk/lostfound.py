@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
 
-from cabin.queue.clock import SystemClock, local_day
+from cabin.queue.clock import EARLIEST_DAY, SystemClock, local_day
 from cabin.queue.errors import CabinError
 
 from . import audit, identity, text
@@ -340,6 +340,9 @@ class LostFound:
                              found_on=audit.printable(found_on)) from None
         if day > self.today():
             raise CabinError("the date found {found_on} is in the future", found_on=day.isoformat())
+        if day < EARLIEST_DAY:
+            raise CabinError("the date found {found_on} is before {earliest}: check the year",
+                             found_on=day.isoformat(), earliest=EARLIEST_DAY.isoformat())
         with self.store.write() as conn:
             actor = check_actor(conn, by, *ACTING_ROLES).name
             now = self.clock.now_ms()

@@ -10,11 +10,13 @@ nothing left to reveal and says so.
 from __future__ import annotations
 
 import base64
+import re
 
 from cabin.queue.errors import CabinError
 
 from . import audit, identity
 from .accounts import Account, check_actor
+from .cli_args import MAX_ID
 from .text import clean_reason
 from .migrations import ensure_applied
 
@@ -38,7 +40,7 @@ def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int)
     reason = clean_reason(reason, "reason for showing the personal data")
     table, key, columns = KINDS[kind]
     ref = (ref or "").strip().upper()
-    if key == "id" and not ref.isdigit():
+    if key == "id" and not (re.fullmatch(r"[0-9]{1,19}", ref) and 1 <= int(ref) <= MAX_ID):  # ASCII digits, a row id
         raise CabinError("a {kind} record is named by its number, not {ref}", kind=kind, ref=repr(audit.printable(ref)))
     ensure_applied(store)
     with store.write() as conn:

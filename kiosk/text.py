@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from cabin.queue import errors
 from cabin.queue.errors import CabinError, Said
 
 from . import identity
@@ -64,16 +65,9 @@ def clean(text: str, field: str, *, multiline: bool = False, max_length: int = 2
 
 def printable(text: str) -> str:
     """For showing text that was stored before these rules, or came from elsewhere: every
-    control, escape and invisible character made visible as \\xNN / \\uNNNN."""
-    text = _ESCAPE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
-    out = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Cs") or ch in _BIDI or (category == "Cf" and ch not in _JOINERS):
-            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
+    control, escape and invisible character made visible as \\xNN / \\uNNNN (the one rule, in
+    cabin.queue.errors, that every refusal's values go through too)."""
+    return errors.printable(text)
 
 
 # -- personal numbers in free text -----------------------------------------------------------

@@ -21,7 +21,9 @@ from cabin.queue import private
 from cabin.queue.errors import CabinError
 
 VERSION = "CABIN1"
-_TOKEN = re.compile(r"^CABIN1:([0-9A-Za-z-]{1,20}):(\d{4}-\d{2}-\d{2}):(\d{1,12}):([A-Za-z0-9_-]{22})$")
+# ASCII only ([0-9], never \d): a scanned or typed code with an Arabic-Indic or full-width digit is
+# "not a Cabin ticket code", not a crash when its body is signed as ASCII
+_TOKEN = re.compile(r"CABIN1:([0-9A-Za-z-]{1,20}):([0-9]{4}-[0-9]{2}-[0-9]{2}):([0-9]{1,12}):([A-Za-z0-9_-]{22})")
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,11 @@ def sign(secret: bytes, station: str, day: str, ticket_id: int) -> str:
 
 def verify(secret: bytes, station: str, token: str) -> TokenClaims:
     """The token's claims, or CabinError saying why it is refused."""
-    m = _TOKEN.match(token.strip())
+    token = token.strip()
+    m = _TOKEN.fullmatch(token)  # fullmatch: `$` would let a trailing newline through
     if not m:
         raise CabinError("not a Cabin ticket code")
-    body, mac = token.strip().rsplit(":", 1)
+    body, mac = token.rsplit(":", 1)
     if not hmac.compare_digest(mac, _mac(secret, body)):
         raise CabinError("the ticket code is forged or damaged (its signature does not match)")
     if m[1] != station:

@@ -42,6 +42,11 @@ def to_ms(when: datetime) -> int:
     return round(when.timestamp() * 1000)
 
 
+# No station kept its queue, its found cards or its figures in Cabin before this day: a date
+# earlier than it is a typing error (0001-01-01), refused where a date comes in.
+EARLIEST_DAY = date(2000, 1, 1)
+
+
 def local_day(ms: int, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(ms / 1000, tz).date().isoformat()
 

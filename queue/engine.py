@@ -100,7 +100,10 @@ class Station:
         self.clock = clock or SystemClock(self.tz)
         self.clerk = clerk
         self._rolled_day: str | None = None  # a day this process has seen rolled: no check needed
-        self._sync_windows()
+        # The windows table follows the config, but only inside the first write transaction: a
+        # command refused before it writes (an unknown service on a fresh database) leaves the
+        # database as it found it.
+        self._windows_synced = self._windows_in_step()
 
     # -- transactions --------------------------------------------------------------------
     @contextmanager
@@ -110,9 +113,12 @@ class Station:
             tx = _Tx(conn, now, local_day(now, self.tz), self.clerk)
             if tx.day != self._rolled_day:
                 self._roll_day(tx)
+            if not self._windows_synced:
+                self._sync_windows(tx)
             yield tx
             tx.flush()
         self._rolled_day = tx.day
+        self._windows_synced = True
 
     def today(self) -> str:
         return local_day(self.clock.now_ms(), self.tz)
@@ -135,27 +141,30 @@ class Station:
             tx.conn.execute("UPDATE windows SET state = 'closed', current_request_id = NULL, updated_at = ?", (tx.now,))
         tx.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('day', ?)", (tx.day,))
 
-    def _sync_windows(self) -> None:
-        """The config says which windows exist and what they serve; the table follows it."""
-        wanted = {n: json.dumps(list(w.services)) for n, w in self.config.windows.items()}
+    def _wanted_windows(self) -> dict[int, str]:
+        return {n: json.dumps(list(w.services)) for n, w in self.config.windows.items()}
+
+    def _windows_in_step(self) -> bool:
+        """Does the windows table already say what the config says?"""
+        wanted = self._wanted_windows()
         with self.store.read() as conn:
             have = {r["number"]: r for r in conn.execute("SELECT * FROM windows")}
-        if all(n in have and have[n]["services"] == s for n, s in wanted.items()) and all(
+        return all(n in have and have[n]["services"] == s for n, s in wanted.items()) and all(
             n in wanted or have[n]["state"] == "closed" for n in have
-        ):
-            return
-        if self.store.read_only:  # a read-only copy is shown as it is
-            return
-        with self._tx() as tx:
-            for number, services in wanted.items():
-                tx.conn.execute(
-                    "INSERT INTO windows (number, state, services, updated_at) VALUES (?, 'closed', ?, ?)"
-                    " ON CONFLICT (number) DO UPDATE SET services = excluded.services",
-                    (number, services, tx.now),
-                )
-            for number in have:
-                if number not in wanted:
-                    self._set_window_state(tx, number, "closed", reason="removed from the configuration", force=True)
+        )
+
+    def _sync_windows(self, tx: _Tx) -> None:
+        """The config says which windows exist and what they serve; the table follows it."""
+        have = {r["number"]: r for r in tx.conn.execute("SELECT * FROM windows")}
+        for number, services in self._wanted_windows().items():
+            tx.conn.execute(
+                "INSERT INTO windows (number, state, services, updated_at) VALUES (?, 'closed', ?, ?)"
+                " ON CONFLICT (number) DO UPDATE SET services = excluded.services",
+                (number, services, tx.now),
+            )
+        for number, row in have.items():
+            if number not in self.config.windows and row["state"] != "closed":
+                self._set_window_state(tx, number, "closed", reason="removed from the configuration", force=True)
 
     # -- look-ups ------------------------------------------------------------------------
     def _window(self, tx: _Tx, number: int) -> sqlite3.Row:
@@ -503,6 +512,14 @@ class Station:
                                        state=r["state"])
                 windows.append({"window": w["number"], "state": "closed" if stale else w["state"],
                                 "services": json.loads(w["services"]), "current": current})
+            # a window of the config not yet in the table (no write since the config named it) is closed
+            listed = {w["window"] for w in windows}
+            windows += [{"window": n, "state": "closed", "services": list(w.services), "current": None}
+                        for n, w in self.config.windows.items() if n not in listed]
+            windows.sort(key=lambda w: w["window"])
+            if not self._windows_synced:  # the config's services, as the first write will record them
+                for w in windows:
+                    w["services"] = list(self.config.windows[w["window"]].services)
             estimates = {s: estimate.wait_minutes(conn, self.config, s, waiting.get(s, 0), day) for s in self.config.services}
         return {"day": day, "waiting": waiting, "waiting_since": waiting_since, "estimated_wait_min": estimates,
                 "windows": windows}

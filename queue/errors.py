@@ -9,6 +9,49 @@ thing for a reason handed back rather than raised (an ID number check's verdict,
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
+# Shown to a person, a value from outside (typed, scanned, a file's name, a device's answer) is
+# cut to this many characters: a refusal is one line a clerk reads, not an echo of 10 kB.
+VALUE_LIMIT = 200
+_CUT = re.compile(r"(?s)(.*)…\[cut, [0-9]+ characters\]")
+_JOINERS = frozenset("\u200c\u200d")  # needed inside some scripts' words: shown as they are
+
+
+def printable(text: str) -> str:
+    """`text` with every character that could drive a terminal or hide what the line says made
+    visible as \\xNN / \\uNNNN: controls (C0, DEL, C1: escape sequences), lone surrogates
+    (undecodable bytes of a command line), line and paragraph separators, and the invisible
+    formatting characters (bidi overrides and marks) but for the zero-width joiners."""
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs", "Zl", "Zp") or (category == "Cf" and ch not in _JOINERS):
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def shown(value: object, limit: int = VALUE_LIMIT) -> str:
+    """The one sanitiser for input shown back in a message: printable, and cut to `limit`
+    characters with a marker that says how long it was."""
+    text = printable(str(value))
+    if len(text) > limit and not _CUT.fullmatch(text):  # cut once: a cut value said again stays as it is
+        text = f"{text[:limit]}…[cut, {len(text)} characters]"
+    return text
+
+
+def _shown_value(value: object) -> object:
+    """A template's value as a message may show it: a Said is already made of shown values and
+    numbers cannot hide anything; anything else is shown() when it needs to be."""
+    if isinstance(value, (Said, bool, int, float)) or value is None:
+        return value
+    text = str(value)
+    safe = shown(text)
+    return safe if safe != text or isinstance(value, str) else value
+
 
 class Said(str):
     """An English sentence that keeps its template and values, so it can be said again in
@@ -18,6 +61,9 @@ class Said(str):
     values: dict
 
     def __new__(cls, template: str, /, **values) -> "Said":
+        # every value goes through the one sanitiser: no refusal, in the CLI or in a face, can
+        # echo an escape sequence or 10 kB of what someone typed
+        values = {name: _shown_value(value) for name, value in values.items()}
         said = super().__new__(cls, template.format(**values) if values else template)
         said.template, said.values = template, values
         return said

@@ -11,15 +11,24 @@ extra figures (the counter's business: counts) are added up from the JSON files.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from cabin.config import read_bounded
 
 from .errors import CabinError
 from .exportfiles import EVENT_COLUMNS, parse_iso_ms, restore, summary_columns
 from .figures import Catalogue, Ledger, blank_row, summary, window_minutes
 from .report import KEY_OF, SCHEMA, Header, build_report, sort_rows
+
+# A station's day is some hundred kB of JSON and a few MB of events: anything far bigger is not an
+# export, and is refused before it is read (`/dev/zero` too: only regular files are read).
+JSON_LIMIT = 16 * 1024 * 1024
+EVENTS_LIMIT = 64 * 1024 * 1024
 
 # the figures recomputed from events, which must match each station's own file
 RECOMPUTED = ("tickets_issued", "errands_requested", "errands_done", "errands_no_show", "errands_cancelled",
@@ -37,17 +46,20 @@ def find_exports(paths: list[str | Path]) -> list[Path]:
         elif p.exists():
             found.append(p)
         else:
-            raise CabinError(f"{p} does not exist")
+            raise CabinError("{path} does not exist", path=p)
     if not found:
-        raise CabinError("no export JSON files found in " + ", ".join(map(str, paths)))
+        raise CabinError("no export JSON files found in {paths}", paths=", ".join(map(str, paths)))
     return found
 
 
 def load_export(path: Path) -> dict:
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CabinError(f"{path} is not a Cabin daily export (its JSON file is wanted): {exc}") from None
+        report = json.loads(read_bounded(path, JSON_LIMIT).decode("utf-8"))
+    except OSError as exc:
+        raise CabinError("cannot read {path}: {why}", path=path, why=exc.strerror or exc) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CabinError("{path} is not a Cabin daily export (its JSON file is wanted): {why}", path=path,
+                         why=exc) from None
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         found = report.get("schema") if isinstance(report, dict) else None
         raise CabinError(f"{path} is not a Cabin daily export of schema {SCHEMA} (schema: {found})")
@@ -62,7 +74,7 @@ def load_export(path: Path) -> dict:
 def read_events(path: Path) -> list[tuple]:
     """An events CSV back into events (at in ms UTC, ints, the texts as they were)."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
+        with io.StringIO(read_bounded(path, EVENTS_LIMIT).decode("utf-8-sig"), newline="") as f:
             reader = csv.reader(f)
             header = next(reader, None)
             if tuple(header or ()) != EVENT_COLUMNS:
@@ -72,12 +84,19 @@ def read_events(path: Path) -> list[tuple]:
                     for i, (at, tid, rid, service, kind, window, clerk, detail) in enumerate(reader)]
     except FileNotFoundError:
         raise CabinError(f"the events file {path} is missing (it must lie beside its JSON file)") from None
-    except (OSError, ValueError) as exc:
-        raise CabinError(f"cannot read the events file {path}: {exc}") from None
+    except OSError as exc:
+        raise CabinError("cannot read the events file {path}: {why}", path=path, why=exc.strerror or exc) from None
+    except ValueError as exc:
+        raise CabinError("cannot read the events file {path}: {why}", path=path, why=exc) from None
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text else None
+    """A number of an events file: ASCII digits only (int() would take ١ and １ too)."""
+    if not text:
+        return None
+    if not re.fullmatch(r"-?[0-9]{1,19}", text):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(text)
 
 
 def _text(text: str) -> str | None:

@@ -387,6 +387,25 @@ async def test_a_forged_or_foreign_code_is_refused(db, config, clock):
 
 
 @pilot_test
+async def test_a_forged_code_with_non_ascii_digits_is_refused_and_the_app_stays(db, config, clock):
+    """Issue 12: an Arabic-Indic or full-width digit in a scanned code made the worker fail and
+    the app exit 1; it is a plain "not a Cabin ticket code", and the clerk carries on."""
+    station = open_station(db, config, clock)
+    station.issue(["id.apply"])
+    app = counter(db, config, clock, lang="en")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot, app)
+        for digit in ("\u0661", "\uff11"):  # ١, １
+            await pilot.press(*f"CABIN1:{config.station.code}:{station.today()}:{digit}:AAAAAAAAAAAAAAAAAAAAAA", "enter")
+            await until(pilot, lambda: "Ticket code refused: not a Cabin ticket code" in screen_text(app))
+            assert app.is_running and isinstance(app.screen, DeskScreen)
+            await pilot.pause(0.3)
+            assert not any(w.state.name == "ERROR" for w in app.workers)
+        await pilot.press(*token_for(config, station.today(), 1), "enter")   # a real code still works
+        await until(pilot, lambda: isinstance(app.screen, TicketCard) and app.screen.ticket["ticket"] == "A001")
+
+
+@pilot_test
 async def test_a_refusal_is_said_whole_in_the_faces_language(db, config, clock):
     """Not a Chinese lead-in before the service's English: the refusal itself, from the catalog."""
     station = open_station(db, config, clock)

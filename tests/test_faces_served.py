@@ -286,16 +286,7 @@ def drawn(data: bytes) -> bool:
     return b"\x1b[1;1H" in data and len(CUP.findall(data)) > 10
 
 
-def test_host_port_is_parsed_with_clear_refusals():
-    assert served.parse_host_port("127.0.0.1:8000") == ("127.0.0.1", 8000)
-    assert served.parse_host_port("[::1]:8000") == ("::1", 8000)
-    assert served.parse_host_port("localhost:65535") == ("localhost", 65535)
-    for bad, says in [("127.0.0.1:99999", "1 to 65535"), ("127.0.0.1:0", "1 to 65535"), ("[::1]:", "1 to 65535"),
-                      ("127.0.0.1:٨٠٠٠", "1 to 65535"), ("256.1.1.1:8000", "not an IP address"),
-                      ("::1:8000", "in brackets"), ("[nope]:80", "not an IPv6"), ("8000", "HOST:PORT"),
-                      (":8000", "HOST:PORT"), ("[::1]8000", "HOST:PORT"), ("a b:80", "not an IP address")]:
-        with pytest.raises(CabinError, match=says):
-            served.parse_host_port(bad)
+def test_loopback_is_told_from_the_network():
     assert served.is_loopback("127.0.0.1") and served.is_loopback("::1") and served.is_loopback("localhost")
     assert not any(map(served.is_loopback, ["0.0.0.0", "::", "192.168.1.20", "10.0.0.5"]))
 

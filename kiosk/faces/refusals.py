@@ -87,6 +87,8 @@ REFUSALS: dict[str, str] = {
     "{first}, {rest}": "{first}、{rest}",
     "{service} has no fixed fee: give the assessed amount with --fine YUAN":
         "{service} 没有固定收费：请填写核定的金额（--fine 元数）",
+    "the fine must be from 1 to {most} yuan ({service}), not {fine}: check the amount":
+        "罚款金额须在 1 至 {most} 元之间（{service}），{fine} 不在此范围：请核对金额",
     "{service} has one fee ({yuan} yuan): no --fee-option":
         "{service} 只有一种收费（{yuan} 元）：无需选择收费项目（--fee-option）",
     "the ID number is not valid: {reason}": "公民身份号码无效：{reason}",
@@ -111,6 +113,7 @@ REFUSALS: dict[str, str] = {
         "挂失须本人办理：申请人 {applicant} 不是证件持有人 {holder}",
     "unknown state \"{state}\" ({states})": "未知的状态“{state}”（可选：{states}）",
     "the date found {found_on} is in the future": "拾获日期 {found_on} 晚于今天",
+    "the date found {found_on} is before {earliest}: check the year": "拾获日期 {found_on} 早于 {earliest}：请核对年份",
     "{number} already has an open loss report, {receipt}": "{number} 已有未解除的挂失（{receipt}）",
     "the card presented ({number}) is not the one reported in {receipt}":
         "出示的证件（{number}）不是挂失 {receipt} 中登记的证件",

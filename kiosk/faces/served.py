@@ -75,46 +75,6 @@ FULL_PAGE = """<!DOCTYPE html>
 
 
 # -- the address -------------------------------------------------------------------------------
-def parse_host_port(text: str) -> tuple[str, int]:
-    """`HOST:PORT` (`[v6]:PORT` for an IPv6 address) as (host, port), or a CabinError saying
-    what is wrong. The host is an IP address or a host name; the port 1 to 65535."""
-    shape = "--serve wants HOST:PORT, like 127.0.0.1:8000 or [::1]:8000, not {text!r}"
-    if text.startswith("["):
-        host, close, rest = text[1:].partition("]")
-        if not close or not rest.startswith(":"):
-            raise CabinError(shape, text=text)
-        port_text = rest[1:]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise CabinError("{host!r} in --serve is not an IPv6 address", host=host) from None
-    else:
-        host, colon, port_text = text.rpartition(":")
-        if not colon or not host:
-            raise CabinError(shape, text=text)
-        if ":" in host:
-            raise CabinError("an IPv6 address in --serve goes in brackets, like [::1]:8000, not {text!r}", text=text)
-        if not _is_host(host):
-            raise CabinError("{host!r} in --serve is not an IP address or a host name", host=host)
-    # ASCII digits only: str.isdigit() takes "٨٠٠٠" and int() reads it
-    if not port_text or len(port_text) > 5 or any(c not in "0123456789" for c in port_text) \
-            or not 1 <= int(port_text) <= 65535:
-        raise CabinError("the port in --serve must be a number from 1 to 65535, not {port!r}", port=port_text)
-    return host, int(port_text)
-
-
-def _is_host(host: str) -> bool:
-    if all(c in "0123456789." for c in host):  # looks like an IPv4 address: must be one (not 256.1.1.1)
-        try:
-            ipaddress.IPv4Address(host)
-            return True
-        except ValueError:
-            return False
-    labels = host.rstrip(".").split(".")
-    ok = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
-    return len(host) <= 253 and all(0 < len(x) <= 63 and set(x) <= ok and x[0] != "-" and x[-1] != "-" for x in labels)
-
-
 def is_loopback(host: str) -> bool:
     """True when only this machine can reach `host`: a loopback address, or a name that resolves
     to loopback addresses only (`localhost`). 0.0.0.0 and :: listen on every interface: False."""
@@ -472,4 +432,4 @@ def _bind_refusal(exc: OSError) -> str:
     return "cannot serve the board on {host} port {port}: {why}"
 
 
-__all__ = ["parse_host_port", "is_loopback", "exposure", "clamp_size", "serve", "SharedBoard", "BoardServer"]
+__all__ = ["is_loopback", "exposure", "clamp_size", "serve", "SharedBoard", "BoardServer"]

@@ -6,6 +6,8 @@ documents ticked as checked, the fee option or the assessed fine; Enter records 
 
 from __future__ import annotations
 
+import re
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
@@ -69,7 +71,7 @@ class IntakeScreen(WorkflowScreen):
         option = fine = None
         if self.check["assessed"]:
             text = self.query_one("#fine", Input).value.strip()
-            if not text.isdigit():
+            if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits: isdigit() also passes ² and ١
                 self.say(t("in_fine_digits"), "-fault")
                 return
             fine = int(text)

@@ -9,6 +9,8 @@ and the owner's number). Each screen shows the other side when a report and a fo
 
 from __future__ import annotations
 
+import re
+
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, Static
 
@@ -166,8 +168,9 @@ class FoundCardScreen(_LostFoundScreen):
                 found_on=fields["f_found_on"], by=clerk, replaced=replaced).public())
         else:
             found_id = value("found_id")
-            if not found_id.isdigit() or not number:
-                self.say(t("wf_missing", fields=t("f_found_id") if not found_id.isdigit() else t("f_number")),
+            id_ok = re.fullmatch(r"[0-9]{1,18}", found_id) is not None  # ASCII digits, within SQLite's INTEGER
+            if not id_ok or not number:
+                self.say(t("wf_missing", fields=t("f_found_id") if not id_ok else t("f_number")),
                          "-fault")
                 return
             self.run_job("handover", lambda: self.service().handover(int(found_id), number=number, by=clerk,
