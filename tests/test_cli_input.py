@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import sqlite3
-import stat
 import subprocess
 import time
 from pathlib import Path

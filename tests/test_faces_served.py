@@ -196,7 +196,6 @@ import re
 
 from cabin.config import default_config_path
 from cabin.kiosk.faces import served
-from cabin.queue.errors import CabinError
 
 CUP = re.compile(rb"\x1b\[(\d+);(\d+)H")  # a cursor position: where the board draws
 

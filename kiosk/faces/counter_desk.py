@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Label, Static
+from textual.widgets import Label
 
 from .counter_devices import DeviceBar
 from .counter_dialogs import errand_lines

@@ -26,7 +26,7 @@ from cabin.kiosk import identity
 from cabin.queue.errors import CabinError
 
 from ..strings import CATALOG
-from ..widgets import Notice, TitleBar
+from ..widgets import TitleBar
 from .context import WorkflowContext, WorkflowResult
 
 READER_TIMEOUT = 10.0  # seconds the reader waits for a card to be placed

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
 from cabin.kiosk.intake import Intake, checklist
