@@ -343,7 +343,7 @@ def test_restore_refuses_a_file_that_is_not_a_good_backup(station, tmp_path):
 
 
 # -- 12 (issue): a read-only database ----------------------------------------------------
-READS = [("queue",), ("ticket", "show", "1"), ("audit", "verify"), ("doctor",), ("user", "list")]
+READS = [("queue",), ("ticket", "show", "1"), ("audit", "verify"), ("doctor",), ("found", "list")]
 WRITES = [("ticket", "issue", "id.apply"), ("window", "open", "2")]
 
 
