@@ -351,6 +351,10 @@ def cmd_devices_read_id(ctx: Context) -> int:
     a = ctx.args
     if a.reveal and not (a.acting and a.reason):
         raise CabinError("--reveal shows the whole record: name the clerk (--as) and the reason (--reason)")
+    if a.reveal:  # a reason that will be refused is refused before the card is read
+        from .text import clean_reason
+
+        clean_reason(a.reason, "reason for showing the personal data")
     clerk = cli_accounts.signed_in(ctx) if a.reveal else None  # signed in before the card is read
     try:
         card = devices.read_card(a.reader, a.baud, a.timeout)

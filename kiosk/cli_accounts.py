@@ -45,6 +45,7 @@ from .accounts import ROLES, Account, Accounts, normalise_name
 from .migrations import ensure_applied
 
 EXIT_OK, EXIT_REFUSED = 0, 1
+MAX_PASSWORD_LINE = 1024  # a line of stdin read as a password: no password is longer, /dev/zero is
 
 
 class PasswordReader:
@@ -64,7 +65,10 @@ class PasswordReader:
             except EOFError:
                 raise CabinError(f"no password given ({prompt.rstrip(': ')})") from None
             return password
-        text = self.stdin.readline()
+        text = self.stdin.readline(MAX_PASSWORD_LINE + 1)
+        if len(text) > MAX_PASSWORD_LINE:
+            raise CabinError(f"line {self.line} of standard input is too long for a password"
+                             f" (at most {MAX_PASSWORD_LINE} characters)")
         if not text:
             raise CabinError(f"standard input ended before line {self.line}: {prompt.rstrip(': ')}")
         return text.removesuffix("\n").removesuffix("\r")
@@ -209,6 +213,15 @@ def cmd_audit_show(ctx) -> int:
     a = ctx.args
     store = ctx.store()
     ensure_applied(store)
+    # the log says who tried to sign in and why it failed, who read whose record and why: for an
+    # admin's or a supervisor's eyes (verify, which shows nothing of it, stays open to anyone)
+    accounts = _accounts(ctx)
+    if accounts.count():
+        if not a.acting:
+            raise CabinError("the audit log is shown to an admin or a supervisor: cabin audit show --as NAME")
+        reader = accounts.authenticate(a.acting, PasswordReader().ask(f"{a.acting}'s password: "))
+        if reader.role not in ("admin", "supervisor"):
+            raise CabinError(f"{reader.name} is a {reader.role}: only an admin or a supervisor reads the audit log")
     with store.read() as conn:
         entries = audit.show(conn, a.limit, actor=a.actor)
     tz = _station_tz(ctx)
@@ -252,3 +265,5 @@ def add_commands(sub, command) -> None:
     p = command("show", cmd_audit_show, "the latest audit entries, oldest first", log)
     p.add_argument("--limit", type=integer(1, MAX_AUDIT_LIMIT), default=50, metavar="N", help="how many (default 50)")
     p.add_argument("--actor", metavar="NAME", help="only this account's entries")
+    p.add_argument("--as", dest="acting", metavar="NAME", help="the admin or supervisor reading it (asked for the"
+                   " password; needed once there are accounts)")

@@ -50,10 +50,7 @@ def configured_busy_timeout_ms() -> int:
     text = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
     if not text:
         return BUSY_TIMEOUT_MS
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else -1  # ASCII digits only
     if value < 0:
         raise StoreError('{variable}="{text}" is not a whole number of milliseconds', variable=BUSY_TIMEOUT_ENV, text=text)
     return value

@@ -357,11 +357,14 @@ def test_cli_accounts_and_audit_with_passwords_on_stdin(cabin):
     assert listed == {"li": ("clerk", True), "root": ("admin", False)}
     assert "disabled" in cabin("user", "list", "--as", "root", stdin=f"{PW}\n").stdout
 
-    r = cabin("audit", "show", "--json", "--actor", "root", "--limit", "3")
+    r = cabin("audit", "show", "--json", "--actor", "root", "--limit", "3", "--as", "root", stdin=f"{PW}\n")
     shown = json.loads(r.stdout)["entries"]
     assert r.returncode == 0 and len(shown) == 3 and {e["actor"] for e in shown} == {"root"}, r
-    assert shown[-1]["action"] == "login"  # before the refused disable of root
-    assert "account.disable" in cabin("audit", "show").stdout
+    assert shown[-1]["action"] == "login"  # the reader's own sign-in, audited before the log is read
+    assert "account.disable" in cabin("audit", "show", "--as", "root", stdin=f"{PW}\n").stdout
+    # the log is for an admin's or a supervisor's eyes: nobody, or a clerk, is refused
+    assert_refused(cabin("audit", "show"), "shown to an admin or a supervisor")
+    assert_refused(cabin("audit", "show", "--as", "nobody", stdin=f"{PW}\n"), SIGN_IN_REFUSED)
 
     r = cabin("audit", "verify", "--json")
     assert r.returncode == 0 and r.stderr == "", r
@@ -404,7 +407,7 @@ def test_every_failed_sign_in_says_the_same_on_the_command_line(cabin):
         assert code == 1 and err == f"cabin: {SIGN_IN_REFUSED}\n"
         assert out == "" if not json_out else json.loads(out)["error"] == SIGN_IN_REFUSED
     assert (locking.returncode, locking.stderr) == (1, f"cabin: {SIGN_IN_REFUSED}\n")
-    shown = json.loads(cabin("audit", "show", "--json", "--limit", "200").stdout)["entries"]
+    shown = json.loads(cabin("audit", "show", "--json", "--limit", "200", "--as", "root", stdin=f"{PW}\n").stdout)["entries"]
     causes = {(e["subject"], (e["detail"] or {}).get("reason")) for e in shown if e["action"] == "login.failed"}
     assert {("nobody", "unknown name"), ("li", "wrong password"), ("stuck", "locked"), ("gone", "disabled")} <= causes
     assert ("account.locked", "stuck") in {(e["action"], e["subject"]) for e in shown}

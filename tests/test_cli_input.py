@@ -254,3 +254,28 @@ def test_argparse_choices_echo_is_cut_too(env):
 def test_an_undecodable_byte_on_the_command_line_is_a_usage_error_shown_escaped(env):
     code, out, err = run_cli(["--json", "loss", "show", "A\udcff"])
     assert code == 2 and "\\udcff" in one_object(out)["error"] and "\\udcff" in err and "not UTF-8" in err
+
+
+def test_a_password_line_is_bounded(env):
+    code, out, err = run_cli(["user", "list", "--as", "root", "--json"], "x" * 5000 + "\n")
+    assert code == 1 and "too long for a password (at most 1024 characters)" in err
+    assert json.loads(out)["error"].startswith("line 1 of standard input is too long")
+
+
+def test_the_busy_timeout_is_read_in_ascii_digits_only(env, monkeypatch):
+    for bad in ("\u0661\u0660", "\uff11\uff10", "-5", "1e3", "9" * 20):
+        monkeypatch.setenv("CABIN_BUSY_TIMEOUT_MS", bad)
+        code, _, err = run_cli(["queue"])
+        assert code == 1 and "CABIN_BUSY_TIMEOUT_MS=" in err and "whole number of milliseconds" in err, (bad, err)
+
+
+def test_a_reveal_whose_reason_will_be_refused_reads_no_card(env):
+    from cabin.drivers.idreader import SimulatedReader
+    from cabin.drivers.simhost import PtyHost
+
+    reader = SimulatedReader()
+    with PtyHost(reader) as host:
+        code, _, err = run_cli(["devices", "read-id", "--reader", host.path, "--reveal", "--as", "li", "--reason",
+                                "王五 13812345678 asked"], f"{PASSWORD}\n")
+    assert code == 1 and "a phone number (138****5678)" in err
+    assert reader.reads == 0 and reader.bytes_in == 0   # the card was never asked for

@@ -135,7 +135,7 @@ def test_read_card_to_printed_card(station):
     shown = json.loads(run("reveal", "tempcard", wang, "--reason", "the citizen checks the card", "--as", "li",
                            "--json").stdout)
     assert shown["name"] == "王秀英" and shown["address"] == WANG["address"]
-    log = run("audit", "show", "--limit", "30", "--json").stdout
+    log = run("audit", "show", "--limit", "30", "--json", "--as", "wang").stdout
     assert '"tempcard.print"' in log and '"reveal"' in log
     assert run("audit", "verify").returncode == 0
 
@@ -207,14 +207,14 @@ def test_the_printing_process_killed_mid_job(station, when):
     assert (r["state"], r["cards_printed"]) == ("printed", 1)
     assert len(run.printer.printed) == 1
     assert r["resumed"] is card_came_out
-    log = run("audit", "show", "--limit", "10", "--json").stdout
+    log = run("audit", "show", "--limit", "10", "--json", "--as", "wang").stdout
     assert ('"tempcard.not_printed"' in log) is (not card_came_out)   # the "nothing came out" path ran
     if when == "Se":
         assert card_came_out
 
 
 def audit_entries(run, action: str) -> list[dict]:
-    log = json.loads(run("audit", "show", "--limit", "50", "--json").stdout)
+    log = json.loads(run("audit", "show", "--limit", "50", "--json", "--as", "wang").stdout)
     return [e for e in log["entries"] if e["action"] == action]
 
 
