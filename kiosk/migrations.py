@@ -259,3 +259,15 @@ def m0007_card_job_serial(db):
     read later on another printer (a swapped or reset one) says nothing about this job's card.
     NULL for a job sent before: it is settled by a supervisor (kiosk/tempcards.py)."""
     db.execute("ALTER TABLE card_jobs ADD COLUMN printer_serial TEXT")
+
+
+@migrations(name="0008_card_counters")
+def m0008_card_counters(db):
+    """The guide's counters (domain.md 7.2): `counter_before` is the cards-inserted counter
+    (`Rco;c`: a card counts when it leaves the feeder, even if it then jams); with it the panels
+    printed (`Rco;p`, NULL for a job sent before: one card inserted is then settled by a
+    supervisor) and the panels the job prints. A temporary card keeps how many of its cards were
+    spoiled (left the feeder, came out or were taken out unprinted)."""
+    db.execute("ALTER TABLE card_jobs ADD COLUMN panels_before INTEGER")
+    db.execute("ALTER TABLE card_jobs ADD COLUMN panels INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE temp_cards ADD COLUMN cards_spoiled INTEGER NOT NULL DEFAULT 0")

@@ -8,24 +8,30 @@ The rules are temprules.py's; this module records them and drives the card print
 
 A card is recorded as printed only when the printer confirms it, and is never printed twice by
 a lost answer, a fault, a retry, a reprint, a kill -9 or a swapped or reset printer. Before the
-first byte of a job goes out, the job is written to `card_jobs` with the printer's card counter
-and serial number (`Rsn`) read just before (one job a printer, named by its device path resolved
-through links); the row is removed when the card is confirmed, or at once when the printer
-refuses a command (a NACK ends the sequence: no card comes out, a jammed one is spoiled inside
-and not counted). Whatever else happened (a timeout, a crash, the process killed), the next print
-on that printer settles the row first, by the driver's one rule (`what_came_out`): the same
-serial number and the counter moved by one, that card came out — it is recorded (`"resumed":
-true`) and, if it is the card being printed, not printed again; the same serial number and the
-counter not moved, nothing came out — but only once the job's time is up (a printer counts a
-card when it leaves, so until then it may still be inside: the clerk is told to wait); anything
-else — the counter went back (a reset or swapped printer) or moved by more (other cards printed
-meanwhile), another serial number (a swapped printer), or none (it cannot be read) — the printer
-cannot tell: the print is refused, the refusal audited (`tempcard.print_held`: the printer, the
-counters and serial numbers), and a supervisor looks in the output tray and records what is there
-(`settle_by_hand`); until then nothing is printed on that printer. A job row also claims its card: no other
-printer prints or voids it until the row is settled, and a print re-checks, in the transaction
-that writes the row, that the card is still approved (or printed as many times as it was), and
-that the main card is still pending.
+first byte of a job goes out, the job is written to `card_jobs` with what the printer said just
+before (the guide's counters, domain.md 7.2: `Rco;c` cards inserted — a card counts when it leaves
+the feeder, even if it then jams — `Rco;p` panels printed, and its serial number `Rsn`; one job a
+printer, named by its device path resolved through links). The row goes when the card is
+confirmed; when the printer refuses a command (a NACK ends the sequence: nothing more is printed)
+the counters are read at once: no card inserted, the row is dropped; one inserted and nothing
+printed on it (a jam), the card is spoiled: counted once on the record (`cards_spoiled`, audited
+`tempcard.spoiled`), never printed on again, and the clerk prints again with a new card (nothing
+was handed out, so no supervisor is needed; the spoiled card is shredded). Whatever else happened
+(a timeout, a lost answer, a crash, the process killed, a power cut), the next print on that
+printer settles the row first, by the driver's one rule (`what_came_out`), on the same serial
+number: one card inserted, out of the printer (`Rlr;p` OK) and the job's panel printed — it came
+out: recorded (`"resumed": true`) and, if it is the card being printed, not printed again; one
+inserted, out, nothing printed — spoiled, as above; one inserted and still inside — not out yet:
+the clerk waits out the job's time, then takes the card out and prints again; nothing inserted —
+nothing came out, but only once the job's time is up; anything else — a counter went back (a
+reset or swapped printer) or moved by more (other cards printed meanwhile), panels that do not
+add up, another serial number or none — the printer cannot tell: the print is refused, the
+refusal audited (`tempcard.print_held`: the printer, the counters and serial numbers), and a
+supervisor looks in the output tray and records what is there (`settle_by_hand`); until then
+nothing is printed on that printer. A job row also claims its card: no other printer prints or
+voids it until the row is settled, and a print re-checks, in the transaction that writes the row,
+that the card is still approved (or printed as many times as it was), and that the main card is
+still pending.
 
 The face is drawn before anything moves (cardface.py): a font without a glyph of the name, an
 address too long for the card, a missing photo refuse the print with the reason.
@@ -49,8 +55,8 @@ from PIL import Image, UnidentifiedImageError
 
 from cabin.config import StationConfig
 from cabin.drivers import fonts
-from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, NOTHING, OTHER_PRINTER, PRINTED, Witness,
-                                              what_came_out)
+from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, INSIDE, NOTHING, OTHER_PRINTER, PANELS_OFF,
+                                              PANELS_UNKNOWN, PRINTED, SPOILED, Witness, what_came_out)
 from cabin.drivers.errors import DeviceError, DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
 from cabin.queue.clock import SystemClock, local_day
@@ -138,8 +144,8 @@ def printer_key(url: str) -> str:
 
 # -- the records ---------------------------------------------------------------------------------
 _SHOWN = ("receipt", "state", "basis", "basis_ref", "agent_kind", "fee_yuan", "source", "photo_source",
-          "requested_by", "decided_by", "refused_reason", "valid_from", "valid_to", "cards_printed", "printed_by",
-          "voided_by", "void_reason")
+          "requested_by", "decided_by", "refused_reason", "valid_from", "valid_to", "cards_printed", "cards_spoiled",
+          "printed_by", "voided_by", "void_reason")
 
 
 def public(row, today: date | None = None) -> dict:
@@ -365,11 +371,12 @@ class TempCards:
                 if conn.execute("SELECT 1 FROM card_jobs WHERE printer = ? OR card_id = ?",
                                 (printer_url, row["id"])).fetchone():
                     raise CabinError("another print started on this printer or of this card meanwhile: try again")
-                conn.execute("INSERT INTO card_jobs (printer, job_id, card_id, counter_before, printer_serial,"
-                             " valid_from, valid_to, reprint_reason, clerk, started_at)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (printer_url, job, row["id"], before.counter, before.serial, valid_from.isoformat(),
-                              valid_to.isoformat(), reprint_reason, clerk.name, self.clock.now_ms()))
+                conn.execute("INSERT INTO card_jobs (printer, job_id, card_id, counter_before, panels_before, panels,"
+                             " printer_serial, valid_from, valid_to, reprint_reason, clerk, started_at)"
+                             " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+                             (printer_url, job, row["id"], before.cards, before.panels, before.serial,
+                              valid_from.isoformat(), valid_to.isoformat(), reprint_reason, clerk.name,
+                              self.clock.now_ms()))
 
         # The database settles earlier jobs (above), not the driver's memory of this process: its
         # note of an unconfirmed job would answer for a row a supervisor has settled by hand.
@@ -377,9 +384,9 @@ class TempCards:
         try:
             result = printer.print_card(face, job_id, before_sending=claim)
         except DeviceFault:
-            # the printer refused a command (NACK): the sequence ended and no card came out (a
-            # jammed card is spoiled inside, never counted), so the job is settled now
-            self._drop_job(printer_url, job_id, "refused by the printer")
+            # the printer refused a command (NACK): the sequence ended, nothing more is printed;
+            # the counters say now whether a card had left the feeder (a jam: spoiled)
+            self._after_refusal(printer, printer_url, job_id)
             raise
         with self.store.write() as conn:
             job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
@@ -419,70 +426,123 @@ class TempCards:
             pending = conn.execute("SELECT job_id, started_at FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
         if pending is None:
             return None
-        counter = printer.cards_printed()  # a DeviceError here leaves the job to settle later
-        try:
-            serial = printer.serial_number()
-        except DeviceError:  # the printer answered the counter just now: it will not say its serial
-            serial = None
-        now = Witness(counter, serial)
+        now = printer.witness()  # a DeviceError here leaves the job to settle later
         with self.store.write() as conn:
             job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
             if job is None or job["job_id"] != pending["job_id"]:
                 return None
             receipt = job["job_id"].split("/")[0]
-            before = Witness(job["counter_before"], job["printer_serial"])
-            outcome = what_came_out(before, now)
+            before = self._before(job)
+            outcome = what_came_out(before, now, job["panels"])
             if outcome == PRINTED:
-                self._record_printed(conn, job, counter, confirmed="counter")
+                self._record_printed(conn, job, now.cards, confirmed="counter")
                 return {"job": job["job_id"], "printed": True}
-            if outcome == NOTHING:
-                # A printer counts a card when it leaves: until the job's time is up it may still be inside.
+            if outcome == SPOILED:
+                self._record_spoiled(conn, job, before, now)
+                return {"job": job["job_id"], "printed": False, "spoiled": True}
+            if outcome in (NOTHING, INSIDE):
+                # A card is counted when it leaves the feeder and is out when Rlr;p says none is
+                # inside: until the job's time is up it may still be on its way.
                 wait_ms = job["started_at"] + int(printer.print_timeout * 1000) - self.clock.now_ms()
                 if wait_ms > 0:
                     raise CabinError("{job} may still be printing (sent {seconds} s ago): wait {wait} s until the"
                                      " printer stops, then print again", job=job["job_id"],
                                      seconds=self._ago(job["started_at"]), wait=math.ceil(wait_ms / 1000))
+            if outcome == INSIDE:
+                raise CabinError("a card of {job} is stuck inside the card printer {printer}: open its cover, take the"
+                                 " card out (a card with nothing printed on it is spoiled: shred it), close the cover"
+                                 " and print again: the printer's counters then tell what came out",
+                                 job=job["job_id"], printer=printer_url)
+            if outcome == NOTHING:
                 conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
                 audit.record(conn, job["clerk"], "tempcard.not_printed", receipt,
-                             {"job": job["job_id"], "counter": counter, "serial": serial}, at=self.clock.now_ms())
+                             {"job": job["job_id"], "cards_inserted": now.cards, "panels_printed": now.panels,
+                              "serial": now.serial}, at=self.clock.now_ms())
                 return {"job": job["job_id"], "printed": False}
             # The printer cannot account for the card: recorded (committed) before it is refused.
             audit.record(conn, by.name, "tempcard.print_held", receipt,
                          {"job": job["job_id"], "printer": printer_url, "why": outcome,
-                          "counter_before": before.counter, "counter_now": now.counter,
+                          "cards_before": before.cards, "cards_now": now.cards, "panels_before": before.panels,
+                          "panels_now": now.panels, "position_now": now.position,
                           "serial_before": before.serial, "serial_now": now.serial}, at=self.clock.now_ms())
         raise CabinError(
             "whether {receipt}'s card came out cannot be told from the card printer {printer}: {why}. When {job}"
-            " was sent: counter {counter_before}, serial number {serial_before}; now: counter {counter_now}, serial"
-            " number {serial_now}. Nothing more is printed on it until a supervisor has looked in its output tray:"
-            " is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed --reason ...",
+            " was sent: {before}; now: {now}. Nothing more is printed on it until a supervisor has looked in its"
+            " output tray: is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed"
+            " --reason ...",
             receipt=receipt, printer=printer_url, why=self._why_in_doubt(outcome, before, now), job=job["job_id"],
-            counter_before=before.counter, counter_now=now.counter,
-            serial_before=before.serial or Said("not recorded (the job was sent before serial numbers were)"),
-            serial_now=now.serial or Said("unreadable"))
+            before=self._counters(before, Said("not recorded (the job was sent before serial numbers were)")),
+            now=self._counters(now, Said("unreadable")))
+
+    @staticmethod
+    def _before(job) -> Witness:
+        return Witness(job["counter_before"], job["panels_before"], job["printer_serial"])
+
+    @staticmethod
+    def _counters(w: Witness, no_serial: Said) -> Said:
+        return Said("cards inserted {cards}, panels printed {panels}, serial number {serial}", cards=w.cards,
+                    panels=Said("not recorded") if w.panels is None else w.panels, serial=w.serial or no_serial)
+
+    def _after_refusal(self, printer, printer_url: str, job_id: str) -> None:
+        """The printer refused a command of job `job_id`: its sequence ended and nothing more will
+        be printed. No card left the feeder: nothing came out, the job is dropped; one left and
+        nothing was printed on it (a jam; it may still be inside): it is spoiled, recorded now.
+        Otherwise (or when the counters cannot be read) the job row stays for the next print."""
+        with self.store.read() as conn:
+            job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+        if job is None or job["job_id"] != job_id:
+            return
+        try:
+            now = printer.witness()
+        except DeviceError:
+            return
+        before = self._before(job)
+        outcome = what_came_out(before, now, job["panels"])
+        if outcome == INSIDE and now.panels == before.panels:
+            outcome = SPOILED  # stopped with the card inside, nothing printed on it
+        with self.store.write() as conn:
+            again = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+            if again is None or again["job_id"] != job_id:
+                return
+            if outcome == NOTHING:
+                conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
+                audit.record(conn, job["clerk"], "tempcard.not_printed", job_id.split("/")[0],
+                             {"job": job_id, "why": "refused by the printer"}, at=self.clock.now_ms())
+            elif outcome == SPOILED:
+                self._record_spoiled(conn, job, before, now)
+
+    def _record_spoiled(self, conn, job, before: Witness, now: Witness) -> None:
+        """One card left the feeder for `job` and nothing was printed on it: counted once on the
+        card's record, never printed on again; the job is over (the next print takes a new card)."""
+        at = self.clock.now_ms()
+        conn.execute("UPDATE temp_cards SET cards_spoiled = cards_spoiled + 1, updated_at = ? WHERE id = ?",
+                     (at, job["card_id"]))
+        conn.execute("DELETE FROM card_jobs WHERE printer = ?", (job["printer"],))
+        audit.record(conn, job["clerk"], "tempcard.spoiled", job["job_id"].split("/")[0],
+                     {"job": job["job_id"], "printer": job["printer"], "serial": now.serial,
+                      "cards_before": before.cards, "cards_now": now.cards, "panels_before": before.panels,
+                      "panels_now": now.panels, "position_now": now.position}, at=at)
 
     @staticmethod
     def _why_in_doubt(outcome: str, before: Witness, now: Witness) -> Said:
         if outcome == COUNTER_BACK:
-            return Said("its counter went back: the printer was reset or swapped")
+            return Said("a counter went back: the printer was reset or swapped")
         if outcome == COUNTER_JUMP:
-            return Said("its counter moved by {moved}: other cards were printed on it meanwhile",
-                        moved=now.counter - before.counter)
+            panels = Said("not recorded") if None in (now.panels, before.panels) else now.panels - before.panels
+            return Said("its counters moved by {cards} cards and {panels} panels: other cards were printed on it"
+                        " meanwhile", cards=now.cards - before.cards, panels=panels)
         if outcome == OTHER_PRINTER:
             return Said("it is another printer (its serial number changed): the printer was swapped")
+        if outcome == PANELS_OFF:
+            return Said("one card left the feeder but {panels} panels were printed, not the job's",
+                        panels=now.panels - before.panels)
+        if outcome == PANELS_UNKNOWN:
+            return Said("one card left the feeder; the job was sent before the panels were counted")
         return Said("its serial number is not known")
 
     def _ago(self, ms: int) -> str:
         """Whole seconds since `ms`, as a number the sentence puts its unit after."""
         return f"{max(0, self.clock.now_ms() - ms) / 1000:.0f}"
-
-    def _drop_job(self, printer_url: str, job_id: str, why: str) -> None:
-        with self.store.write() as conn:
-            job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
-            if job is not None and job["job_id"] == job_id:
-                conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
-                audit.record(conn, job["clerk"], "tempcard.not_printed", job_id.split("/")[0],
-                             {"job": job_id, "why": why}, at=self.clock.now_ms())
 
     def settle_by_hand(self, receipt: str, *, printed: bool, by: Account, reason: str) -> dict:
         """A supervisor's record of what came out of a job the printer cannot tell about (a dead

@@ -5,6 +5,7 @@ parsers fed in chunks of every size and fuzzed (only typed results, never anothe
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -27,17 +28,29 @@ from cabin.drivers.errors import ProtocolError
     (codec.sequence_start(), b"\x1bSs\r"),
     (codec.front(), b"\x1bSr\r"),
     (codec.sequence_end(), b"\x1bSe\r"),
+    (codec.back(), b"\x1bSv\r"),
     (codec.firmware_version(), b"\x1bRfv\r"),
+    (codec.model(), b"\x1bRtp\r"),
     (codec.feeder_status(), b"\x1bSk;f\r"),
-    (codec.read_status(), b"\x1bRst\r"),
-    (codec.read_counter(), b"\x1bRco;c\r"),
+    (codec.card_position(), b"\x1bRlr;p\r"),
+    (codec.cleaning(), b"\x1bRlr;c\r"),
+    (codec.cover_sensor(), b"\x1bRse;o\r"),
+    (codec.feeder_sensor(), b"\x1bRse;f\r"),
+    (codec.ribbon(), b"\x1bRcr\r"),
+    (codec.panels_printed(), b"\x1bRco;p\r"),
+    (codec.cards_inserted(), b"\x1bRco;c\r"),
     (codec.read_serial(), b"\x1bRsn\r"),
     (codec.text("CABIN-SIM-0001"), b"CABIN-SIM-0001\r"),
-    (codec.download_compressed(b"\x00\xff\x01\x80", line=5), b"\x1bDbc;k;5;4;\x00\xff\x01\x80\r"),
-    (codec.download_compressed(b"\x00" * 1016), b"\x1bDbc;k;0;1016;" + b"\x00" * 1016 + b"\r"),
+    # the guide's two compressed forms: <panel>;<resol>;<nb_bytes> and <panel>;<resol>;<first_line>;<nb_bytes>
+    (codec.download_compressed(b"\x00\xff\x01\x80"), b"\x1bDbc;k;2;4;\x00\xff\x01\x80\r"),
+    (codec.download_compressed(b"\x00\xff\x01\x80", first_line=5), b"\x1bDbc;k;2;5;4;\x00\xff\x01\x80\r"),
+    (codec.download_compressed(b"\x00" * 1016), b"\x1bDbc;k;2;1016;" + b"\x00" * 1016 + b"\r"),
+    (codec.download_compressed(b"\x00", "o", 2, first_line=1015), b"\x1bDbc;o;2;1015;1;\x00\r"),
+    # data that would read as the first-line form's header: the first-line form from line 0
+    (codec.download_compressed(b"\x33;" + bytes(50)), b"\x1bDbc;k;2;0;52;\x33;" + bytes(50) + b"\r"),
     (codec.ack(), b"\x06"),
     (codec.nack("C"), b"\x15C"),
-    (codec.text("READY"), b"READY\r"),
+    (codec.text("OK"), b"OK\r"),
 ])
 def test_command_and_answer_vectors(built, expected):
     assert built == expected
@@ -48,8 +61,16 @@ def test_uncompressed_download_vector():
     built = codec.download(panel)
     assert built[:8] == b"\x1bDb;k;2;" and built[8:-1] == panel and built[-1:] == b"\r"
     assert len(built) == 8 + 82_296 + 1
+    assert codec.download(panel, "o", 2)[:8] == b"\x1bDb;o;2;"
+    colour = bytes(648 * 1016 * 5 // 8)                     # 32 levels: 5 bits a dot, as modelled
+    assert codec.download(colour, "y", 32) == b"\x1bDb;y;32;" + colour + b"\r"
     with pytest.raises(ValueError):
         codec.download(panel[:-1])
+    for panel_name, resol in [("k", 1), ("k", 32), ("y", 2), ("x", 2)]:
+        with pytest.raises(ValueError):
+            codec.download_compressed(b"\x00", panel_name, resol)
+    with pytest.raises(ValueError):
+        codec.download_compressed(b"\x00", first_line=1016)
 
 
 # -- compression ------------------------------------------------------------------------------
@@ -179,9 +200,9 @@ def test_to_image_shows_black_dots_black():
 
 # -- answers, host side -----------------------------------------------------------------------
 STREAM = (b"\x00\xfe" + b"\x06" + b"junk\x01" + b"\x15T" + b"3\r" + b"\x15x" + b"\x15C"
-          + b"CABIN-SIM 1.0\r" + b"\r" + b"\x15\x06" + b"COVER_OPEN,FEEDER_EMPTY\r")
+          + b"CABIN-SIM 1.0\r" + b"\r" + b"\x15\x06" + b"CONTACTLESS CARD\r")
 EXPECTED = [Ack(), Nack("T"), Text("3"), Nack("C"), Text("CABIN-SIM 1.0"), Ack(),
-            Text("COVER_OPEN,FEEDER_EMPTY")]
+            Text("CONTACTLESS CARD")]
 
 
 def test_reply_vectors():
@@ -190,7 +211,7 @@ def test_reply_vectors():
         assert ReplyParser().feed(b"\x15" + code.encode()) == [Nack(code)]
     assert Nack("R").meaning == "ribbon" and Nack("2").meaning == "parameter error"
     assert ReplyParser().feed(b"0\r") == [Text("0")]
-    assert ReplyParser().feed(b"READY") == []   # not yet: no CR
+    assert ReplyParser().feed(b"CARD") == []   # not yet: no CR
 
 
 def test_reply_parser_resynchronises_after_garbage():
@@ -245,10 +266,12 @@ def test_reply_parser_fuzz(data, size):
 FACE = bytes(81) * 10 + line(0x1B, 0x0D, 0x15) + b"\xff" * 81 + bytes(81) * 5   # ESC and CR in the data
 PACKED = compress(FACE)
 JOB = b"".join([codec.set_ribbon(), codec.insert_card(), codec.set_contrast(10), codec.sequence_start(),
-                codec.front(), codec.download_compressed(PACKED, 3), codec.sequence_end(), codec.read_status()])
+                codec.front(), codec.download_compressed(PACKED, first_line=3), codec.back(),
+                codec.download_compressed(PACKED), codec.sequence_end(), codec.card_position()])
 JOB_COMMANDS = [Command("Pr", ("k",)), Command("Pmi", ("F", "s")), Command("Pc", ("k", "=", "10")),
-                Command("Ss"), Command("Sr"), Command("Dbc", ("k", "3", str(len(PACKED))), PACKED),
-                Command("Se"), Command("Rst")]
+                Command("Ss"), Command("Sr"), Command("Dbc", ("k", "2", "3", str(len(PACKED))), PACKED),
+                Command("Sv"), Command("Dbc", ("k", "2", str(len(PACKED))), PACKED),
+                Command("Se"), Command("Rlr", ("p",))]
 
 
 def test_command_parser_reads_a_whole_job_in_chunks_of_every_size():
@@ -263,16 +286,48 @@ def test_command_parser_reads_an_uncompressed_download():
     assert CommandParser().feed(stream) == [Command("Db", ("k", "2"), panel), Command("Se")]
 
 
+def test_command_parser_reads_both_dbc_forms_however_the_data_starts():
+    for data in [b"\x00", b"\x01\x31", b"\x35" + bytes(53), b"1;" + bytes(48), b"\x31\x32\x33\x34\x35\x36\x37"
+                 + bytes(42), bytes([0x30 + i % 10 for i in range(57)]) + b";" + bytes(23)]:
+        for first in (None, 0, 7, 1015):
+            wire = codec.download_compressed(data, first_line=first)
+            got = CommandParser().feed(wire + codec.sequence_end())
+            assert got[0].data == data and got[1] == Command("Se"), (data, first)
+            looks_like_a_header = re.match(rb"[0-9]{1,6};", data) is not None
+            line = (str(first),) if first is not None else ("0",) if looks_like_a_header else ()
+            assert got[0].params == ("k", "2", *line, str(len(data)))
+
+
 def test_command_parser_refuses_bad_headers_and_resynchronises():
     p = CommandParser()
     assert p.feed(b"junk\x1bSs\x1bSr\r") == [Command("Sr")]            # Ss cut short: dropped, no answer
-    assert p.feed(b"\x1bDbc;k;0;x;\x1bSe\r") == [BadCommand("2", "Dbc with parameters ['k', '0', 'x']"),
+    assert p.feed(b"\x1bDbc;k;2;x;\x1bSe\r") == [BadCommand("2", "Dbc with parameters ['k', '2', 'x']", "Dbc"),
                                                  Command("Se")]
-    assert p.feed(b"\x1bDbc;k;0;2;\x00\x00\x1bSe\r") == [BadCommand("2", "Dbc: more data than announced"),
-                                                         Command("Se")]
+    assert p.feed(b"\x1bDbc;k;2;2;\x00\x00\x00\x1bSe\r") == [
+        BadCommand("2", "Dbc: more data than announced", "Dbc"), Command("Se")]
     assert p.feed(b"\x1b\r") == [BadCommand("1", "empty command")]
     assert p.feed(b"\x1bDb;k\r")[0].code == "2"
     assert p.feed(b"\x1bS\x00s\r\x1bSe\r") == [Command("Se")]
+
+
+@pytest.mark.parametrize("wire, reason", [
+    # Cabin's old form Dbc;k;<line>;<len>: no resolution. Its data (ESC and CR in it) is skipped,
+    # one NACK 2 at its end, and nothing in the data is read as a command
+    (b"\x1bDbc;k;0;3;\x1b\x0d\x00\r", "Dbc for panel 'k' at resolution '0'"),
+    (b"\x1bDbc;k;5;0;3;\x1bSe\r", "Dbc for panel 'k' at resolution '5'"),
+    (b"\x1bDbc;x;2;3;\x1bSe\r", "Dbc for panel 'x' at resolution '2'"),
+    (b"\x1bDbc;y;2;3;\x1bSe\r", "Dbc for panel 'y' at resolution '2'"),
+    (b"\x1bDbc;k;2;1016;1;\x00\r", "Dbc from line 1016; a panel has 1016 lines"),
+])
+def test_a_download_in_no_form_of_the_guide_is_refused_once_at_its_end(wire, reason):
+    assert CommandParser().feed(wire + b"\x1bSe\r") == [BadCommand("2", reason, "Dbc"), Command("Se")]
+
+
+@pytest.mark.parametrize("wire", [b"\x1bDb;k;1;", b"\x1bDb;y;2;", b"\x1bDb;k;32;", b"\x1bDbc;k;2;0;",
+                                  b"\x1bDbc;k;2;99999;", b"\x1bDbc;k;2;0;0;", b"\x1bDbc;k;2;1234567;"])
+def test_a_download_whose_end_cannot_be_found_is_refused_at_once(wire):
+    got = CommandParser().feed(wire + b"\x00\x01" + b"\x1bSe\r")
+    assert got[0].code == "2" and got[0].name.startswith("Db") and got[-1] == Command("Se")
 
 
 @settings(max_examples=300)
@@ -283,9 +338,18 @@ def test_command_parser_fuzz(data, size):
     assert feed_in_chunks(CommandParser(), data, size) == whole
 
 
+def test_a_megabyte_of_garbage_then_a_command():
+    rng = random.Random(13)
+    parser = CommandParser()
+    got = parser.feed(bytes(rng.getrandbits(8) for _ in range(1 << 20)))
+    assert all(isinstance(c, (Command, BadCommand)) for c in got)
+    assert parser.feed(b"\x1b\r" * 0 + b"\r" * 200_000 + b"\x1bRco;c\r")[-1] == Command("Rco", ("c",))
+
+
 def test_every_status_word_and_nack_code_has_a_fault_kind_and_a_message():
     from cabin.drivers.cardprinter.faults import KIND_OF_NACK, KIND_OF_WORD, MESSAGES
 
     assert set(KIND_OF_WORD) == set(codec.STATUS_WORDS)
     assert set(KIND_OF_NACK) == set(codec.NACK_CODES)
-    assert set(KIND_OF_WORD.values()) | set(KIND_OF_NACK.values()) == set(MESSAGES)
+    # NACK T is a jam with a card inside (Rlr;p), else a stop with none inside (hopper_full)
+    assert set(KIND_OF_WORD.values()) | set(KIND_OF_NACK.values()) | {"hopper_full"} == set(MESSAGES)

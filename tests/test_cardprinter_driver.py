@@ -11,14 +11,17 @@ import pytest
 from PIL import Image, ImageDraw
 
 from cabin.drivers.cardprinter import codec
-from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, NOTHING, OTHER_PRINTER, PRINTED,
-                                              SERIAL_UNKNOWN, CardPrinter, JobInDoubt, Witness, what_came_out)
+from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, INSIDE, NOTHING, OTHER_PRINTER, PANELS_OFF,
+                                              PANELS_UNKNOWN, PRINTED, SERIAL_UNKNOWN, SPOILED, CardPrinter, JobInDoubt,
+                                              Witness, what_came_out)
 from cabin.drivers.cardprinter.panel import to_panel
 from cabin.drivers.cardprinter.simulator import SimulatedCardPrinter
 from cabin.drivers.errors import DeviceFault, DeviceTimeout
 from cabin.drivers.simhost import PtyHost, Reply, TcpHost
 
-JOB = ["Rst", "Rco", "Rsn", "Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se", "Rco"]
+STATUS = ["Rse", "Sk", "Rcr", "Rlr"]            # cover, feeder, ribbon, card position: no Rst
+WITNESS = ["Rco", "Rco", "Rlr", "Rsn"]           # cards inserted, panels printed, position, serial
+JOB = STATUS + WITNESS + ["Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se"] + WITNESS
 
 
 def face() -> Image.Image:
@@ -47,7 +50,8 @@ def test_queries(rig):
     assert printer.status().ready and printer.status().words == ()
     assert printer.firmware() == "CABIN-SIM 1.0"
     assert printer.feeder_has_cards() is True
-    assert printer.cards_printed() == 0
+    assert printer.cards_inserted() == 0 and printer.panels_printed() == 0
+    assert printer.card_position() == "OK" and printer.model() == "CABIN-SIM" and not printer.cleaning_needed()
     sim.inject("feeder_empty")
     sim.inject("cover_open")
     status = printer.status()
@@ -88,6 +92,8 @@ FAULTS = [
     ("ribbon_out", None, "ribbon_out", "fit a new black (K) ribbon"),
     ("ribbon_out", "Se", "ribbon_out", "fit a new black (K) ribbon"),
     ("jam_mid_job", None, "jam", "open the cover, remove the jammed card, close it and press Reprint"),
+    ("power_cycle", "Se", "timeout", "will not be printed a second time"),
+    ("power_cycle_eject", "Se", "timeout", "will not be printed a second time"),
     ("hopper_full", None, "hopper_full", "take the printed cards out"),
     ("hopper_full", "Se", "hopper_full", "take the printed cards out"),
     ("nack", None, "nack", "refused the command Pr;k (parameter error)"),
@@ -110,14 +116,16 @@ def test_fault_is_typed_nothing_is_printed_and_a_retry_prints_once(rig, kind, at
         assert caught.value.kind == expected and "The card was not printed." in message
     else:
         assert "not answering" in message
-    assert sim.printed == [] and sim.counter == 0            # no card came out ...
+    inserted = 1 if kind.startswith(("jam", "power")) else 0  # a card that left the feeder counts
+    assert sim.printed == [] and sim.counter == inserted and sim.panels == 0   # no card came out ...
     if kind != "silence":
-        assert printer.cards_printed() == 0
-    if at is None and kind not in ("jam_mid_job", "nack"):
+        assert printer.cards_inserted() == inserted and printer.panels_printed() == 0
+    if at is None and kind not in ("jam_mid_job", "nack", "hopper_full"):  # (no query tells a full tray)
         assert "Pr" not in sim.received                      # ... and the job never started
     sim.clear(kind)                                          # the clerk fixes it; Reprint
     result = printer.print_card(face(), "T-0007")
-    assert (result.counter, result.resumed) == (1, False)
+    assert (result.counter, result.resumed) == (1 + inserted, False)
+    assert printer.spoiled == (["T-0007"] if inserted else [])      # the card that left: spoiled, once
     assert len(sim.printed) == 1 and sim.printed[0].panel == to_panel(face())
 
 
@@ -129,11 +137,12 @@ def test_jam_leaves_the_printer_jammed_until_the_card_is_removed(rig):
     assert printer.status().faults == ["jam"]
     with pytest.raises(DeviceFault) as again:        # Reprint before removing the card: same advice
         printer.print_card(face(), "T-0008")
-    assert again.value.kind == "jam" and list(sim.received)[-1] == "Rst"   # stopped at the status
-    assert sim.cards == 99 and sim.printed == []     # the jammed card is spoiled, not counted
+    assert again.value.kind == "jam" and list(sim.received)[-1] == "Rlr"   # stopped at the status
+    assert sim.cards == 99 and sim.printed == []     # the jammed card is spoiled: inserted, not printed
+    assert (printer.cards_inserted(), printer.panels_printed(), printer.card_position()) == (1, 0, "CARD")
     sim.clear("jam_mid_job")
     printer.print_card(face(), "T-0008")
-    assert len(sim.printed) == 1
+    assert len(sim.printed) == 1 and (sim.counter, sim.panels) == (2, 1)   # counted once, printed once
 
 
 def test_confirmation_lost_after_the_card_came_out_is_not_printed_again(rig):
@@ -142,7 +151,7 @@ def test_confirmation_lost_after_the_card_came_out_is_not_printed_again(rig):
     with pytest.raises(DeviceTimeout) as caught:
         printer.print_card(face(), "T-0009")
     assert "will not be printed a second time" in str(caught.value)
-    assert printer.unconfirmed == ("T-0009", Witness(0, sim.serial))      # not recorded as printed by the driver
+    assert printer.unconfirmed == ("T-0009", Witness(0, 0, sim.serial))      # not recorded as printed by the driver
     assert sim.counter == 1 and len(sim.printed) == 1
     with pytest.raises(DeviceTimeout):               # still silent: Reprint sends nothing
         printer.print_card(face(), "T-0009")
@@ -179,8 +188,8 @@ def test_unconfirmed_job_survives_a_restart_when_the_caller_keeps_it(tmp_path):
 
 
 class Asynchronous(SimulatedCardPrinter):
-    """ACKs `Se` at once and finishes the card a few counter reads later, as a slower printer
-    would; `outcome` "jam" jams it on the way out instead."""
+    """ACKs `Se` at once with the card still at the print position (`Rlr;p` CARD), and finishes
+    it a few counter reads later, as a slower printer would; `outcome` "jam" leaves it stuck."""
 
     def __init__(self, outcome: str):
         super().__init__()
@@ -189,31 +198,32 @@ class Asynchronous(SimulatedCardPrinter):
     def _do_Se(self, cmd):
         answer, _ = super()._do_Se(cmd)
         if answer == b"\x06":
-            self.counter -= 1   # not out yet
+            self.panels -= 1                 # not printed yet ...
+            self.card_inside = "printing"    # ... and inside
             self.due = 3
         return answer, 0.0
 
     def _answer(self, cmd):
-        if cmd.name == "Rco" and self.due:
+        if cmd.name == "Rco" and cmd.params == ("c",) and self.due:
             self.due -= 1
             if not self.due and self.outcome == "card":
-                self.counter += 1
-            elif not self.due:
-                self.jammed = True
+                self.panels += 1
+                self.card_inside = None
         return super()._answer(cmd)
 
 
 @pytest.mark.parametrize("outcome", ["card", "jam"])
 def test_waits_for_the_card_to_come_out(outcome):
     sim = Asynchronous(outcome)
-    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5, poll=0.01) as printer:
+    with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5, print_timeout=0.5, poll=0.01) as printer:
         if outcome == "card":
             assert printer.print_card(face(), "T-0017").counter == 1
-            assert list(sim.received)[-6:] == ["Se", "Rco", "Rst", "Rco", "Rst", "Rco"]   # polled until out
+            after = list(sim.received)[list(sim.received).index("Se") + 1:]
+            assert after == WITNESS + STATUS + WITNESS + STATUS + WITNESS   # polled until out
         else:
             with pytest.raises(DeviceFault) as caught:
                 printer.print_card(face(), "T-0017")
-            assert caught.value.kind == "jam" and printer.unconfirmed == ("T-0017", Witness(0, sim.serial))
+            assert caught.value.kind == "jam" and printer.unconfirmed == ("T-0017", Witness(0, 0, sim.serial))
 
 
 class LateNack(SimulatedCardPrinter):
@@ -302,10 +312,10 @@ def test_simulator_speaks_the_command_set_byte_for_byte():
     assert answers(sim, codec.front(), codec.sequence_end(), b"\x1bXx\r", codec.set_ribbon("c")) == \
         [b"\x15" b"1", b"\x15" b"1", b"\x15" b"1", b"\x15" b"2"]          # no sequence; unknown; bad ribbon
     stream = b"".join([codec.set_ribbon(), codec.insert_card(), codec.set_contrast(10), codec.sequence_start(),
-                       codec.front(), codec.download(panel), codec.sequence_end(), codec.read_counter(),
-                       codec.read_status(), codec.feeder_status(), codec.firmware_version()])
+                       codec.front(), codec.download(panel), codec.sequence_end(), codec.cards_inserted(),
+                       codec.command("Rst"), codec.feeder_status(), codec.firmware_version()])
     replies = [answers(sim, stream[i:i + 997]) for i in range(0, len(stream), 997)]
-    assert sum(replies, []) == [b"\x06"] * 7 + [b"1\r", b"READY\r", b"0\r", b"CABIN-SIM 1.0\r"]
+    assert sum(replies, []) == [b"\x06"] * 7 + [b"1\r", b"\x15" b"1", b"0\r", b"CABIN-SIM 1.0\r"]  # no Rst
     assert sim.printed[0].panel == panel
     assert answers(sim, codec.download_compressed(b"\x52" + bytes(82))) == [b"\x15" b"1"]  # sequence closed
 
@@ -322,10 +332,10 @@ def test_simulator_faults_by_name():
 
 
 class Forgetful(SimulatedCardPrinter):
-    """A printer without the status query."""
+    """A printer without the cover sensor query."""
 
     def _answer(self, cmd):
-        return (b"\x15" b"1", 0.0) if cmd.name == "Rst" else super()._answer(cmd)
+        return (b"\x15" b"1", 0.0) if cmd.name == "Rse" else super()._answer(cmd)
 
 
 def test_a_printer_refusing_a_query_is_a_protocol_error():
@@ -333,7 +343,7 @@ def test_a_printer_refusing_a_query_is_a_protocol_error():
 
     with PtyHost(Forgetful()) as host, CardPrinter(host.path, timeout=0.5) as printer:
         assert printer.firmware() == "CABIN-SIM 1.0"
-        with pytest.raises(ProtocolError, match="refused the query Rst"):
+        with pytest.raises(ProtocolError, match="refused the query Rse;o"):
             printer.status()
 
 
@@ -355,7 +365,7 @@ class LateAck(SimulatedCardPrinter):
 def test_a_late_ack_from_an_earlier_run_is_read_past():
     sim = LateAck()
     with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.5) as printer:
-        assert printer.cards_printed() == 0
+        assert printer.cards_inserted() == 0
         assert printer.print_card(face(), "T-0100").counter == 1
 
 
@@ -364,8 +374,8 @@ def test_the_serial_number_is_asked_with_rsn_and_given_at_construction():
     from cabin.drivers.cardprinter import codec
 
     sim = SimulatedCardPrinter(serial="EV-A123456", counter=57)
-    assert answers(sim, codec.read_serial(), codec.read_counter(), b"\x1bRsn;x\r") == \
-        [b"EV-A123456\r", b"57\r", b"\x15" b"2"]                          # Rsn takes no parameter
+    assert answers(sim, codec.read_serial(), codec.cards_inserted(), codec.panels_printed(), b"\x1bRsn;x\r") == \
+        [b"EV-A123456\r", b"57\r", b"57\r", b"\x15" b"2"]                          # Rsn takes no parameter
     made_up = {SimulatedCardPrinter().serial for _ in range(20)}          # one simulator, one printer
     assert len(made_up) == 20 and all(s.startswith("CABIN-SIM-") and len(s) == 18 for s in made_up)
     sim.serial = None                                                     # a printer without Rsn
@@ -379,20 +389,30 @@ def test_the_serial_number_is_asked_with_rsn_and_given_at_construction():
         assert printer.serial_number() == "EV-A123456"
 
 
-@pytest.mark.parametrize("before, now, outcome", [
-    (Witness(5, "A"), Witness(6, "A"), PRINTED),
-    (Witness(5, "A"), Witness(5, "A"), NOTHING),
-    (Witness(5, "A"), Witness(0, "A"), COUNTER_BACK),     # reset
-    (Witness(5, "A"), Witness(4, "A"), COUNTER_BACK),
-    (Witness(5, "A"), Witness(7, "A"), COUNTER_JUMP),     # other cards printed meanwhile
-    (Witness(5, "A"), Witness(5, "B"), OTHER_PRINTER),    # swapped: the counter looks the same
-    (Witness(5, "A"), Witness(6, "B"), OTHER_PRINTER),    # swapped: the counter looks as if it printed
-    (Witness(5, "A"), Witness(2, "B"), OTHER_PRINTER),
-    (Witness(5, None), Witness(6, "A"), SERIAL_UNKNOWN),
-    (Witness(5, "A"), Witness(6, None), SERIAL_UNKNOWN),
+@pytest.mark.parametrize("before, now, panels, outcome", [
+    (Witness(5, 9, "A"), Witness(6, 10, "A"), 1, PRINTED),
+    (Witness(5, 9, "A"), Witness(6, 11, "A"), 2, PRINTED),          # duplex: two panels
+    (Witness(5, 9, "A"), Witness(5, 9, "A"), 1, NOTHING),
+    (Witness(5, 9, "A"), Witness(6, 9, "A"), 1, SPOILED),           # left the feeder, nothing printed, out
+    (Witness(5, 9, "A"), Witness(6, 9, "A", "CARD"), 1, INSIDE),    # still at the print position
+    (Witness(5, 9, "A"), Witness(6, 10, "A", "CARD"), 1, INSIDE),
+    (Witness(5, 9, "A"), Witness(6, 10, "A"), 2, PANELS_OFF),       # one side of two
+    (Witness(5, 9, "A"), Witness(6, 12, "A"), 2, COUNTER_JUMP),
+    (Witness(5, 9, "A"), Witness(5, 10, "A"), 1, COUNTER_JUMP),     # a panel printed, no card inserted
+    (Witness(5, 9, "A"), Witness(0, 0, "A"), 1, COUNTER_BACK),      # reset
+    (Witness(5, 9, "A"), Witness(4, 9, "A"), 1, COUNTER_BACK),
+    (Witness(5, 9, "A"), Witness(6, 8, "A"), 1, COUNTER_BACK),
+    (Witness(5, 9, "A"), Witness(7, 11, "A"), 1, COUNTER_JUMP),     # other cards printed meanwhile
+    (Witness(5, 9, "A"), Witness(5, 9, "B"), 1, OTHER_PRINTER),     # swapped: the counters look the same
+    (Witness(5, 9, "A"), Witness(6, 10, "B"), 1, OTHER_PRINTER),    # swapped: they look as if it printed
+    (Witness(5, 9, "A"), Witness(2, 2, "B"), 1, OTHER_PRINTER),
+    (Witness(5, 9, None), Witness(6, 10, "A"), 1, SERIAL_UNKNOWN),
+    (Witness(5, 9, "A"), Witness(6, 10, None), 1, SERIAL_UNKNOWN),
+    (Witness(5, None, "A"), Witness(5, 9, "A"), 1, NOTHING),        # a job from before Rco;p was noted
+    (Witness(5, None, "A"), Witness(6, 10, "A"), 1, PANELS_UNKNOWN),
 ])
-def test_what_came_out(before, now, outcome):
-    assert what_came_out(before, now) == outcome
+def test_what_came_out(before, now, panels, outcome):
+    assert what_came_out(before, now, panels) == outcome
 
 
 def swapped(host: PtyHost, **kw) -> SimulatedCardPrinter:
@@ -419,8 +439,9 @@ def test_a_lost_confirmation_then_another_printer_on_the_line_is_in_doubt(spare)
             printer.print_card(face(), "T-0201")
         assert spare.printed == [] and "Pr" not in spare.received
         message = str(doubt.value)
-        assert "T-0200" in message and "output tray" in message and "counter 3, serial number SAME" in message
-        assert f"counter {spare.counter}, serial number {spare.serial}" in message
+        assert "T-0200" in message and "output tray" in message
+        assert "cards inserted 3, panels printed 3, serial number SAME" in message
+        assert f"cards inserted {spare.counter}, panels printed {spare.panels}, serial number {spare.serial}" in message
         printer.settle_unconfirmed(printed=True)                    # it was in the tray
         assert printer.print_card(face(), "T-0200").resumed         # never printed again
         assert printer.print_card(face(), "T-0201").counter == spare.counter

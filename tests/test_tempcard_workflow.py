@@ -141,7 +141,7 @@ def test_read_card_to_printed_card(station):
 
 
 MID_JOB = ["cover_open@Sr", "feeder_empty@Pmi", "ribbon_out@Se", "hopper_full@Se", "jam_mid_job@Se", "nack@Dbc",
-           "silence@Dbc", "silence@Se"]
+           "silence@Dbc", "silence@Se", "power_cycle@Se", "power_cycle_eject@Se"]
 
 
 def prepared(run, sample: dict) -> str:
@@ -184,6 +184,8 @@ def test_each_printer_fault_mid_job_ends_in_one_card(station, fault):
     assert (again["state"], again["cards_printed"]) == ("printed", 1)
     assert again["resumed"] is (fault == "silence@Se")
     assert len(run.printer.printed) == 1
+    spoiled = fault in ("jam_mid_job@Se", "power_cycle@Se", "power_cycle_eject@Se")  # left the feeder
+    assert again["cards_spoiled"] == spoiled and run.printer.counter == 1 + spoiled   # counted once
 
 
 @pytest.mark.parametrize("when", ["Dbc", "Se"])
@@ -199,7 +201,7 @@ def test_the_printing_process_killed_mid_job(station, when):
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    time.sleep(1.6)                                         # the printer finishes what it was doing
+    time.sleep(2.1)    # the printer finishes what it was doing, and the job's time (--timeout 2) is up
     card_came_out = run.printer.counter == 1                # Se had gone out before the kill
     run.printer.print_seconds = 0.0
     r = json.loads(run("tempcard", "print", receipt, "--window", "2", "--timeout", "2", "--as", "li",
@@ -227,7 +229,7 @@ def test_killed_after_the_card_came_out_then_the_printer_restarted(station, tmp_
     run = station
     receipt = prepared(run, WANG)
     first = run.printer
-    first.counter = 1                                       # it had printed a card before
+    first.counter = first.panels = 1                        # it had printed a card before
     first.inject("silence", "Se")
     proc = run.start("tempcard", "print", receipt, "--window", "2", "--as", "li")
     deadline = time.monotonic() + 60
@@ -242,14 +244,17 @@ def test_killed_after_the_card_came_out_then_the_printer_restarted(station, tmp_
     run.host.device = again
     r = run("tempcard", "print", receipt, "--window", "2", "--timeout", "2", "--as", "li", ok=False)
     assert r.returncode == 1 and r.stderr.startswith("cabin: whether") and r.stderr.count("\n") == 1
-    assert (f"counter 1, serial number {first.serial}; now: counter 0, serial number {again.serial}. Nothing more is"
-            " printed on it until a supervisor has looked in its output tray") in r.stderr
-    assert ("its counter went back" if restart == "reset" else "another printer") in r.stderr
+    assert (f"cards inserted 1, panels printed 1, serial number {first.serial}; now: cards inserted 0, panels printed"
+            f" 0, serial number {again.serial}. Nothing more is printed on it until a supervisor has looked in its"
+            " output tray") in r.stderr
+    assert ("a counter went back" if restart == "reset" else "another printer") in r.stderr
     assert again.printed == [] and "Pr" not in again.received
     [entry] = audit_entries(run, "tempcard.print_held")
     assert (entry["actor"], entry["subject"]) == ("li", receipt)
-    assert {k: entry["detail"][k] for k in ("counter_before", "counter_now", "serial_before", "serial_now")} == \
-        {"counter_before": 1, "counter_now": 0, "serial_before": first.serial, "serial_now": again.serial}
+    assert {k: entry["detail"][k] for k in ("cards_before", "cards_now", "panels_before", "panels_now", "serial_before",
+                                            "serial_now")} == \
+        {"cards_before": 1, "cards_now": 0, "panels_before": 1, "panels_now": 0, "serial_before": first.serial,
+         "serial_now": again.serial}
     assert audit_entries(run, "tempcard.not_printed") == []   # the issue's "not_printed {counter: 0}" is gone
 
     run("tempcard", "settle", receipt, tray, "--reason", "looked in the output tray", "--as", "wang")
@@ -311,7 +316,8 @@ def test_a_spare_printer_swapped_in_on_the_same_line(station, tmp_path):
         assert r.returncode == 1
         error = json.loads(r.stdout)["error"]
         assert "another printer" in error and "is " + receipt + "'s card there?" in error
-        assert "counter 0, serial number EV-A; now: counter 0, serial number EV-B" in error
+        assert ("cards inserted 0, panels printed 0, serial number EV-A; now: cards inserted 0, panels printed 0,"
+                " serial number EV-B") in error
         assert not (tmp_path / "b").exists()                # nothing printed on the spare
         [entry] = audit_entries(run, "tempcard.print_held")
         assert entry["detail"]["printer"] == url and entry["detail"]["why"] == "other_printer"

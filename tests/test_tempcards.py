@@ -272,7 +272,8 @@ def test_a_name_the_font_cannot_draw_is_refused_before_the_printer_moves(desk, p
 
 # every fault of the simulator, struck in the middle of the job: exactly one card after the retry
 MID_JOB = ["cover_open@Sr", "feeder_empty@Pmi", "ribbon_out@Se", "hopper_full@Se", "jam_mid_job@Se", "nack@Dbc",
-           "silence@Dbc", "silence@Se"]
+           "silence@Dbc", "silence@Se", "power_cycle@Se", "power_cycle_eject@Se", "power_cycle@Dbc"]
+LEFT_THE_FEEDER = {"jam_mid_job@Se", "power_cycle@Se", "power_cycle_eject@Se"}   # spoiled: counted once
 
 
 @pytest.mark.parametrize("fault", MID_JOB)
@@ -287,12 +288,13 @@ def test_each_fault_mid_job_ends_in_exactly_one_card(desk, printer_rig, fault, c
     assert cards.show(receipt)["state"] == "approved"          # not recorded as printed
     with store.read() as conn:
         left = conn.execute("SELECT job_id FROM card_jobs").fetchone()
-    if kind == "silence":                                       # no answer: the job waits to be settled
+    if kind in ("silence", "power_cycle", "power_cycle_eject"):  # no answer: the job waits to be settled
         assert left[0] == f"{receipt}/1"
     else:                                                       # refused (NACK): settled at once
         assert left is None
-    sim.clear()                                                 # the clerk fixes the printer
-    if fault == "silence@Dbc":   # nothing came out, but until the job's time is up it might still
+    assert cards.show(receipt)["cards_spoiled"] == (fault == "jam_mid_job@Se")   # a jam is known at once
+    sim.clear()                                                 # the clerk fixes the printer (takes a card out)
+    if fault in ("silence@Dbc", "power_cycle@Dbc"):   # nothing came out, but until the job's time is up it might still
         with pytest.raises(CabinError, match=r"/1 may still be printing .* wait 1 s until the printer stops"):
             cards.print(receipt, printer, url, by=clerk)
         assert sim.printed == []
@@ -302,6 +304,9 @@ def test_each_fault_mid_job_ends_in_exactly_one_card(desk, printer_rig, fault, c
     assert r["resumed"] is (fault == "silence@Se")              # the card had come out: not again
     assert len(sim.printed) == 1
     assert audit_actions(store).count("tempcard.print") == 1
+    spoiled = fault in LEFT_THE_FEEDER
+    assert r["cards_spoiled"] == spoiled and audit_actions(store).count("tempcard.spoiled") == spoiled
+    assert (sim.counter, sim.panels) == (1 + spoiled, 1)       # Rco;c counted the spoiled card once
 
 
 def test_a_restart_after_a_lost_answer_does_not_print_again(desk, config, clock, kiosk_store):
@@ -353,22 +358,24 @@ def test_a_job_that_printed_nothing_is_settled_and_printed_again(desk, printer_r
 
 
 class SlowPrinter(SimulatedCardPrinter):
-    """Answers Se at once and counts the card when it leaves, `seconds` later: a real printer."""
+    """Answers Se at once; the card, counted as it leaves the feeder, is at the print position
+    (`Rlr;p` CARD, its panel not counted yet) and comes out `seconds` later: a real printer."""
 
     def __init__(self, seconds: float, **kw):
         super().__init__(**kw)
-        self.seconds, self.inside = seconds, None
+        self.seconds = seconds
 
     def _do_Se(self, cmd):
-        before = self.counter
+        before = self.panels
         answer, delay = super()._do_Se(cmd)
-        if self.counter > before:                  # the card is in the printer: hide it until it leaves
-            self.counter, card = before, self.printed.pop()
-            self.inside = card
+        if self.panels > before:                   # the card is in the printer: hide it until it leaves
+            self.panels, card = before, self.printed.pop()
+            self.card_inside = "printing"
 
             def out():
                 with self._lock:
-                    self.counter += 1
+                    self.panels += 1
+                    self.card_inside = None
                     self.printed.append(card)
             threading.Timer(self.seconds, out).start()
         return answer, delay
@@ -384,10 +391,11 @@ def test_a_card_still_inside_the_printer_is_not_printed_again(desk, clock):
         with pytest.raises(DeviceTimeout):
             cards.print(receipt, printer, host.path, by=clerk)
         sim.clear()
-        with pytest.raises(CabinError, match="may still be printing"):   # counter not moved yet
+        with pytest.raises(CabinError, match="may still be printing"):   # inserted, still inside
             cards.print(receipt, printer, host.path, by=clerk)
+        assert sim.counter == 1 and sim.card_inside == "printing"
         deadline = time.monotonic() + 10
-        while sim.counter == 0 and time.monotonic() < deadline:
+        while sim.card_inside and time.monotonic() < deadline:
             time.sleep(0.02)
         clock.advance(seconds=1)
         r = cards.print(receipt, printer, host.path, by=clerk)
@@ -440,8 +448,9 @@ def test_other_cards_printed_meanwhile_leave_it_to_a_supervisor(desk, printer_ri
         cards.print(receipt, printer, url, by=clerk)
     sim.clear()
     sim.counter += 2                                         # two cards printed by something else
+    sim.panels += 2
     clock.advance(seconds=2)
-    with pytest.raises(CabinError, match="counter moved by 2: .* cabin tempcard settle"):
+    with pytest.raises(CabinError, match="counters moved by 2 cards and 2 panels: .* cabin tempcard settle"):
         cards.print(receipt, printer, url, by=clerk)
     with pytest.raises(CabinError, match="needs supervisor"):
         cards.settle_by_hand(receipt, printed=False, by=clerk, reason="tray empty")
@@ -483,13 +492,13 @@ def sent_and_lost(desk, host, printer, fault: str) -> tuple[str, int]:
 
 
 IN_DOUBT = [  # the first printer's lost answer, the printer answering afterwards, what the refusal says
-    pytest.param("silence@Se", dict(serial="EV-A0001", counter=0), "its counter went back: the printer was reset",
+    pytest.param("silence@Se", dict(serial="EV-A0001", counter=0), "a counter went back: the printer was reset",
                  id="reset-after-the-card-came-out"),                                      # the issue's case
     pytest.param("silence@Se", dict(serial="EV-B0002", counter=5), "another printer", id="swapped-same-count"),
     pytest.param("silence@Dbc", dict(serial="EV-B0002", counter=6), "another printer", id="swapped-one-more"),
     pytest.param("silence@Se", dict(serial="EV-B0002", counter=2), "another printer", id="swapped-lower"),
     pytest.param("silence@Dbc", dict(serial="EV-B0002", counter=40), "another printer", id="swapped-higher"),
-    pytest.param("silence@Se", dict(serial="EV-A0001", counter=9), "its counter moved by 4", id="jumped"),
+    pytest.param("silence@Se", dict(serial="EV-A0001", counter=9), "its counters moved by 4 cards", id="jumped"),
 ]
 
 
@@ -509,15 +518,16 @@ def test_a_swapped_or_reset_printer_waits_for_a_supervisor(desk, line, clock, tm
             cards.print(receipt, printer, host.path, by=clerk)
     message = str(refused.value)
     assert why in message and f"is {receipt}'s card there?" in message
-    assert f"When {receipt}/1 was sent: counter 5, serial number EV-A0001; now: counter {then['counter']}, serial" \
-           f" number {then['serial']}." in message
+    assert f"When {receipt}/1 was sent: cards inserted 5, panels printed 5, serial number EV-A0001; now: cards" \
+           f" inserted {then['counter']}, panels printed {then['counter']}, serial number {then['serial']}." in message
     assert f"cabin tempcard settle {receipt} --printed|--not-printed" in message
     assert spare.printed == [] and "Pr" not in spare.received           # nothing was sent to it
     assert cards.show(receipt)["state"] == "approved" and "tempcard.not_printed" not in audit_actions(store)
     entry = held(store)[-1]
     assert len(held(store)) == 2 and entry == {
-        "job": f"{receipt}/1", "printer": host.path, "why": entry["why"], "counter_before": 5,
-        "counter_now": then["counter"], "serial_before": "EV-A0001", "serial_now": then["serial"]}
+        "job": f"{receipt}/1", "printer": host.path, "why": entry["why"], "cards_before": 5,
+        "cards_now": then["counter"], "panels_before": 5, "panels_now": then["counter"], "position_now": "OK",
+        "serial_before": "EV-A0001", "serial_now": then["serial"]}
     with store.read() as conn:
         logged = " ".join(r[0] for r in conn.execute("SELECT detail FROM audit WHERE action = 'tempcard.print_held'"))
     assert ADULT not in logged and ADULT[-4:] not in logged and "陈" not in logged    # no personal data
@@ -680,3 +690,33 @@ def test_expired_cards_are_shown_so(desk, printer_rig, clock):
     clock.set(datetime(2027, 2, 24, 9, 0, tzinfo=clock.tz))
     assert cards.show(receipt)["expired"] is True
     assert cards.request(person(), by=clerk, basis="household_register", basis_ref="HR-1")["state"] == "requested"
+
+
+def test_a_jam_whose_answer_is_lost_is_one_spoiled_card_once_taken_out(desk, printer_rig, clock):
+    """Se's NACK T lost (the process killed, a dead line): the card left the feeder and is stuck at
+    the print position. The next print waits for it, then asks for it to be taken out; once out,
+    the counters say spoiled: recorded once, never printed on, and one new card is printed."""
+    cards, _, clerk, _, store = desk
+    sim, printer, url = printer_rig
+    receipt = approved(desk)
+    sim.inject("jam_mid_job", "Se")
+    sim.inject("silence", "Se")
+    with pytest.raises(DeviceTimeout):
+        cards.print(receipt, printer, url, by=clerk)
+    sim.clear("silence")
+    assert (sim.counter, sim.panels, sim.card_inside) == (1, 0, "jam")
+    with pytest.raises(CabinError, match="may still be printing"):
+        cards.print(receipt, printer, url, by=clerk)
+    clock.advance(seconds=2)
+    for _ in range(2):
+        with pytest.raises(CabinError, match="is stuck inside the card printer .* take the card out"):
+            cards.print(receipt, printer, url, by=clerk)
+    assert cards.show(receipt)["cards_spoiled"] == 0 and sim.printed == []
+    sim.clear("jam_mid_job")                                   # the clerk takes it out
+    r = cards.print(receipt, printer, url, by=clerk)
+    assert (r["state"], r["cards_printed"], r["cards_spoiled"], r["resumed"]) == ("printed", 1, 1, False)
+    assert (sim.counter, sim.panels, len(sim.printed)) == (2, 1, 1)
+    assert audit_actions(store).count("tempcard.spoiled") == 1 and audit_actions(store)[-2:] == [
+        "tempcard.spoiled", "tempcard.print"]
+    with pytest.raises(CabinError, match="already printed"):
+        cards.print(receipt, printer, url, by=clerk)

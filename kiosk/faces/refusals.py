@@ -179,16 +179,29 @@ REFUSALS: dict[str, str] = {
     "{receipt} is {state}: only an approved card is printed": "{receipt} 当前为{state}：只有已批准的证才能打印",
     "{receipt} is {state}: only a printed card is printed again": "{receipt} 当前为{state}：只有已打印的证才能补打",
     "whether {receipt}'s card came out cannot be told from the card printer {printer}: {why}. When {job} "
-    "was sent: counter {counter_before}, serial number {serial_before}; now: counter {counter_now}, serial "
-    "number {serial_now}. Nothing more is printed on it until a supervisor has looked in its output tray: "
-    "is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed --reason ...":
-        "无法从制证机 {printer} 判断 {receipt} 的证是否已出：{why}。发送 {job} 时：计数 {counter_before}，序列号 "
-        "{serial_before}；现在：计数 {counter_now}，序列号 {serial_now}。在主管查看出证口之前，该制证机不再打印：{receipt} "
-        "的证是否在出证口？然后登记结果：cabin tempcard settle {receipt} --printed|--not-printed --reason ...",
-    "its counter went back: the printer was reset or swapped": "其计数倒退了：制证机被重置或更换过",
-    "its counter moved by {moved}: other cards were printed on it meanwhile": "其计数增加了 {moved}：期间还打印了其他证",
+    "was sent: {before}; now: {now}. Nothing more is printed on it until a supervisor has looked in its "
+    "output tray: is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed "
+    "--reason ...":
+        "无法从制证机 {printer} 判断 {receipt} 的证是否已出：{why}。发送 {job} 时：{before}；现在：{now}。在主管查看出证口"
+        "之前，该制证机不再打印：{receipt} 的证是否在出证口？然后登记结果：cabin tempcard settle {receipt} "
+        "--printed|--not-printed --reason ...",
+    "cards inserted {cards}, panels printed {panels}, serial number {serial}":
+        "已进卡 {cards} 张，已打印色面 {panels} 个，序列号 {serial}",
+    "not recorded": "未记录",
+    "a counter went back: the printer was reset or swapped": "计数倒退了：制证机被重置或更换过",
+    "its counters moved by {cards} cards and {panels} panels: other cards were printed on it meanwhile":
+        "其计数增加了 {cards} 张卡、{panels} 个色面：期间还打印了其他证",
     "it is another printer (its serial number changed): the printer was swapped": "序列号变了，已不是原来那台：制证机被更换过",
+    "one card left the feeder but {panels} panels were printed, not the job's":
+        "有一张卡离开了进卡器，但打印的色面数为 {panels}，与该任务不符",
+    "one card left the feeder; the job was sent before the panels were counted":
+        "有一张卡离开了进卡器；该任务发送时尚不记录色面计数",
     "its serial number is not known": "无法得知其序列号",
+    "a card of {job} is stuck inside the card printer {printer}: open its cover, take the card out (a card "
+    "with nothing printed on it is spoiled: shred it), close the cover and print again: the printer's "
+    "counters then tell what came out":
+        "{job} 的卡片卡在制证机 {printer} 内：请打开机盖取出卡片（未印上内容的卡已损坏：请销毁），合上机盖后重新打印："
+        "届时由制证机的计数判断出了什么",
     "not recorded (the job was sent before serial numbers were)": "未记录（该任务发送时尚不记录序列号）",
     "unreadable": "无法读取",
     "{job} may still be printing (sent {seconds} s ago): wait {wait} s until the printer stops, then "
