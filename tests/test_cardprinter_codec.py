@@ -22,6 +22,7 @@ from cabin.drivers.errors import ProtocolError
 
 
 @pytest.mark.parametrize("built,expected", [
+    (codec.ack_mode(), b"\x1bPem;4\r"),
     (codec.set_ribbon(), b"\x1bPr;k\r"),
     (codec.insert_card(), b"\x1bPmi;F;s\r"),
     (codec.set_contrast(10), b"\x1bPc;k;=;10\r"),

@@ -21,7 +21,7 @@ from cabin.drivers.simhost import PtyHost, Reply, TcpHost
 
 STATUS = ["Rse", "Sk", "Rcr", "Rlr"]            # cover, feeder, ribbon, card position: no Rst
 WITNESS = ["Rco", "Rco", "Rlr", "Rsn"]           # cards inserted, panels printed, position, serial
-JOB = STATUS + WITNESS + ["Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se"] + WITNESS
+JOB = STATUS + WITNESS + ["Pem", "Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se"] + WITNESS
 
 
 def face() -> Image.Image:
@@ -96,7 +96,7 @@ FAULTS = [
     ("power_cycle_eject", "Se", "timeout", "will not be printed a second time"),
     ("hopper_full", None, "hopper_full", "take the printed cards out"),
     ("hopper_full", "Se", "hopper_full", "take the printed cards out"),
-    ("nack", None, "nack", "refused the command Pr;k (parameter error)"),
+    ("nack", None, "nack", "refused the command Pem;4 (parameter error)"),
     ("nack", "Dbc", "nack", "refused the command Dbc (parameter error)"),
     ("silence", None, "timeout", "Nothing was printed"),
     ("silence", "Dbc", "timeout", "will not be printed a second time"),
@@ -121,7 +121,7 @@ def test_fault_is_typed_nothing_is_printed_and_a_retry_prints_once(rig, kind, at
     if kind != "silence":
         assert printer.cards_inserted() == inserted and printer.panels_printed() == 0
     if at is None and kind not in ("jam_mid_job", "nack", "hopper_full"):  # (no query tells a full tray)
-        assert "Pr" not in sim.received                      # ... and the job never started
+        assert "Pem" not in sim.received                      # ... and the job never started
     sim.clear(kind)                                          # the clerk fixes it; Reprint
     result = printer.print_card(face(), "T-0007")
     assert (result.counter, result.resumed) == (1 + inserted, False)
@@ -437,7 +437,7 @@ def test_a_lost_confirmation_then_another_printer_on_the_line_is_in_doubt(spare)
             printer.print_card(face(), "T-0200")
         with pytest.raises(JobInDoubt):                             # another job waits too
             printer.print_card(face(), "T-0201")
-        assert spare.printed == [] and "Pr" not in spare.received
+        assert spare.printed == [] and "Pem" not in spare.received
         message = str(doubt.value)
         assert "T-0200" in message and "output tray" in message
         assert "cards inserted 3, panels printed 3, serial number SAME" in message
@@ -469,4 +469,4 @@ def test_a_printer_that_does_not_tell_its_serial_number_prints_nothing():
     with PtyHost(sim) as host, CardPrinter(host.path, timeout=0.3) as printer:
         with pytest.raises(ProtocolError, match="refused the query Rsn.*nothing was printed"):
             printer.print_card(face(), "T-0203")
-    assert "Pr" not in sim.received and sim.printed == []
+    assert "Pem" not in sim.received and sim.printed == []

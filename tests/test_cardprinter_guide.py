@@ -102,6 +102,12 @@ def test_unknown_commands_nack_1_bad_parameters_nack_2(wire, answer):
     assert sim.printed == []
 
 
+def test_pem_4_switches_ack_nack_on():
+    sim = SimulatedCardPrinter(ack_mode=False)                          # set up without it
+    assert talk(sim, b"\x1bPr;k\r", b"\x1bRco;c\r") == [b"0\r"]         # queries answer, actions do not
+    assert talk(sim, b"\x1bPem;4\r", b"\x1bPr;k\r", b"\x1bPem;x\r") == [ACK, ACK, NACK + b"2"]
+
+
 def test_status_queries_and_their_answers():
     sim = SimulatedCardPrinter(serial="EV-0042", counter=7, panels=9)
     queries = [b"\x1bRlr;p\r", b"\x1bRse;o\r", b"\x1bRse;f\r", b"\x1bSk;f\r", b"\x1bRcr\r", b"\x1bRlr;c\r",

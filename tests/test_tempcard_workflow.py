@@ -248,7 +248,7 @@ def test_killed_after_the_card_came_out_then_the_printer_restarted(station, tmp_
             f" 0, serial number {again.serial}. Nothing more is printed on it until a supervisor has looked in its"
             " output tray") in r.stderr
     assert ("a counter went back" if restart == "reset" else "another printer") in r.stderr
-    assert again.printed == [] and "Pr" not in again.received
+    assert again.printed == [] and "Pem" not in again.received
     [entry] = audit_entries(run, "tempcard.print_held")
     assert (entry["actor"], entry["subject"]) == ("li", receipt)
     assert {k: entry["detail"][k] for k in ("cards_before", "cards_now", "panels_before", "panels_now", "serial_before",

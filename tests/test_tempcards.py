@@ -266,7 +266,7 @@ def test_a_name_the_font_cannot_draw_is_refused_before_the_printer_moves(desk, p
     assert missing_characters("𠮷", path, index) == ["𠮷"]  # no font in the suite has Extension B
     with pytest.raises(CabinError, match=r"no glyph for 𠮷 \(U\+20BB7\).*missing-glyph box"):
         cards.print(receipt, printer, url, by=clerk)
-    assert "Pr" not in sim.received and sim.printed == []
+    assert "Pem" not in sim.received and sim.printed == []
     assert cards.show(receipt)["state"] == "approved"
 
 
@@ -521,7 +521,7 @@ def test_a_swapped_or_reset_printer_waits_for_a_supervisor(desk, line, clock, tm
     assert f"When {receipt}/1 was sent: cards inserted 5, panels printed 5, serial number EV-A0001; now: cards" \
            f" inserted {then['counter']}, panels printed {then['counter']}, serial number {then['serial']}." in message
     assert f"cabin tempcard settle {receipt} --printed|--not-printed" in message
-    assert spare.printed == [] and "Pr" not in spare.received           # nothing was sent to it
+    assert spare.printed == [] and "Pem" not in spare.received           # nothing was sent to it
     assert cards.show(receipt)["state"] == "approved" and "tempcard.not_printed" not in audit_actions(store)
     entry = held(store)[-1]
     assert len(held(store)) == 2 and entry == {

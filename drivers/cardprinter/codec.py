@@ -71,6 +71,7 @@ def command(name: str, *params: object) -> bytes:
 
 
 # -- the commands of a job, and the queries ---------------------------------------------------
+def ack_mode() -> bytes: return command("Pem", 4)   # error management kept, ACK/NACK on
 def set_ribbon(kind: str = "k") -> bytes: return command("Pr", kind)
 def insert_card(source: str = "F", mode: str = "s") -> bytes: return command("Pmi", source, mode)
 def set_contrast(value: int = 10, panel: str = "k", op: str = "=") -> bytes: return command("Pc", panel, op, value)

@@ -1,7 +1,8 @@
 """The card printer over a serial link: status, firmware, feeder, and one card a job.
 
 A job (`print_card`) is: check the status (`Rse;o`, `Sk;f`, `Rcr`, `Rlr;p`: there is no `Rst` in
-the guide), read the counters and the serial number, then `Pr;k`, `Pmi;F;s`, `Pc;k;=;<contrast>`,
+the guide), read the counters and the serial number, then `Pem;4` (ACK/NACK mode), `Pr;k`,
+`Pmi;F;s`, `Pc;k;=;<contrast>`,
 `Ss`, `Sr`, `Dbc;k;2;<nb_bytes>;<data>` (the whole compressed panel), for a duplex card `Sv` and
 the back's `Dbc`, then `Se`, each answered ACK before the next goes out; then read the counters
 until the card is out. A card counts as printed only when the printer has acknowledged `Se` AND
@@ -339,6 +340,8 @@ class CardPrinter:
             raise DeviceTimeout(f"{exc}. Nothing was printed.") from None
 
     def _send_job(self, sides: list[bytes]) -> None:
+        # Pem;4 first: without ACK/NACK mode a printer answers no action (a power cut resets it)
+        self._do(codec.ack_mode(), "Pem;4")
         self._do(codec.set_ribbon("k"), "Pr;k")
         self._do(codec.insert_card("F", "s"), "Pmi;F;s")
         self._do(codec.set_contrast(self.contrast), f"Pc;k;=;{self.contrast}")

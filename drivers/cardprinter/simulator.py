@@ -13,7 +13,9 @@ is a printer that was reset. `serial = None` afterwards: a printer that does not
 answers NACK 1). Each card out is kept as a `PrintedCard` (the decoded K panels of both sides and
 their images), and saved as `card-NNNN.png` (and `card-NNNN-back.png`) in `out_dir` when given.
 
-What it accepts (codec.py): the guide's download forms only; an unknown command (`Rst` among
+ACK/NACK mode (`Pem;4`) is on at power-up (as modelled: `ack_mode=False` is a printer set up
+without it, which answers only queries until it gets `Pem;4`). What it accepts (codec.py): the
+guide's download forms only; an unknown command (`Rst` among
 them) gets NACK 1, bad parameters NACK 2; a NACK to an action inside a sequence ends the
 sequence, so nothing of it is printed. The ribbon is K: a `y`/`m`/`c` download in a valid form
 gets NACK R (no colour panel on the ribbon, as modelled); `o` (overlay) is accepted and counted
@@ -61,7 +63,7 @@ from .panel import LINE_BYTES, LINES, PANEL_BYTES, decompress, to_image
 
 FAULTS = ("cover_open", "feeder_empty", "ribbon_out", "hopper_full", "jam_mid_job", "power_cycle",
           "power_cycle_eject", "nack", "silence")
-ACTIONS = {"Pr", "Pmi", "Pc", "Ss", "Sr", "Sv", "Db", "Dbc", "Se"}
+ACTIONS = {"Pem", "Pr", "Pmi", "Pc", "Ss", "Sr", "Sv", "Db", "Dbc", "Se"}
 CLEANING_EVERY = 1000  # cards between two cleanings, as modelled (Rlr;c)
 
 
@@ -80,7 +82,7 @@ class SimulatedCardPrinter:
     def __init__(self, faults: Iterable[str] | Mapping[str, str | None] = (), *, cards: int = 100,
                  ribbon: int | None = 500, hopper_capacity: int = 100, out_dir: str | Path | None = None,
                  print_seconds: float = 0.0, firmware: str = "CABIN-SIM 1.0", model: str = "CABIN-SIM",
-                 serial: str | None = None, counter: int = 0, panels: int | None = None):
+                 serial: str | None = None, counter: int = 0, panels: int | None = None, ack_mode: bool = True):
         serial = f"CABIN-SIM-{secrets.token_hex(4).upper()}" if serial is None else serial
         if not (serial.isascii() and serial.isprintable() and serial.strip() == serial
                                        and 0 < len(serial) <= 32):
@@ -93,6 +95,7 @@ class SimulatedCardPrinter:
         self.card_inside: str | None = None  # None, or why a card is inside: "jam", "power_cycle"
         self.counter, self.panels, self.serial = counter, counter if panels is None else panels, serial
         self.since_cleaning = 0
+        self.power_up_ack_mode = self.ack_mode = ack_mode
         self.out_dir = Path(out_dir) if out_dir else None
         self.print_seconds, self.firmware, self.model = print_seconds, firmware, model
         self.printed: list[PrintedCard] = []
@@ -162,6 +165,7 @@ class SimulatedCardPrinter:
             self.card_inside = None    # pushed out blank at power-up
             self.hopper += 1
         self._sides = self._side = None
+        self.ack_mode = self.power_up_ack_mode
 
     def status_words(self) -> list[str]:
         """What the driver's status() makes of the query answers, for tests and `devices list`."""
@@ -193,7 +197,8 @@ class SimulatedCardPrinter:
                     answer, delay = self._answer(item)
                     if item.name in ACTIONS and answer[:1] == bytes([codec.NAK]):
                         self._sides = self._side = None
-                if "silence" not in self._active:
+                quiet = not self.ack_mode and isinstance(item, codec.Command) and item.name in ACTIONS
+                if "silence" not in self._active and not quiet:
                     replies.append(Reply(answer, delay))
         return replies
 
@@ -227,6 +232,13 @@ class SimulatedCardPrinter:
         return getattr(self, f"_do_{cmd.name}")(cmd)
 
     # -- the actions: each returns (answer, delay) -------------------------------------------------
+    def _do_Pem(self, cmd):
+        """`Pem;4`: error management kept, ACK/NACK on; another mode: actions are not answered."""
+        if len(cmd.params) != 1 or not cmd.params[0].isdigit():
+            return codec.nack("2"), 0.0
+        self.ack_mode = cmd.params[0] == "4"
+        return codec.ack(), 0.0
+
     def _do_Pr(self, cmd):
         if cmd.params != ("k",):
             return codec.nack("2"), 0.0
