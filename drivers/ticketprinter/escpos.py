@@ -93,7 +93,7 @@ def cut(kind: str = "partial") -> bytes:
 
 
 # Real-time status: `DLE EOT n`, answered at once with one byte each, even while offline.
-STATUS_PRINTER, STATUS_OFFLINE, STATUS_PAPER = 1, 2, 4
+STATUS_PRINTER, STATUS_OFFLINE, STATUS_ERROR, STATUS_PAPER = 1, 2, 3, 4
 STATUS_KINDS = (STATUS_PRINTER, STATUS_OFFLINE, STATUS_PAPER)
 STATUS_REQUEST = b"".join(bytes((DLE, 0x04, n)) for n in STATUS_KINDS)
 FIXED_BITS = 0x12  # bits 1 and 4 are always set: anything else is not a status byte
@@ -151,6 +151,10 @@ def encode_status(kind: int, s: Status) -> int:
         b |= 0x08 * s.offline
     elif kind == STATUS_OFFLINE:
         b |= 0x04 * s.cover_open | 0x20 * s.paper_end_stop | 0x40 * s.error
+    elif kind == STATUS_ERROR:
+        # The error cause agrees with the offline cause's error bit: an error that only
+        # switching the printer off and on clears (bit 3, unrecoverable), as the driver says.
+        b |= 0x08 * s.error
     elif kind == STATUS_PAPER:
         b |= 0x0C * s.paper_near_end | 0x60 * s.paper_out
     return b

@@ -13,7 +13,8 @@ import functools
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from .elements import Element, Feed, QrCode, Raster, Run, TextLine
+from . import barcodes
+from .elements import Barcode, Element, Feed, QrCode, Raster, Run, TextLine
 from .escpos import INVERT
 from ..fonts import FontFile
 
@@ -43,6 +44,9 @@ def render(elements: list[Element] | tuple[Element, ...], font: FontFile,
         elif isinstance(el, Raster):
             img = _raster(el)
             bands.append((img, el.align, img.height))
+        elif isinstance(el, Barcode):
+            img = _barcode(el, font, width - 2 * margin)
+            bands.append((img, el.align, img.height if img else 0))
         elif isinstance(el, Feed):
             bands.append((None, "left", el.lines * LINE))
     page = Image.new("L", (width, max(1, sum(h for _, _, h in bands))), 255)
@@ -116,4 +120,29 @@ def _raster(el: Raster) -> Image.Image:
     sx, sy = (1, 2, 1, 2)[el.mode], (1, 1, 2, 2)[el.mode]
     if (sx, sy) != (1, 1):
         img = img.resize((img.width * sx, img.height * sy), Image.Resampling.NEAREST)
+    return img
+
+
+def _barcode(el: Barcode, font: FontFile, room: int) -> Image.Image | None:
+    """Bars `module` dots per narrow module, `height` dots high, the data in text above and/or
+    below; nothing when the printer would refuse the data or the symbol is wider than the line."""
+    widths = barcodes.bars(el.kind, el.data)
+    if widths is None or sum(widths) * el.module > room:
+        return None
+    hri = el.data.decode("ascii", "replace")
+    if el.kind == barcodes.CODE128:
+        hri = "".join(ch for ch in hri[2:] if ch.isprintable())  # the code set prefix is not printed
+    above, below = el.hri & 1, el.hri & 2
+    text_h = LINE if hri else 0
+    img = Image.new("L", (sum(widths) * el.module, el.height + text_h * (bool(above) + bool(below))), 255)
+    draw = ImageDraw.Draw(img)
+    top = text_h if above else 0
+    x = 0
+    for i, w in enumerate(widths):
+        if i % 2 == 0:
+            draw.rectangle((x, top, x + w * el.module - 1, top + el.height - 1), fill=0)
+        x += w * el.module
+    f = _font(font, CELL)
+    for y in ([0] if above else []) + ([top + el.height + (LINE - CELL) // 2] if below else []):
+        draw.text(((img.width - f.getlength(hri)) / 2, y), hri, font=f, fill=0)
     return img
