@@ -176,3 +176,41 @@ def test_graphics_store_and_print(scale):
         (ticket,) = tickets(stream, chunk)
         assert same_dots(ink(ticket), img.resize((40 * scale[0], 30 * scale[1]), Image.Resampling.NEAREST))
     assert tickets(stream[:len(body) + 5] + escpos.cut()) == [()]  # stored, not printed
+
+
+# --- bounded cost on garbage -------------------------------------------------------------------
+
+def test_a_runaway_ticket_is_drawn_no_longer_than_the_cap():
+    from cabin.drivers.ticketprinter.render import LINE, MAX_DRAWN, _wrap
+
+    long_line = TextLine((Run("派出所" * 400),))
+    elements = (long_line,) * 50 + (Raster(72, 3000, b"\xff" * 72 * 3000),) * 5
+    assert render(elements, cjk_font("派出所")).height == MAX_DRAWN
+    # the wrapping itself stops once the page is full: its work is bounded, not only its result
+    assert len(_wrap(long_line.runs, cjk_font("派"), 576, 10 * LINE)) <= 11
+
+
+def test_a_megabyte_of_random_bytes_then_a_valid_ticket(tmp_path):
+    import random
+
+    from cabin.drivers.ticketprinter.interpreter import MAX_ELEMENTS, MAX_LINE_BYTES
+    from cabin.drivers.ticketprinter.parser import MAX_PENDING
+    from cabin.drivers.ticketprinter.render import MAX_DRAWN
+
+    sim = SimulatedTicketPrinter(out_dir=tmp_path)
+    garbage = random.Random(13).randbytes(1 << 20)
+    for i in range(0, len(garbage), 4096):
+        sim.receive(garbage[i:i + 4096])
+        interp = sim.interpreter
+        assert len(interp.parser.pending) <= MAX_PENDING and len(interp.elements) <= MAX_ELEMENTS
+        assert interp.line_bytes <= MAX_LINE_BYTES
+    assert sim.printed > 0 and all(Image.open(p).height <= MAX_DRAWN for p in sim.pngs)
+    # a status poll is answered at once, whatever the garbage left half-read
+    assert decode_status(*answer(sim, escpos.STATUS_REQUEST)) == Status()
+    # once any half-read command has had its bytes, a valid ticket prints as sent (after what the
+    # garbage put on the paper since its last cut, as on a printer)
+    before = sim.printed
+    reply = answer(sim, b"\x00" * MAX_PENDING + escpos.init() + "号码 A023".encode("gb18030") + b"\n"
+                   + escpos.cut() + escpos.STATUS_REQUEST)
+    assert decode_status(*reply) == Status() and sim.printed == before + 1
+    assert sim.tickets[-1][-1] == TextLine((Run("号码 A023"),))
