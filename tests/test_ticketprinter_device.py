@@ -214,3 +214,47 @@ def test_a_megabyte_of_random_bytes_then_a_valid_ticket(tmp_path):
                    + escpos.cut() + escpos.STATUS_REQUEST)
     assert decode_status(*reply) == Status() and sim.printed == before + 1
     assert sim.tickets[-1][-1] == TextLine((Run("号码 A023"),))
+
+
+# --- control lines (faults that change while it runs) ------------------------------------------
+
+def test_control_lines_change_the_faults_mid_job():
+    sim = SimulatedTicketPrinter()
+    assert sim.control("help").startswith("ok lines: fault KIND on|off; faults; help; cover close")
+    assert answer(sim, b"first half of a ticket\n") == b""
+    assert sim.control("cover open") == "ok cover open; status cover_open"
+    status = decode_status(*answer(sim, escpos.STATUS_REQUEST))
+    assert status.cover_open and status.offline
+    assert answer(sim, b"second half\n" + escpos.cut()) == b"" and (sim.printed, sim.dropped) == (0, 1)
+    assert sim.control("cover close") == "ok cover closed; status ready"
+    assert answer(sim, b"again\n" + escpos.cut() + escpos.STATUS_REQUEST) == b"\x12\x12\x12"
+    assert sim.printed == 1
+
+
+@pytest.mark.parametrize("line, reply, faults", [
+    ("paper low", "ok paper low; status paper_near_end", {"near_end"}),
+    ("paper out", "ok paper out; status paper_out", {"paper_out"}),
+    ("paper in", "ok paper in; status ready", set()),
+    ("fault offline on", "ok fault offline on", {"near_end", "offline"}),
+    ("fault near_end off", "ok fault near_end off", set()),
+    ("faults", "ok faults: near_end", {"near_end"}),
+    ("fault jam on", "error: unknown fault 'jam': one of cover_open, near_end, offline, paper_out, silence",
+     {"near_end"}),
+    ("fault offline maybe", "error: say: fault KIND on|off", {"near_end"}),
+    ("cover ajar", "error: unknown line 'cover ajar': send help for the lines this device takes", {"near_end"}),
+    ("paper out now", "error: unexpected 'now': send help for the lines", {"near_end"}),
+    ("", "error: empty line: send a command, e.g. help", {"near_end"}),
+])
+def test_control_line_answers(line, reply, faults):
+    sim = SimulatedTicketPrinter(["near_end"])
+    assert sim.control(line) == reply
+    assert sim.faults == faults
+
+
+def test_a_new_roll_ends_the_paper_countdown():
+    sim = SimulatedTicketPrinter(paper_left=0)
+    answer(sim, b"A\n" + escpos.cut())
+    assert sim.status().paper_out
+    assert sim.control("paper in") == "ok paper in; status ready"
+    answer(sim, b"B\n" + escpos.cut())
+    assert sim.printed == 1 and sim.tickets[-1] == (TextLine((Run("B"),)),)
