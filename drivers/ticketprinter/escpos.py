@@ -40,7 +40,10 @@ def align(where: str) -> bytes:
 
 def text(s: str) -> bytes:
     """Text without a line feed. Non-ASCII goes through Chinese mode as GB18030 (whose
-    single bytes are ASCII, so ASCII alone needs no mode switch: four bytes saved a line)."""
+    single bytes are ASCII, so ASCII alone needs no mode switch: four bytes saved a line).
+    Printers sold in China start in Chinese mode, so `FS &` is redundant there; it is sent
+    anyway (domain.md 7.3's documented form) so that a printer set to start without it, or
+    left by someone else's `FS .`, prints the same ticket."""
     if s.isascii():
         return s.encode("ascii")
     return CHINESE_ON + s.encode("gb18030") + CHINESE_OFF
