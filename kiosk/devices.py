@@ -25,9 +25,9 @@ def simulator(kind: str, faults: list[str], cards: str | None = None, out_dir: s
     """A simulated device of `kind`, with faults switched on from the start; a card printer answers
     `serial` to Rsn (default: a new one each start), so a spare can be swapped in on the same line."""
     if kind == "reader":
-        from cabin.drivers.idreader import SimulatedReader
+        from cabin.drivers.idreader.simulator import RADIO_S, SimulatedReader
 
-        return SimulatedReader(cards, faults=tuple(faults))
+        return SimulatedReader(cards, faults=tuple(faults), radio_s=RADIO_S)  # a read takes a real reader's time
     if kind == "card-printer":
         from cabin.drivers.cardprinter import SimulatedCardPrinter
 
