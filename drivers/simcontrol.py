@@ -15,7 +15,8 @@ A simulator implements `control` in a few lines with `answer`:
         return simcontrol.answer(line, FAULTS, self.set_fault, self.faults_on,
                                  {"cover open": self._open, "cover close": self._close})
 
-Each action gets the words after its own as a list and returns a detail for the `ok` line (or
+A simulator module lists its own lines in `CONTROL_LINES` (e.g. `("cover open", "cover close")`):
+`cabin sim --help` shows them. Each action gets the words after its own as a list and returns a detail for the `ok` line (or
 None). An action or set_fault raising ValueError becomes `error: <its message>`. `control` is
 called from the host's control thread while `receive` runs in the serving thread: the device
 guards its state with its own lock (the actions and set_fault take it).

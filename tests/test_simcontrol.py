@@ -70,3 +70,60 @@ def test_longest_action_key_wins():
     actions = {"card": lambda a: said.append(("card", a)), "card out": lambda a: said.append(("out", a))}
     assert simcontrol.answer("card out now", (), lambda k, on: None, lambda: (), actions) == "ok"
     assert said == [("out", ["now"])]
+
+
+# -- the host's side: the control socket ---------------------------------------------------------------------
+def talk(path, data: bytes, answers: int) -> list[str]:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(str(path))
+        s.sendall(data)
+        got = b""
+        while got.count(b"\n") < answers:
+            chunk = s.recv(4096)
+            assert chunk, got
+            got += chunk
+    return got.decode("utf-8").splitlines()
+
+
+def test_a_device_without_control_lines_says_so(tmp_path):
+    from cabin.drivers.simhost import PtyHost
+
+    class Mute:
+        def receive(self, data):
+            return []
+
+    with PtyHost(Mute(), control=tmp_path / "ctl"):
+        assert talk(tmp_path / "ctl", b"cover open\n", 1) == [simcontrol.NO_CONTROL]
+
+
+def test_the_socket_passes_lines_and_refuses_an_endless_one(tmp_path):
+    from cabin.drivers.simhost import TcpHost
+
+    class Echo(Device):
+        def receive(self, data):
+            return []
+
+    d = Echo()
+    with TcpHost(d, control=tmp_path / "ctl") as host:
+        assert host.control.path == tmp_path / "ctl"
+        long = b"x" * 5000 + b" still the same line\ncover open\n"
+        assert talk(tmp_path / "ctl", long, 2) == ["error: line longer than 200 characters", "ok cover open"]
+        assert talk(tmp_path / "ctl", "fault jam on\r\nfault 卡 on\n".encode(), 2) == [
+            "ok fault jam on", "error: unknown fault '卡': one of cover_open, jam"]
+    assert d.on == {"jam"} and d.cover == "open"
+    assert not (tmp_path / "ctl").exists()
+
+
+def test_a_stale_socket_is_replaced(tmp_path):
+    import socket
+
+    from cabin.drivers.simhost import PtyHost
+
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(tmp_path / "ctl"))
+    stale.close()  # a simulator killed -9 leaves its socket file
+    with PtyHost(Device(), control=tmp_path / "ctl"):
+        assert talk(tmp_path / "ctl", b"faults\n", 1) == ["ok faults: none"]

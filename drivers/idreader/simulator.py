@@ -52,6 +52,7 @@ GARBAGE = b"\x00\xff\x13\xaa\xaa\x96\x69\x55\xaa\xaa\x96\xaa\xaa\xaa\x96"
 SAM_ID = "05.01-20110511-0123456789-1234567890"
 SERIAL = bytes(8)  # the select reply's 8 bytes (a card serial); nothing reads them
 SET_BAUD_CMD, SET_FRAME_SIZE_CMD = (0x60, 0xFF), (0x61, 0xFF)
+CONTROL_LINES = ("remove card", "insert card [N]", "next card")  # besides simcontrol's generic lines
 BAUDS = {0: 115200, 1: 57600, 2: 38400, 3: 19200, 4: 9600}  # 60 FF <p>
 RADIO_S = 0.5      # a real reader's radio exchange before a read's reply starts
 IDLE_DROP_S = 0.15  # silence after which a partial request is dropped
