@@ -1,8 +1,8 @@
 """The simulated printers' renderings (a card face: a name, an ID number, an address, a photo)
 written 0600 in folders made 0700, whatever the umask.
 
-The same rule as cabin.queue.private, which the station's files follow; drivers/ imports nothing
-from queue/ (tests/test_*_driver.py check), so the two functions the simulators need live here.
+The rule of cabin.queue.private, which the station's files follow; drivers/ imports nothing from
+queue/ (tests/test_*_driver.py check), so these two live here and the queue imports them.
 """
 
 from __future__ import annotations

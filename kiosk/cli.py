@@ -303,7 +303,7 @@ def cmd_sim(ctx: Context) -> int:
             raise CabinError("cannot read the cards file {path}: {why}", path=a.cards, why=exc.strerror or exc) from None
     try:
         device = devices.simulator(a.kind, a.fault, cards=a.cards, out_dir=a.out, baud=a.baud, serial=a.serial)
-        h = devices.host(device, a.link, a.tcp, a.baud)
+        h = devices.host(device, a.link, a.tcp, a.baud, a.control)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE and a.tcp:
             raise CabinError("the port {port} on {host} is in use: stop what serves there, or choose another"
@@ -314,11 +314,12 @@ def cmd_sim(ctx: Context) -> int:
 
     def announce(url: str) -> None:
         serial = getattr(device, "serial", None)  # the card printer's, made up when not given
-        emit(a, {"device": a.kind, "url": url, "faults": a.fault, "baud": a.baud,
+        emit(a, {"device": a.kind, "url": url, "faults": a.fault, "baud": a.baud, "control": a.control,
                  **({"serial": serial} if a.kind == "card-printer" else {})},
              f"simulated {a.kind} at {url}" + (f" ({a.baud} baud)" if a.baud else "")
              + (f", serial number {serial}" if a.kind == "card-printer" else "")
-             + (f", faults: {', '.join(a.fault)}" if a.fault else "") + "; Ctrl-C stops it")
+             + (f", faults: {', '.join(a.fault)}" if a.fault else "")
+             + (f", control lines at {a.control}" if a.control else "") + "; Ctrl-C stops it")
         sys.stdout.flush()
 
     devices.serve_until_interrupted(h, announce)
@@ -564,6 +565,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=path, metavar="DIR", help="printers: render each printed ticket or card to a PNG here")
     p.add_argument("--serial", metavar="TEXT", help="card printer: the serial number it answers to Rsn"
                    " (default: a new one each start, as it keeps no counter); the same again is a reset printer")
+    p.add_argument("--control", type=path, metavar="PATH", help="take control lines (faults on and off, the"
+                   " device's own: below) on a unix socket at PATH while it runs")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter  # the epilog's lists keep their lines
+
+    def sim_help(sim=p, plain=p.format_help) -> str:  # the fault lists import every simulator: only when asked
+        sim.epilog = devices.sim_help()
+        return plain()
+
+    p.format_help = sim_help
 
     dev = sub.add_parser("devices", help="the configured devices").add_subparsers(dest="devices_command", metavar="ACTION", required=True)
     command("list", cmd_devices_list, "the configured devices and their live status", dev)

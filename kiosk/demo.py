@@ -24,7 +24,7 @@ from pathlib import Path
 from cabin.config import Device, StationConfig, load_config
 from cabin.drivers.cardprinter import SimulatedCardPrinter
 from cabin.drivers.idreader import SimulatedReader
-from cabin.drivers.idreader.simulator import sample_cards
+from cabin.drivers.idreader.simulator import RADIO_S, sample_cards
 from cabin.drivers.simhost import PtyHost
 from cabin.drivers.ticketprinter import SimulatedTicketPrinter
 from cabin.queue.clock import SystemClock, local_day
@@ -60,7 +60,11 @@ class DemoStation:
         # through at once
         cards = sample_cards()
         self.first_card = next(c for c in cards if c.name == "王秀英")
-        self.reader = SimulatedReader([self.first_card] + [c for c in cards if c is not self.first_card])
+        # the card stays on the reader until it leaves the field, as a real one does: every read in
+        # the demo is 王秀英's (the reader's `next_card()` puts the next sample down); the radio
+        # exchange takes the half second a real reader takes
+        self.reader = SimulatedReader([self.first_card] + [c for c in cards if c is not self.first_card],
+                                      radio_s=RADIO_S)
         self.card_printer = SimulatedCardPrinter(out_dir=paths.data_dir() / "demo-cards")
         self.ticket_printer = SimulatedTicketPrinter(out_dir=paths.data_dir() / "demo-tickets")
 

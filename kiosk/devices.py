@@ -25,9 +25,9 @@ def simulator(kind: str, faults: list[str], cards: str | None = None, out_dir: s
     """A simulated device of `kind`, with faults switched on from the start; a card printer answers
     `serial` to Rsn (default: a new one each start), so a spare can be swapped in on the same line."""
     if kind == "reader":
-        from cabin.drivers.idreader import SimulatedReader
+        from cabin.drivers.idreader.simulator import RADIO_S, SimulatedReader
 
-        return SimulatedReader(cards, faults=tuple(faults))
+        return SimulatedReader(cards, faults=tuple(faults), radio_s=RADIO_S)  # a read takes a real reader's time
     if kind == "card-printer":
         from cabin.drivers.cardprinter import SimulatedCardPrinter
 
@@ -50,12 +50,34 @@ def sim_faults(kind: str) -> tuple[str, ...]:
     return tuple(FAULTS)
 
 
-def host(device, link: str | None, tcp: tuple[str, int] | None, baud: int | None) -> PtyHost | TcpHost:
-    """`tcp`: (host, port) as cli_args.host_port parsed it."""
+def sim_control_lines(kind: str) -> tuple[str, ...]:
+    """The control lines a simulator adds to the generic ones (its module's CONTROL_LINES)."""
+    import importlib
+
+    module = {"reader": "idreader", "card-printer": "cardprinter", "ticket-printer": "ticketprinter"}[kind]
+    return tuple(getattr(importlib.import_module(f"cabin.drivers.{module}.simulator"), "CONTROL_LINES", ()))
+
+
+def sim_help() -> str:
+    """`cabin sim --help`'s epilog: every simulator's fault kinds and control lines."""
+    from cabin.drivers.simcontrol import GENERIC
+
+    faults = "\n".join(f"  {kind}: {', '.join(sorted(sim_faults(kind)))}" for kind in SIM_KINDS)
+    lines = "\n".join(f"  {kind}: {'; '.join(sim_control_lines(kind)) or '(none of its own)'}" for kind in SIM_KINDS)
+    return (f"faults (--fault KIND, repeatable; KIND@COMMAND arms a card printer fault for that\n"
+            f"one command, e.g. silence@Se):\n{faults}\n\n"
+            "control lines (--control PATH, a unix socket: send one text line, get one line back,\n"
+            "\"ok ...\" or \"error: ...\"; e.g. echo 'remove card' | socat - UNIX-CONNECT:PATH):\n"
+            f"  any simulator: {'; '.join(GENERIC)}\n{lines}")
+
+
+def host(device, link: str | None, tcp: tuple[str, int] | None, baud: int | None,
+         control: str | None = None) -> PtyHost | TcpHost:
+    """`tcp`: (host, port) as cli_args.host_port parsed it; `control`: the control socket's path."""
     if tcp:
         address, port = tcp
-        return TcpHost(device, address, port, baud=baud)
-    return PtyHost(device, link=link, baud=baud)
+        return TcpHost(device, address, port, baud=baud, control=control)
+    return PtyHost(device, link=link, baud=baud, control=control)
 
 
 def serve_until_interrupted(h: PtyHost | TcpHost, announce: Callable[[str], None]) -> None:

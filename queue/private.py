@@ -7,34 +7,18 @@ to exactly 0600 (a umask of 0277 would otherwise leave the owner unable to write
 folder Cabin creates is set to exactly 0700. A file or folder that already exists is never
 widened or narrowed silently: `shared` tells the caller, which refuses with the command to fix it.
 
-The simulated printers' renderings follow the same rule through cabin.drivers.private (drivers/
-imports nothing from queue/). The daily export files are not made here: they hold no personal data by design and are meant to
+The simulated printers' renderings follow the same rule: `make_folder` and `open_for_writing` are
+cabin.drivers.private's (drivers/ imports nothing from queue/), imported here. The daily export files are not made here: they hold no personal data by design and are meant to
 be sent to the branch bureau.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import BinaryIO
 
-FILE_MODE = 0o600
-FOLDER_MODE = 0o700
-
-
-def make_folder(path: str | os.PathLike) -> None:
-    """The folder and any missing parents, each created 0700; an existing one is left as it is."""
-    path = Path(path)
-    missing = []
-    while not os.path.lexists(path) and path != path.parent:
-        missing.append(path)
-        path = path.parent
-    for folder in reversed(missing):
-        try:
-            os.mkdir(folder, FOLDER_MODE)
-        except FileExistsError:  # another process made it first: it is Cabin's, made the same way
-            continue
-        os.chmod(folder, FOLDER_MODE)
+# The two helpers the simulated printers' renderings need too live in drivers/ (which imports
+# nothing from the queue); the rule is one, written once.
+from cabin.drivers.private import FILE_MODE, FOLDER_MODE, make_folder, open_for_writing  # noqa: F401
 
 
 def create(path: str | os.PathLike, flags: int = os.O_RDWR) -> int:
@@ -46,17 +30,6 @@ def create(path: str | os.PathLike, flags: int = os.O_RDWR) -> int:
         os.close(fd)
         raise
     return fd
-
-
-def open_for_writing(path: str | os.PathLike) -> BinaryIO:
-    """The file at `path` emptied (or created) for writing, 0600: for a rendering written again."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-    except BaseException:
-        os.close(fd)
-        raise
-    return os.fdopen(fd, "wb")
 
 
 def shared(path: str | os.PathLike) -> int | None:

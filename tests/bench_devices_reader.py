@@ -1,5 +1,7 @@
 """Benchmark: reading an ID card at 115200 baud costs at most 1.10x the time its bytes need on the
-wire (issue 3). Run standalone: `python -m tests.bench_devices_reader`.
+wire plus the radio exchange the simulator models (issues 3 and 13), and a megabyte of random
+bytes costs the reader's simulator at most 5 s and 64 MB, the next request answered after it.
+Run standalone: `python -m tests.bench_devices_reader`.
 
 The simulator serves a pseudo-terminal whose host paces the reader's replies at 115200 baud
 (10 bits a byte, 8N1). A pseudo-terminal delivers the driver's requests at once, where a real
@@ -7,7 +9,8 @@ line takes their wire time too, so the device here is wrapped to answer each req
 its bytes would have arrived: the measurement then pays for every byte the floor counts.
 
 floor = (request + reply bytes of the whole find -> select -> read cycle) x 10 / 115200, taken
-per read from the simulator's byte counters; value = the wall time of `read_card`; the figure is
+per read from the simulator's byte counters, plus RADIO_S (0.5 s) for each read command the
+simulator answered after its radio exchange; value = the wall time of `read_card`; the figure is
 the median over the reads. Every line is one JSON object: name, value, unit, floor, ratio, goal,
 goal_is, ok, note.
 """
@@ -15,12 +18,19 @@ goal_is, ok, note.
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import sys
 import time
+import tracemalloc
 
 from cabin.drivers.idreader import IdCardReader, SimulatedReader, sample_cards
+from cabin.drivers.idreader import codec
+from cabin.drivers.idreader.simulator import RADIO_S
 from cabin.drivers.simhost import PtyHost, Reply
+
+READS = (codec.READ_BASE_CMD, codec.READ_FINGERPRINT_CMD, codec.READ_NEW_ADDRESS_CMD)
+GARBAGE_BYTES, GARBAGE_MAX_S, GARBAGE_MAX_MB = 1 << 20, 5.0, 64
 
 BAUD = 115200
 
@@ -46,17 +56,49 @@ def result(name: str, value: float, unit: str, floor: float, goal: float | None,
 
 def measure(reads: int, fingerprint: bool) -> tuple[list[float], list[float]]:
     # with a fingerprint: the sample that has one, every time
-    sim = SimulatedReader(sample_cards()[:1] if fingerprint else None)
+    sim = SimulatedReader(sample_cards()[:1] if fingerprint else None, radio_s=RADIO_S)
     times, floors = [], []
     with PtyHost(InboundLine(sim, BAUD), baud=BAUD) as host, IdCardReader(host.path, timeout=2) as reader:
         reader.read_card(timeout=2, fingerprint=fingerprint)  # warm-up: port settings, first imports
         for _ in range(reads):
-            before = sim.bytes_in + sim.bytes_out
+            before, asked = sim.bytes_in + sim.bytes_out, len(sim.requests)
             start = time.perf_counter()
             reader.read_card(timeout=2, fingerprint=fingerprint)
             times.append((time.perf_counter() - start) * 1000)
-            floors.append((sim.bytes_in + sim.bytes_out - before) * 10 / BAUD * 1000)
+            radio = sum(cmd in READS for cmd in sim.requests[asked:]) * RADIO_S
+            floors.append(((sim.bytes_in + sim.bytes_out - before) * 10 / BAUD + radio) * 1000)
     return times, floors
+
+
+def swallow_garbage(traced: bool) -> tuple[float, float]:
+    """1 MB of random bytes written to the simulator's pty, then, after a silence, one find card:
+    (seconds until the simulator has taken every byte, tracemalloc's peak in MB or 0)."""
+    garbage = random.Random(13).randbytes(GARBAGE_BYTES)
+    sim = SimulatedReader()
+    with PtyHost(sim) as host, IdCardReader(host.path, timeout=2) as reader:
+        if traced:
+            tracemalloc.start()
+        start = time.perf_counter()
+        reader.link.write(garbage)
+        while sim.bytes_in < GARBAGE_BYTES:
+            time.sleep(0.005)
+        took = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else 0.0
+        if traced:
+            tracemalloc.stop()
+        time.sleep(sim.idle_drop_s * 2)
+        if not reader.find_card():
+            raise AssertionError("the request after the garbage was not answered: card found")
+    return took, peak
+
+
+def bench_garbage() -> list[dict]:
+    took, _ = swallow_garbage(traced=False)
+    _, peak = swallow_garbage(traced=True)
+    note = "1 MB of random bytes through the pty, then a find card answered; the floor is the issue's bound"
+    return [result("reader_garbage_1mb_s", took, "s", GARBAGE_MAX_S, 1.0, note),
+            result("reader_garbage_1mb_peak_mb", peak, "MB", GARBAGE_MAX_MB, 1.0,
+                   note + " (tracemalloc's peak over every thread while the bytes went through)")]
 
 
 def bench_reader(reads: int = 15) -> list[dict]:
@@ -67,9 +109,9 @@ def bench_reader(reads: int = 15) -> list[dict]:
         out.append(result(
             name, statistics.median(times), "ms", statistics.median(floors), goal,
             f"find+select+read{' with fingerprint' if fingerprint else ''} at {BAUD} baud over a paced pty,"
-            f" {statistics.median(floors) * BAUD / 10000:.0f} bytes a read; median of {reads} reads;"
-            f" per-read ratios {ratios[0]:.3f}..{ratios[-1]:.3f}"))
-    return out
+            f" {(statistics.median(floors) / 1000 - RADIO_S) * BAUD / 10:.0f} bytes a read; median of {reads} reads;"
+            f" per-read ratios {ratios[0]:.3f}..{ratios[-1]:.3f}; the floor includes {RADIO_S:g} s of radio"))
+    return out + bench_garbage()
 
 
 def main() -> None:

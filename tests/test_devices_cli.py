@@ -150,3 +150,71 @@ def test_a_failed_print_still_issues_the_ticket(env, tmp_path, sims):
     assert r.returncode == 4 and json.loads(r.stdout)["ticket"] == "A002"
     r = cabin(dict(env, CABIN_CONFIG=str(default_config_path())), "ticket", "reprint", "A001")
     assert r.returncode == 1 and "no ticket printer is configured" in r.stderr
+
+
+# -- control lines: faults and cards changed while the simulator runs ---------------------------------------
+def say(path, *lines: str) -> list[str]:
+    """Send control lines on one connection; the one-line answers."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(str(path))
+        s.sendall("".join(f"{line}\n" for line in lines).encode("utf-8"))
+        data = b""
+        while data.count(b"\n") < len(lines):
+            chunk = s.recv(4096)
+            assert chunk, data
+            data += chunk
+    return data.decode("utf-8").splitlines()
+
+
+def test_reader_card_removed_mid_poll_and_put_back_through_the_control_socket(env, tmp_path, sims):
+    import threading
+
+    from cabin.drivers.idreader import IdCardReader
+
+    control = tmp_path / "ctl"
+    sims.append(sim := Sim(env, "reader", "--link", str(tmp_path / "r"), "--control", str(control)))
+    assert sim.info["control"] == str(control)
+    assert say(control, "remove card") == ["ok no card on the reader"]
+    with IdCardReader(sim.url, poll=0.05) as reader:
+        got = []
+        poll = threading.Thread(target=lambda: got.append(reader.read_card(timeout=20)))
+        poll.start()  # polling "find card": the reader answers 80, no card
+        poll.join(0.5)
+        assert poll.is_alive() and not got
+        assert say(control, "insert card 2") == ["ok card 2 of 5 on the reader (resident)"]
+        poll.join(10)
+        assert got[0].name == "王秀英"
+        assert reader.read_card(timeout=2) == got[0]  # it stays until it leaves the field
+        assert say(control, "fault no_card on", "faults", "insert card 3") == [
+            "ok fault no_card on", "ok faults: no_card", "error: card 2 is on the reader: remove card first"]
+        assert not reader.find_card()
+        assert say(control, "fault no_card off", "next card", "fault gremlins on", "") == [
+            "ok fault no_card off", "ok card 3 of 5 on the reader (J)",
+            "error: unknown fault 'gremlins': one of no_card, card_removed, bad_checksum, truncated_frame,"
+            " garbage_before_header, silence, sam_failure",
+            "error: empty line: send a command, e.g. help"]
+        assert reader.read_card(timeout=2).card_type.value == "J"
+    assert sim.stop() == 0
+    assert not os.path.lexists(control)  # the socket goes with the simulator
+
+
+def test_sim_control_path_that_is_not_a_socket_is_refused(env, tmp_path):
+    (tmp_path / "notes").write_text("keep me")
+    r = cabin(env, "sim", "reader", "--control", str(tmp_path / "notes"))
+    assert r.returncode == 1 and r.stderr.startswith("cabin: cannot start the reader simulator: ")
+    assert "is not a socket" in r.stderr and (tmp_path / "notes").read_text() == "keep me"
+
+
+def test_sim_help_lists_every_fault_and_control_line(env):
+    from cabin.drivers.cardprinter import FAULTS as CARD
+    from cabin.drivers.idreader import FAULTS as READER
+    from cabin.drivers.ticketprinter import FAULTS as TICKET
+
+    text = cabin(env, "sim", "--help").stdout
+    assert "KIND@COMMAND" in text and "--control PATH" in text
+    for kind in (*READER, *CARD, *TICKET):
+        assert kind in text
+    assert "fault KIND on|off" in text and "remove card; insert card [N]; next card" in text

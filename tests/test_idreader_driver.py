@@ -42,7 +42,10 @@ def test_reads_every_sample_card(reader, sim):
     expected = sample_cards()
     first = reader.read_card(timeout=1, fingerprint=True)
     assert first == expected[0] and first.name == "陈𠮷" and first.has_fingerprint
-    rest = [reader.read_card(timeout=1) for _ in expected[1:]]
+    rest = []
+    for _ in expected[1:]:
+        sim.next_card()  # the citizen takes the card back, the next one puts theirs down
+        rest.append(reader.read_card(timeout=1))
     assert [c.card_type for c in rest] == [CardType.RESIDENT, CardType.J, CardType.I, CardType.Y]
     assert [c.id_number for c in rest] == [c.id_number for c in expected[1:]]
     assert rest[0].long_term and rest[3].name_en == "GARCIA FERNANDEZ DE LA TORRE, MARIA ISABEL"
@@ -56,6 +59,40 @@ def test_sam_commands_and_new_address(reader, sim):
     assert reader.sam_id() == "05.01-20110511-0123456789-1234567890"
     assert reader.find_card() and len(reader.select_card()) == 8
     assert reader.read_new_address() is None  # "no content": nothing written on the card after issue
+    sim.next_card()  # 王秀英 has moved: a new address is written on her card
+    assert reader.find_card() and len(reader.select_card()) == 8
+    assert reader.read_new_address() == "福建省厦门市思明区鹭江道8号之一"
+
+
+def test_the_card_stays_until_it_leaves_the_field(reader, sim):
+    first = reader.read_card(timeout=1)
+    assert reader.read_card(timeout=1) == first          # read again: the same card
+    assert reader.read_base_info() == first              # a second 30 01 without find or select
+    assert reader.read_new_address() is None and reader.read_base_info() == first
+    assert sim.reads == 4
+    sim.remove_card()
+    with pytest.raises(NoCard):
+        reader.read_card(timeout=0.1)
+    with pytest.raises(CardReadFailed):  # the card left the field: its selection went with it
+        reader.read_base_info()
+    assert sim.insert_card(1) == 1 and reader.read_card(timeout=1) == first
+    with pytest.raises(ValueError, match="card 1 is on the reader: remove card first"):
+        sim.insert_card(2)
+    sim.remove_card()
+    with pytest.raises(ValueError, match="no card 9: the cards are 1 to 5"):
+        sim.insert_card(9)
+    assert sim.insert_card() == 2 and reader.read_card(timeout=1).name == "王秀英"
+
+
+def test_a_partial_request_is_dropped_after_a_silence():
+    sim = SimulatedReader(idle_drop_s=0.05)
+    with simhost.PtyHost(sim) as host, IdCardReader(host.path, timeout=TIMEOUT) as r:
+        r.link.write(codec.FIND_CARD[:8])  # header, length, command: then the line goes quiet
+        time.sleep(0.15)
+        reply = r.transact(codec.SAM_STATUS)
+        assert (reply.sw3, sim.dropped, sim.requests) == (0x90, 1, [codec.SAM_STATUS_CMD])
+        time.sleep(0.05)  # exactly one reply: nothing else came back
+        assert r.link.port.in_waiting == 0
 
 
 def test_garbled_request_gets_the_checksum_status(reader):
@@ -144,14 +181,14 @@ def test_faults_switched_at_run_time(reader, sim):
         reader.sam_status()
     sim.clear_faults()
     reader.sam_status()
-    assert reader.read_card(timeout=1).name == "王秀英"
+    assert reader.read_card(timeout=1).name == "陈𠮷"  # still on the reader
 
 
 def test_card_lifted_and_placed(reader, sim):
-    sim.remove()
+    sim.remove_card()
     with pytest.raises(NoCard):
         reader.read_card(timeout=0.1)
-    sim.place()
+    sim.insert_card(1)
     assert reader.read_card(timeout=1).name == "陈𠮷"
 
 

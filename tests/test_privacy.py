@@ -181,7 +181,8 @@ def test_cli_reveal_purge_and_the_unmasked_card_read(tmp_path):
                   "--json")
         assert r.returncode == 0, r.stderr
         full = json.loads(r.stdout)
-        assert full["name"] == "王秀英" and full["address"] and len(full["photo"]) == 1368   # 1024 bytes, base64
+        assert full["name"] == "陈𠮷" and full["address"] and len(full["photo"]) == 1368   # the same card, still there
+        assert full["id_number"] == "350206198503120019"
     log = json.loads(cabin("audit", "show", "--json", "--as", "root").stdout)
     reveals = [e for e in log["entries"] if e["action"] == "reveal"]
     assert [e["subject"] for e in reveals][-1] == "card read"

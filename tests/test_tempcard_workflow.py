@@ -121,7 +121,8 @@ def test_read_card_to_printed_card(station):
     assert run.printer.printed == [] and "Ss" not in run.printer.received
     run("tempcard", "void", chen, "--reason", "no font for the name: sent to the branch", "--as", "li")
 
-    wang = request_from_the_reader(run, WANG)       # the reader has moved on to the next sample card
+    run.reader.next_card()  # 陈𠮷 takes the card back; 王秀英, next, puts hers on the reader
+    wang = request_from_the_reader(run, WANG)
     r = run("tempcard", "print", wang, "--window", "2", "--as", "li", "--json")
     printed = json.loads(r.stdout)
     issued = date.fromisoformat(printed["valid_from"])

@@ -43,11 +43,23 @@ class Raster:
 
 
 @dataclass(frozen=True)
+class Barcode:
+    """A `GS k` barcode: symbology (barcodes.NAMES), its data bytes, module width and bar
+    height in dots, and where the human-readable digits go (0 none, 1 above, 2 below, 3 both)."""
+    kind: int
+    data: bytes
+    module: int = 3   # the printer's defaults: GS w 3, GS h 162, no HRI
+    height: int = 162
+    hri: int = 0
+    align: str = "left"
+
+
+@dataclass(frozen=True)
 class Feed:
     lines: int
 
 
-Element = TextLine | QrCode | Raster | Feed
+Element = TextLine | QrCode | Raster | Barcode | Feed
 
 
 def text_of(elements) -> str:

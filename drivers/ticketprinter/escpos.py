@@ -40,7 +40,10 @@ def align(where: str) -> bytes:
 
 def text(s: str) -> bytes:
     """Text without a line feed. Non-ASCII goes through Chinese mode as GB18030 (whose
-    single bytes are ASCII, so ASCII alone needs no mode switch: four bytes saved a line)."""
+    single bytes are ASCII, so ASCII alone needs no mode switch: four bytes saved a line).
+    Printers sold in China start in Chinese mode, so `FS &` is redundant there; it is sent
+    anyway (domain.md 7.3's documented form) so that a printer set to start without it, or
+    left by someone else's `FS .`, prints the same ticket."""
     if s.isascii():
         return s.encode("ascii")
     return CHINESE_ON + s.encode("gb18030") + CHINESE_OFF
@@ -93,7 +96,7 @@ def cut(kind: str = "partial") -> bytes:
 
 
 # Real-time status: `DLE EOT n`, answered at once with one byte each, even while offline.
-STATUS_PRINTER, STATUS_OFFLINE, STATUS_PAPER = 1, 2, 4
+STATUS_PRINTER, STATUS_OFFLINE, STATUS_ERROR, STATUS_PAPER = 1, 2, 3, 4
 STATUS_KINDS = (STATUS_PRINTER, STATUS_OFFLINE, STATUS_PAPER)
 STATUS_REQUEST = b"".join(bytes((DLE, 0x04, n)) for n in STATUS_KINDS)
 FIXED_BITS = 0x12  # bits 1 and 4 are always set: anything else is not a status byte
@@ -151,6 +154,10 @@ def encode_status(kind: int, s: Status) -> int:
         b |= 0x08 * s.offline
     elif kind == STATUS_OFFLINE:
         b |= 0x04 * s.cover_open | 0x20 * s.paper_end_stop | 0x40 * s.error
+    elif kind == STATUS_ERROR:
+        # The error cause agrees with the offline cause's error bit: an error that only
+        # switching the printer off and on clears (bit 3, unrecoverable), as the driver says.
+        b |= 0x08 * s.error
     elif kind == STATUS_PAPER:
         b |= 0x0C * s.paper_near_end | 0x60 * s.paper_out
     return b

@@ -17,7 +17,7 @@ from .escpos import DLE, ESC, FS, GS, RASTER_MAX_X, RASTER_MAX_Y
 
 
 class Command(NamedTuple):
-    op: str  # text lf init align size cjk feed cut status qr raster ignored unknown
+    op: str  # text lf init align size cjk feed cut status qr raster columns graphics barcode bcset ignored unknown
     arg: object = None
 
 
@@ -34,6 +34,12 @@ GS_LEN = {0x21: 1, 0x42: 1, 0x48: 1, 0x66: 1, 0x68: 1, 0x77: 1, 0x4C: 2, 0x57: 2
           0x62: 1, 0x49: 1, 0x72: 1}
 FS_LEN = {0x26: 0, 0x2E: 0, 0x21: 1, 0x2D: 1, 0x53: 2, 0x57: 1, 0x43: 1}
 CUT_WITH_FEED = frozenset((65, 66, 97, 98, 103, 104))  # `GS V m n`: one more byte
+COLUMN_BYTES = {0: 1, 1: 1, 32: 3, 33: 3}  # `ESC * m`: bytes a column (8-dot or 24-dot modes)
+BARCODE_A = frozenset(range(0, 7))         # `GS k m d1..dk NUL`
+BARCODE_B = frozenset(range(65, 79))       # `GS k m n d1..dn`
+BARCODE_A_MAX = 255                        # a NUL-terminated barcode longer than this is not one
+BARCODE_SETTINGS = frozenset((0x48, 0x66, 0x68, 0x77))  # GS H (HRI), f (HRI font), h (height), w (module)
+GRAPHICS_FUNCTIONS = frozenset((0x02, 0x32, 0x70))      # GS ( L: print (2 or 50), store raster (112)
 
 
 class Parser:
@@ -69,6 +75,8 @@ class Parser:
         c = buf[i + 1]
         if b == DLE:
             return self._dle(buf, i, c, out)
+        if b == ESC and c == 0x2A:
+            return self._columns(buf, i, out)
         if b == ESC:
             return self._fixed(buf, i, c, ESC_LEN, out, self._esc)
         if b == FS:
@@ -79,6 +87,10 @@ class Parser:
             return self._gs_paren(buf, i, out)
         if c == 0x56:
             return self._cut(buf, i, out)
+        if c == 0x6B:
+            return self._barcode(buf, i, out)
+        if c == 0x38:
+            return self._gs8(buf, i, out)
         return self._fixed(buf, i, c, GS_LEN, out, self._gs)
 
     @staticmethod
@@ -134,7 +146,74 @@ class Parser:
     def _gs(c, p) -> Command | None:
         if c == 0x21 and p[0] & 0x88 == 0:  # nibbles above 7 are not sizes: ignored
             return Command("size", ((p[0] >> 4) + 1, (p[0] & 0x0F) + 1))
+        if c in BARCODE_SETTINGS:
+            return Command("bcset", (c, p[0]))
         return None
+
+    @staticmethod
+    def _columns(buf, i, out) -> int:
+        """`ESC * m nL nH d...`: a bit image of nL + 256 nH columns, top dot in each byte's MSB."""
+        if i + 5 > len(buf):
+            return 0
+        m = buf[i + 2]
+        if m not in COLUMN_BYTES:  # no length to go by: skip the header, the data reads as text
+            out.append(Command("unknown", bytes(buf[i:i + 3])))
+            return 3
+        n = 5 + int.from_bytes(buf[i + 3:i + 5], "little") * COLUMN_BYTES[m]
+        if i + n > len(buf):
+            return 0
+        out.append(Command("columns", (m, bytes(buf[i + 5:i + n]))))
+        return n
+
+    @staticmethod
+    def _barcode(buf, i, out) -> int:
+        """`GS k m`: form A ends its data with NUL, form B gives its length first."""
+        if i + 3 > len(buf):
+            return 0
+        m = buf[i + 2]
+        if m in BARCODE_A:
+            end = buf.find(0, i + 3, i + 4 + BARCODE_A_MAX)
+            if end < 0:
+                if len(buf) - (i + 3) <= BARCODE_A_MAX:
+                    return 0
+                out.append(Command("unknown", bytes(buf[i:i + 3])))  # no NUL in reach: not a barcode
+                return 3
+            out.append(Command("barcode", (m, bytes(buf[i + 3:end]))))
+            return end + 1 - i
+        if m in BARCODE_B:
+            if i + 4 > len(buf):
+                return 0
+            n = 4 + buf[i + 3]
+            if i + n > len(buf):
+                return 0
+            out.append(Command("barcode", (m - 65, bytes(buf[i + 4:i + n]))))
+            return n
+        out.append(Command("unknown", bytes(buf[i:i + 3])))
+        return 3
+
+    @staticmethod
+    def _gs8(buf, i, out) -> int:
+        """`GS 8 L p1..p4 m fn ...`: GS ( L with a four-byte length, for large graphics."""
+        if i + 3 > len(buf):
+            return 0
+        if buf[i + 2] != 0x4C:
+            out.append(Command("unknown", bytes(buf[i:i + 3])))
+            return 3
+        if i + 7 > len(buf):
+            return 0
+        size = int.from_bytes(buf[i + 3:i + 7], "little")
+        if size > MAX_PENDING:  # more than any image the paper takes: drop the header only
+            out.append(Command("unknown", bytes(buf[i:i + 7])))
+            return 7
+        n = 7 + size
+        if i + n > len(buf):
+            return 0
+        body = bytes(buf[i + 7:i + n])
+        if len(body) >= 2 and body[1] in GRAPHICS_FUNCTIONS:
+            out.append(Command("graphics", (body[1], body[2:])))
+        else:
+            out.append(Command("ignored", bytes(buf[i:i + 7])))
+        return n
 
     @staticmethod
     def _cut(buf, i, out) -> int:
@@ -171,7 +250,7 @@ class Parser:
     @staticmethod
     def _gs_paren(buf, i, out) -> int:
         """`GS ( fn pL pH ...`: every function says its own length, so even unknown ones skip
-        cleanly. Function k, cn 0x31 is the QR code."""
+        cleanly. Function k, cn 0x31 is the QR code; function L, the graphics buffer."""
         if i + 5 > len(buf):
             return 0
         n = 5 + int.from_bytes(buf[i + 3:i + 5], "little")
@@ -180,6 +259,8 @@ class Parser:
         body = bytes(buf[i + 5:i + n])
         if buf[i + 2] == 0x6B and len(body) >= 2 and body[0] == 0x31:
             out.append(Command("qr", (body[1], body[2:])))
+        elif buf[i + 2] == 0x4C and len(body) >= 2 and body[1] in GRAPHICS_FUNCTIONS:
+            out.append(Command("graphics", (body[1], body[2:])))  # body[0] is m, always 48
         else:
             out.append(Command("ignored", bytes(buf[i:i + 5])))
         return n
