@@ -40,7 +40,12 @@ or `"silence@Se"` in the constructor's list), and changed while it runs by `cont
   silence       the printer's answers are lost (it still does what it is told): armed at `Se`,
                 the card comes out but its confirmation never arrives
 `clear(kind)` is the clerk's fix (close the cover, load cards, new ribbon, empty the tray,
-remove the card inside) or the line coming back; `clear()` fixes everything.
+remove the card inside) or the line coming back; `clear()` fixes everything. `control(line)`
+takes the same while it runs, one line at a time (drivers/simcontrol.py): `fault KIND on|off`
+(`KIND@COMMAND` arms it), `faults`, `help`, and `cover open|close`, `feeder empty|full`,
+`ribbon out|in`, `remove card` (the card inside taken out by hand), `tray empty`, `power cycle`
+(power off and on now: the open sequence is lost, a card inside stays), `cleaning needed|done`;
+each answers one line, `ok ...` with the status after it, or `error: ...`.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .. import private
+from .. import private, simcontrol
 
 from ..errors import ProtocolError
 from ..simhost import Reply
@@ -65,6 +70,8 @@ FAULTS = ("cover_open", "feeder_empty", "ribbon_out", "hopper_full", "jam_mid_jo
           "power_cycle_eject", "nack", "silence")
 ACTIONS = {"Pem", "Pr", "Pmi", "Pc", "Ss", "Sr", "Sv", "Db", "Dbc", "Se"}
 CLEANING_EVERY = 1000  # cards between two cleanings, as modelled (Rlr;c)
+CONTROL_LINES = ("cover open", "cover close", "feeder empty", "feeder full", "ribbon out", "ribbon in",
+                 "remove card", "tray empty", "power cycle", "cleaning needed", "cleaning done")  # besides simcontrol's
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,55 @@ class SimulatedCardPrinter:
             self.hopper += 1
         self._sides = self._side = None
         self.ack_mode = self.power_up_ack_mode
+
+    # -- control lines (a test or an operator, while it runs) ---------------------------------
+    def set_fault(self, kind: str, on: bool = True) -> None:
+        """`fault KIND on|off`: on at once, or armed for a command (`KIND@COMMAND`); off clears it."""
+        name, _, at = kind.partition("@")
+        if on:
+            self.inject(name, at or None)
+        elif name not in FAULTS:
+            raise ValueError(f"unknown card printer fault {name!r}; known: {', '.join(FAULTS)}")
+        else:
+            self.clear(name)
+
+    def faults_on(self) -> set[str]:
+        with self._lock:
+            on = {k for k, here in (("cover_open", self.cover_open), ("feeder_empty", self.cards == 0),
+                                    ("ribbon_out", self.ribbon == 0), ("hopper_full", self.hopper >= self.hopper_capacity),
+                                    ("jam_mid_job", self.card_inside == "jam"),
+                                    ("power_cycle", self.card_inside == "power_cycle")) if here}
+            return on | self._active | {f"{k}@{at}" for k, at in self._armed.items()}
+
+    def control(self, line: str) -> str:
+        """One control line (module docstring); answers `ok ...` or `error: ...`, never raises."""
+        def change(do):
+            def action(args: list[str]) -> str:
+                if args:
+                    raise ValueError(f"unexpected words after the line: {' '.join(args)}")
+                with self._lock:
+                    do()
+                    return "status " + (",".join(self.status_words()) or codec.READY)
+            return action
+
+        def remove_card():
+            if self.card_inside is None:
+                raise ValueError("no card is inside the printer")
+            self.card_inside = None
+
+        def set_cleaning(needed: bool):
+            self.since_cleaning = CLEANING_EVERY if needed else 0
+
+        actions = {
+            "cover open": change(lambda: self._activate("cover_open")), "cover close": change(lambda: self.clear("cover_open")),
+            "feeder empty": change(lambda: self._activate("feeder_empty")),
+            "feeder full": change(lambda: setattr(self, "cards", self.full_feeder)),
+            "ribbon out": change(lambda: self._activate("ribbon_out")),
+            "ribbon in": change(lambda: setattr(self, "ribbon", self.full_ribbon)),
+            "remove card": change(remove_card), "tray empty": change(lambda: self.clear("hopper_full")),
+            "power cycle": change(lambda: self._power_cycle(take_card=False, eject=False)),
+            "cleaning needed": change(lambda: set_cleaning(True)), "cleaning done": change(lambda: set_cleaning(False))}
+        return simcontrol.answer(line, FAULTS, self.set_fault, self.faults_on, actions)
 
     def status_words(self) -> list[str]:
         """What the driver's status() makes of the query answers, for tests and `devices list`."""
