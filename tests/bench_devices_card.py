@@ -15,6 +15,14 @@ greys in one bit. It is drawn as the card is read (1016 x 648, landscape) and pr
   card_blank_job_bytes    a blank face: the floor of the line scheme (a byte a line)
   card_noise_job_bytes    random dots, the worst case: a length byte a line more than raw
   card_face_wire_seconds  the compressed job's time on a 115200-baud line against the raw panel's
+  card_job_s_115200       the whole `print_card` of that face (status, counters, serial number,
+                          the job, the counters again) against the simulator over a pty paced at
+                          115200 baud both ways, against the time all its bytes (sent and
+                          answered) take on the wire: goal at most 1.10x (issue 13)
+  card_garbage_1mb_s / card_garbage_1mb_peak_mb
+                          1 MB of random bytes written to the simulator, then `Rco;c` answered:
+                          the seconds until it has taken every byte and tracemalloc's peak,
+                          against the issue's bounds, 5 s and 64 MB
 
 Run alone: `python -m tests.bench_devices_card` (JSON lines, then a table).
 """
@@ -23,14 +31,40 @@ from __future__ import annotations
 
 import json
 import random
+import time
+import tracemalloc
 
 from PIL import Image, ImageDraw, ImageFont
 
-from cabin.drivers.cardprinter import codec
+from cabin.drivers.cardprinter import CardPrinter, SimulatedCardPrinter, codec
+from cabin.drivers.simhost import PtyHost, Reply
 from cabin.drivers.fonts import cjk_font
 from cabin.drivers.cardprinter.panel import PANEL_BYTES, compress, to_panel
 
 BAUD = 115200
+GARBAGE_BYTES, GARBAGE_MAX_S, GARBAGE_MAX_MB = 1 << 20, 5.0, 64
+
+
+class PacedInbound:
+    """The simulator behind a line that paces what is sent to it too (the host paces only the
+    replies; a pty delivers the driver's bytes at once): a chunk arrives once its bytes, after
+    those before it, would have crossed the wire, and the replies wait for it. Counts the bytes
+    both ways."""
+
+    def __init__(self, device, baud: int):
+        self.device, self.byte_time = device, 10 / baud
+        self.arrived = 0.0
+        self.bytes_in = self.bytes_out = 0
+
+    def receive(self, data: bytes) -> list[Reply]:
+        now = time.monotonic()
+        self.arrived = max(self.arrived, now) + len(data) * self.byte_time
+        self.bytes_in += len(data)
+        replies = self.device.receive(data)
+        self.bytes_out += sum(len(r.data) for r in replies)
+        if replies:
+            replies[0] = Reply(replies[0].data, replies[0].delay + max(0.0, self.arrived - now))
+        return replies
 
 
 def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
@@ -77,8 +111,58 @@ def temporary_card_face() -> tuple[Image.Image, str]:
 
 def job_bytes(panel: bytes, compressed: bool) -> int:
     download = codec.download_compressed(compress(panel)) if compressed else codec.download(panel)
-    return len(b"".join([codec.set_ribbon(), codec.insert_card(), codec.set_contrast(10),
+    return len(b"".join([codec.ack_mode(), codec.set_ribbon(), codec.insert_card(), codec.set_contrast(10),
                          codec.sequence_start(), codec.front(), download, codec.sequence_end()]))
+
+
+def job_on_the_wire(face: Image.Image, runs: int = 3) -> dict:
+    """print_card at BAUD over a pty paced both ways: the best of `runs` against its bytes' time."""
+    best = None
+    for run in range(runs):
+        line = PacedInbound(SimulatedCardPrinter(), BAUD)
+        with PtyHost(line, baud=BAUD) as host, CardPrinter(host.path, baudrate=BAUD, timeout=2) as printer:
+            printer.status()                       # warm-up: the port's settings, first imports
+            line.bytes_in = line.bytes_out = 0
+            start = time.perf_counter()
+            printer.print_card(face, f"B-{run}")
+            took = time.perf_counter() - start
+        wire = (line.bytes_in + line.bytes_out) * 10 / BAUD
+        if best is None or took / wire < best[0] / best[1]:
+            best = (took, wire, line.bytes_in, line.bytes_out)
+    took, wire, sent, answered = best
+    return result("card_job_s_115200", took, "s", wire, 1.10, "max",
+                  f"print_card of the face at {BAUD} baud, pty paced both ways; floor = its {sent} bytes sent and"
+                  f" {answered} answered on the wire; best of {runs}")
+
+
+def swallow_garbage(traced: bool) -> tuple[float, float]:
+    """1 MB of random bytes written to the simulator's pty, then `Rco;c`: (seconds until the
+    simulator has taken every byte, tracemalloc's peak in MB or 0)."""
+    garbage = random.Random(13).randbytes(GARBAGE_BYTES)
+    line = PacedInbound(SimulatedCardPrinter(), 10**9)  # unpaced: as fast as the simulator takes it
+    with PtyHost(line) as host, CardPrinter(host.path, timeout=2) as printer:
+        if traced:
+            tracemalloc.start()
+        start = time.perf_counter()
+        printer.link.write(garbage)
+        while line.bytes_in < GARBAGE_BYTES:
+            time.sleep(0.005)
+        took = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else 0.0
+        if traced:
+            tracemalloc.stop()
+        if printer.cards_inserted() != 0:
+            raise AssertionError("the query after the garbage was not answered right")
+    return took, peak
+
+
+def bench_garbage() -> list[dict]:
+    took, _ = swallow_garbage(traced=False)
+    _, peak = swallow_garbage(traced=True)
+    note = "1 MB of random bytes through the pty, then Rco;c answered; the floor is the issue's bound"
+    return [result("card_garbage_1mb_s", took, "s", GARBAGE_MAX_S, 1.0, "max", note),
+            result("card_garbage_1mb_peak_mb", peak, "MB", GARBAGE_MAX_MB, 1.0, "max",
+                   note + " (tracemalloc's peak over every thread while the bytes went through)")]
 
 
 def bench_card() -> list[dict]:
@@ -96,6 +180,8 @@ def bench_card() -> list[dict]:
                note="random dots, the worst case: one length byte a line over raw"),
         result("card_face_wire_seconds", job * 10 / BAUD, "s", PANEL_BYTES * 10 / BAUD,
                note=f"at {BAUD} baud, 8N1; floor = the raw panel's time"),
+        job_on_the_wire(face),
+        *bench_garbage(),
     ]
 
 
