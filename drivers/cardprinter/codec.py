@@ -14,7 +14,8 @@ first-line form, anything else is data. So a sender never sends the short form w
 itself starts like that (`download_compressed` switches to `first_line` 0 then: K/O data whose
 first line keeps 48 to 57 bytes that start with digits and a `;`).
 
-Answers: an action command gets ACK (06) or NACK (15) followed by one code byte (1 command error,
+Answers, in ACK/NACK mode (`Pem;4`, which keeps the error management; a job sends it first): an
+action command gets ACK (06) or NACK (15) followed by one code byte (1 command error,
 2 parameter error, T timeout/mechanical, C cover open, F feeder, R ribbon); a query gets its
 text (printable ASCII) ended by CR. The queries, as integrators send them to real printers
 (domain.md 7.2), and their answers here (the words domain.md does not fix are as modelled):
