@@ -265,7 +265,8 @@ def cmd_simulate(ctx: Context) -> int:
 
 
 def cmd_demo(ctx: Context) -> int:
-    """Until the Textual faces exist: a fresh demo database with one simulated day."""
+    """`cabin demo`: a fresh demo database with the station's latest open day simulated, and its
+    figures (`cabin` alone starts the demo station's faces)."""
     from cabin.queue.simulate import capacity_citizens, last_open_day, simulate_day
 
     db = paths.demo_db()

@@ -9,7 +9,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from datetime import datetime
 from pathlib import Path
 
@@ -267,37 +266,12 @@ def test_every_account_change_is_audited_in_its_own_transaction(accts, admin, ks
 # -- the CLI ----------------------------------------------------------------------------------
 # Until kiosk/cli.py's build_parser calls add_commands, the commands run through the same
 # cli.main with a parser built the way build_parser builds its own.
-HARNESS = textwrap.dedent("""
-    import argparse, sys
-    from cabin.kiosk import cli
-    from cabin.kiosk.cli_accounts import add_commands
-
-    def build_parser():
-        common = cli.Parser(add_help=False)
-        common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-        common.add_argument("--db", default=argparse.SUPPRESS)
-        common.add_argument("--config", default=argparse.SUPPRESS)
-        parser = cli.Parser(prog="cabin", parents=[common])
-        sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-        def command(name, func, help, parent=sub):
-            p = parent.add_parser(name, parents=[common], help=help, description=help)
-            p.set_defaults(func=func)
-            return p
-        add_commands(sub, command)
-        return parser
-
-    cli.build_parser = build_parser
-    sys.exit(cli.main())
-""")
 
 
 def cabin_argv() -> list[str]:
-    from cabin.kiosk.cli import build_parser
-    wired = any("user" in (getattr(a, "choices", None) or {}) for a in build_parser()._subparsers._group_actions)
+    """The installed `cabin` script (the real parser, every command wired as shipped)."""
     script = Path(sys.executable).with_name("cabin")
-    if wired:
-        return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
-    return [sys.executable, "-c", HARNESS]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
 
 
 @pytest.fixture

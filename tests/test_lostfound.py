@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from datetime import datetime
 
 import pytest
@@ -257,29 +256,7 @@ def test_a_reason_naming_a_ticket_or_a_receipt_is_kept(lf, clerk):
 
 
 # -- the CLI ------------------------------------------------------------------------------------
-HARNESS = textwrap.dedent("""
-    import argparse, sys
-    from cabin.kiosk import cli
-    from cabin.kiosk import cli_accounts, cli_lostfound
-
-    def build_parser():
-        common = cli.Parser(add_help=False)
-        common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-        common.add_argument("--db", default=argparse.SUPPRESS)
-        common.add_argument("--config", default=argparse.SUPPRESS)
-        parser = cli.Parser(prog="cabin", parents=[common])
-        sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-        def command(name, func, help, parent=sub):
-            p = parent.add_parser(name, parents=[common], help=help, description=help)
-            p.set_defaults(func=func)
-            return p
-        cli_accounts.add_commands(sub, command)
-        cli_lostfound.add_commands(sub, command)
-        return parser
-
-    cli.build_parser = build_parser
-    sys.exit(cli.main())
-""")
+CABIN_CLI = [sys.executable, "-m", "cabin.kiosk.cli"]  # the real parser, every command wired as shipped
 
 
 @pytest.fixture
@@ -289,7 +266,7 @@ def cabin(tmp_path):
                CABIN_BUSY_TIMEOUT_MS="300")
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", HARNESS, *args], input=stdin, env=env, cwd=tmp_path,
+        return subprocess.run([*CABIN_CLI, *args], input=stdin, env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=60)
     return run
 

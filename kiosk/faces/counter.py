@@ -14,7 +14,6 @@ CHECK_SECONDS, sooner while one is at fault) and the scanner's tick. A hand scan
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from functools import partial
@@ -427,15 +426,12 @@ class CounterApp(FaceApp):
         current = self.view.current if self.view else None
         if current is None or self.account is None:
             return
-        screen = None
-        try:
-            from .workflows.context import WorkflowContext
-            from .workflows.registry import screen_for
-        except ImportError:
-            screen_for = None
-        if screen_for is not None:
-            context = WorkflowContext(self.link, self.account, self.config.windows[self.window_number], dict(current))
-            screen = screen_for(context)
+        # imported when first needed: the workflow screens are not part of the desk's cold start
+        from .workflows.context import WorkflowContext
+        from .workflows.registry import screen_for
+
+        context = WorkflowContext(self.link, self.account, self.config.windows[self.window_number], dict(current))
+        screen = screen_for(context)
         if screen is None:
             self.ask_complete(self.strings("ctr_confirm_no_workflow", ticket=current["ticket"],
                                            service=self._service(current["service"])))
@@ -473,15 +469,9 @@ class CounterApp(FaceApp):
     def open_supervisor(self) -> None:
         if self.account is None or self.account.role != "supervisor":
             return
-        try:
-            from .supervisor import SupervisorScreen
-        except ImportError:
-            self.notify(self.strings("ctr_supervisor_missing"), severity="warning")
-            return
-        wanted = [p for p in inspect.signature(SupervisorScreen).parameters.values()
-                  if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        screen = SupervisorScreen(self.account) if wanted else SupervisorScreen()
-        self.push_screen(screen, callback=lambda _: self.read_view())
+        from .supervisor import SupervisorScreen  # when first needed, as the workflows
+
+        self.push_screen(SupervisorScreen(self.account), callback=lambda _: self.read_view())
 
     def action_switch(self, face: str) -> None:
         if self.demo:

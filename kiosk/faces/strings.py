@@ -195,7 +195,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ctr_workflow_completed": ("业务已办结", "The errand is done"),
     "ctr_workflow_recorded": ("已登记 {receipt}", "Recorded {receipt}"),
     "ctr_workflow_back": ("已返回，未作任何更改", "Backed out: nothing changed"),
-    "ctr_supervisor_missing": ("主管页面暂未安装", "The supervisor's screen is not installed"),
     "ctr_demo_hint": ("演示站：F2 柜台　F3 取号机　F4 叫号屏　Ctrl+Q 退出",
                   "Demo station: F2 counter   F3 dispenser   F4 board   Ctrl+Q quit"),
     # -- workflows and supervisor (kiosk/faces/workflows/, kiosk/faces/supervisor*.py) --------

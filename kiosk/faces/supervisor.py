@@ -53,19 +53,13 @@ def today_figures(conn, config, day: str, now_ms: int) -> tuple[dict, list[int],
     """(the day's summary figures, tickets issued per hour, the longest wait still going on),
     by the code the daily export uses."""
     from cabin.queue.figures import Ledger, day_events
+    from cabin.queue.report import day_report
 
     events = day_events(conn, day)
-    try:
-        from cabin.queue.report import day_report
-    except ImportError:  # before the export's report existed: the summary alone
-        from cabin.queue.figures import day_figures
-
-        figures, hourly = day_figures(conn, config, day), [0] * 24
-    else:
-        figures = day_report(conn, config, day, now_ms=now_ms, events=events)
-        hourly = [0] * 24
-        for row in figures.get("by_hour", []):
-            hourly[row["hour"]] = row["tickets_issued"]
+    figures = day_report(conn, config, day, now_ms=now_ms, events=events)
+    hourly = [0] * 24
+    for row in figures["by_hour"]:
+        hourly[row["hour"]] = row["tickets_issued"]
     ledger = Ledger(config.station.code, day, config.station.tz, until_ms=now_ms).feed(
         e for e in events if e[3] is not None)
     waits = [now_ms - r.since for r in ledger.requests.values() if r.state == "waiting" and r.since is not None]
