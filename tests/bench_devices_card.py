@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import random
 import time
-import tracemalloc
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -41,8 +40,10 @@ from cabin.drivers.simhost import PtyHost, Reply
 from cabin.drivers.fonts import cjk_font
 from cabin.drivers.cardprinter.panel import PANEL_BYTES, compress, to_panel
 
+from tests import benchtools
+
 BAUD = 115200
-GARBAGE_BYTES, GARBAGE_MAX_S, GARBAGE_MAX_MB = 1 << 20, 5.0, 64
+GARBAGE_MAX_S, GARBAGE_MAX_MB = 5.0, 64
 
 
 class PacedInbound:
@@ -138,19 +139,9 @@ def job_on_the_wire(face: Image.Image, runs: int = 3) -> dict:
 def swallow_garbage(traced: bool) -> tuple[float, float]:
     """1 MB of random bytes written to the simulator's pty, then `Rco;c`: (seconds until the
     simulator has taken every byte, tracemalloc's peak in MB or 0)."""
-    garbage = random.Random(13).randbytes(GARBAGE_BYTES)
     line = PacedInbound(SimulatedCardPrinter(), 10**9)  # unpaced: as fast as the simulator takes it
     with PtyHost(line) as host, CardPrinter(host.path, timeout=2) as printer:
-        if traced:
-            tracemalloc.start()
-        start = time.perf_counter()
-        printer.link.write(garbage)
-        while line.bytes_in < GARBAGE_BYTES:
-            time.sleep(0.005)
-        took = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else 0.0
-        if traced:
-            tracemalloc.stop()
+        took, peak = benchtools.swallow_garbage(printer.link.write, lambda: line.bytes_in, traced)
         if printer.cards_inserted() != 0:
             raise AssertionError("the query after the garbage was not answered right")
     return took, peak

@@ -18,19 +18,19 @@ goal_is, ok, note.
 from __future__ import annotations
 
 import json
-import random
 import statistics
 import sys
 import time
-import tracemalloc
 
 from cabin.drivers.idreader import IdCardReader, SimulatedReader, sample_cards
 from cabin.drivers.idreader import codec
 from cabin.drivers.idreader.simulator import RADIO_S
 from cabin.drivers.simhost import PtyHost, Reply
 
+from tests import benchtools
+
 READS = (codec.READ_BASE_CMD, codec.READ_FINGERPRINT_CMD, codec.READ_NEW_ADDRESS_CMD)
-GARBAGE_BYTES, GARBAGE_MAX_S, GARBAGE_MAX_MB = 1 << 20, 5.0, 64
+GARBAGE_MAX_S, GARBAGE_MAX_MB = 5.0, 64
 
 BAUD = 115200
 
@@ -73,19 +73,9 @@ def measure(reads: int, fingerprint: bool) -> tuple[list[float], list[float]]:
 def swallow_garbage(traced: bool) -> tuple[float, float]:
     """1 MB of random bytes written to the simulator's pty, then, after a silence, one find card:
     (seconds until the simulator has taken every byte, tracemalloc's peak in MB or 0)."""
-    garbage = random.Random(13).randbytes(GARBAGE_BYTES)
     sim = SimulatedReader()
     with PtyHost(sim) as host, IdCardReader(host.path, timeout=2) as reader:
-        if traced:
-            tracemalloc.start()
-        start = time.perf_counter()
-        reader.link.write(garbage)
-        while sim.bytes_in < GARBAGE_BYTES:
-            time.sleep(0.005)
-        took = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else 0.0
-        if traced:
-            tracemalloc.stop()
+        took, peak = benchtools.swallow_garbage(reader.link.write, lambda: sim.bytes_in, traced)
         time.sleep(sim.idle_drop_s * 2)
         if not reader.find_card():
             raise AssertionError("the request after the garbage was not answered: card found")

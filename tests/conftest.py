@@ -95,3 +95,13 @@ def no_system_fonts(tmp_path_factory):
     fontsetup.use(fontsetup.fontconfig(tmp_path_factory.mktemp("fontconfig")))
     yield
     fontsetup.use(fontsetup.MACHINE_FONTCONFIG)
+
+
+@pytest.fixture
+def procs():
+    """Processes a test started (simulators: tests/simprocess.py), stopped when it ends."""
+    started = []
+    yield started
+    for p in started:
+        p.terminate()
+        p.wait(timeout=10)

@@ -12,16 +12,13 @@ simulator's control socket.
 
 from __future__ import annotations
 
-import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import pytest
 import serial  # pyserial, as public clients use it
+
+from simprocess import reads_of, start_sim, tcp_address
 from PIL import Image
 
 ESC, CR, ACK, NACK = b"\x1b", b"\r", 0x06, 0x15
@@ -105,16 +102,8 @@ class Evolis:
             cmd("Se"))]
 
 
-def cabin_sim(tmp_path, *args: str) -> tuple[subprocess.Popen, dict]:
-    script = Path(sys.executable).with_name("cabin")
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
-    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"))
-    proc = subprocess.Popen([*argv, "sim", "card-printer", *args, "--serial", "EV-CLIENT", "--out",
-                             str(tmp_path / "cards"), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-    line = proc.stdout.readline()
-    assert line, proc.stderr.read()
-    return proc, json.loads(line)
+def cabin_sim(tmp_path, *args: str):
+    return start_sim(tmp_path, "card-printer", *args, "--serial", "EV-CLIENT", "--out", str(tmp_path / "cards"))
 
 
 def control(path: Path, line: str) -> str:
@@ -122,15 +111,6 @@ def control(path: Path, line: str) -> str:
         s.connect(str(path))
         s.sendall(line.encode() + b"\n")
         return s.makefile("r", encoding="utf-8").readline().strip()
-
-
-@pytest.fixture
-def procs():
-    started: list[subprocess.Popen] = []
-    yield started
-    for p in started:
-        p.terminate()
-        p.wait(timeout=10)
 
 
 def printed_panel(path: Path) -> bytes:
@@ -181,17 +161,8 @@ def test_over_tcp(tmp_path, procs):
     ctl = tmp_path / "card.ctl"
     proc, info = cabin_sim(tmp_path, "--tcp", "127.0.0.1:0", "--control", str(ctl))
     procs.append(proc)
-    host, port = info["url"].removeprefix("socket://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=5) as s:
-        s.settimeout(0.05)
-
-        def read() -> bytes:
-            try:
-                return s.recv(4096)
-            except socket.timeout:
-                return b""
-
-        session(Evolis(s.sendall, read), tmp_path, ctl)
+    with socket.create_connection(tcp_address(info), timeout=5) as s:
+        session(Evolis(s.sendall, reads_of(s)), tmp_path, ctl)
 
 
 def test_this_client_imports_nothing_from_cabin_drivers():

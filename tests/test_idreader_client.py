@@ -8,17 +8,14 @@ read and parses the 1295-byte reply's text block (UCS-2LE) at the documented off
 
 from __future__ import annotations
 
-import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from functools import reduce
 from pathlib import Path
 
-import pytest
 import serial  # pyserial, as public clients use it
+
+from simprocess import reads_of, start_sim, tcp_address
 
 HEADER = bytes.fromhex("AA AA AA 96 69")
 
@@ -88,24 +85,8 @@ CHEN = {"name": "陈𠮷", "sex": "1", "nation": "01", "birth": "19850312", "add
         "id": "350206198503120019", "authority": "厦门市公安局湖里分局", "from": "20150601", "to": "20350601"}
 
 
-def cabin_sim(tmp_path, *args: str) -> tuple[subprocess.Popen, dict]:
-    script = Path(sys.executable).with_name("cabin")
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
-    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"))
-    proc = subprocess.Popen([*argv, "sim", "reader", *args, "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    line = proc.stdout.readline()
-    assert line, proc.stderr.read()
-    return proc, json.loads(line)
-
-
-@pytest.fixture
-def procs():
-    started: list[subprocess.Popen] = []
-    yield started
-    for p in started:
-        p.terminate()
-        p.wait(timeout=10)
+def cabin_sim(tmp_path, *args: str):
+    return start_sim(tmp_path, "reader", *args)
 
 
 def test_over_a_pseudo_terminal(tmp_path, procs):
@@ -129,17 +110,8 @@ def test_over_a_pseudo_terminal(tmp_path, procs):
 def test_over_tcp(tmp_path, procs):
     proc, info = cabin_sim(tmp_path, "--tcp", "127.0.0.1:0")
     procs.append(proc)
-    host, port = info["url"].removeprefix("socket://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=5) as s:
-        s.settimeout(0.05)
-
-        def read() -> bytes:
-            try:
-                return s.recv(4096)
-            except socket.timeout:
-                return b""
-
-        client = SamClient(s.sendall, read)
+    with socket.create_connection(tcp_address(info), timeout=5) as s:
+        client = SamClient(s.sendall, reads_of(s))
         text, _ = client.read_card()
         assert text == CHEN
         sw3, sam_id, _ = client.ask(0x12, 0xFF)

@@ -11,22 +11,17 @@ without `FS &` prints as Chinese. Status answers are read through python-escpos'
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import zxingcpp
 from PIL import Image, ImageChops, ImageOps
 
+from simprocess import cabin_argv
+
 escpos_printer = pytest.importorskip("escpos.printer")  # the test extra: python-escpos
-
-
-def cabin_argv() -> list[str]:
-    script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
 
 
 class Simulator:
