@@ -15,7 +15,7 @@ In this order:
 
 When no candidate has every character, the one that lacks the fewest is returned: a ticket or a
 chart is still drawn, while the card face refuses to print a missing-glyph box
-(`cabin.kiosk.cardface.check_font`).
+(`cabin.kiosk.business.cardface.check_font`).
 
 `fc-match` answers every question with some font, even one without a single Chinese glyph
 (asked for `:lang=zh` it may well return DejaVu Sans), so only fonts whose own language list

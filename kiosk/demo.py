@@ -32,10 +32,10 @@ from cabin.queue.engine import Station
 from cabin.queue.simulate import capacity_citizens, last_open_day, simulate_day
 from cabin.queue.store import Store
 
-from . import paths
-from .accounts import Accounts
-from .applications import Applications
-from .migrations import migrations
+from cabin.kiosk import paths
+from cabin.kiosk.business.accounts import Accounts
+from cabin.kiosk.business.applications import Applications
+from cabin.kiosk.business.migrations import migrations
 
 # name, role, password: printed on the login screen of the demo, never used elsewhere
 DEMO_ACCOUNTS = (("admin", "admin", "demo-admin-1"), ("zhuren", "supervisor", "demo-supervisor-1"),

@@ -33,10 +33,17 @@ from typing import Iterable, Iterator
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from . import private
-from .errors import Said, StoreError
-from .migrations import migrations
-from .store import Store, _fsync, examine, is_cabin_database, open_read_only, schema_version
+from cabin.queue import private
+from cabin.queue.errors import Said, StoreError
+from cabin.queue.migrations import migrations
+from cabin.queue.store import (
+    Store,
+    _fsync,
+    examine,
+    is_cabin_database,
+    open_read_only,
+    schema_version,
+)
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 

@@ -17,10 +17,10 @@ from typing import Iterator
 
 from cabin.config import StationConfig
 
-from . import estimate, routing
-from .clock import SystemClock, local_day
-from .errors import CabinError, NothingToCall, Said
-from .store import Store
+from cabin.queue import estimate, routing
+from cabin.queue.clock import SystemClock, local_day
+from cabin.queue.errors import CabinError, NothingToCall, Said
+from cabin.queue.store import Store
 
 LIVE = ("pending", "waiting", "called", "serving")  # request states that are not final
 AT_WINDOW = ("called", "serving")

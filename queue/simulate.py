@@ -23,11 +23,11 @@ from datetime import date, datetime, timedelta
 from cabin.config import StationConfig
 from cabin.config.loader import WEEKDAYS
 
-from .clock import ManualClock
-from .engine import Station
-from .errors import CabinError, NothingToCall
-from .figures import day_figures
-from .store import Store
+from cabin.queue.clock import ManualClock
+from cabin.queue.engine import Station
+from cabin.queue.errors import CabinError, NothingToCall
+from cabin.queue.reports.figures import day_figures
+from cabin.queue.store import Store
 
 MINUTE = 60_000
 # Relative arrivals per hour of the day (unlisted hours: 0.5).

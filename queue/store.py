@@ -33,9 +33,9 @@ from typing import Iterable, Iterator
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from . import private
-from .errors import Said, StoreError
-from .migrations import migrations
+from cabin.queue import private
+from cabin.queue.errors import Said, StoreError
+from cabin.queue.migrations import migrations
 
 # SQLite's busy timeout: how long a write waits for a lock held by a program outside Cabin's
 # own writer queue (the sqlite3 shell, a backup) before it is refused as "busy". The

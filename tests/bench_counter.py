@@ -39,8 +39,8 @@ COLD_COUNTER = textwrap.dedent("""
     from pathlib import Path
     from cabin.config import load_config
     from cabin.kiosk.faces.base import StationLink
-    from cabin.kiosk.faces.counter import CounterApp
-    from cabin.kiosk.faces.counter_login import LoginScreen
+    from cabin.kiosk.faces.counter.app import CounterApp
+    from cabin.kiosk.faces.counter.login import LoginScreen
     app = CounterApp(StationLink(Path(sys.argv[1]), load_config(), secret=lambda: b"x" * 32), 1)
     async def main():
         async with app.run_test() as pilot:
@@ -57,9 +57,9 @@ MEMORY = textwrap.dedent("""
     import asyncio, sys
     from pathlib import Path
     from cabin.config import load_config
-    from cabin.kiosk.accounts import Account
+    from cabin.kiosk.business.accounts import Account
     from cabin.kiosk.faces.base import StationLink
-    from cabin.kiosk.faces.counter import CounterApp
+    from cabin.kiosk.faces.counter.app import CounterApp
     def rss_kb():
         for line in open("/proc/self/status"):
             if line.startswith("VmRSS:"):
@@ -88,8 +88,8 @@ MEMORY = textwrap.dedent("""
 
 def waiting_station(db: Path) -> None:
     from cabin.config import load_config
-    from cabin.kiosk.accounts import Accounts
-    from cabin.kiosk.migrations import migrations
+    from cabin.kiosk.business.accounts import Accounts
+    from cabin.kiosk.business.migrations import migrations
     from cabin.queue.engine import Station
     from cabin.queue.store import Store
 
@@ -107,10 +107,10 @@ def waiting_station(db: Path) -> None:
 
 def key_to_frame(db: Path) -> tuple[list[float], list[float]]:
     from cabin.config import load_config
-    from cabin.kiosk.accounts import Accounts
+    from cabin.kiosk.business.accounts import Accounts
     from cabin.kiosk.faces.base import StationLink
-    from cabin.kiosk.faces.counter import CounterApp
-    from cabin.kiosk.faces.counter_desk import DeskScreen
+    from cabin.kiosk.faces.counter.app import CounterApp
+    from cabin.kiosk.faces.counter.desk import DeskScreen
     from cabin.queue.store import Store
     from textual import events
 

@@ -35,11 +35,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from cabin.config import default_config_path, load_config
-from cabin.kiosk.business_figures import business_figures
-from cabin.kiosk.cli import main as cabin
-from cabin.kiosk.migrations import migrations as kiosk_migrations
-from cabin.queue.export import export_days
-from cabin.queue.figures import EVENT_COLUMNS, _first_id_on_or_after
+from cabin.kiosk.business.figures import business_figures
+from cabin.kiosk.cli.app import main as cabin
+from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.queue.reports.export import export_days
+from cabin.queue.reports.figures import EVENT_COLUMNS, _first_id_on_or_after
 from cabin.queue.simulate import simulate_day
 from cabin.queue.store import Store
 

@@ -97,7 +97,7 @@ def _env() -> dict:
 def board_lag(tmp: Path) -> list[float]:
     from cabin.config import load_config
     from cabin.kiosk.faces.base import StationLink
-    from cabin.kiosk.faces.board import BoardApp
+    from cabin.kiosk.faces.board.app import BoardApp
     from cabin.queue.engine import Station
     from cabin.queue.store import Store
 

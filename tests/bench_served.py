@@ -34,7 +34,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from cabin.kiosk.faces.served import LINGER_SECONDS
+from cabin.kiosk.faces.board.served import LINGER_SECONDS
 from tests.bench_faces import _env, log, result
 
 VIEWERS = 8
@@ -46,7 +46,7 @@ CUP = re.compile(rb"\x1b\[(\d+);(\d+)H")
 
 def _cabin() -> list[str]:
     script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
 
 
 def _free_port() -> int:

@@ -45,7 +45,7 @@ STAFF_PASSWORD = "counter-pass-1"
 @pytest.fixture
 def kiosk_store(tmp_path):
     """The store with the counter's (kiosk) tables too."""
-    from cabin.kiosk.migrations import migrations as kiosk_migrations
+    from cabin.kiosk.business.migrations import migrations as kiosk_migrations
 
     s = Store(tmp_path / "cabin.sqlite", migration_sets=[kiosk_migrations])
     yield s
@@ -55,7 +55,7 @@ def kiosk_store(tmp_path):
 @pytest.fixture
 def staff(kiosk_store, clock):
     """(clerk "li", admin "root"), signed in; both with STAFF_PASSWORD."""
-    from cabin.kiosk.accounts import Accounts
+    from cabin.kiosk.business.accounts import Accounts
 
     accounts = Accounts(kiosk_store, clock)
     accounts.add("root", "admin", STAFF_PASSWORD)

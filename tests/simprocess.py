@@ -15,7 +15,7 @@ from pathlib import Path
 
 def cabin_argv() -> list[str]:
     script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
 
 
 def start_sim(tmp_path: Path, kind: str, *args: str) -> tuple[subprocess.Popen, dict]:

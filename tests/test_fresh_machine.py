@@ -45,7 +45,7 @@ def python(env: dict, script: str) -> dict:
 
 
 def cabin(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cabin.kiosk.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cabin.kiosk.cli.app", *args], env=env, capture_output=True, text=True,
                           timeout=300)
 
 
@@ -60,11 +60,12 @@ def test_the_demo_station_prints_a_ticket_and_draws_a_card_in_chinese(fresh, tmp
         import json
         from datetime import date
         from cabin.drivers import fonts
-        from cabin.kiosk import cardface, paths, tokens
+        from cabin.kiosk import paths
+        from cabin.kiosk.business import cardface, tokens
         from cabin.kiosk.demo import DemoStation
-        from cabin.kiosk.migrations import migrations
-        from cabin.kiosk.tempcards import TempCards
-        from cabin.kiosk.tickets import TicketDesk
+        from cabin.kiosk.business.migrations import migrations
+        from cabin.kiosk.business.tempcards import TempCards
+        from cabin.kiosk.business.tickets import TicketDesk
         from cabin.drivers.idreader.simphoto import decode
         from cabin.drivers.idreader.simulator import placeholder
         from cabin.queue.engine import Station
@@ -138,7 +139,7 @@ def test_a_chart_that_cannot_be_drawn_costs_only_the_chart(fresh, tmp_path):
 def start(env: dict, *args: str) -> tuple[int, str]:
     """`cabin ARGS` in a terminal of its own (script(1)), as a person starts a face: its exit code
     and everything it wrote to the terminal."""
-    command = " ".join([sys.executable, "-m", "cabin.kiosk.cli", *args])
+    command = " ".join([sys.executable, "-m", "cabin.kiosk.cli.app", *args])
     r = subprocess.run(["script", "-qec", command, "/dev/null"], env=env, capture_output=True, text=True,
                        timeout=120, stdin=subprocess.DEVNULL)
     return r.returncode, r.stdout.replace("\r", "")

@@ -26,7 +26,7 @@ from cabin.queue.clock import local_time
 from cabin.queue.engine import Station
 from cabin.queue.store import Store
 
-from .strings import Strings
+from cabin.kiosk.faces.strings import Strings
 
 STYLESHEET = Path(__file__).with_name("faces.tcss")
 
@@ -61,7 +61,7 @@ class StationLink:
     def station(self) -> Station:
         with self._lock:
             if self._station is None:
-                from cabin.kiosk.migrations import migrations as kiosk_migrations
+                from cabin.kiosk.business.migrations import migrations as kiosk_migrations
 
                 self._store = Store(self.db, migration_sets=[kiosk_migrations])
                 self._station = Station(self._store, self.config, self.clock)
@@ -80,7 +80,7 @@ class StationLink:
 
     def desk(self):
         """The ticket desk (issue, sign, print): the same rules as `cabin ticket issue`."""
-        from cabin.kiosk.tickets import TicketDesk
+        from cabin.kiosk.business.tickets import TicketDesk
 
         station = self.station()
         with self._lock:
@@ -109,7 +109,7 @@ def name_stands(error: BaseException) -> bool:
     the face cannot tell them apart either: the name stays for the clerk to check, the password
     is typed again); no when it was refused for who signed (another role, the requester): another
     person signs."""
-    from cabin.kiosk.accounts import SignInRefused
+    from cabin.kiosk.business.accounts import SignInRefused
 
     return isinstance(error, SignInRefused)
 
@@ -163,7 +163,7 @@ class FaceApp(App):
         gc.freeze()
 
     def _tick_clock(self) -> None:
-        from .widgets import TitleBar
+        from cabin.kiosk.faces.widgets import TitleBar
 
         for bar in self.screen.query(TitleBar):
             bar.show_clock(self.clock_text())

@@ -31,9 +31,9 @@ from cabin.config import Category
 from cabin.drivers.errors import DeviceError
 from cabin.queue.errors import CabinError
 
-from .base import FaceApp, StationLink
-from .basket import Basket, dispenser_priority
-from .widgets import BigNumber, Notice, TitleBar
+from cabin.kiosk.faces.base import FaceApp, StationLink
+from cabin.kiosk.faces.basket import Basket, dispenser_priority
+from cabin.kiosk.faces.widgets import BigNumber, Notice, TitleBar
 
 IDLE_SECONDS = 30.0    # a citizen choosing who walks away: the next one finds a clean start
 TICKET_SECONDS = 15.0  # long enough to read the number, short enough for the next in line

@@ -8,7 +8,7 @@ new language is one column here.
 
 from __future__ import annotations
 
-from .refusals import say
+from cabin.kiosk.faces.refusals import say
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"

@@ -3,7 +3,7 @@ accounts) and `SupervisorApp` (`cabin supervisor`: its own sign-in, supervisor o
 
 - today's figures across the top — tickets, served, waiting, SLA %, longest wait — and the
   tickets issued per hour as a sparkline: computed by the export's own code
-  (`cabin.queue.report.day_report`, its `by_hour` breakdown; `day_figures` where that is absent);
+  (`cabin.queue.reports.report.day_report`, its `by_hour` breakdown; `day_figures` where that is absent);
 - 1 windows: open / pause / close the highlighted one (`Station.set_window`), with the services
   each serves (from the config) and who is at it;
 - 2 approvals: temporary cards waiting for the second person; approve or refuse (with a reason)
@@ -25,11 +25,18 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, TabbedContent, TabPane
 
-from cabin.kiosk.accounts import Account
+from cabin.kiosk.business.accounts import Account
 
-from .base import FaceApp, StationLink, name_stands, sign_again
-from .widgets import TitleBar
-from .workflows.common import AskScreen, JobDone, JobFailed, Localised, field as form_field, text_input
+from cabin.kiosk.faces.base import FaceApp, StationLink, name_stands, sign_again
+from cabin.kiosk.faces.widgets import TitleBar
+from cabin.kiosk.faces.counter.workflows.common import (
+    AskScreen,
+    JobDone,
+    JobFailed,
+    Localised,
+    field as form_field,
+    text_input,
+)
 
 REFRESH_SECONDS = 3.0
 SUPERVISOR_ROLES = ("supervisor", "admin")
@@ -52,8 +59,8 @@ class SupervisorView:
 def today_figures(conn, config, day: str, now_ms: int) -> tuple[dict, list[int], float | None]:
     """(the day's summary figures, tickets issued per hour, the longest wait still going on),
     by the code the daily export uses."""
-    from cabin.queue.figures import Ledger, day_events
-    from cabin.queue.report import day_report
+    from cabin.queue.reports.figures import Ledger, day_events
+    from cabin.queue.reports.report import day_report
 
     events = day_events(conn, day)
     figures = day_report(conn, config, day, now_ms=now_ms, events=events)
@@ -67,8 +74,8 @@ def today_figures(conn, config, day: str, now_ms: int) -> tuple[dict, list[int],
 
 
 def read_view(link: StationLink, with_accounts: bool = True) -> SupervisorView:
-    from cabin.kiosk.accounts import Accounts
-    from cabin.kiosk.tempcards import TempCards
+    from cabin.kiosk.business.accounts import Accounts
+    from cabin.kiosk.business.tempcards import TempCards
 
     station = link.station()
     queue = station.queue_state()
@@ -303,7 +310,7 @@ class SupervisorScreen(Localised, Screen):
                                     "state_text": self.t(f"sv_state_{state}")})
 
     def action_approve(self) -> None:
-        from cabin.kiosk.tempcards import TempCards
+        from cabin.kiosk.business.tempcards import TempCards
 
         receipt = self.selected("#sv-approvals")
         if receipt is None or self.tab() != "approvals":
@@ -321,7 +328,7 @@ class SupervisorScreen(Localised, Screen):
                              lambda v: v and self._refuse(receipt, v["why"]))
 
     def _refuse(self, receipt: str, reason: str) -> None:
-        from cabin.kiosk.tempcards import TempCards
+        from cabin.kiosk.business.tempcards import TempCards
 
         link, account = self.link, self.account
         self.act("refuse", lambda: TempCards(link.station().store, link.config, link.clock).refuse(
@@ -339,7 +346,7 @@ class SupervisorScreen(Localised, Screen):
     def _add(self, values: dict | None) -> None:
         if not values:
             return
-        from cabin.kiosk.accounts import Accounts
+        from cabin.kiosk.business.accounts import Accounts
 
         link, account = self.link, self.account
         role = values["role"].strip().lower()
@@ -350,13 +357,13 @@ class SupervisorScreen(Localised, Screen):
         name = self.selected("#sv-accounts")
         if name is None or self.account.role != "admin" or self.tab() != "accounts":
             return
-        from cabin.kiosk.accounts import Accounts
+        from cabin.kiosk.business.accounts import Accounts
 
         link, account = self.link, self.account
         self.act("disable", lambda: Accounts(link.station().store, link.clock).disable(name, by=account)[0].as_dict())
 
     def action_applications(self) -> None:
-        from .workflows.application import ApplicationsScreen
+        from cabin.kiosk.faces.counter.workflows.application import ApplicationsScreen
 
         self.app.push_screen(ApplicationsScreen(self.link, self.account))
 
@@ -416,7 +423,7 @@ class SupervisorApp(FaceApp):
 
     @work(thread=True, exclusive=True, group="sign-in")
     def sign_in(self, name: str, password: str) -> None:
-        from cabin.kiosk.accounts import Accounts
+        from cabin.kiosk.business.accounts import Accounts
         from cabin.queue.errors import CabinError
 
         try:

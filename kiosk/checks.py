@@ -1,0 +1,161 @@
+"""Text typed at the counter or read from a device, made safe to store and to show.
+
+A name or an address may hold any real character — rare hanzi beyond the Basic Multilingual
+Plane, the middle dot of minority names (·), even private-use code points that some ID systems
+use for characters Unicode lacks — but never control characters: an ESC sequence typed or
+scanned into a field would later repaint the terminal of whoever reads the record, and a bidi
+override would make one name display as another. Such input is refused with a reason, not
+silently mangled: the clerk types it again.
+
+A reason typed at the counter (why a number was typed by hand, why a card is voided, why a
+record is revealed...) is kept whole in its record and for ever in the append-only audit log,
+which no purge touches: it says why, never who. `clean_reason` refuses one that holds an ID
+number or a phone number (the form has fields for those); names cannot be told from words, so
+keeping them out is the clerk's part, and the faces say so beside every reason field.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from cabin.queue import errors
+from cabin.queue.errors import CabinError, Said
+
+from cabin.kiosk.business import identity
+
+# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST) and two-character ESC sequences.
+_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_JOINERS = {"\u200c", "\u200d"}  # needed inside some scripts' words: allowed
+
+
+def problem(text: str, *, multiline: bool = False) -> str | None:
+    """Why `text` cannot be stored (a Said), or None."""
+    if _ESCAPE.search(text):
+        return Said("it contains a terminal escape sequence")
+    for ch in text:
+        if ch in "\n\t" and multiline:
+            continue
+        if ch in _BIDI:
+            return Said("it contains an invisible direction mark (U+{code})", code=f"{ord(ch):04X}")
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            return Said("it contains a control character (U+{code})", code=f"{ord(ch):04X}")
+        if category == "Cs":
+            return Said("it contains a broken character (a lone surrogate)")
+        if category == "Cf" and ch not in _JOINERS:
+            return Said("it contains an invisible formatting character (U+{code})", code=f"{ord(ch):04X}")
+    return None
+
+
+def clean(text: str, field: str, *, multiline: bool = False, max_length: int = 200) -> str:
+    """The text, trimmed and in NFC, or CabinError naming the field and what is wrong."""
+    if not isinstance(text, str):
+        raise CabinError("the {field} must be text", field=field)
+    reason = problem(text, multiline=multiline)
+    if reason:
+        raise CabinError("the {field} was not accepted: {reason}; type it again", field=field, reason=reason)
+    text = unicodedata.normalize("NFC", text).strip()
+    if len(text) > max_length:
+        raise CabinError("the {field} is too long ({length} characters, at most {max_length})",
+                         field=field, length=len(text), max_length=max_length)
+    return text
+
+
+def printable(text: str) -> str:
+    """For showing text that was stored before these rules, or came from elsewhere: every
+    control, escape and invisible character made visible as \\xNN / \\uNNNN (the one rule, in
+    cabin.queue.errors, that every refusal's values go through too)."""
+    return errors.printable(text)
+
+
+# -- personal numbers in free text -----------------------------------------------------------
+# A number is found however it is typed: any script's digits (full-width ０-９ too), a final X
+# or x (full-width too; an x that begins a word after the digits is taken for one, harmlessly: a
+# phone is tried without it), and groups joined by up to three spaces, dashes or brackets
+# ("350206 19900101 0017", "+86 138-1234-5678", "(0592) 555 1234"). Other characters end a
+# number, so letters before or after do not hide one ("身份证350206199001010017号") and a
+# ticket (A001) or receipt (LS-20261202-0001) is not one. A number is tried whole and as every
+# run of its groups (a phone and an ID number typed side by side are both found); digits
+# glued without a separator are one group, never split.
+_SEPARATORS = " \u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d()\uff08\uff09"
+_GROUP = r"[0-9]+X?"
+_NUMBER = re.compile(rf"{_GROUP}(?:[{re.escape(_SEPARATORS)}\s]{{1,3}}{_GROUP})*")
+_GROUPS = re.compile(_GROUP)
+_LONGEST = 18  # an ID number; a phone with its country code (0086) is 15 at most
+# Mobile: 1[3-9] and 9 more digits. Landline: area code 010, 02X or 0[3-9]XX, then a local
+# number of 7 or 8 digits that does not start with 0. Either may start with the country code (86, 0086),
+# a landline then without its 0. A local number without its area code is not told from other
+# numbers and is let through.
+_MOBILE = re.compile(r"(?:0086|86)?1[3-9][0-9]{9}")
+_LANDLINE = re.compile(r"(?:0086|86|0)(?:10|2[0-9]|[3-9][0-9]{2})[1-9][0-9]{6,7}")
+
+
+def _ascii_digits(text: str) -> str:
+    """Every decimal digit of any script as 0-9, a full-width or lower-case x as X."""
+    out = []
+    for ch in text:
+        if ch.isdecimal():
+            out.append(str(unicodedata.decimal(ch)))
+        elif ch in "xｘＸ":
+            out.append("X")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """The first 3 and the last 4 digits: 138****5678."""
+    if not phone:
+        return phone
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def _national(phone: str) -> str:
+    """A phone number without its country code, as it is dialled at home."""
+    for prefix in ("0086", "86"):
+        if phone.startswith(prefix):
+            rest = phone[len(prefix):]
+            return rest if _MOBILE.fullmatch(rest) else "0" + rest
+    return phone
+
+
+def personal_number(text: str) -> Said | None:
+    """What personal number `text` holds, masked, as a Said ("an ID number (350206********0017)",
+    "a phone number (138****5678)"), or None. An ID number before a phone, then the first."""
+    runs = []
+    for number in _NUMBER.finditer(_ascii_digits(text)):
+        groups = _GROUPS.findall(number.group(0))
+        for start in range(len(groups)):
+            run = ""
+            for group in groups[start:]:
+                if run.endswith("X"):
+                    break  # an X ends an ID number: nothing follows it
+                run += group
+                if len(run) > _LONGEST:
+                    break
+                runs.append(run)
+    for run in runs:
+        if identity.looks_like_id(run):
+            return Said("an ID number ({number})", number=identity.mask(run))
+    for run in runs:
+        digits = run.removesuffix("X")  # "13812345678x" is a phone and a stray x (an "x" of a word)
+        if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
+            return Said("a phone number ({number})", number=mask_phone(_national(digits)))
+    return None
+
+
+def clean_reason(text: str | None, field: str, *, max_length: int = 200) -> str:
+    """A reason or note typed by a clerk: `clean`, not empty, and no ID or phone number in it
+    (`personal_number`): refused, naming what was found, masked, and where it belongs."""
+    text = clean(text if text is not None else "", field, max_length=max_length)
+    if not text:
+        raise CabinError("the {field} cannot be empty", field=field)
+    found = personal_number(text)
+    if found is not None:
+        raise CabinError("the {field} holds {found}: put it in its own field, not in the reason; a reason says"
+                         " why, never who", field=field, found=found)
+    return text

@@ -1,0 +1,73 @@
+"""`cabin init`, `cabin backup --to FILE`, `cabin restore FILE`: the station database as a whole
+(the rules are in cabin.queue.store and cabin.queue.backup)."""
+
+from __future__ import annotations
+
+import json
+
+from cabin.queue import backup
+from cabin.queue.errors import CabinError
+from cabin.queue.store import Store, configured_busy_timeout_ms, create_database, examine, holds_nothing, schema_version
+
+from cabin.kiosk import paths
+from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+
+
+def _emit(args, result: dict, text: str) -> None:
+    print(json.dumps(result, ensure_ascii=False) if args.json else text)
+
+
+def cmd_init(ctx) -> int:
+    """A new station database. Any station command makes a missing one too; init is the only
+    command that makes one in an existing empty file, and only with --replace-empty."""
+    a = ctx.args
+    db = paths.resolve_db(a.db)
+    found = examine(db)
+    if found != "missing":
+        if a.replace_empty and holds_nothing(db):
+            create_database(db, [kiosk_migrations], replace_empty=True)
+        else:  # a station already (nothing to do), or the Store says what is wrong with the file
+            with Store(db, migration_sets=[kiosk_migrations], create=False) as store:
+                result = {"database": str(db), "created": False,
+                          "schema_version": schema_version(store.db, store.migration_sets[1:])}
+            _emit(a, result, f"{db} holds a station already: nothing changed")
+            return 0
+    elif not create_database(db, [kiosk_migrations]):
+        raise CabinError("another process made the station {path} at the same moment: nothing changed", path=db)
+    with Store(db, migration_sets=[kiosk_migrations], create=False) as store:
+        result = {"database": str(db), "created": True,
+                  "schema_version": schema_version(store.db, store.migration_sets[1:])}
+    _emit(a, result, f"new station database: {db}")
+    return 0
+
+
+def cmd_backup(ctx) -> int:
+    a = ctx.args
+    db = paths.resolve_db(a.db)
+    if examine(db) == "missing":  # a backup reads: it never creates a database
+        raise CabinError("there is no database at {path}", path=db)
+    result = backup.backup(ctx.store(), a.to, [kiosk_migrations])
+    _emit(a, result, f"backed up {result['database']} to {result['backup']} ({result['bytes']:,} bytes,"
+                     f" integrity_check ok)")
+    return 0
+
+
+def cmd_restore(ctx) -> int:
+    a = ctx.args
+    db = paths.resolve_db(a.db)
+    result = backup.restore(db, a.file, [kiosk_migrations], busy_timeout_ms=configured_busy_timeout_ms())
+    with Store(db, migration_sets=[kiosk_migrations], create=False) as store:
+        store.verify()  # the restored station opens, is brought up to date and passes quick_check
+    saved = f"; the database it replaced is kept as {result['saved']}" if result["saved"] else ""
+    _emit(a, result, f"restored {result['database']} from {result['restored']}{saved}")
+    return 0
+
+
+def add_commands(sub, command) -> None:
+    p = command("init", cmd_init, "make a new station database (--db, $CABIN_DB or the default)")
+    p.add_argument("--replace-empty", action="store_true",
+                   help="the file exists and is empty (0 bytes, or SQLite without a table): make the station in it")
+    p = command("backup", cmd_backup, "a verified copy of the station database, made while the station runs")
+    p.add_argument("--to", required=True, metavar="FILE", help="the backup file (replaced if it is an older backup)")
+    p = command("restore", cmd_restore, "replace the station database with a verified backup (the current one is kept)")
+    p.add_argument("file", metavar="FILE", help="a backup made by `cabin backup`")

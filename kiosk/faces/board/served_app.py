@@ -1,0 +1,66 @@
+"""The one board process behind `cabin board --serve` (started by kiosk/faces/served.py).
+
+`python -m cabin.kiosk.faces.board.served_app --db DB [--config FILE] [--lang L] [--theme T]`, run
+under textual's web driver: its screen goes to the server on stdout and from there to every
+browser watching. Two things set it apart from `cabin board`:
+
+- it dies with the server: the kernel sends it SIGKILL when the server ends, however it ends
+  (a kill -9 of the server included), so no board process outlives the server that started it;
+- Ctrl+L draws the whole screen again (the terminal's old "redraw"). Only the server presses it,
+  when a browser joins: a board already running has sent its full screen long ago, and the
+  newcomer needs one. The browsers' own keys never reach this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask the kernel for SIGKILL when the parent ends; `parent` is the server's pid, as the
+    server passed it: if it is gone already (it died while this process started) end now."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cabin.kiosk.faces.board.served_app")
+    p.add_argument("--db", required=True)
+    p.add_argument("--config")
+    p.add_argument("--lang")
+    p.add_argument("--theme")
+    p.add_argument("--parent", type=int, required=True, help="the server's pid")
+    a = p.parse_args(argv)
+    die_with_parent(a.parent)
+
+    from cabin.config import load_config
+
+    from cabin.kiosk.faces.base import StationLink
+    from cabin.kiosk.faces.board.app import BoardApp
+
+    class SharedBoardApp(BoardApp):
+        BINDINGS = [("ctrl+l", "redraw", "")]
+
+        def action_redraw(self) -> None:
+            # the whole screen is dirty: Textual's compositor then sends a full update
+            self.screen.refresh(layout=True)
+
+    config = load_config(a.config)
+    SharedBoardApp(StationLink(Path(a.db), config), lang=a.lang, theme=a.theme).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

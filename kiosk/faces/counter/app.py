@@ -1,0 +1,516 @@
+"""The counter app (`cabin counter --window N`): the clerk's screen at one window.
+
+Sign in (a clerk or supervisor account), then the desk (counter_desk.py): open the window, call,
+recall, no-show, start, handle the errand (its workflow screen, kiosk/faces/workflows/),
+complete, transfer; the ticket at the window with all its errands; the queue at a glance; the
+devices. Queue operations are attributed to the clerk signed in (`Station(..., clerk=name)`).
+
+Every database and device call runs in a thread worker that posts a message back; the screen
+never waits. Three workers run all the time: the station watch (PRAGMA data_version every
+WATCH_SECONDS, so calls made at other windows show at once), the device check (every
+CHECK_SECONDS, sooner while one is at fault) and the scanner's tick. A hand scanner's token
+(`CABIN1:...` + Enter) pulls the ticket up from any screen (counter_scanner.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import partial
+
+from textual import events, work
+from textual.command import DiscoveryHit, Hit, Provider
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from cabin.queue.errors import CabinError, NothingToCall
+
+from cabin.kiosk.faces.base import FaceApp, StationLink, name_stands
+from cabin.kiosk.faces.counter.desk import DESK_KEYS, KEY_SHOWN, DeskScreen
+from cabin.kiosk.faces.counter.devices import (
+    CHECK_SECONDS,
+    FAULT_CHECK_SECONDS,
+    DeviceBar,
+    window_devices,
+)
+from cabin.kiosk.faces.counter.dialogs import TicketCard, TransferScreen
+from cabin.kiosk.faces.counter.login import COUNTER_ROLES, LoginScreen
+from cabin.kiosk.faces.counter.model import DeskView, read_desk
+from cabin.kiosk.faces.counter.scanner import GAP_SECONDS, ScanBuffer
+
+WATCH_SECONDS = 0.2     # other windows' calls show within this
+REFRESH_SECONDS = 30.0  # the longest wait grows with the clock, without any commit
+RETRY_SECONDS = 1.0
+
+
+class CounterCommands(Provider):
+    """The command palette (Ctrl+P): every action of the screen it is opened on, by name, with
+    its key — the desk's with a line of help each; a workflow's or the supervisor's view's are
+    the keys its footer shows (enabled ones only)."""
+
+    def _commands(self):
+        app = self.app
+        screen = self.screen
+        if not isinstance(screen, DeskScreen):
+            yield from self._screen_keys(screen)
+            return
+        t = app.strings
+        for key, action, name, who in DESK_KEYS:
+            if who == "demo" and not app.demo:
+                continue
+            if app.desk_action_state(action, ()) is False:
+                continue
+            shown = KEY_SHOWN.get(key, key.upper())
+            yield f"{t(name)}  [{shown}]", partial(app.call_later, screen.run_action, action), t(name.replace("ctr_key_", "ctr_help_"))
+
+    def _screen_keys(self, screen):
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not (binding.show and binding.description and active.enabled) or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            shown = KEY_SHOWN.get(key, key.upper() if len(key) == 1 or key.startswith("f") else key)
+            run = partial(self.app.call_later, active.node.run_action, binding.action)
+            yield f"{binding.description}  [{shown}]", run, None
+
+    async def discover(self):
+        for text, command, help in self._commands():
+            yield DiscoveryHit(text, command, help=help)
+
+    async def search(self, query: str):
+        matcher = self.matcher(query)
+        for text, command, help in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, help=help)
+
+
+class CounterApp(FaceApp):
+    TITLE = "Cabin"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = {CounterCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+
+    # -- messages from the workers ---------------------------------------------------------
+    class SignedIn(Message):
+        def __init__(self, account):
+            super().__init__()
+            self.account = account
+
+    class SignInRefused(Message):
+        def __init__(self, text: str, keep_name: bool = False):
+            super().__init__()
+            self.text, self.keep_name = text, keep_name
+
+    class ViewRead(Message):
+        def __init__(self, seq: int, view: DeskView):
+            super().__init__()
+            self.seq, self.view = seq, view
+
+    class OpDone(Message):
+        def __init__(self, text: str, error: bool, then: str | None = None):
+            super().__init__()
+            self.text, self.error, self.then = text, error, then
+
+    class DevicesChecked(Message):
+        def __init__(self, statuses: dict):
+            super().__init__()
+            self.statuses = statuses
+
+    class Scanned(Message):
+        def __init__(self, ticket: dict | None, outlook: dict | None, text: str = ""):
+            super().__init__()
+            self.ticket, self.outlook, self.text = ticket, outlook, text
+
+    def __init__(self, link: StationLink, window: int, lang: str | None = None, theme: str | None = None, *,
+                 demo: bool = False, demo_accounts=(), account=None, scan_gap: float = GAP_SECONDS,
+                 watch_seconds: float = WATCH_SECONDS, device_seconds: float = CHECK_SECONDS):
+        super().__init__(link, lang, theme)
+        if window not in self.config.windows:
+            raise CabinError(f"there is no window {window} in the station config (windows: "
+                             f"{', '.join(map(str, sorted(self.config.windows)))})")
+        self.window_number = window
+        self.demo, self.demo_accounts = demo, tuple(demo_accounts)
+        self.account = account
+        self.view: DeskView | None = None
+        self.last_log = ""
+        self.op_running = False
+        self.scanner = ScanBuffer(scan_gap)
+        self.watch_seconds, self.device_seconds = watch_seconds, device_seconds
+        self.device_config = window_devices(self.config, window)
+        self.devices: dict = {role: ("checking" if d else None) for role, d in self.device_config.items()}
+        self._devices_checked_at = 0.0
+        self._devices_checking = False
+        self._read_lock = threading.Lock()
+        self._read_seq = 0
+        self._shown_seq = -1
+        self.frames = 0  # views drawn (the benchmark waits on it)
+        if demo:
+            for key, face in (("f3", "dispenser"), ("f4", "board")):
+                self._bindings.bind(key, f"switch('{face}')", show=False)
+
+    def face_name(self) -> str:
+        t = self.strings
+        who = f" · {self.account.name}" if self.account else ""
+        return f"{t('ctr_counter_title')} · {t('window_n', n=self.window_number)}{who}"
+
+    # -- start -----------------------------------------------------------------------------
+    def on_mount(self) -> None:  # FaceApp.on_mount runs too (Textual calls each class's handler)
+        self.title = self.strings("ctr_counter_title")
+        self.set_interval(0.1, self._scan_tick)
+        self.set_interval(1.0, self._device_tick)
+        if self.account is not None:
+            self.push_screen(DeskScreen())
+        else:
+            self.push_screen(LoginScreen())
+        self.check_devices()
+        self.watch_station()
+
+    # -- the scanner: every key passes through it first ---------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            fed = self.scanner.feed(event.key, event.character, event)
+            await self._after_scan(fed)
+            return
+        await super().on_event(event)
+
+    async def _after_scan(self, fed) -> None:
+        for held in fed.release:
+            intercept = getattr(self.screen, "intercept_key", None)
+            if intercept is not None and intercept(held):
+                continue
+            await super().on_event(held)
+        if fed.incomplete:
+            self.notify(self.strings("ctr_scan_incomplete"), severity="warning")
+        if fed.token:
+            self.pull_up(fed.token)
+
+    async def _scan_tick(self) -> None:
+        fed = self.scanner.expire()
+        if fed.release or fed.incomplete:
+            await self._after_scan(fed)
+
+    @work(thread=True, group="scan")
+    def pull_up(self, token: str) -> None:
+        t = self.strings
+        try:
+            desk = self.link.desk()
+            found = desk.verify(token)
+            station = self.link.station()
+            ticket = station.show_ticket(str(found["ticket_id"]))
+            outlook = station.outlook(str(found["ticket_id"]))
+        except (CabinError, RuntimeError) as exc:
+            self.post_message(self.Scanned(None, None, t("ctr_scan_refused", reason=t.refusal(exc))))
+        except OSError as exc:
+            self.post_message(self.Scanned(None, None, t("database_trouble") + f" ({exc})"))
+        else:
+            self.post_message(self.Scanned(ticket, outlook))
+
+    def on_counter_app_scanned(self, message: Scanned) -> None:
+        if message.ticket is None:
+            self.notify(message.text, severity="error", timeout=8)
+            self.log_line(message.text, error=True)
+            return
+        if isinstance(self.screen, TicketCard):
+            self.pop_screen()
+        self.push_screen(TicketCard(message.ticket, message.outlook))
+
+    # -- signing in and out ---------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="sign-in")
+    def sign_in(self, name: str, password: str) -> None:
+        from cabin.kiosk.business.accounts import Accounts
+
+        t = self.strings
+        try:
+            account = Accounts(self.link.station().store, self.link.clock).authenticate(name, password)
+        except CabinError as exc:
+            self.post_message(self.SignInRefused(t.refusal(exc), keep_name=name_stands(exc)))
+        except OSError as exc:
+            self.post_message(self.SignInRefused(t("database_trouble") + f" ({exc})", keep_name=True))
+        else:
+            if account.role not in COUNTER_ROLES:
+                self.post_message(self.SignInRefused(t("ctr_login_not_counter", name=account.name,
+                                                       role=t(f"ctr_role_{account.role}"))))
+            else:
+                self.post_message(self.SignedIn(account))
+
+    def on_counter_app_signed_in(self, message: SignedIn) -> None:
+        self.account = message.account
+        self.last_log = self.strings("ctr_signed_in", name=self.account.name, role=self.strings(f"ctr_role_{self.account.role}"))
+        self.switch_screen(DeskScreen())
+        self.read_view()
+
+    def on_counter_app_sign_in_refused(self, message: SignInRefused) -> None:
+        if isinstance(self.screen, LoginScreen):
+            self.screen.refused(message.text, message.keep_name)
+
+    def sign_out(self) -> None:
+        self.account = None
+        self.last_log = ""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(LoginScreen())
+
+    # -- the view ---------------------------------------------------------------------------------
+    def _read(self) -> tuple[int, DeskView]:
+        with self._read_lock:  # reads are numbered in the order they read: a late one never wins
+            self._read_seq += 1
+            return self._read_seq, read_desk(self.link.station(), self.window_number)
+
+    @work(thread=True, exclusive=True, group="watch")
+    def watch_station(self) -> None:
+        worker = get_current_worker()
+        seen, read_at = None, 0.0
+        while not worker.is_cancelled:
+            try:
+                version = self.link.station().store.data_version()
+                if version != seen or time.monotonic() - read_at > REFRESH_SECONDS:
+                    seq, view = self._read()
+                    seen, read_at = version, time.monotonic()
+                    self.post_message(self.ViewRead(seq, view))
+            except (CabinError, OSError) as exc:
+                if worker.is_cancelled:
+                    return
+                self.log.warning(f"counter: cannot read the station: {exc}")
+                time.sleep(RETRY_SECONDS)
+                continue
+            time.sleep(self.watch_seconds)
+
+    @work(thread=True, group="read")
+    def read_view(self) -> None:
+        try:
+            seq, view = self._read()
+        except (CabinError, OSError) as exc:
+            self.log.warning(f"counter: cannot read the station: {exc}")
+            return
+        self.post_message(self.ViewRead(seq, view))
+
+    def on_counter_app_view_read(self, message: ViewRead) -> None:
+        if message.seq < self._shown_seq:
+            return
+        self._shown_seq = message.seq
+        self.view = message.view
+        self.frames += 1
+        for screen in self.screen_stack:
+            if isinstance(screen, DeskScreen):
+                screen.show_view(message.view)
+                screen.refresh_bindings()
+
+    def log_line(self, text: str, error: bool = False) -> None:
+        self.last_log = text
+        for screen in self.screen_stack:
+            if isinstance(screen, DeskScreen):
+                screen.show_log(text, error)
+
+    # -- which desk actions apply now ---------------------------------------------------------------
+    def desk_action_state(self, action: str, parameters: tuple = ()) -> bool | None:
+        if self.account is None:
+            return False
+        if action == "supervisor":
+            return self.account.role == "supervisor"
+        if action == "switch":
+            return self.demo
+        if action in ("check_devices", "sign_out"):
+            return True
+        view = self.view
+        if view is None or self.op_running:
+            return None
+        current = view.current
+        if action == "call":
+            return (view.state == "open" and current is None) or None
+        if action in ("recall", "no_show", "start"):
+            return (current is not None and current["state"] == "called") or None
+        if action in ("complete", "transfer", "handle"):
+            return current is not None or None
+        if action == "window_state":
+            state = parameters[0] if parameters else None
+            return state is None or view.state != state or None
+        return True
+
+    # -- queue operations (a thread each; the result comes back as OpDone) ------------------------------
+    def queue_op(self, op: str, then: str | None = None, **kw) -> None:
+        if self.account is None or self.op_running:
+            return
+        self.op_running = True
+        self._queue_op(op, then, kw)
+
+    @work(thread=True, group="op")
+    def _queue_op(self, op: str, then: str | None, kw: dict) -> None:
+        t = self.strings
+        n = self.window_number
+        error = False
+        try:
+            station = self.link.station_as(self.account.name)
+            text = self._do(station, op, n, kw)
+        except NothingToCall:
+            text = t("ctr_did_call_none")
+        except CabinError as exc:
+            text, error, then = t("ctr_refused", reason=t.refusal(exc)), True, None
+        except OSError as exc:
+            text, error, then = t("database_trouble") + f" ({exc})", True, None
+        try:
+            seq, view = self._read()
+            self.post_message(self.ViewRead(seq, view))
+        except (CabinError, OSError) as exc:
+            self.log.warning(f"counter: cannot read the station: {exc}")
+        self.post_message(self.OpDone(text, error, then))
+
+    def _service(self, code: str) -> str:
+        service = self.config.services.get(code)
+        return self.strings.name(service) if service else code
+
+    def _do(self, station, op: str, n: int, kw: dict) -> str:
+        t = self.strings
+        if op == "call":
+            c = station.call_next(n)
+            return t("ctr_did_call", ticket=c.ticket, service=self._service(c.service))
+        if op == "recall":
+            r = station.recall(n)
+            if r["no_show"]:
+                return t("ctr_did_recall_no_show", ticket=r["ticket"], n=r["recalls"])
+            return t("ctr_did_recall", ticket=r["ticket"], n=r["recalls"])
+        if op == "no_show":
+            return t("ctr_did_no_show", ticket=station.no_show(n)["ticket"])
+        if op == "start":
+            return t("ctr_did_start", ticket=station.start(n)["ticket"])
+        if op == "complete":
+            service = self.view.current["service"] if self.view and self.view.current else ""
+            r = station.complete(n)
+            text = t("ctr_did_complete", ticket=r["ticket"], service=self._service(service))
+            if r["continued"]:
+                text += t("ctr_did_continue", service=self._service(r["continued"]["service"]))
+            return text
+        if op == "transfer":
+            r = station.transfer(n, to_window=kw.get("to_window"), to_service=kw.get("to_service"))
+            if r["to_window"]:
+                return t("ctr_did_transfer_window", ticket=r["ticket"], window=t("window_n", n=r["to_window"]))
+            return t("ctr_did_transfer_service", ticket=r["ticket"], service=self._service(r["service"]))
+        if op == "window":
+            r = station.set_window(n, kw["state"])
+            key = f"ctr_window_{kw['state']}_state"
+            return t("ctr_did_window", window=t("window_n", n=n), state=t(key)) if r["changed"] else \
+                t("ctr_did_window_same", window=t("window_n", n=n), state=t(key))
+        raise ValueError(op)
+
+    def on_counter_app_op_done(self, message: OpDone) -> None:
+        self.op_running = False
+        self.log_line(message.text, message.error)
+        if isinstance(self.screen, DeskScreen):
+            self.screen.refresh_bindings()
+        if message.then == "workflow":
+            self.open_workflow()
+
+    # -- complete, handle, transfer ------------------------------------------------------------------
+    def _current(self) -> dict | None:
+        current = self.view.current if self.view else None
+        if current is None:
+            self.log_line(self.strings("ctr_need_current"), error=True)
+        return current
+
+    def ask_complete(self, question: str | None = None) -> None:
+        current = self._current()
+        if current is None:
+            return
+        question = question or self.strings("ctr_confirm_complete", ticket=current["ticket"],
+                                             service=self._service(current["service"]))
+        if isinstance(self.screen, DeskScreen):
+            self.screen.ask(question, lambda yes: yes and self.queue_op("complete"))
+
+    def handle_errand(self) -> None:
+        """Enter: the errand's workflow (started first if the citizen was only called)."""
+        current = self._current()
+        if current is None:
+            return
+        if current["state"] == "called":
+            self.queue_op("start", then="workflow")
+        else:
+            self.open_workflow()
+
+    def open_workflow(self) -> None:
+        current = self.view.current if self.view else None
+        if current is None or self.account is None:
+            return
+        # imported when first needed: the workflow screens are not part of the desk's cold start
+        from cabin.kiosk.faces.counter.workflows.context import WorkflowContext
+        from cabin.kiosk.faces.counter.workflows.registry import screen_for
+
+        context = WorkflowContext(self.link, self.account, self.config.windows[self.window_number], dict(current))
+        screen = screen_for(context)
+        if screen is None:
+            self.ask_complete(self.strings("ctr_confirm_no_workflow", ticket=current["ticket"],
+                                           service=self._service(current["service"])))
+            return
+        self.push_screen(screen, callback=self._workflow_done)
+
+    def _workflow_done(self, result) -> None:
+        t = self.strings
+        current = self.view.current if self.view else None
+        if result is not None and result.completed:
+            self.log_line(result.message or t("ctr_workflow_completed"))
+            self.read_view()
+        elif result is not None and result.recorded:
+            self.log_line(result.message or t("ctr_workflow_recorded", receipt=result.receipt or ""))
+            if current is not None:
+                self.ask_complete(t("ctr_confirm_complete_recorded", ticket=current["ticket"],
+                                    receipt=result.receipt or "", service=self._service(current["service"])))
+        else:
+            self.log_line(t("ctr_workflow_back"))
+
+    def pick_transfer(self) -> None:
+        current = self._current()
+        if current is None:
+            return
+
+        def chosen(choice) -> None:
+            if choice is None:
+                return
+            kind, value = choice
+            self.queue_op("transfer", **({"to_window": value} if kind == "window" else {"to_service": value}))
+
+        self.push_screen(TransferScreen(current["ticket"], current["service"], self.window_number,
+                                        self.view.windows), callback=chosen)
+
+    def open_supervisor(self) -> None:
+        if self.account is None or self.account.role != "supervisor":
+            return
+        from cabin.kiosk.faces.supervisor import SupervisorScreen  # when first needed, as the workflows
+
+        self.push_screen(SupervisorScreen(self.account), callback=lambda _: self.read_view())
+
+    def action_switch(self, face: str) -> None:
+        if self.demo:
+            self.exit(face)
+
+    # -- devices ---------------------------------------------------------------------------------------
+    def check_devices(self) -> None:
+        if self._devices_checking:
+            return
+        self._devices_checking = True
+        self._check_devices()
+
+    @work(thread=True, group="devices")
+    def _check_devices(self) -> None:
+        from cabin.kiosk.devices import check
+
+        statuses = {role: check(device) if device else None for role, device in self.device_config.items()}
+        self.post_message(self.DevicesChecked(statuses))
+
+    def on_counter_app_devices_checked(self, message: DevicesChecked) -> None:
+        self._devices_checking = False
+        self._devices_checked_at = time.monotonic()
+        self.devices = message.statuses
+        self.show_devices()
+
+    def any_device_fault(self) -> bool:
+        return any(isinstance(s, dict) and s["status"] != "ready" for s in self.devices.values())
+
+    def _device_tick(self) -> None:
+        every = FAULT_CHECK_SECONDS if self.any_device_fault() else self.device_seconds
+        if time.monotonic() - self._devices_checked_at >= every:
+            self.check_devices()
+
+    def show_devices(self) -> None:
+        for screen in self.screen_stack:
+            for bar in screen.query(DeviceBar):
+                bar.show(self.strings, self.devices)

@@ -1,0 +1,67 @@
+"""The device bar: the reader and card printer of this window and the dispenser's ticket printer,
+each ready or at fault with the reason in plain words and what to do next.
+
+The counter app checks them with `cabin.kiosk.devices.check` in a thread worker every
+CHECK_SECONDS (FAULT_CHECK_SECONDS while one is at fault, so a fixed printer turns ready soon);
+the bar only draws what it is given.
+"""
+
+from __future__ import annotations
+
+from cabin.config import StationConfig
+from cabin.kiosk.devices import ConfiguredDevice
+from textual.widgets import Static
+
+from cabin.kiosk.faces.strings import CATALOG
+
+CHECK_SECONDS = 10.0
+FAULT_CHECK_SECONDS = 3.0
+ROLES = ("reader", "card-printer", "ticket-printer")
+ROLE_KEYS = {"reader": "ctr_dev_reader", "card-printer": "ctr_dev_card_printer", "ticket-printer": "ctr_dev_ticket_printer"}
+
+
+def window_devices(config: StationConfig, window: int) -> dict[str, ConfiguredDevice | None]:
+    w = config.windows[window]
+    printer = config.dispenser.ticket_printer
+    return {
+        "reader": ConfiguredDevice("reader", f"window {window}", w.reader) if w.reader else None,
+        "card-printer": ConfiguredDevice("card-printer", f"window {window}", w.card_printer) if w.card_printer else None,
+        "ticket-printer": ConfiguredDevice("ticket-printer", "dispenser", printer) if printer else None,
+    }
+
+
+def fault_text(strings, status: dict) -> str:
+    """A checked device's fault in the face's language, by its kind (kiosk.devices.fault_kind):
+    a printer's own words for its faults, the workflows' for the rest; the driver's own sentence
+    (which already says what to do) only for a kind the catalog does not know."""
+    role, kind = status["role"], status.get("kind")
+    for key in ({"card-printer": f"ctr_fault_card_{kind}", "ticket-printer": f"ctr_fault_ticket_{kind}"}.get(role),
+                f"dev_{kind}"):
+        if key in CATALOG:
+            return strings(key)
+    return status.get("detail", "")
+
+
+class DeviceBar(Static):
+    """One line per look: each device and its state; a fault's reason on the lines below."""
+
+    def show(self, strings, statuses: dict[str, dict | None | str]) -> None:
+        """`statuses[role]`: a `check` result, None (not configured) or "checking"."""
+        parts, faults = [], []
+        for role in ROLES:
+            name = strings(ROLE_KEYS[role])
+            status = statuses.get(role, "checking")
+            if status is None:
+                parts.append(f"{name} [dim]{strings('ctr_dev_none')}[/]")
+            elif status == "checking":
+                parts.append(f"{name} [dim]{strings('ctr_dev_checking')}[/]")
+            elif status["status"] == "ready":
+                parts.append(f"{name} [b $success]● {strings('ctr_dev_ready')}[/]")
+            else:
+                parts.append(f"{name} [b $error]✖ {strings('ctr_dev_fault')}[/]")
+                faults.append(strings("ctr_dev_fault_line", device=name, reason=fault_text(strings, status)))
+        text = "  │  ".join(parts)
+        if faults:
+            text += "\n" + "\n".join(f"[$error]{f}[/]" for f in faults)
+        self.update(text)
+        self.set_class(bool(faults), "-fault")

@@ -1,0 +1,91 @@
+"""The counter's sign-in: a clerk or supervisor account, the password masked.
+
+The check runs in a thread worker (scrypt takes a moment, and the audit entry waits for the
+write lock); a refusal is shown as the accounts layer words it (a lockout says for how long),
+in the face's language (kiosk/faces/refusals.py). The demo station lists its demo accounts and
+passwords here.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Input, Label, Static
+
+from cabin.kiosk.faces.base import sign_again
+from cabin.kiosk.faces.counter.devices import DeviceBar
+from cabin.kiosk.faces.widgets import TitleBar
+
+COUNTER_ROLES = ("clerk", "supervisor")
+
+
+class LoginScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "clear", "clear", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        t = app.strings
+        yield TitleBar(app.station_name(), app.face_name())
+        yield DeviceBar("", id="device-bar")  # the devices, always in sight
+        with Vertical(id="login-box"):
+            yield Label(t("ctr_login_title"), classes="section-title")
+            yield Label(t("ctr_login_name"), classes="login-label")
+            yield Input(id="login-name", placeholder=t("ctr_login_name"))
+            yield Label(t("ctr_login_password"), classes="login-label")
+            yield Input(id="login-password", password=True, placeholder=t("ctr_login_password"))
+            yield Static("", id="login-message")
+        if app.demo_accounts:
+            lines = [t("ctr_login_demo")] + [t("ctr_login_demo_line", name=n, role=t(f"ctr_role_{r}"), password=p)
+                                          for n, r, p in app.demo_accounts if r in COUNTER_ROLES]
+            lines.append(t("ctr_demo_hint"))
+            yield Static("\n".join(lines), id="login-demo")
+        from cabin.kiosk.faces.counter.desk import KEY_SHOWN, KeyStrip
+
+        with Vertical(classes="bottom-bar"):
+            yield KeyStrip(((KEY_SHOWN["enter"], t("ctr_login_enter")), (KEY_SHOWN["escape"], t("ctr_login_clear")),
+                            (KEY_SHOWN["ctrl+q"], t("ctr_key_quit"))))
+
+    def on_mount(self) -> None:
+        self.query_one("#login-name", Input).focus()
+        self.app.show_devices()
+
+    def intercept_key(self, event) -> bool:
+        """Enter in the name field moves to the password at once, as the key arrives: the keys
+        typed right after it (a fast typist, a script) then land in the password field."""
+        name = self.query_one("#login-name", Input)
+        if event.key == "enter" and self.focused is name:
+            self.set_focus(self.query_one("#login-password", Input))
+            return True
+        return False
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        name = self.query_one("#login-name", Input)
+        password = self.query_one("#login-password", Input)
+        if event.input is name:
+            password.focus()
+            return
+        if not name.value.strip():
+            name.focus()
+            return
+        self.show_message(self.app.strings("ctr_login_checking"), error=False)
+        self.app.sign_in(name.value.strip(), password.value)
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        message = self.query_one("#login-message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+
+    def refused(self, text: str, keep_name: bool) -> None:
+        sign_again(self, self.query_one("#login-name", Input), self.query_one("#login-password", Input), keep_name)
+        self.show_message(text)
+
+    def action_clear(self) -> None:
+        for i in self.query(Input):
+            i.value = ""
+        self.query_one("#login-name", Input).focus()
+        self.show_message("", error=False)
