@@ -20,8 +20,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from cabin.config import StationConfig
-from cabin.config.loader import WEEKDAYS
+from cabin.config import WEEKDAYS, StationConfig
 
 from cabin.queue.clock import ManualClock
 from cabin.queue.engine import Station
