@@ -170,14 +170,15 @@ class Table(Rule):
                               f"unknown key (expected one of {', '.join(sorted(allowed))})")
         prefix = f"{key}." if key else ""
         values: dict[str, Any] = {}
+        seen = values if seen is None else seen  # the sections read so far, for `refers`
         for f in declared:
             meta, where = f.metadata, prefix + f.name
             if meta["given_if"] and f.name in value and not meta["given_if"][0](values):
                 raise Refused(where, meta["given_if"][1])
-            got = meta["rule"].take(value, f.name, prefix, self._default(f), values, values if seen is None else seen)
+            got = meta["rule"].take(value, f.name, prefix, self._default(f), values, seen)
             if meta["unique"] and any(getattr(e, f.name) == got for e in earlier):
                 raise Refused(where, meta["unique"].format(got))
-            if meta["refers"] and got not in (values if seen is None else seen)[meta["refers"][0]]:
+            if meta["refers"] and got not in seen[meta["refers"][0]]:
                 raise Refused(where, meta["refers"][1].format(got))
             if meta["also"] and f.name in value:
                 meta["also"](got, where, values)
