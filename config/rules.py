@@ -227,8 +227,9 @@ class Records(Rule):
         return [self.table.write(entry) for entry in value.values()]
 
 
-class Device(Table):
-    """A serial device: its URL alone, or a table of it and its speed."""
+class UrlOrTable(Table):
+    """A device: its URL alone (`reader = "/dev/ttyUSB0"`), or a table of the URL and more
+    (`{url = "...", baud = 9600}`)."""
 
     def __init__(self, cls: type, reason: str, **defaults: Any):
         super().__init__(cls, **defaults)

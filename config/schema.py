@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .rules import (
-    AnyText, Choice, Device as DeviceRule, Flag, Number, Records, Refused, Rule, Table, Text, Texts, Week, Whole,
-    Amounts, key,
+    Amounts, AnyText, Choice, Flag, Number, Records, Refused, Rule, Table, Text, Texts, UrlOrTable, Week, Whole, key,
 )
 
 LANGUAGES = ("zh", "en")  # the faces' catalog has one column per language, in this order
@@ -23,7 +22,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() o
 DEFAULT_PRIORITY = "normal"  # every station has it: a ticket's class when none is asked for
 
 CODE = r"[a-z][a-z0-9_]*"
-FONT = AnyText("must be a path to a font file")  # empty: cabin.drivers.fonts' choice
+# A font file's path; empty: cabin.drivers.fonts' choice. Whether the file is there is checked
+# when something is drawn with it: a font can be installed after the config is written.
+FONT = AnyText("must be a path to a font file")
 MINUTES_A_DAY = 24 * 60
 
 
@@ -103,8 +104,8 @@ class Device:
     baud: int = key(Whole(1200, 921600))
 
 
-def device(baud: int) -> DeviceRule:
-    return DeviceRule(Device, 'must be a URL like "/dev/ttyUSB0" or {url = "...", baud = 9600}', baud=baud)
+def device(baud: int) -> UrlOrTable:
+    return UrlOrTable(Device, 'must be a URL like "/dev/ttyUSB0" or {url = "...", baud = 9600}', baud=baud)
 
 
 class ServiceCodes(Rule):
