@@ -17,7 +17,7 @@ from cabin.config import Device, StationConfig
 from cabin.drivers.errors import DeviceError, DeviceTimeout, ProtocolError
 from cabin.drivers.simhost import PtyHost, TcpHost
 
-SIM_KINDS = ("reader", "card-printer", "ticket-printer")
+DEVICE_KINDS = ("reader", "card-printer", "ticket-printer")  # each can be simulated (cabin sim KIND)
 
 
 def simulator(kind: str, faults: list[str], cards: str | None = None, out_dir: str | None = None,
@@ -62,8 +62,8 @@ def sim_help() -> str:
     """`cabin sim --help`'s epilog: every simulator's fault kinds and control lines."""
     from cabin.drivers.simcontrol import GENERIC
 
-    faults = "\n".join(f"  {kind}: {', '.join(sorted(sim_faults(kind)))}" for kind in SIM_KINDS)
-    lines = "\n".join(f"  {kind}: {'; '.join(sim_control_lines(kind)) or '(none of its own)'}" for kind in SIM_KINDS)
+    faults = "\n".join(f"  {kind}: {', '.join(sorted(sim_faults(kind)))}" for kind in DEVICE_KINDS)
+    lines = "\n".join(f"  {kind}: {'; '.join(sim_control_lines(kind)) or '(none of its own)'}" for kind in DEVICE_KINDS)
     return (f"faults (--fault KIND, repeatable; KIND@COMMAND arms a card printer fault for that\n"
             f"one command, e.g. silence@Se):\n{faults}\n\n"
             "control lines (--control PATH, a unix socket: send one text line, get one line back,\n"

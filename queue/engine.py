@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Iterator
 
-from cabin.config import StationConfig
+from cabin.config import DEFAULT_PRIORITY, StationConfig
 
 from cabin.queue import estimate, routing
 from cabin.queue.clock import SystemClock, local_day
 from cabin.queue.errors import CabinError, NothingToCall, Said
 from cabin.queue.store import Store
 
+CHANNELS = ("dispenser", "counter", "appointment")  # where a ticket was issued; the first by default
 LIVE = ("pending", "waiting", "called", "serving")  # request states that are not final
 AT_WINDOW = ("called", "serving")
 
@@ -215,7 +216,7 @@ class Station:
         return f"{s.name} ({service})" if s else service
 
     # -- issuing -------------------------------------------------------------------------
-    def issue(self, services: list[str], priority: str = "normal", channel: str = "dispenser") -> Issued:
+    def issue(self, services: list[str], priority: str = DEFAULT_PRIORITY, channel: str = CHANNELS[0]) -> Issued:
         services = list(services)
         limit = self.config.queue.max_errands
         if not services:

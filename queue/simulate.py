@@ -20,8 +20,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from cabin.config import StationConfig
-from cabin.config.loader import WEEKDAYS
+from cabin.config import DEFAULT_PRIORITY, WEEKDAYS, StationConfig
 
 from cabin.queue.clock import ManualClock
 from cabin.queue.engine import Station
@@ -113,7 +112,7 @@ class DaySimulation:
             if s not in services:
                 services.append(s)
         r = rng.random()
-        priority = "normal"
+        priority = DEFAULT_PRIORITY
         if r < P_PRIORITY and "priority" in self.config.priorities:
             priority = "priority"
         elif r < P_PRIORITY + P_APPOINTMENT and "appointment" in self.config.priorities:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from cabin.config import TICKET_MODES
+
 from ..errors import DeviceFault
 from ..link import Link
 from .escpos import STATUS_REQUEST, Status, StatusParser, decode_status
@@ -35,8 +37,8 @@ class PrintResult:
 class TicketPrinter:
     def __init__(self, url: str, *, baudrate: int = 9600, timeout: float = 2.0,
                  mode: str = "native", font: FontFile | str | None = None):
-        if mode not in ("native", "raster"):
-            raise ValueError(f"ticket printer mode must be 'native' or 'raster', not {mode!r}")
+        if mode not in TICKET_MODES:
+            raise ValueError(f"ticket printer mode must be {' or '.join(map(repr, TICKET_MODES))}, not {mode!r}")
         self.baudrate, self.timeout, self.mode, self._font = baudrate, timeout, mode, font
         self.printed = 0  # tickets the printer confirmed
         self.link = Link(url, baudrate=baudrate, name="ticket printer")

@@ -10,9 +10,9 @@ dispenser share, so neither face decides them.
 
 from __future__ import annotations
 
-from cabin.config import Device, StationConfig
+from cabin.config import DEFAULT_PRIORITY, Device, StationConfig
 from cabin.drivers.errors import DeviceError
-from cabin.queue.engine import Station
+from cabin.queue.engine import CHANNELS, Station
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk import devices
@@ -23,7 +23,7 @@ class TicketDesk:
     def __init__(self, station: Station, config: StationConfig, secret: bytes):
         self.station, self.config, self.secret = station, config, secret
 
-    def issue(self, services: list[str], priority: str = "normal", channel: str = "dispenser") -> dict:
+    def issue(self, services: list[str], priority: str = DEFAULT_PRIORITY, channel: str = CHANNELS[0]) -> dict:
         issued = self.station.issue(services, priority=priority, channel=channel).as_dict()
         issued["token"] = tokens.sign(self.secret, self.config.station.code, issued.pop("day"), issued["ticket_id"])
         printer = self.config.dispenser.ticket_printer

@@ -19,9 +19,11 @@ import time
 from datetime import date
 from typing import Callable
 
-from cabin.config import ConfigError, Device, describe, load_config, read_bounded, resolve_config_path
+from cabin.config import (
+    DEFAULT_PRIORITY, TICKET_MODES, ConfigError, Device, describe, load_config, read_bounded, resolve_config_path,
+)
 from cabin.queue.clock import local_day
-from cabin.queue.engine import Station
+from cabin.queue.engine import CHANNELS, Station
 from cabin.queue.errors import CabinError, NothingToCall, shown
 from cabin.queue.store import Store, schema_version
 
@@ -532,8 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     ticket = sub.add_parser("ticket", help="issue or show a ticket").add_subparsers(dest="ticket_command", metavar="ACTION", required=True)
     p = command("issue", cmd_ticket_issue, "issue one ticket for one or more errands", ticket)
     p.add_argument("services", nargs="+", metavar="SERVICE", help="service codes, in the order they are served")
-    p.add_argument("--priority", default="normal", metavar="CLASS", help="priority class from the config (default: normal)")
-    p.add_argument("--channel", default="dispenser", choices=["dispenser", "counter", "appointment"])
+    p.add_argument("--priority", default=DEFAULT_PRIORITY, metavar="CLASS",
+                   help=f"priority class from the config (default: {DEFAULT_PRIORITY})")
+    p.add_argument("--channel", default=CHANNELS[0], choices=CHANNELS)
     p = command("reprint", cmd_ticket_reprint, "print a ticket again on the dispenser's ticket printer", ticket)
     p.add_argument("ticket", metavar="TICKET", help="today's number (A001) or the ticket id")
     p = command("verify", cmd_ticket_verify, "check the signed code (QR) of a ticket", ticket)
@@ -574,7 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--citizens", type=positive_int, metavar="N", help="default: what the day's windows serve at 85%% load")
 
     p = command("sim", cmd_sim, "serve a simulated device on a pseudo-terminal or a TCP port until interrupted")
-    p.add_argument("kind", choices=devices.SIM_KINDS)
+    p.add_argument("kind", choices=devices.DEVICE_KINDS)
     where = p.add_mutually_exclusive_group()
     where.add_argument("--link", type=path, metavar="PATH", help="link the pseudo-terminal's path here (default: print /dev/pts/N)")
     where.add_argument("--tcp", type=host_any_port, metavar="HOST:PORT", help="serve on a TCP port instead (socket://HOST:PORT)")
@@ -600,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("print-ticket", cmd_devices_print_ticket, "print a ticket on the printer at URL", dev)
     p.add_argument("--printer", required=True, metavar="URL", help="the ticket printer's pyserial URL")
     p.add_argument("--baud", type=baud, default=9600, metavar="B")
-    p.add_argument("--mode", choices=["native", "raster"], default="native",
+    p.add_argument("--mode", choices=TICKET_MODES, default=TICKET_MODES[0],
                    help="native: text and QR commands (default); raster: one image, for printers without them")
     p.add_argument("ticket", metavar="TICKET", help="today's number (A001) or the ticket id")
     p = command("read-id", cmd_devices_read_id, "read the ID card on a reader (masked)", dev)

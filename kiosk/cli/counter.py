@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import sys
 
+from cabin.config import LANGUAGES, THEMES
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk import paths
 from cabin.kiosk.business import tokens
 from cabin.kiosk.cli.args import window_number
-from cabin.kiosk.cli.faces import LANGS, THEMES, _link
+from cabin.kiosk.cli.faces import _link
 
 FACES = ("counter", "dispenser", "board")
 
@@ -70,6 +71,6 @@ def run_demo_station(ctx, lang: str | None = None, theme: str | None = None) -> 
 def add_commands(sub, command) -> None:
     p = command("counter", cmd_counter, "the counter app of one window: sign in, call, serve, complete")
     p.add_argument("--window", type=window_number, required=True, metavar="N", help="this counter's window number")
-    p.add_argument("--lang", choices=LANGS, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
+    p.add_argument("--lang", choices=LANGUAGES, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
     p.add_argument("--theme", choices=THEMES, help="dark or light; default: [faces] theme in the config")
     p.set_defaults(face="the counter app")

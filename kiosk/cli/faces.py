@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import sys
 
+from cabin.config import LANGUAGES, THEMES
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk import paths
 from cabin.kiosk.business import tokens
 from cabin.kiosk.cli.args import host_port
-
-LANGS = ("zh", "en")
-THEMES = ("dark", "light")
-
 
 def _link(ctx, with_secret: bool = False):
     from cabin.kiosk.faces.base import StationLink
@@ -77,7 +74,7 @@ def cmd_dispenser(ctx) -> int:
 
 def add_commands(sub, command) -> None:
     def look(p) -> None:
-        p.add_argument("--lang", choices=LANGS, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
+        p.add_argument("--lang", choices=LANGUAGES, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
         p.add_argument("--theme", choices=THEMES, help="dark or light; default: [faces] theme in the config")
 
     p = command("board", cmd_board, "the lobby board: now serving per window, the last calls, the next numbers")

@@ -3,7 +3,9 @@ supervisor or admin account. Textual is imported only when it starts."""
 
 from __future__ import annotations
 
-from cabin.kiosk.cli.faces import LANGS, THEMES, _link
+from cabin.config import LANGUAGES, THEMES
+
+from cabin.kiosk.cli.faces import _link
 
 
 def cmd_supervisor(ctx) -> int:
@@ -17,6 +19,6 @@ def cmd_supervisor(ctx) -> int:
 def add_commands(sub, command) -> None:
     p = command("supervisor", cmd_supervisor,
                 "the supervisor's view: windows, temporary-card approvals, today's figures, accounts")
-    p.add_argument("--lang", choices=LANGS, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
+    p.add_argument("--lang", choices=LANGUAGES, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
     p.add_argument("--theme", choices=THEMES, help="dark or light; default: [faces] theme in the config")
     p.set_defaults(face="the supervisor's view")

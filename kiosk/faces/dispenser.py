@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Label, Static
 
-from cabin.config import Category
+from cabin.config import DEFAULT_PRIORITY, Category
 from cabin.drivers.errors import DeviceError
 from cabin.queue.errors import CabinError
 
@@ -315,7 +315,7 @@ class DispenserApp(FaceApp):
             return
         self.issuing = True
         self.push_screen(TicketScreen())
-        priority = self.priority_class.code if self.basket.priority and self.priority_class else "normal"
+        priority = self.priority_class.code if self.basket.priority and self.priority_class else DEFAULT_PRIORITY
         self.issue_ticket(list(self.basket.services), priority)
 
     @work(thread=True, exclusive=True, group="issue")

@@ -8,10 +8,9 @@ new language is one column here.
 
 from __future__ import annotations
 
-from cabin.kiosk.faces.refusals import say
+from cabin.config import DEFAULT_LANGUAGE, LANGUAGES  # the catalog's columns, in this order
 
-LANGUAGES = ("zh", "en")
-DEFAULT_LANGUAGE = "zh"
+from cabin.kiosk.faces.refusals import say
 
 CATALOG: dict[str, tuple[str, str]] = {
     # -- shared ----------------------------------------------------------------------------

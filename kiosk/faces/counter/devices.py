@@ -9,14 +9,13 @@ the bar only draws what it is given.
 from __future__ import annotations
 
 from cabin.config import StationConfig
-from cabin.kiosk.devices import ConfiguredDevice
+from cabin.kiosk.devices import DEVICE_KINDS, ConfiguredDevice
 from textual.widgets import Static
 
 from cabin.kiosk.faces.strings import CATALOG
 
 CHECK_SECONDS = 10.0
 FAULT_CHECK_SECONDS = 3.0
-ROLES = ("reader", "card-printer", "ticket-printer")
 ROLE_KEYS = {"reader": "ctr_dev_reader", "card-printer": "ctr_dev_card_printer", "ticket-printer": "ctr_dev_ticket_printer"}
 
 
@@ -48,7 +47,7 @@ class DeviceBar(Static):
     def show(self, strings, statuses: dict[str, dict | None | str]) -> None:
         """`statuses[role]`: a `check` result, None (not configured) or "checking"."""
         parts, faults = [], []
-        for role in ROLES:
+        for role in DEVICE_KINDS:
             name = strings(ROLE_KEYS[role])
             status = statuses.get(role, "checking")
             if status is None:
