@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from cabin.config import StationConfig
 
-from cabin.queue.clock import day_start_ms, next_day
+from cabin.queue.clock import day_span, next_day
 
 # The request state an event leaves behind; kinds not listed change no request state.
 STATE_AFTER = {
@@ -124,13 +124,9 @@ class Ledger:
 
     def __init__(self, station: str, day: str, tz: ZoneInfo, until_ms: int | None = None):
         self.station, self.day, self.tz = station, day, tz
-        self.start_ms = day_start_ms(day, tz)
-        self.end_ms = day_start_ms(next_day(day), tz)
+        # on a plain day the local hour is arithmetic (no zoneinfo per event)
+        self.start_ms, self.end_ms, self._plain_hours = day_span(day, tz)
         self.until_ms = self.end_ms if until_ms is None else max(self.start_ms, min(until_ms, self.end_ms))
-        # a day without a clock change: the local hour is plain arithmetic (no zoneinfo per event)
-        self._plain_hours = (self.end_ms - self.start_ms == 24 * HOUR_MS and
-                             datetime.fromtimestamp(self.start_ms / 1000, tz).utcoffset()
-                             == datetime.fromtimestamp((self.end_ms - 1) / 1000, tz).utcoffset())
         self.tickets: dict[int, _Ticket] = {}
         self.requested: Counter = Counter()          # service -> errands asked for at issue
         self.requests: dict[int, _Request] = {}
@@ -498,11 +494,16 @@ def blank_row(breakdown: str, station: str, key) -> dict:
 
 
 # -- reading a day from the store ----------------------------------------------------------
-def ticket_events(conn: sqlite3.Connection, day: str) -> list[tuple]:
-    """The events of the day's tickets, including the close-out written the next day."""
+def _tuples(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    """A cursor of plain tuples: the events are many, and rows by name cost more to build."""
     cur = conn.cursor()
     cur.row_factory = None
-    return cur.execute(
+    return cur
+
+
+def ticket_events(conn: sqlite3.Connection, day: str) -> list[tuple]:
+    """The events of the day's tickets, including the close-out written the next day."""
+    return _tuples(conn).execute(
         f"SELECT e.id, {EVENT_COLUMNS} FROM events e JOIN tickets t ON t.id = e.ticket_id"
         " WHERE t.day = ? ORDER BY e.id", (day,)).fetchall()
 
@@ -512,8 +513,7 @@ def window_events(conn: sqlite3.Connection, day: str) -> list[tuple]:
 
     Events are written in time order (every write reads the clock under the writer's lock), so
     the day's events are one run of ids, found by bisecting the ids on the `day` column."""
-    cur = conn.cursor()
-    cur.row_factory = None
+    cur = _tuples(conn)
     first = _first_id_on_or_after(cur, day)
     after = _first_id_on_or_after(cur, next_day(day))
     return cur.execute(
