@@ -11,11 +11,14 @@ from __future__ import annotations
 import signal
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from cabin.config import Device, StationConfig
 from cabin.drivers.errors import DeviceError, DeviceTimeout, ProtocolError
 from cabin.drivers.simhost import PtyHost, TcpHost
+
+if TYPE_CHECKING:  # for the annotations only: the devices' commands do not load the engine
+    from cabin.queue.results import Outlook, Ticket
 
 DEVICE_KINDS = ("reader", "card-printer", "ticket-printer")  # each can be simulated (cabin sim KIND)
 
@@ -175,18 +178,18 @@ def masked_record(card) -> dict:
     return record
 
 
-def ticket_content(config: StationConfig, ticket: dict, outlook: dict, token: str):
+def ticket_content(config: StationConfig, ticket: Ticket, outlook: Outlook, token: str):
     """What a ticket shows: no name, no ID number — only the number, errands, time, queue."""
     from datetime import datetime
 
     from cabin.drivers.ticketprinter import TicketContent
 
-    issued = datetime.fromtimestamp(ticket["issued_at"] / 1000, config.station.tz)
-    errands = [config.services[e["service"]].name if e["service"] in config.services else e["service"]
-               for e in ticket["errands"] if e["transferred_from"] is None]
-    return TicketContent(station=config.station.name, number=ticket["ticket"], errands=errands,
-                         issued_at=issued.strftime("%Y-%m-%d %H:%M"), ahead=outlook["ahead"],
-                         estimated_wait_min=outlook["estimated_wait_min"], token=token)
+    issued = datetime.fromtimestamp(ticket.issued_at / 1000, config.station.tz)
+    errands = [config.services[e.service].name if e.service in config.services else e.service
+               for e in ticket.errands if e.transferred_from is None]
+    return TicketContent(station=config.station.name, number=ticket.ticket, errands=errands,
+                         issued_at=issued.strftime("%Y-%m-%d %H:%M"), ahead=outlook.ahead,
+                         estimated_wait_min=outlook.estimated_wait_min, token=token)
 
 
 def print_ticket(device: Device, content, mode: str = "native", font: str = "") -> dict:

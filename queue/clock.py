@@ -61,3 +61,11 @@ def day_start_ms(day: str, tz: ZoneInfo) -> int:
 
 def next_day(day: str) -> str:
     return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def day_span(day: str, tz: ZoneInfo) -> tuple[int, int, bool]:
+    """The day's first ms, the next day's first ms, and whether the day is plain: 24 hours under
+    one UTC offset (no clock change), so a local time within it is arithmetic on its start."""
+    start, end = day_start_ms(day, tz), day_start_ms(next_day(day), tz)
+    plain = end - start == 86_400_000 and local_time(start, tz).utcoffset() == local_time(end - 1, tz).utcoffset()
+    return start, end, plain

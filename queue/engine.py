@@ -12,7 +12,6 @@ import re
 import sqlite3
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from typing import Iterator
 
 from cabin.config import DEFAULT_PRIORITY, StationConfig
@@ -20,47 +19,29 @@ from cabin.config import DEFAULT_PRIORITY, StationConfig
 from cabin.queue import estimate, routing
 from cabin.queue.clock import SystemClock, local_day
 from cabin.queue.errors import CabinError, NothingToCall, Said
+from cabin.queue.results import (
+    AtWindow,
+    Call,
+    Cancelled,
+    Completed,
+    Errand,
+    Issued,
+    MarkedNoShow,
+    Outlook,
+    QueueState,
+    Reactivated,
+    Recalled,
+    Started,
+    Ticket,
+    Transferred,
+    WindowChanged,
+    WindowState,
+)
 from cabin.queue.store import Store
 
 CHANNELS = ("dispenser", "counter", "appointment")  # where a ticket was issued; the first by default
 LIVE = ("pending", "waiting", "called", "serving")  # request states that are not final
 AT_WINDOW = ("called", "serving")
-
-
-@dataclass(frozen=True)
-class Call:
-    """A request called to (or continuing at) a window: what the board and the clerk see."""
-
-    ticket: str
-    ticket_id: int
-    request_id: int
-    service: str
-    window: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Issued:
-    ticket: str
-    ticket_id: int
-    services: list[str]
-    priority: str
-    ahead: int
-    estimated_wait_min: float
-    day: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "day": self.day,
-            "ticket": self.ticket,
-            "ticket_id": self.ticket_id,
-            "services": self.services,
-            "priority": self.priority,
-            "ahead": self.ahead,
-            "estimated_wait_min": self.estimated_wait_min,
-        }
 
 
 class _Tx:
@@ -284,25 +265,23 @@ class Station:
         number = tx.conn.execute("SELECT number FROM tickets WHERE id = ?", (req["ticket_id"],)).fetchone()[0]
         return Call(number, req["ticket_id"], req["id"], req["service"], window)
 
-    def recall(self, window: int) -> dict:
+    def recall(self, window: int) -> Recalled:
         """Call the same citizen again; past the recall limit the errand becomes a no-show."""
         with self._tx() as tx:
             _, req = self._current(tx, window, ("called",), Said("recall"))
             limit = self.config.queue.recall_limit
             if req["recalls"] >= limit:
                 self._no_show(tx, req, window, automatic=True)
-                return {"ticket": req["ticket"], "request_id": req["id"], "window": window,
-                        "recalls": req["recalls"], "no_show": True}
+                return Recalled(req["ticket"], req["id"], window, req["recalls"], no_show=True)
             tx.set_request(req, "called", "recalled", at_window=window, detail={"count": req["recalls"] + 1},
                            recalls=req["recalls"] + 1)
-            return {"ticket": req["ticket"], "request_id": req["id"], "window": window,
-                    "recalls": req["recalls"] + 1, "no_show": False}
+            return Recalled(req["ticket"], req["id"], window, req["recalls"] + 1, no_show=False)
 
-    def no_show(self, window: int) -> dict:
+    def no_show(self, window: int) -> MarkedNoShow:
         with self._tx() as tx:
             _, req = self._current(tx, window, ("called",), Said("mark no-show"))
             self._no_show(tx, req, window, automatic=False)
-            return {"ticket": req["ticket"], "request_id": req["id"], "window": window, "no_show": True}
+            return MarkedNoShow(req["ticket"], req["id"], window)
 
     def _no_show(self, tx: _Tx, req: sqlite3.Row, window: int, automatic: bool) -> None:
         """The citizen did not come: this errand and the ticket's later ones are no-shows."""
@@ -314,13 +293,13 @@ class Station:
         tx.conn.execute("UPDATE windows SET current_request_id = NULL, updated_at = ? WHERE number = ?", (tx.now, window))
         self._close_ticket_if_finished(tx, req["ticket_id"])
 
-    def start(self, window: int) -> dict:
+    def start(self, window: int) -> Started:
         with self._tx() as tx:
             _, req = self._current(tx, window, ("called",), Said("start"))
             tx.set_request(req, "serving", "started", at_window=window)
-            return {"ticket": req["ticket"], "request_id": req["id"], "window": window, "service": req["service"]}
+            return Started(req["ticket"], req["id"], window, req["service"])
 
-    def complete(self, window: int, record=None) -> dict:
+    def complete(self, window: int, record=None) -> Completed:
         """Finish the errand at the window; the ticket's next errand continues here if this
         window serves it (the one-stop rule), else it joins the queue at the ticket's place.
 
@@ -348,10 +327,9 @@ class Station:
                 tx.set_request(nxt, "serving", "started", at_window=window)
             else:
                 tx.set_request(nxt, "waiting", "queued", detail={"after": req["id"]})
-            return {"completed": req["id"], "ticket": req["ticket"],
-                    "continued": continued.as_dict() if continued else None}
+            return Completed(req["id"], req["ticket"], continued)
 
-    def transfer(self, window: int, to_window: int | None = None, to_service: str | None = None) -> dict:
+    def transfer(self, window: int, to_window: int | None = None, to_service: str | None = None) -> Transferred:
         """Send the errand at the window to another window or turn it into another service.
         The citizen keeps the ticket's place in the queue."""
         if (to_window is None) == (to_service is None):
@@ -383,11 +361,10 @@ class Station:
             tx.event("queued", ticket_id=req["ticket_id"], request_id=new_id, service=service,
                      detail={"from_request": req["id"], "to_window": to_window})
             tx.conn.execute("UPDATE windows SET current_request_id = NULL, updated_at = ? WHERE number = ?", (tx.now, window))
-            return {"transferred": req["id"], "request_id": new_id, "ticket": req["ticket"],
-                    "service": service, "to_window": to_window}
+            return Transferred(req["id"], new_id, req["ticket"], service, to_window)
 
     # -- tickets -------------------------------------------------------------------------
-    def cancel(self, ticket_ref: str) -> dict:
+    def cancel(self, ticket_ref: str) -> Cancelled:
         with self._tx() as tx:
             ticket = self._ticket(tx.conn, ticket_ref, tx.day)
             live = tx.conn.execute(
@@ -404,9 +381,9 @@ class Station:
                 (tx.now, *(r["id"] for r in live)),
             )
             self._close_ticket_if_finished(tx, ticket["id"])
-            return {"ticket": ticket["number"], "ticket_id": ticket["id"], "cancelled": [r["id"] for r in live]}
+            return Cancelled(ticket["number"], ticket["id"], [r["id"] for r in live])
 
-    def reactivate(self, ticket_ref: str) -> dict:
+    def reactivate(self, ticket_ref: str) -> Reactivated:
         """A no-show citizen turned up in time: the ticket returns to its old place."""
         with self._tx() as tx:
             ticket = self._ticket(tx.conn, ticket_ref, tx.day)
@@ -432,8 +409,7 @@ class Station:
                 else:
                     tx.set_request(req, "pending", "pending", detail={"reactivated": True}, window=None)
             tx.conn.execute("UPDATE tickets SET state = 'open' WHERE id = ?", (ticket["id"],))
-            return {"ticket": ticket["number"], "ticket_id": ticket["id"], "request_id": missed[0]["id"],
-                    "service": missed[0]["service"]}
+            return Reactivated(ticket["number"], ticket["id"], missed[0]["id"], missed[0]["service"])
 
     def _close_ticket_if_finished(self, tx: _Tx, ticket_id: int) -> None:
         if not tx.conn.execute(
@@ -442,13 +418,13 @@ class Station:
             tx.conn.execute("UPDATE tickets SET state = 'closed' WHERE id = ?", (ticket_id,))
 
     # -- windows -------------------------------------------------------------------------
-    def set_window(self, number: int, state: str) -> dict:
+    def set_window(self, number: int, state: str) -> WindowChanged:
         if state not in ("open", "paused", "closed"):
             raise CabinError('a window can be open, paused or closed, not "{state}"', state=state)
         with self._tx() as tx:
             self._window(tx, number)
             changed = self._set_window_state(tx, number, state)
-            return {"window": number, "state": state, "changed": changed}
+            return WindowChanged(number, state, changed)
 
     def _set_window_state(self, tx: _Tx, number: int, state: str, reason: str | None = None, force: bool = False) -> bool:
         row = tx.conn.execute("SELECT * FROM windows WHERE number = ?", (number,)).fetchone()
@@ -483,7 +459,7 @@ class Station:
         return True
 
     # -- reading -------------------------------------------------------------------------
-    def queue_state(self) -> dict:
+    def queue_state(self) -> QueueState:
         day = self.today()
         with self.store.read() as conn:
             # one pass: how many wait per service, and since when the longest-waiting has (the
@@ -498,9 +474,10 @@ class Station:
             # Before the day's first operation, the windows are still as yesterday left them:
             # show them as the close-out will leave them.
             stale = rolled is None or rolled[0] < day
-            windows = []
+            windows: dict[int, WindowState] = {}
             for w in conn.execute("SELECT * FROM windows ORDER BY number"):
-                if w["number"] not in self.config.windows:
+                number = w["number"]
+                if number not in self.config.windows:
                     continue
                 current = None
                 if w["current_request_id"] is not None and not stale:
@@ -509,23 +486,18 @@ class Station:
                         " WHERE r.id = ? AND t.day = ?", (w["current_request_id"], day),
                     ).fetchone()
                     if r is not None:
-                        current = dict(Call(r["ticket"], r["ticket_id"], r["id"], r["service"], w["number"]).as_dict(),
-                                       state=r["state"])
-                windows.append({"window": w["number"], "state": "closed" if stale else w["state"],
-                                "services": json.loads(w["services"]), "current": current})
+                        current = AtWindow(r["ticket"], r["ticket_id"], r["id"], r["service"], number, r["state"])
+                # before the first write, the config's services, as that write will record them
+                services = (json.loads(w["services"]) if self._windows_synced
+                            else list(self.config.windows[number].services))
+                windows[number] = WindowState(number, "closed" if stale else w["state"], services, current)
             # a window of the config not yet in the table (no write since the config named it) is closed
-            listed = {w["window"] for w in windows}
-            windows += [{"window": n, "state": "closed", "services": list(w.services), "current": None}
-                        for n, w in self.config.windows.items() if n not in listed]
-            windows.sort(key=lambda w: w["window"])
-            if not self._windows_synced:  # the config's services, as the first write will record them
-                for w in windows:
-                    w["services"] = list(self.config.windows[w["window"]].services)
+            for number, w in self.config.windows.items():
+                windows.setdefault(number, WindowState(number, "closed", list(w.services), None))
             estimates = {s: estimate.wait_minutes(conn, self.config, s, waiting.get(s, 0), day) for s in self.config.services}
-        return {"day": day, "waiting": waiting, "waiting_since": waiting_since, "estimated_wait_min": estimates,
-                "windows": windows}
+        return QueueState(day, waiting, waiting_since, estimates, [windows[n] for n in sorted(windows)])
 
-    def outlook(self, ticket_ref: str) -> dict:
+    def outlook(self, ticket_ref: str) -> Outlook:
         """People ahead of the ticket's waiting errand now, and the estimated wait."""
         day = self.today()
         with self.store.read() as conn:
@@ -534,19 +506,17 @@ class Station:
                 "SELECT * FROM requests WHERE ticket_id = ? AND state = 'waiting'", (t["id"],)
             ).fetchone()
             if req is None:
-                return {"ahead": 0, "estimated_wait_min": 0.0}
+                return Outlook(0, 0.0)
             ahead = routing.ahead_of(conn, req["service"], req["sort_key"], t["id"])
-            return {"ahead": ahead, "estimated_wait_min": estimate.wait_minutes(conn, self.config, req["service"], ahead, day)}
+            return Outlook(ahead, estimate.wait_minutes(conn, self.config, req["service"], ahead, day))
 
-    def show_ticket(self, ticket_ref: str) -> dict:
+    def show_ticket(self, ticket_ref: str) -> Ticket:
         day = self.today()
         with self.store.read() as conn:
             t = self._ticket(conn, ticket_ref, day)
             errands = [
-                {"request_id": r["id"], "position": r["position"], "service": r["service"], "state": r["state"],
-                 "window": r["window"], "target_window": r["target_window"], "recalls": r["recalls"],
-                 "transferred_from": r["transferred_from"]}
+                Errand(r["id"], r["position"], r["service"], r["state"], r["window"], r["target_window"], r["recalls"],
+                       r["transferred_from"])
                 for r in conn.execute("SELECT * FROM requests WHERE ticket_id = ? ORDER BY position, id", (t["id"],))
             ]
-        return {"ticket": t["number"], "ticket_id": t["id"], "day": t["day"], "priority": t["priority"],
-                "channel": t["channel"], "state": t["state"], "issued_at": t["issued_at"], "errands": errands}
+        return Ticket(t["number"], t["id"], t["day"], t["priority"], t["channel"], t["state"], t["issued_at"], errands)

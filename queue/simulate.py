@@ -192,7 +192,7 @@ class DaySimulation:
     def on_recall(self, window: int) -> None:
         result = self.station.recall(window)
         now = self.clock.now_ms()
-        if not result["no_show"]:
+        if not result.no_show:
             self.push(now + MINUTE, "recall", window)
             return
         citizen = self.busy.pop(window)
@@ -221,8 +221,8 @@ class DaySimulation:
     def on_complete(self, window: int) -> None:
         result = self.station.complete(window)
         now = self.clock.now_ms()
-        if result["continued"]:
-            self.push(now + self._service_ms(result["continued"]["service"]), "complete", window)
+        if result.continued:
+            self.push(now + self._service_ms(result.continued.service), "complete", window)
             return
         self.busy.pop(window)
         self.push(now, "try_call", window)
@@ -230,7 +230,7 @@ class DaySimulation:
 
     def on_cancel(self, citizen: Citizen) -> None:
         ticket = self.station.show_ticket(str(citizen.ticket_id))
-        if ticket["state"] == "open" and all(e["state"] in ("waiting", "pending") for e in ticket["errands"]):
+        if ticket.state == "open" and all(e.state in ("waiting", "pending") for e in ticket.errands):
             self.station.cancel(str(citizen.ticket_id))
 
     def on_reactivate(self, citizen: Citizen) -> None:

@@ -272,7 +272,7 @@ def drain_window(station: Station, window: int) -> int:
     done = 0
     result = station.complete(window)
     done += 1
-    while result["continued"]:
+    while result.continued:
         result = station.complete(window)
         done += 1
     return done

@@ -104,5 +104,6 @@ class Intake:
                           documents=docs, number=identity.mask(checked.number), clerk=clerk.name)
 
         completion = self.station.complete(window, record=write)
-        result.update(completed=completion["completed"], continued=completion["continued"])
+        continued = completion.continued
+        result.update(completed=completion.completed, continued=continued.as_dict() if continued else None)
         return result

@@ -14,6 +14,7 @@ from cabin.config import DEFAULT_PRIORITY, Device, StationConfig
 from cabin.drivers.errors import DeviceError
 from cabin.queue.engine import CHANNELS, Station
 from cabin.queue.errors import CabinError
+from cabin.queue.results import Outlook
 
 from cabin.kiosk import devices
 from cabin.kiosk.business import tokens
@@ -28,7 +29,7 @@ class TicketDesk:
         issued["token"] = tokens.sign(self.secret, self.config.station.code, issued.pop("day"), issued["ticket_id"])
         printer = self.config.dispenser.ticket_printer
         if printer is not None:
-            outlook = {"ahead": issued["ahead"], "estimated_wait_min": issued["estimated_wait_min"]}
+            outlook = Outlook(issued["ahead"], issued["estimated_wait_min"])
             try:
                 issued.update(self.print(str(issued["ticket_id"]), printer, outlook=outlook))
             except DeviceError as exc:
@@ -36,24 +37,24 @@ class TicketDesk:
         return issued
 
     def print(self, ref: str, printer: Device | None = None, mode: str | None = None,
-              outlook: dict | None = None) -> dict:
+              outlook: Outlook | None = None) -> dict:
         """Print a ticket (by default on the dispenser's printer); DeviceError if it was not."""
         printer = printer or self.config.dispenser.ticket_printer
         if printer is None:
             raise CabinError("no ticket printer is configured (set [dispenser] ticket_printer in the station config)")
         ticket = self.station.show_ticket(ref)
-        token = tokens.sign(self.secret, self.config.station.code, ticket["day"], ticket["ticket_id"])
+        token = tokens.sign(self.secret, self.config.station.code, ticket.day, ticket.ticket_id)
         content = devices.ticket_content(self.config, ticket, outlook or self.station.outlook(ref), token)
         result = devices.print_ticket(printer, content, mode or self.config.dispenser.ticket_mode,
                                       self.config.dispenser.font)
-        result["ticket"] = ticket["ticket"]
+        result["ticket"] = ticket.ticket
         return result
 
     def verify(self, token: str) -> dict:
         claims = tokens.verify(self.secret, self.config.station.code, token)
         ticket = self.station.show_ticket(str(claims.ticket_id))
-        if ticket["day"] != claims.day:
+        if ticket.day != claims.day:
             raise CabinError("the ticket code names ticket {ticket_id} of {day}, which does not exist",
                              ticket_id=claims.ticket_id, day=claims.day)
         return {"valid": True, "station": claims.station, "day": claims.day, "ticket_id": claims.ticket_id,
-                "ticket": ticket["ticket"], "state": ticket["state"]}
+                "ticket": ticket.ticket, "state": ticket.state}

@@ -174,7 +174,7 @@ def _print_and_report(ctx: Context, ref: str, printer: Device | None = None, mod
 
 
 def cmd_ticket_show(ctx: Context) -> int:
-    t = ctx.station().show_ticket(ctx.args.ticket)
+    t = ctx.station().show_ticket(ctx.args.ticket).as_dict()
 
     def text(t: dict) -> str:
         lines = [f"{t['ticket']} ({t['day']}, {t['priority']}, {t['state']})"]
@@ -202,26 +202,26 @@ def cmd_call(ctx: Context) -> int:
 
 
 def cmd_recall(ctx: Context) -> int:
-    r = ctx.station().recall(ctx.args.window)
+    r = ctx.station().recall(ctx.args.window).as_dict()
     emit(ctx.args, r, lambda r: f"{r['ticket']} marked no-show after {r['recalls']} recalls" if r["no_show"]
          else f"{r['ticket']} recalled to window {r['window']} ({r['recalls']})")
     return EXIT_OK
 
 
 def cmd_no_show(ctx: Context) -> int:
-    r = ctx.station().no_show(ctx.args.window)
+    r = ctx.station().no_show(ctx.args.window).as_dict()
     emit(ctx.args, r, lambda r: f"{r['ticket']} marked no-show")
     return EXIT_OK
 
 
 def cmd_start(ctx: Context) -> int:
-    r = ctx.station().start(ctx.args.window)
+    r = ctx.station().start(ctx.args.window).as_dict()
     emit(ctx.args, r, lambda r: f"{r['ticket']} being served at window {r['window']}")
     return EXIT_OK
 
 
 def cmd_complete(ctx: Context) -> int:
-    r = ctx.station().complete(ctx.args.window)
+    r = ctx.station().complete(ctx.args.window).as_dict()
     emit(ctx.args, r, lambda r: f"{r['ticket']} done" + (
         f"; continues here: {call_text(r['continued'])}" if r["continued"] else ""))
     return EXIT_OK
@@ -229,33 +229,33 @@ def cmd_complete(ctx: Context) -> int:
 
 def cmd_transfer(ctx: Context) -> int:
     a = ctx.args
-    r = ctx.station().transfer(a.window, to_window=a.to_window, to_service=a.to_service)
+    r = ctx.station().transfer(a.window, to_window=a.to_window, to_service=a.to_service).as_dict()
     emit(a, r, lambda r: f"{r['ticket']} transferred to "
          + (f"window {r['to_window']}" if r["to_window"] else r["service"]) + ", keeping its place")
     return EXIT_OK
 
 
 def cmd_cancel(ctx: Context) -> int:
-    r = ctx.station().cancel(ctx.args.ticket)
+    r = ctx.station().cancel(ctx.args.ticket).as_dict()
     emit(ctx.args, r, lambda r: f"{r['ticket']} cancelled")
     return EXIT_OK
 
 
 def cmd_reactivate(ctx: Context) -> int:
-    r = ctx.station().reactivate(ctx.args.ticket)
+    r = ctx.station().reactivate(ctx.args.ticket).as_dict()
     emit(ctx.args, r, lambda r: f"{r['ticket']} back in the queue at its place")
     return EXIT_OK
 
 
 def cmd_window(ctx: Context) -> int:
     state = {"open": "open", "pause": "paused", "close": "closed"}[ctx.args.action]
-    r = ctx.station().set_window(ctx.args.number, state)
+    r = ctx.station().set_window(ctx.args.number, state).as_dict()
     emit(ctx.args, r, lambda r: f"window {r['window']} {r['state']}" + ("" if r["changed"] else " (already)"))
     return EXIT_OK
 
 
 def cmd_queue(ctx: Context) -> int:
-    q = ctx.station().queue_state()
+    q = ctx.station().queue_state().as_dict()
 
     def text(q: dict) -> str:
         lines = [f"day {q['day']}"]

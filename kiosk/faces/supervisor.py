@@ -25,6 +25,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, TabbedContent, TabPane
 
+from cabin.queue.results import WindowState
+
 from cabin.kiosk.business.accounts import Account
 
 from cabin.kiosk.faces.base import FaceApp, StationLink, name_stands, sign_again
@@ -51,7 +53,7 @@ class SupervisorView:
     hourly: list[int]                  # tickets issued per hour, 0-23
     waiting_now: int
     longest_waiting_min: float | None  # the longest wait of someone still waiting
-    windows: list[dict]
+    windows: list[WindowState]
     approvals: list[dict]
     accounts: list[Account] = field(default_factory=list)
 
@@ -80,11 +82,11 @@ def read_view(link: StationLink, with_accounts: bool = True) -> SupervisorView:
     station = link.station()
     queue = station.queue_state()
     with station.store.read() as conn:
-        figures, hourly, longest = today_figures(conn, link.config, queue["day"], link.now_ms())
+        figures, hourly, longest = today_figures(conn, link.config, queue.day, link.now_ms())
     approvals = TempCards(station.store, link.config, link.clock).list("requested")
     accounts = Accounts(station.store, link.clock).list() if with_accounts else []
-    return SupervisorView(queue["day"], figures, hourly, sum(queue["waiting"].values()), longest,
-                          queue["windows"], approvals, accounts)
+    return SupervisorView(queue.day, figures, hourly, sum(queue.waiting.values()), longest,
+                          queue.windows, approvals, accounts)
 
 
 def minutes(value: float | None) -> str:
@@ -208,9 +210,9 @@ class SupervisorScreen(Localised, Screen):
         self.query_one("#sv-spark", Sparkline).data = [view.hourly[h] for h in hours] or [0]
         self.query_one("#sv-hourly-label", Label).update(
             t("sv_hourly_range", first=hours[0], last=hours[-1] + 1, peak=max(view.hourly)))
-        self._fill("#sv-windows", [(str(w["window"]), (
-            t("window_n", n=w["window"]), t(f"sv_state_{w['state']}"),
-            self.current_text(w), self.services_text(w["services"]))) for w in view.windows])
+        self._fill("#sv-windows", [(str(w.window), (
+            t("window_n", n=w.window), t(f"sv_state_{w.state}"),
+            self.current_text(w), self.services_text(w.services))) for w in view.windows])
         self._fill("#sv-approvals", [(a["receipt"], (
             a["receipt"], a["number"], a["name"], t(f"basis_{a['basis']}") if a["basis"] else "-", a["requested_by"]))
             for a in view.approvals])
@@ -229,12 +231,12 @@ class SupervisorScreen(Localised, Screen):
         last = max(max(e for _, e in spans) - 1, 0) // 60
         return list(range(first, last + 1))
 
-    def current_text(self, w: dict) -> str:
-        c = w["current"]
+    def current_text(self, w: WindowState) -> str:
+        c = w.current
         if not c:
             return "-"
-        service = self.link.config.services.get(c["service"])
-        return f"{c['ticket']} {self.t.name(service) if service else c['service']}"
+        service = self.link.config.services.get(c.service)
+        return f"{c.ticket} {self.t.name(service) if service else c.service}"
 
     def services_text(self, services: list[str]) -> str:
         if services == ["*"] or set(services) >= set(self.link.config.services):
@@ -306,7 +308,7 @@ class SupervisorScreen(Localised, Screen):
         number = self.selected("#sv-windows")
         if number is None or self.tab() != "windows":
             return
-        self.act("window", lambda: {**self.station().set_window(int(number), state),
+        self.act("window", lambda: {**self.station().set_window(int(number), state).as_dict(),
                                     "state_text": self.t(f"sv_state_{state}")})
 
     def action_approve(self) -> None:

@@ -14,9 +14,10 @@ import os
 import secrets
 from datetime import datetime
 from pathlib import Path
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from cabin.queue.clock import day_start_ms, next_day
+from cabin.queue.clock import day_span
 from cabin.queue.errors import CabinError
 from cabin.queue.labels import LABELS, NOT_RECORDED, SHEETS
 from cabin.queue.reports.report import BREAKDOWNS
@@ -49,14 +50,17 @@ def _cell(value) -> str:
     return neutralise(str(value))
 
 
-def csv_bytes(columns: list[str], rows: list[dict]) -> bytes:
+def _csv(header: Iterable[str], lines: Iterable[Iterable[str]]) -> bytes:
     buffer = io.StringIO()
     buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+    writer.writerow(header)
+    writer.writerows(lines)
     return buffer.getvalue().encode("utf-8")
+
+
+def csv_bytes(columns: list[str], rows: list[dict]) -> bytes:
+    return _csv(columns, ([_cell(row.get(c)) for c in columns] for row in rows))
 
 
 def summary_columns(report: dict) -> list[str]:
@@ -95,15 +99,10 @@ def events_csv(events: list[tuple], day: str, tz: ZoneInfo) -> bytes:
     """The raw events a report was computed from: `at` is local time with its UTC offset, to the
     millisecond (ISO 8601), `detail` the event's JSON as stored. No personal data: the queue
     holds none."""
-    buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EVENT_COLUMNS)
     local = _LocalTimes(day, tz)
-    for _, at, kind, tid, rid, service, window, clerk, detail in sorted(events):
-        writer.writerow((local.iso(at), _cell(tid), _cell(rid), _cell(service), _cell(kind), _cell(window),
-                         _cell(clerk), _cell(detail)))
-    return buffer.getvalue().encode("utf-8")
+    return _csv(EVENT_COLUMNS, ((local.iso(at), _cell(tid), _cell(rid), _cell(service), _cell(kind), _cell(window),
+                                 _cell(clerk), _cell(detail))
+                                for _, at, kind, tid, rid, service, window, clerk, detail in sorted(events)))
 
 
 class _LocalTimes:
@@ -111,12 +110,9 @@ class _LocalTimes:
 
     def __init__(self, day: str, tz: ZoneInfo):
         self.tz = tz
-        self.start_ms, self.end_ms = day_start_ms(day, tz), day_start_ms(next_day(day), tz)
-        start = datetime.fromtimestamp(self.start_ms / 1000, tz)
-        self.plain = (self.end_ms - self.start_ms == 86_400_000 and
-                      start.utcoffset() == datetime.fromtimestamp((self.end_ms - 1) / 1000, tz).utcoffset())
+        self.start_ms, self.end_ms, self.plain = day_span(day, tz)
         self.prefix = f"{day}T"
-        self.suffix = start.isoformat()[19:]  # +08:00
+        self.suffix = datetime.fromtimestamp(self.start_ms / 1000, tz).isoformat()[19:]  # +08:00
 
     def iso(self, ms: int) -> str:
         if self.plain and self.start_ms <= ms < self.end_ms:

@@ -19,13 +19,13 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter, itemgetter
-from typing import Iterable
+from operator import attrgetter, iadd
+from typing import Any, Callable, Iterable, NamedTuple
 from zoneinfo import ZoneInfo
 
 from cabin.config import StationConfig
 
-from cabin.queue.clock import day_start_ms, next_day
+from cabin.queue.clock import day_span, next_day
 
 # The request state an event leaves behind; kinds not listed change no request state.
 STATE_AFTER = {
@@ -74,6 +74,26 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+class Wait(NamedTuple):
+    """One call: how long the errand waited for it, what for, where and by whom it was called."""
+
+    ms: int
+    service: str | None
+    window: int | None
+    clerk: str | None
+    began: int | None   # the local hour the wait began (None: outside the day)
+    called: int | None  # the local hour of the call
+
+
+class Served(NamedTuple):
+    """One errand done: how long it took from its start, what, where and by whom."""
+
+    ms: int
+    service: str | None
+    window: int | None
+    clerk: str | None
+
+
 class _Request:
     __slots__ = ("ticket", "service", "state", "since", "started", "busy_since", "busy_window", "busy_clerk",
                  "final_window", "final_clerk")
@@ -104,20 +124,14 @@ class Ledger:
 
     def __init__(self, station: str, day: str, tz: ZoneInfo, until_ms: int | None = None):
         self.station, self.day, self.tz = station, day, tz
-        self.start_ms = day_start_ms(day, tz)
-        self.end_ms = day_start_ms(next_day(day), tz)
+        # on a plain day the local hour is arithmetic (no zoneinfo per event)
+        self.start_ms, self.end_ms, self._plain_hours = day_span(day, tz)
         self.until_ms = self.end_ms if until_ms is None else max(self.start_ms, min(until_ms, self.end_ms))
-        # a day without a clock change: the local hour is plain arithmetic (no zoneinfo per event)
-        self._plain_hours = (self.end_ms - self.start_ms == 24 * HOUR_MS and
-                             datetime.fromtimestamp(self.start_ms / 1000, tz).utcoffset()
-                             == datetime.fromtimestamp((self.end_ms - 1) / 1000, tz).utcoffset())
         self.tickets: dict[int, _Ticket] = {}
         self.requested: Counter = Counter()          # service -> errands asked for at issue
         self.requests: dict[int, _Request] = {}
-        # (wait ms, service, window, clerk, hour the wait began, hour of the call)
-        self.waits: list[tuple] = []
-        # (service ms, service, window, clerk)
-        self.service_times: list[tuple] = []
+        self.waits: list[Wait] = []
+        self.service_times: list[Served] = []
         self.done_hours: Counter = Counter()
         self.busy_ms: Counter = Counter()            # window -> ms with a citizen called or served there
         self.clerk_busy_ms: Counter = Counter()      # clerk -> the same, by the clerk who called
@@ -171,10 +185,10 @@ class Ledger:
                 since = r.since
                 if since is not None:
                     if plain and start <= since and at < end:
-                        waits.append((at - since, r.service, window, clerk, (since - start) // HOUR_MS,
-                                      (at - start) // HOUR_MS))
+                        waits.append(Wait(at - since, r.service, window, clerk, (since - start) // HOUR_MS,
+                                          (at - start) // HOUR_MS))
                     else:
-                        waits.append((at - since, r.service, window, clerk, hour(since), hour(at)))
+                        waits.append(Wait(at - since, r.service, window, clerk, hour(since), hour(at)))
                     r.since = None
                 r.started = at  # until an explicit start says otherwise
                 r.busy_since, r.busy_window, r.busy_clerk = at, window, clerk
@@ -182,7 +196,7 @@ class Ledger:
                     self.windows_seen.add(window)
             elif kind == "done":
                 if r.started is not None:
-                    service_times.append((at - r.started, r.service, window, clerk))
+                    service_times.append(Served(at - r.started, r.service, window, clerk))
                 done_hours[(at - start) // HOUR_MS if plain and start <= at < end else hour(at)] += 1
                 t = tickets.get(tid)
                 if t is not None:
@@ -248,8 +262,8 @@ def summary(ledgers: list[Ledger], sla_target_min: int) -> dict:
     tickets: list[_Ticket] = []
     for ledger in ledgers:
         final.update(map(attrgetter("state"), ledger.requests.values()))
-        waits.extend(map(itemgetter(0), ledger.waits))
-        services.extend(map(itemgetter(0), ledger.service_times))
+        waits.extend(map(attrgetter("ms"), ledger.waits))
+        services.extend(map(attrgetter("ms"), ledger.service_times))
         tickets.extend(ledger.tickets.values())
     multi = [t for t in tickets if t.errands >= 2]
     one_stop = [t for t in multi if t.done == t.errands and not t.requeued]
@@ -288,15 +302,20 @@ def window_minutes(ledgers: list[Ledger]) -> dict:
 # -- the breakdowns ------------------------------------------------------------------------
 @dataclass
 class _Group:
-    """The raw material of one breakdown row."""
+    """The raw material of one breakdown row; each figure grows by `+=` (`add`)."""
 
     tickets: int = 0
     requested: int = 0
-    final: Counter = field(default_factory=Counter)
-    waits: list = field(default_factory=list)
-    services: list = field(default_factory=list)
+    final: Counter = field(default_factory=Counter)   # final state -> errands
+    waits: list = field(default_factory=list)         # ms
+    services: list = field(default_factory=list)      # ms
     calls: int = 0
     done: int = 0
+    open_ms: int = 0
+    busy_ms: int = 0
+
+    def add(self, name: str, amount) -> None:
+        setattr(self, name, iadd(getattr(self, name), amount))
 
     def errand_figures(self) -> dict:
         return {
@@ -330,107 +349,112 @@ class Catalogue:
                    {config.station.code: sorted(config.windows)})
 
 
+def _count(facts: Iterable, key: Callable) -> Counter:
+    return Counter(map(key, facts))
+
+
+def _times(facts: Iterable[Wait | Served], key: Callable) -> dict[Any, list[int]]:
+    grouped: dict[Any, list[int]] = defaultdict(list)
+    for fact in facts:
+        grouped[key(fact)].append(fact.ms)
+    return grouped
+
+
+def _finals(requests: Iterable[_Request], key: Callable, states: tuple | None = None) -> dict[Any, Counter]:
+    grouped: dict[Any, Counter] = defaultdict(Counter)
+    for (k, state), n in Counter((key(r), r.state) for r in requests).items():
+        if states is None or state in states:
+            grouped[k][state] += n
+    return grouped
+
+
+_SERVICE, _WINDOW, _CLERK = attrgetter("service"), attrgetter("window"), attrgetter("clerk")
+CLERK_STATES = ("done", "no_show", "transferred")  # what a clerk's row counts: the errands the clerk ended
+
+
+@dataclass(frozen=True)
+class _Dimension:
+    """One breakdown: which of a ledger's facts it counts, by which key."""
+
+    facts: Callable[[Ledger], dict[str, dict]]   # a group's figure -> {key: what to add to it}
+    seed: Callable[[Catalogue], Iterable] = lambda catalogue: ()  # keys with a row even when idle, first
+    none_is_a_key: bool = False  # None is a row (a clerk not recorded), else outside (a close-out's hour)
+    per_station: bool = False    # keyed (station, key): a window or a clerk is one station's own
+
+
+_DIMENSIONS = {
+    "by_service": _Dimension(
+        lambda ledger: {"tickets": _count(ledger.tickets.values(), attrgetter("first_service")),
+                        "requested": ledger.requested,
+                        "final": _finals(ledger.requests.values(), _SERVICE),
+                        "waits": _times(ledger.waits, _SERVICE), "calls": _count(ledger.waits, _SERVICE),
+                        "services": _times(ledger.service_times, _SERVICE)},
+        seed=lambda catalogue: catalogue.services, none_is_a_key=True),
+    "by_window": _Dimension(
+        lambda ledger: {"final": _finals(ledger.requests.values(), attrgetter("final_window")),
+                        "waits": _times(ledger.waits, _WINDOW), "calls": _count(ledger.waits, _WINDOW),
+                        "services": _times(ledger.service_times, _WINDOW),
+                        # every window the events name has a row, even an idle one
+                        "open_ms": {w: ledger.open_ms.get(w, 0) for w in ledger.windows_seen},
+                        "busy_ms": ledger.busy_ms},
+        seed=lambda catalogue: [(st, w) for st, ws in catalogue.windows.items() for w in ws], per_station=True),
+    "by_clerk": _Dimension(
+        lambda ledger: {"final": _finals(ledger.requests.values(), attrgetter("final_clerk"), CLERK_STATES),
+                        "calls": _count(ledger.waits, _CLERK),
+                        "services": _times(ledger.service_times, _CLERK),
+                        "busy_ms": ledger.clerk_busy_ms},
+        none_is_a_key=True, per_station=True),
+    "by_hour": _Dimension(
+        # a wait counts in the hour it began, a call in the hour it was made
+        lambda ledger: {"tickets": _count(ledger.tickets.values(), attrgetter("hour")),
+                        "waits": _times(ledger.waits, attrgetter("began")),
+                        "calls": _count(ledger.waits, attrgetter("called")),
+                        "done": ledger.done_hours},
+        seed=lambda catalogue: range(24)),
+}
+
+
+def _file(groups: dict[Any, _Group], dimension: _Dimension, ledger: Ledger) -> None:
+    """Add one ledger's facts to a breakdown's groups; a key not seen before gets a group at the end."""
+    for name, by_key in dimension.facts(ledger).items():
+        for key, amount in by_key.items():
+            if key is not None or dimension.none_is_a_key:
+                groups[(ledger.station, key) if dimension.per_station else key].add(name, amount)
+
+
 def breakdowns(ledgers: list[Ledger], catalogue: Catalogue, sla_target_min: int) -> dict[str, list[dict]]:
     """Rows per category, service, window, clerk and hour (each row keyed, without station/day)."""
     sla_ms = sla_target_min * 60_000
     # seeded in the catalogue's order; a key it does not know (a service since removed from the
     # configuration, a clerk) is added at the end
-    by_service: dict[str | None, _Group] = defaultdict(_Group, {code: _Group() for code in catalogue.services})
-    by_window: dict[tuple, _Group] = defaultdict(_Group, {(st, w): _Group() for st, ws in catalogue.windows.items()
-                                                          for w in ws})
-    by_clerk: dict[tuple, _Group] = defaultdict(_Group)
-    by_hour = {h: _Group() for h in range(24)}
-    busy: dict[tuple, int] = defaultdict(int)
-    opened: dict[tuple, int] = defaultdict(int)
-    clerk_busy: dict[tuple, int] = defaultdict(int)
-
+    groups = {name: defaultdict(_Group, {key: _Group() for key in d.seed(catalogue)})
+              for name, d in _DIMENSIONS.items()}
     for ledger in ledgers:
-        st = ledger.station
         ledger.finish()
-        for code, n in Counter(t.first_service for t in ledger.tickets.values()).items():
-            by_service[code].tickets += n
-        for hour, n in Counter(t.hour for t in ledger.tickets.values()).items():
-            if hour is not None:
-                by_hour[hour].tickets += n
-        for code, n in ledger.requested.items():
-            by_service[code].requested += n
-        requests = ledger.requests.values()
-        for (code, state), n in Counter(map(attrgetter("service", "state"), requests)).items():
-            by_service[code].final[state] += n
-        for (window, state), n in Counter(map(attrgetter("final_window", "state"), requests)).items():
-            if window is not None:
-                by_window[(st, window)].final[state] += n
-        for (clerk, state), n in Counter(map(attrgetter("final_clerk", "state"), requests)).items():
-            if state in ("done", "no_show", "transferred"):
-                by_clerk[(st, clerk)].final[state] += n
-        per_service, per_window, per_begun = defaultdict(list), defaultdict(list), defaultdict(list)
-        for ms, service, window, clerk, begun, called in ledger.waits:
-            per_service[service].append(ms)
-            per_window[window].append(ms)
-            per_begun[begun].append(ms)
-        for code, values in per_service.items():
-            by_service[code].waits.extend(values)
-        for window, values in per_window.items():
-            if window is not None:
-                by_window[(st, window)].waits.extend(values)
-        for hour, values in per_begun.items():
-            if hour is not None:
-                by_hour[hour].waits.extend(values)
-        for clerk, n in Counter(w[3] for w in ledger.waits).items():
-            by_clerk[(st, clerk)].calls += n
-        for hour, n in Counter(w[5] for w in ledger.waits).items():
-            if hour is not None:
-                by_hour[hour].calls += n
-        per_service, per_window, per_clerk = defaultdict(list), defaultdict(list), defaultdict(list)
-        for ms, service, window, clerk in ledger.service_times:
-            per_service[service].append(ms)
-            per_window[window].append(ms)
-            per_clerk[clerk].append(ms)
-        for code, values in per_service.items():
-            by_service[code].services.extend(values)
-        for window, values in per_window.items():
-            if window is not None:
-                by_window[(st, window)].services.extend(values)
-        for clerk, values in per_clerk.items():
-            by_clerk[(st, clerk)].services.extend(values)
-        for hour, n in ledger.done_hours.items():
-            if hour is not None:
-                by_hour[hour].done += n
-        for window in ledger.windows_seen:
-            by_window[(st, window)]  # a window the events name has a row, even an idle one
-        for window, ms in ledger.busy_ms.items():
-            busy[(st, window)] += ms
-        for window, ms in ledger.open_ms.items():
-            opened[(st, window)] += ms
-        for clerk, ms in ledger.clerk_busy_ms.items():
-            by_clerk[(st, clerk)]
-            clerk_busy[(st, clerk)] += ms
-
+        for name, dimension in _DIMENSIONS.items():
+            _file(groups[name], dimension, ledger)
+    # a category is the sum of its services
     by_category: dict[str | None, _Group] = defaultdict(_Group, {code: _Group() for code in catalogue.categories})
-    for code, g in by_service.items():
+    for code, g in groups["by_service"].items():
         c = by_category[catalogue.services.get(code, (None, ""))[0]]
-        c.tickets += g.tickets
-        c.requested += g.requested
-        c.final.update(g.final)
-        c.waits.extend(g.waits)
-        c.services.extend(g.services)
+        for name in ("tickets", "requested", "final", "waits", "calls", "services"):
+            c.add(name, getattr(g, name))
 
-    rows: dict[str, list[dict]] = {
+    by_window, by_clerk = groups["by_window"], groups["by_clerk"]
+    return {
         "by_category": [category_row(code, catalogue, g, sla_ms) for code, g in by_category.items()],
-        "by_service": [service_row(code, catalogue, g, sla_ms) for code, g in by_service.items()],
-        "by_window": [window_row(st, window, by_window[(st, window)], sla_ms, opened.get((st, window), 0),
-                                 busy.get((st, window), 0)) for (st, window) in sorted(by_window)],
-        "by_clerk": [clerk_row(st, clerk, g, clerk_busy.get((st, clerk), 0))
+        "by_service": [service_row(code, catalogue, g, sla_ms) for code, g in groups["by_service"].items()],
+        "by_window": [window_row(st, window, by_window[(st, window)], sla_ms) for (st, window) in sorted(by_window)],
+        "by_clerk": [clerk_row(st, clerk, g)
                      for (st, clerk), g in sorted(by_clerk.items(),
                                                   key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or ""))],
-        "by_hour": [hour_row(h, g, sla_ms) for h, g in by_hour.items()],
+        "by_hour": [hour_row(h, g, sla_ms) for h, g in groups["by_hour"].items()],
     }
-    return rows
 
 
 def _errand_row(g: _Group, sla_ms: int) -> dict:
     return {"tickets_issued": g.tickets, "errands_requested": g.requested, **g.errand_figures(),
-            "calls": len(g.waits), **g.wait_figures(sla_ms), **g.service_figures()}
+            "calls": g.calls, **g.wait_figures(sla_ms), **g.service_figures()}
 
 
 def category_row(code, catalogue: Catalogue, g: _Group, sla_ms: int) -> dict:
@@ -442,17 +466,17 @@ def service_row(code, catalogue: Catalogue, g: _Group, sla_ms: int) -> dict:
     return {"service": code, "category": category, "name": name, **_errand_row(g, sla_ms)}
 
 
-def window_row(station: str, window: int, g: _Group, sla_ms: int, open_ms: int, busy_ms: int) -> dict:
-    return {"station": station, "window": window, "calls": len(g.waits), "errands_done": g.final["done"],
+def window_row(station: str, window: int, g: _Group, sla_ms: int) -> dict:
+    return {"station": station, "window": window, "calls": g.calls, "errands_done": g.final["done"],
             "errands_no_show": g.final["no_show"], "errands_transferred": g.final["transferred"],
-            **g.wait_figures(sla_ms), **g.service_figures(),
-            "open_min": _minutes(open_ms), "busy_min": _minutes(busy_ms), "idle_min": _minutes(max(0, open_ms - busy_ms))}
+            **g.wait_figures(sla_ms), **g.service_figures(), "open_min": _minutes(g.open_ms),
+            "busy_min": _minutes(g.busy_ms), "idle_min": _minutes(max(0, g.open_ms - g.busy_ms))}
 
 
-def clerk_row(station: str, clerk: str | None, g: _Group, busy_ms: int) -> dict:
+def clerk_row(station: str, clerk: str | None, g: _Group) -> dict:
     return {"station": station, "clerk": clerk, "calls": g.calls, "errands_done": g.final["done"],
             "errands_no_show": g.final["no_show"], "errands_transferred": g.final["transferred"],
-            **g.service_figures(), "busy_min": _minutes(busy_ms)}
+            **g.service_figures(), "busy_min": _minutes(g.busy_ms)}
 
 
 def hour_row(hour: int, g: _Group, sla_ms: int) -> dict:
@@ -465,16 +489,21 @@ def blank_row(breakdown: str, station: str, key) -> dict:
     extra figures know (a clerk who took applications but called nobody)."""
     g, empty = _Group(), Catalogue({}, {}, {})
     return {"by_category": lambda: category_row(key, empty, g, 0), "by_service": lambda: service_row(key, empty, g, 0),
-            "by_window": lambda: window_row(station, key, g, 0, 0, 0), "by_clerk": lambda: clerk_row(station, key, g, 0),
+            "by_window": lambda: window_row(station, key, g, 0), "by_clerk": lambda: clerk_row(station, key, g),
             "by_hour": lambda: hour_row(key, g, 0)}[breakdown]()
 
 
 # -- reading a day from the store ----------------------------------------------------------
-def ticket_events(conn: sqlite3.Connection, day: str) -> list[tuple]:
-    """The events of the day's tickets, including the close-out written the next day."""
+def _tuples(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    """A cursor of plain tuples: the events are many, and rows by name cost more to build."""
     cur = conn.cursor()
     cur.row_factory = None
-    return cur.execute(
+    return cur
+
+
+def ticket_events(conn: sqlite3.Connection, day: str) -> list[tuple]:
+    """The events of the day's tickets, including the close-out written the next day."""
+    return _tuples(conn).execute(
         f"SELECT e.id, {EVENT_COLUMNS} FROM events e JOIN tickets t ON t.id = e.ticket_id"
         " WHERE t.day = ? ORDER BY e.id", (day,)).fetchall()
 
@@ -484,8 +513,7 @@ def window_events(conn: sqlite3.Connection, day: str) -> list[tuple]:
 
     Events are written in time order (every write reads the clock under the writer's lock), so
     the day's events are one run of ids, found by bisecting the ids on the `day` column."""
-    cur = conn.cursor()
-    cur.row_factory = None
+    cur = _tuples(conn)
     first = _first_id_on_or_after(cur, day)
     after = _first_id_on_or_after(cur, next_day(day))
     return cur.execute(

@@ -23,7 +23,7 @@ from cabin.config import read_bounded
 from cabin.queue.errors import CabinError
 from cabin.queue.reports.exportfiles import EVENT_COLUMNS, parse_iso_ms, restore, summary_columns
 from cabin.queue.reports.figures import Catalogue, Ledger, blank_row, summary, window_minutes
-from cabin.queue.reports.report import KEY_OF, SCHEMA, Header, build_report, sort_rows
+from cabin.queue.reports.report import KEY_OF, SCHEMA, Header, build_report, fill_columns
 
 # A station's day is some hundred kB of JSON and a few MB of events: anything far bigger is not an
 # export, and is refused before it is read (`/dev/zero` too: only regular files are read).
@@ -184,7 +184,4 @@ def _add_extras(merged: dict, reports: list[dict]) -> None:
                     merged[name].append(target)
                 for c in cols:
                     target[c] = target.get(c, 0) + row.get(c, 0)
-        for row in merged[name]:
-            for c in cols:
-                row.setdefault(c, 0)
-        sort_rows(name, merged[name])
+        fill_columns(name, merged[name], cols)

@@ -119,6 +119,11 @@ def _add_columns(rows: list[dict], name: str, station: str, by_key: dict, column
             row = have[k] = blank_row(name, station, k)
             rows.append(row)
         row.update({c: values.get(c, 0) for c in columns})
+    fill_columns(name, rows, columns)
+
+
+def fill_columns(name: str, rows: list[dict], columns) -> None:
+    """Every row has every extra column (0 on a row without it), the rows in the breakdown's order."""
     for row in rows:
         for c in columns:
             row.setdefault(c, 0)

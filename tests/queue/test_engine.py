@@ -15,8 +15,8 @@ import pytest
 
 from cabin.queue import estimate
 from cabin.queue.clock import to_ms
-from cabin.queue.engine import Issued
 from cabin.queue.errors import CabinError, NothingToCall
+from cabin.queue.results import Issued
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -82,7 +82,7 @@ def kinds(station, **where):
 
 def open_windows(station, *numbers):
     for n in numbers:
-        assert station.set_window(n, "open")["changed"] is True
+        assert station.set_window(n, "open").changed is True
 
 
 def at(clock, config, hh, mm, ss=0, day=23):
@@ -320,7 +320,7 @@ def test_second_errand_keeps_the_tickets_place(station, clock):
     assert station.call_next(2).ticket_id == t1.ticket_id
     clock.advance(minutes=10)
     done = station.complete(2)  # window 2 does not serve passports: back to the queue, at 09:00
-    assert done["continued"] is None
+    assert done.continued is None
     second = requests_of(station, t1.ticket_id)[1]
     assert (second["state"], second["sort_key"]) == ("waiting", ticket(station, t1.ticket_id)["sort_key"])
     assert events(station, request_id=second["id"])[-1]["kind"] == "queued"
@@ -347,7 +347,7 @@ def test_one_stop_continues_at_the_same_window(station, clock):
     clock.advance(minutes=7)
     res = station.complete(1)
     first, second, third = requests_of(station, t1.ticket_id)
-    assert res == {"completed": first["id"], "ticket": "A001",
+    assert res.as_dict() == {"completed": first["id"], "ticket": "A001",
                    "continued": {"ticket": "A001", "ticket_id": t1.ticket_id, "request_id": second["id"],
                                  "service": "ee.passport", "window": 1}}
     assert (first["state"], second["state"], second["window"], third["state"]) == ("done", "serving", 1, "pending")
@@ -356,9 +356,9 @@ def test_one_stop_continues_at_the_same_window(station, clock):
     assert [(e["kind"], e["window"], e["detail"]) for e in evs] == [
         ("pending", None, None), ("called", 1, {"continued": True}), ("started", 1, None)]
     res = station.complete(1)
-    assert res["continued"]["service"] == "tr.violation"
+    assert res.continued.service == "tr.violation"
     res = station.complete(1)
-    assert res["continued"] is None
+    assert res.continued is None
     assert states(station, t1.ticket_id) == [("id.apply", "done"), ("ee.passport", "done"), ("tr.violation", "done")]
     assert ticket(station, t1.ticket_id)["state"] == "closed"
     assert window(station, 1)["current_request_id"] is None
@@ -369,11 +369,11 @@ def test_one_stop_otherwise_joins_the_queue_then_continues_where_served(station,
     t1 = station.issue(["id.apply", "tr.violation", "tr.license_renew"])
     station.call_next(2)
     res = station.complete(2)
-    assert res["continued"] is None
+    assert res.continued is None
     assert states(station, t1.ticket_id) == [("id.apply", "done"), ("tr.violation", "waiting"), ("tr.license_renew", "pending")]
     assert window(station, 2)["current_request_id"] is None
     assert station.call_next(4).service == "tr.violation"
-    assert station.complete(4)["continued"]["service"] == "tr.license_renew"
+    assert station.complete(4).continued.service == "tr.license_renew"
 
 
 # -- recall, no-show, reactivation, start, complete ---------------------------------------
@@ -384,10 +384,10 @@ def test_recall_up_to_the_limit_then_no_show(station):
     t = station.issue(["id.apply", "ee.passport"])
     call = station.call_next(2)
     for n in (1, 2, 3):
-        assert station.recall(2) == {"ticket": "A001", "request_id": call.request_id, "window": 2,
+        assert station.recall(2).as_dict() == {"ticket": "A001", "request_id": call.request_id, "window": 2,
                                      "recalls": n, "no_show": False}
         assert request(station, call.request_id)["state"] == "called"
-    assert station.recall(2) == {"ticket": "A001", "request_id": call.request_id, "window": 2,
+    assert station.recall(2).as_dict() == {"ticket": "A001", "request_id": call.request_id, "window": 2,
                                  "recalls": 3, "no_show": True}
     assert states(station, t.ticket_id) == [("id.apply", "no_show"), ("ee.passport", "no_show")]
     assert window(station, 2)["current_request_id"] is None
@@ -409,8 +409,8 @@ def test_recalls_count_per_call(station):
     station.set_window(2, "paused")
     assert station.call_next(1).ticket_id == t.ticket_id
     rid = requests_of(station, t.ticket_id)[0]["id"]
-    assert station.recall(1) == {"ticket": "A001", "request_id": rid, "window": 1, "recalls": 1, "no_show": False}
-    assert station.recall(1) == {"ticket": "A001", "request_id": rid, "window": 1, "recalls": 2, "no_show": False}
+    assert station.recall(1).as_dict() == {"ticket": "A001", "request_id": rid, "window": 1, "recalls": 1, "no_show": False}
+    assert station.recall(1).as_dict() == {"ticket": "A001", "request_id": rid, "window": 1, "recalls": 2, "no_show": False}
     assert request(station, rid)["recalls"] == 2
 
 
@@ -420,7 +420,7 @@ def test_explicit_no_show_takes_later_errands_with_it(station, clock):
     station.call_next(1)
     clock.advance(minutes=1)
     first_id = requests_of(station, t.ticket_id)[0]["id"]
-    assert station.no_show(1) == {"ticket": "A001", "request_id": first_id, "window": 1, "no_show": True}
+    assert station.no_show(1).as_dict() == {"ticket": "A001", "request_id": first_id, "window": 1, "no_show": True}
     assert states(station, t.ticket_id) == [("id.apply", "no_show"), ("ee.passport", "no_show"), ("tr.violation", "no_show")]
     assert [(e["kind"], e["window"], e["detail"]) for e in events(station, kind="no_show")] == [
         ("no_show", 1, None), ("no_show", None, {"with": first_id}), ("no_show", None, {"with": first_id})]
@@ -462,7 +462,7 @@ def test_reactivation_within_30_minutes_keeps_the_place(station, clock, config):
     t2 = station.issue(["id.apply"])                       # 09:05
     at(clock, config, 9, 32)                               # exactly 30 minutes after the no-show
     first, second = requests_of(station, t1.ticket_id)
-    assert station.reactivate("a001") == {"ticket": "A001", "ticket_id": t1.ticket_id,
+    assert station.reactivate("a001").as_dict() == {"ticket": "A001", "ticket_id": t1.ticket_id,
                                           "request_id": first["id"], "service": "id.apply"}
     assert states(station, t1.ticket_id) == [("id.apply", "waiting"), ("ee.passport", "pending")]
     assert request(station, first["id"])["recalls"] == 0
@@ -509,10 +509,10 @@ def test_start_then_complete_from_serving(station, clock):
     open_windows(station, 2)
     station.issue(["id.apply"])
     call = station.call_next(2)
-    assert station.start(2) == {"ticket": "A001", "request_id": call.request_id, "window": 2, "service": "id.apply"}
+    assert station.start(2).as_dict() == {"ticket": "A001", "request_id": call.request_id, "window": 2, "service": "id.apply"}
     assert request(station, call.request_id)["state"] == "serving"
     clock.advance(minutes=6)
-    assert station.complete(2) == {"completed": call.request_id, "ticket": "A001", "continued": None}
+    assert station.complete(2).as_dict() == {"completed": call.request_id, "ticket": "A001", "continued": None}
     assert kinds(station, request_id=call.request_id) == ["queued", "called", "started", "done"]
     refused(station, station.complete, 2, match="nobody called")
 
@@ -539,8 +539,8 @@ def test_transfer_to_a_window(station, clock):
     assert call.ticket_id == t1.ticket_id
     res = station.transfer(2, to_window=3)
     old = request(station, call.request_id)
-    new = request(station, res["request_id"])
-    assert res == {"transferred": call.request_id, "request_id": new["id"], "ticket": "A001",
+    new = request(station, res.request_id)
+    assert res.as_dict() == {"transferred": call.request_id, "request_id": new["id"], "ticket": "A001",
                    "service": "id.apply", "to_window": 3}
     assert old["state"] == "transferred"
     assert (new["state"], new["service"], new["target_window"], new["position"], new["sort_key"], new["transferred_from"]) == (
@@ -557,7 +557,7 @@ def test_transfer_to_a_window(station, clock):
     assert (call3.ticket_id, call3.request_id) == (t1.ticket_id, new["id"])
     assert request(station, new["id"])["target_window"] is None
     # the rest of the ticket still follows: window 3 serves passports, so it continues there
-    assert station.complete(3)["continued"]["service"] == "ee.passport"
+    assert station.complete(3).continued.service == "ee.passport"
 
 
 def test_transfer_to_a_window_keeps_the_place_there(station, clock):
@@ -599,15 +599,15 @@ def test_closing_the_target_window_releases_the_transferred_errand(station, cloc
     res = station.transfer(2, to_window=3)
     refused(station, station.call_next, 1, error=NothingToCall)
     clock.advance(minutes=1)
-    assert station.set_window(3, "closed") == {"window": 3, "state": "closed", "changed": True}
-    assert request(station, res["request_id"])["target_window"] is None
-    assert request(station, res["request_id"])["state"] == "waiting"
+    assert station.set_window(3, "closed").as_dict() == {"window": 3, "state": "closed", "changed": True}
+    assert request(station, res.request_id)["target_window"] is None
+    assert request(station, res.request_id)["state"] == "waiting"
     assert [(e["kind"], e["request_id"], e["window"], e["detail"]) for e in events(station)[-2:]] == [
-        ("retargeted", res["request_id"], 3, {"reason": "window closed"}),
+        ("retargeted", res.request_id, 3, {"reason": "window closed"}),
         ("window_close", None, 3, None),
     ]
     call1 = station.call_next(1)
-    assert (call1.ticket_id, call1.request_id) == (t.ticket_id, res["request_id"])
+    assert (call1.ticket_id, call1.request_id) == (t.ticket_id, res.request_id)
     assert call.request_id != call1.request_id
 
 
@@ -619,8 +619,8 @@ def test_transfer_to_a_service(station, clock):
     call = station.call_next(2)
     station.start(2)
     res = station.transfer(2, to_service="ee.passport")
-    new = request(station, res["request_id"])
-    assert res == {"transferred": call.request_id, "request_id": new["id"], "ticket": "A001",
+    new = request(station, res.request_id)
+    assert res.as_dict() == {"transferred": call.request_id, "request_id": new["id"], "ticket": "A001",
                    "service": "ee.passport", "to_window": None}
     assert (new["state"], new["service"], new["target_window"], new["position"], new["sort_key"], new["transferred_from"]) == (
         "waiting", "ee.passport", None, 1, ticket(station, t1.ticket_id)["sort_key"], call.request_id)
@@ -629,7 +629,7 @@ def test_transfer_to_a_service(station, clock):
     assert events(station, kind="transferred")[0]["detail"] == {"to_request": new["id"], "to_service": "ee.passport",
                                                                 "to_window": None}
     assert station.call_next(3).ticket_id == t1.ticket_id  # keeps its place before t2
-    assert station.complete(3)["continued"]["service"] == "id.loss_report"
+    assert station.complete(3).continued.service == "id.loss_report"
     station.complete(3)
     assert station.call_next(3).ticket_id == t2.ticket_id
 
@@ -640,7 +640,7 @@ def test_transfer_to_a_service(station, clock):
 def test_cancel_a_waiting_ticket(station):
     t = station.issue(["id.apply", "ee.passport"])
     ids = [r["id"] for r in requests_of(station, t.ticket_id)]
-    assert station.cancel("A001") == {"ticket": "A001", "ticket_id": t.ticket_id, "cancelled": ids}
+    assert station.cancel("A001").as_dict() == {"ticket": "A001", "ticket_id": t.ticket_id, "cancelled": ids}
     assert states(station, t.ticket_id) == [("id.apply", "cancelled"), ("ee.passport", "cancelled")]
     assert ticket(station, t.ticket_id)["state"] == "closed"
     assert kinds(station, kind="cancelled") == ["cancelled", "cancelled"]
@@ -666,12 +666,12 @@ def test_cancel_at_a_window_frees_the_window(station):
 
 
 def test_open_pause_close_and_repeated_open(station):
-    assert station.set_window(2, "open") == {"window": 2, "state": "open", "changed": True}
+    assert station.set_window(2, "open").as_dict() == {"window": 2, "state": "open", "changed": True}
     n = len(events(station))
-    assert station.set_window(2, "open") == {"window": 2, "state": "open", "changed": False}
+    assert station.set_window(2, "open").as_dict() == {"window": 2, "state": "open", "changed": False}
     assert len(events(station)) == n
-    assert station.set_window(2, "paused") == {"window": 2, "state": "paused", "changed": True}
-    assert station.set_window(2, "closed") == {"window": 2, "state": "closed", "changed": True}
+    assert station.set_window(2, "paused").as_dict() == {"window": 2, "state": "paused", "changed": True}
+    assert station.set_window(2, "closed").as_dict() == {"window": 2, "state": "closed", "changed": True}
     assert [(e["kind"], e["window"]) for e in events(station)] == [
         ("window_open", 2), ("window_pause", 2), ("window_close", 2)]
     refused(station, station.set_window, 2, "broken", match='not "broken"')
@@ -686,7 +686,7 @@ def test_pausing_or_closing_returns_the_called_ticket_to_its_place(station, cloc
     t2 = station.issue(["id.apply"])
     call = station.call_next(2)
     assert call.ticket_id == t1.ticket_id
-    assert station.set_window(2, state)["changed"] is True
+    assert station.set_window(2, state).changed is True
     r = request(station, call.request_id)
     assert (r["state"], r["window"], r["target_window"]) == ("waiting", None, None)
     assert window(station, 2)["current_request_id"] is None
@@ -745,31 +745,31 @@ def test_estimate_divides_by_the_open_windows_for_the_service(station, config):
     assert station.issue(["id.apply"]).estimated_wait_min == 21.0  # 3 ahead x 7 min / 1 window
     station.set_window(1, "open")
     assert station.issue(["id.apply"]).estimated_wait_min == 14.0  # 4 x 7 / 2
-    assert station.queue_state()["estimated_wait_min"]["id.apply"] == 17.5  # 5 waiting x 7 / 2
-    assert station.queue_state()["estimated_wait_min"]["ee.passport"] == 0.0
+    assert station.queue_state().estimated_wait_min["id.apply"] == 17.5  # 5 waiting x 7 / 2
+    assert station.queue_state().estimated_wait_min["ee.passport"] == 0.0
     station.set_window(1, "paused")  # a paused window does not count
-    assert station.queue_state()["estimated_wait_min"]["id.apply"] == 35.0  # 5 x 7 / 1
+    assert station.queue_state().estimated_wait_min["id.apply"] == 35.0  # 5 x 7 / 1
 
 
 def test_estimate_uses_the_mean_of_recent_service_times_once_three_exist(station, clock):
     open_windows(station, 2)
     for _ in range(8):
         station.issue(["id.apply"])
-    assert station.queue_state()["waiting"] == {"id.apply": 8}
+    assert station.queue_state().waiting == {"id.apply": 8}
     serve(station, clock, 2, 3)
-    assert station.queue_state()["estimated_wait_min"]["id.apply"] == 49.0  # 7 x 7: config minutes
+    assert station.queue_state().estimated_wait_min["id.apply"] == 49.0  # 7 x 7: config minutes
     serve(station, clock, 2, 5)
-    assert station.queue_state()["estimated_wait_min"]["id.apply"] == 42.0  # 6 x 7: still config
+    assert station.queue_state().estimated_wait_min["id.apply"] == 42.0  # 6 x 7: still config
     clock.advance(minutes=30)  # the time between services does not count
     serve(station, clock, 2, 10)
-    assert station.queue_state()["estimated_wait_min"]["id.apply"] == 30.0  # 5 x mean(3, 5, 10) = 5 x 6
+    assert station.queue_state().estimated_wait_min["id.apply"] == 30.0  # 5 x mean(3, 5, 10) = 5 x 6
     # only the service's own times count
     with station.store.read() as conn:
         assert estimate.typical_minutes(conn, station.config, "id.apply", "2026-11-23") == 6.0
         assert estimate.typical_minutes(conn, station.config, "id.temporary", "2026-11-23") == 8.0
     # a second open window halves it
     station.set_window(3, "open")
-    assert station.queue_state()["estimated_wait_min"]["id.apply"] == 15.0
+    assert station.queue_state().estimated_wait_min["id.apply"] == 15.0
     assert station.issue(["id.apply"]).estimated_wait_min == 15.0  # 5 ahead x 6 / 2
 
 
@@ -880,8 +880,8 @@ def test_service_without_a_start_is_timed_from_the_call(station, clock):
 
 def test_ticket_references(station):
     a = station.issue(["id.apply"])
-    assert station.show_ticket("ａ００１")["ticket_id"] == a.ticket_id  # full-width, lower case
-    assert station.show_ticket(f" {a.ticket_id} ")["ticket"] == "A001"
+    assert station.show_ticket("ａ００１").ticket_id == a.ticket_id  # full-width, lower case
+    assert station.show_ticket(f" {a.ticket_id} ").ticket == "A001"
     for bad in ["", "99999999999999999999999", "A1234567", "AB1", "A-1"]:
         with pytest.raises(CabinError, match="is not a ticket"):
             station.show_ticket(bad)
@@ -895,5 +895,5 @@ def test_queue_after_midnight_before_any_operation(station, clock):
     station.call_next(2)
     clock.set(datetime(2026, 11, 24, 0, 5, tzinfo=clock.tz))
     q = station.queue_state()
-    assert q["day"] == "2026-11-24" and q["waiting"] == {}
-    assert all(w["state"] == "closed" and w["current"] is None for w in q["windows"])
+    assert q.day == "2026-11-24" and q.waiting == {}
+    assert all(w.state == "closed" and w.current is None for w in q.windows)

@@ -129,14 +129,14 @@ def drive(a):
         rid = call.request_id
         while True:
             result = st.complete(w)
-            assert result["completed"] == rid, (result, rid)
+            assert result.completed == rid, (result, rid)
             done.append(rid)
-            nxt = result["continued"]
+            nxt = result.continued
             if nxt is None:
                 break
-            assert nxt["window"] == w, nxt
-            continued.append(nxt["request_id"])
-            rid = nxt["request_id"]
+            assert nxt.window == w, nxt
+            continued.append(nxt.request_id)
+            rid = nxt.request_id
     with open(a["out"] + ".tmp", "w") as f:
         json.dump({"window": w, "pid": os.getpid(), "called": called, "done": done,
                    "continued": continued, "idle_polls": idle}, f)
@@ -210,14 +210,14 @@ def storm(a):
             else:
                 r = soft(st.complete, w)
                 if r:
-                    ack(f"D {r['completed']}")
+                    ack(f"D {r.completed}")
         else:
             if y < 0.05:
                 transfer(cur)
             else:
                 r = soft(st.complete, w)
                 if r:
-                    ack(f"D {r['completed']}")
+                    ack(f"D {r.completed}")
 
     while True:
         k = rng.choice((2, 2, 3)) if rng.random() < 0.3 else 1

@@ -102,11 +102,11 @@ def test_figures_of_a_hand_computed_day(station, clock):
     station.start(3)
     clock.advance(minutes=6)
     r = station.complete(2)                                  # 09:11 A temporary done (6); A apply continues at 2
-    assert r["continued"]["ticket"] == a.ticket
+    assert r.continued.ticket == a.ticket
     clock.advance(minutes=4)
     station.complete(2)                                      # 09:15 A apply done (4)
     r = station.complete(3)                                  # 09:15 B apply done (10); passport continues at 3
-    assert r["continued"]["ticket"] == b.ticket
+    assert r.continued.ticket == b.ticket
     clock.advance(minutes=25)
     station.call_next(2)                                     # 09:40 C: waited 37
     clock.advance(minutes=3)

@@ -110,7 +110,7 @@ class StationMachine(RuleBasedStateMachine):
     def open_the_station(self, windows, tickets):
         """Some windows open and some citizens already in the hall."""
         for number in sorted(windows):
-            assert self.station.set_window(number, "open")["changed"] is True
+            assert self.station.set_window(number, "open").changed is True
         for services, priority in tickets:
             self.issue(services, priority)
             self.clock.advance(seconds=30)
@@ -169,8 +169,8 @@ class StationMachine(RuleBasedStateMachine):
         if res is None:
             return
         limit = CONFIG.queue.recall_limit
-        after = self.rows("SELECT * FROM requests WHERE id = ?", res["request_id"])[0]
-        if res["no_show"]:  # the recall past the limit
+        after = self.rows("SELECT * FROM requests WHERE id = ?", res.request_id)[0]
+        if res.no_show:  # the recall past the limit
             assert before[0]["recalls"] == limit and after["state"] == "no_show", (before, after)
         else:
             assert after["recalls"] == before[0]["recalls"] + 1 <= limit and after["state"] == "called", (before, after)
@@ -180,11 +180,11 @@ class StationMachine(RuleBasedStateMachine):
         if res is None:
             return
         # only within reactivation_min of the no-show, on the ticket's own day
-        missed = self.rows("SELECT MAX(at) AS at FROM events WHERE kind = 'no_show' AND ticket_id = ?", res["ticket_id"])
+        missed = self.rows("SELECT MAX(at) AS at FROM events WHERE kind = 'no_show' AND ticket_id = ?", res.ticket_id)
         now = self.clock.now_ms()
         assert now - missed[0]["at"] <= CONFIG.queue.reactivation_min * 60_000
-        assert self.rows("SELECT day FROM tickets WHERE id = ?", res["ticket_id"])[0]["day"] == self.station.today()
-        assert self.rows("SELECT state FROM requests WHERE id = ?", res["request_id"])[0]["state"] == "waiting"
+        assert self.rows("SELECT day FROM tickets WHERE id = ?", res.ticket_id)[0]["day"] == self.station.today()
+        assert self.rows("SELECT state FROM requests WHERE id = ?", res.request_id)[0]["state"] == "waiting"
 
     def aim_window(self, op: str, window: int, aim: int) -> int:
         """Mostly (aim != 0) a window where `op` can apply, so that the queue moves."""
@@ -310,13 +310,13 @@ class StationMachine(RuleBasedStateMachine):
         res = self.attempt(self.station.complete, window)
         if res is None:
             return
-        done = self.rows("SELECT * FROM requests WHERE id = ?", res["completed"])[0]
+        done = self.rows("SELECT * FROM requests WHERE id = ?", res.completed)[0]
         assert done["state"] == "done"
         nxt = [r for r in self.rows("SELECT * FROM requests WHERE ticket_id = ? ORDER BY position, id", done["ticket_id"])
                if r["id"] in pending]
-        if res["continued"]:
+        if res.continued:
             event("complete: continued")
-            cont = self.rows("SELECT * FROM requests WHERE id = ?", res["continued"]["request_id"])[0]
+            cont = self.rows("SELECT * FROM requests WHERE id = ?", res.continued.request_id)[0]
             assert cont["id"] == nxt[0]["id"] and cont["service"] in CONFIG.windows[window].services
             assert (cont["state"], cont["window"]) == ("serving", window)
         elif nxt:

@@ -76,11 +76,11 @@ ORDER BY r.sort_key, r.ticket_id, r.position LIMIT :limit
 
 def read_board(station: Station, last_calls: int = LAST_CALLS, next_numbers: int = NEXT_NUMBERS) -> BoardView:
     queue = station.queue_state()  # the windows as the engine sees them, the day's close-out included
-    day = queue["day"]
+    day = queue.day
     windows = tuple(
-        WindowNow(w["window"], w["state"], w["current"]["ticket"] if w["current"] else None,
-                  bool(w["current"]) and w["current"]["state"] == "serving")
-        for w in queue["windows"]
+        WindowNow(w.window, w.state, w.current.ticket if w.current else None,
+                  bool(w.current) and w.current.state == "serving")
+        for w in queue.windows
     )
     calls: list[CallShown] = []
     with station.store.read() as conn:
@@ -90,4 +90,4 @@ def read_board(station: Station, last_calls: int = LAST_CALLS, next_numbers: int
                 continue
             calls.append(CallShown(row["id"], row["number"], row["window"], row["at"], row["kind"] == "recalled"))
         upcoming = tuple(r[0] for r in conn.execute(_NEXT_SQL, {"day": day, "limit": next_numbers}))
-    return BoardView(day, windows, tuple(calls[:last_calls]), upcoming, sum(queue["waiting"].values()))
+    return BoardView(day, windows, tuple(calls[:last_calls]), upcoming, sum(queue.waiting.values()))

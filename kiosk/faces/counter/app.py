@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from cabin.queue.errors import CabinError, NothingToCall
+from cabin.queue.results import AtWindow, Outlook, Ticket
 
 from cabin.kiosk.faces.base import FaceApp, StationLink, name_stands
 from cabin.kiosk.faces.counter.desk import DESK_KEYS, KEY_SHOWN, DeskScreen
@@ -119,7 +120,7 @@ class CounterApp(FaceApp):
             self.statuses = statuses
 
     class Scanned(Message):
-        def __init__(self, ticket: dict | None, outlook: dict | None, text: str = ""):
+        def __init__(self, ticket: Ticket | None, outlook: Outlook | None, text: str = ""):
             super().__init__()
             self.ticket, self.outlook, self.text = ticket, outlook, text
 
@@ -320,7 +321,7 @@ class CounterApp(FaceApp):
         if action == "call":
             return (view.state == "open" and current is None) or None
         if action in ("recall", "no_show", "start"):
-            return (current is not None and current["state"] == "called") or None
+            return (current is not None and current.state == "called") or None
         if action in ("complete", "transfer", "handle"):
             return current is not None or None
         if action == "window_state":
@@ -367,29 +368,29 @@ class CounterApp(FaceApp):
             return t("ctr_did_call", ticket=c.ticket, service=self._service(c.service))
         if op == "recall":
             r = station.recall(n)
-            if r["no_show"]:
-                return t("ctr_did_recall_no_show", ticket=r["ticket"], n=r["recalls"])
-            return t("ctr_did_recall", ticket=r["ticket"], n=r["recalls"])
+            if r.no_show:
+                return t("ctr_did_recall_no_show", ticket=r.ticket, n=r.recalls)
+            return t("ctr_did_recall", ticket=r.ticket, n=r.recalls)
         if op == "no_show":
-            return t("ctr_did_no_show", ticket=station.no_show(n)["ticket"])
+            return t("ctr_did_no_show", ticket=station.no_show(n).ticket)
         if op == "start":
-            return t("ctr_did_start", ticket=station.start(n)["ticket"])
+            return t("ctr_did_start", ticket=station.start(n).ticket)
         if op == "complete":
-            service = self.view.current["service"] if self.view and self.view.current else ""
+            service = self.view.current.service if self.view and self.view.current else ""
             r = station.complete(n)
-            text = t("ctr_did_complete", ticket=r["ticket"], service=self._service(service))
-            if r["continued"]:
-                text += t("ctr_did_continue", service=self._service(r["continued"]["service"]))
+            text = t("ctr_did_complete", ticket=r.ticket, service=self._service(service))
+            if r.continued:
+                text += t("ctr_did_continue", service=self._service(r.continued.service))
             return text
         if op == "transfer":
             r = station.transfer(n, to_window=kw.get("to_window"), to_service=kw.get("to_service"))
-            if r["to_window"]:
-                return t("ctr_did_transfer_window", ticket=r["ticket"], window=t("window_n", n=r["to_window"]))
-            return t("ctr_did_transfer_service", ticket=r["ticket"], service=self._service(r["service"]))
+            if r.to_window:
+                return t("ctr_did_transfer_window", ticket=r.ticket, window=t("window_n", n=r.to_window))
+            return t("ctr_did_transfer_service", ticket=r.ticket, service=self._service(r.service))
         if op == "window":
             r = station.set_window(n, kw["state"])
             key = f"ctr_window_{kw['state']}_state"
-            return t("ctr_did_window", window=t("window_n", n=n), state=t(key)) if r["changed"] else \
+            return t("ctr_did_window", window=t("window_n", n=n), state=t(key)) if r.changed else \
                 t("ctr_did_window_same", window=t("window_n", n=n), state=t(key))
         raise ValueError(op)
 
@@ -402,7 +403,7 @@ class CounterApp(FaceApp):
             self.open_workflow()
 
     # -- complete, handle, transfer ------------------------------------------------------------------
-    def _current(self) -> dict | None:
+    def _current(self) -> AtWindow | None:
         current = self.view.current if self.view else None
         if current is None:
             self.log_line(self.strings("ctr_need_current"), error=True)
@@ -412,8 +413,8 @@ class CounterApp(FaceApp):
         current = self._current()
         if current is None:
             return
-        question = question or self.strings("ctr_confirm_complete", ticket=current["ticket"],
-                                             service=self._service(current["service"]))
+        question = question or self.strings("ctr_confirm_complete", ticket=current.ticket,
+                                             service=self._service(current.service))
         if isinstance(self.screen, DeskScreen):
             self.screen.ask(question, lambda yes: yes and self.queue_op("complete"))
 
@@ -422,7 +423,7 @@ class CounterApp(FaceApp):
         current = self._current()
         if current is None:
             return
-        if current["state"] == "called":
+        if current.state == "called":
             self.queue_op("start", then="workflow")
         else:
             self.open_workflow()
@@ -435,11 +436,11 @@ class CounterApp(FaceApp):
         from cabin.kiosk.faces.counter.workflows.context import WorkflowContext
         from cabin.kiosk.faces.counter.workflows.registry import screen_for
 
-        context = WorkflowContext(self.link, self.account, self.config.windows[self.window_number], dict(current))
+        context = WorkflowContext(self.link, self.account, self.config.windows[self.window_number], current.as_dict())
         screen = screen_for(context)
         if screen is None:
-            self.ask_complete(self.strings("ctr_confirm_no_workflow", ticket=current["ticket"],
-                                           service=self._service(current["service"])))
+            self.ask_complete(self.strings("ctr_confirm_no_workflow", ticket=current.ticket,
+                                           service=self._service(current.service)))
             return
         self.push_screen(screen, callback=self._workflow_done)
 
@@ -452,8 +453,8 @@ class CounterApp(FaceApp):
         elif result is not None and result.recorded:
             self.log_line(result.message or t("ctr_workflow_recorded", receipt=result.receipt or ""))
             if current is not None:
-                self.ask_complete(t("ctr_confirm_complete_recorded", ticket=current["ticket"],
-                                    receipt=result.receipt or "", service=self._service(current["service"])))
+                self.ask_complete(t("ctr_confirm_complete_recorded", ticket=current.ticket,
+                                    receipt=result.receipt or "", service=self._service(current.service)))
         else:
             self.log_line(t("ctr_workflow_back"))
 
@@ -468,7 +469,7 @@ class CounterApp(FaceApp):
             kind, value = choice
             self.queue_op("transfer", **({"to_window": value} if kind == "window" else {"to_service": value}))
 
-        self.push_screen(TransferScreen(current["ticket"], current["service"], self.window_number,
+        self.push_screen(TransferScreen(current.ticket, current.service, self.window_number,
                                         self.view.windows), callback=chosen)
 
     def open_supervisor(self) -> None:

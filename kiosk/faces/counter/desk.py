@@ -234,16 +234,16 @@ class DeskScreen(Screen):
             errands.show("", shape="1fr")
         else:
             c = view.current
-            number.show(c["ticket"])
-            service = config.services.get(c["service"])
-            what = t.name(service) if service else c["service"]
-            lines = [f"[b]{t('ctr_req_' + c['state'])}[/]  {what}"]
+            number.show(c.ticket)
+            service = config.services.get(c.service)
+            what = t.name(service) if service else c.service
+            lines = [f"[b]{t('ctr_req_' + c.state)}[/]  {what}"]
             if view.ticket:
-                errand = next((e for e in view.ticket["errands"] if e["request_id"] == c["request_id"]), None)
-                if errand and errand["recalls"]:
-                    lines.append(t("ctr_recalls", n=errand["recalls"]))
+                errand = next((e for e in view.ticket.errands if e.request_id == c.request_id), None)
+                if errand and errand.recalls:
+                    lines.append(t("ctr_recalls", n=errand.recalls))
                 errands.show("\n".join(errand_lines(t, config, view.ticket)), shape="1fr")  # its height is the layout's
-            lines.append(t("ctr_hint_called") if c["state"] == "called" else t("ctr_hint_serving"))
+            lines.append(t("ctr_hint_called") if c.state == "called" else t("ctr_hint_serving"))
             state.show("\n".join(lines))
         self.show_queue(view)
 

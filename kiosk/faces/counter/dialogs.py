@@ -11,22 +11,24 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from cabin.queue.results import Outlook, Ticket, WindowState
 
-def errand_lines(strings, config, ticket: dict) -> list[str]:
+
+def errand_lines(strings, config, ticket: Ticket) -> list[str]:
     """A ticket's errands, one line each: position, service, state, where."""
     lines = []
-    for e in ticket["errands"]:
-        service = config.services.get(e["service"])
-        name = strings.name(service) if service else e["service"]
+    for e in ticket.errands:
+        service = config.services.get(e.service)
+        name = strings.name(service) if service else e.service
         where = ""
-        if e["window"] and e["state"] in ("called", "serving", "done", "transferred", "no_show"):
-            where = strings("ctr_errand_where", window=strings("window_n", n=e["window"]))
-        elif e["target_window"]:
-            where = strings("ctr_errand_for", window=strings("window_n", n=e["target_window"]))
-        state = strings(f"ctr_req_{e['state']}")
-        style = {"called": "b $accent", "serving": "b $success", "waiting": "", "pending": "dim"}.get(e["state"], "dim")
+        if e.window and e.state in ("called", "serving", "done", "transferred", "no_show"):
+            where = strings("ctr_errand_where", window=strings("window_n", n=e.window))
+        elif e.target_window:
+            where = strings("ctr_errand_for", window=strings("window_n", n=e.target_window))
+        state = strings(f"ctr_req_{e.state}")
+        style = {"called": "b $accent", "serving": "b $success", "waiting": "", "pending": "dim"}.get(e.state, "dim")
         marker = f"[{style}]{state}[/]" if style else state
-        lines.append(f"{e['position']}. {name}  {marker}{where}")
+        lines.append(f"{e.position}. {name}  {marker}{where}")
     return lines
 
 
@@ -36,7 +38,7 @@ class TransferScreen(ModalScreen):
 
     BINDINGS = [Binding("escape", "back", show=False)]
 
-    def __init__(self, ticket: str, service: str, window: int, windows: tuple[dict, ...]):
+    def __init__(self, ticket: str, service: str, window: int, windows: tuple[WindowState, ...]):
         super().__init__()
         self.ticket, self.service, self.window, self.windows = ticket, service, window, windows
 
@@ -45,13 +47,13 @@ class TransferScreen(ModalScreen):
         t, config = app.strings, app.config
         options = []
         for w in self.windows:
-            n = w["window"]
+            n = w.window
             if n == self.window or n not in config.windows or self.service not in config.windows[n].services:
                 continue
-            if w["state"] == "closed":
+            if w.state == "closed":
                 continue
             options.append(Option(t("ctr_transfer_window", window=t("window_n", n=n), name=t.name(config.windows[n]),
-                                    state=t(f"ctr_window_{w['state']}_state")), id=f"window:{n}"))
+                                    state=t(f"ctr_window_{w.state}_state")), id=f"window:{n}"))
         for code, s in config.services.items():
             if code != self.service:
                 options.append(Option(t("ctr_transfer_service", service=t.name(s)), id=f"service:{code}"))
@@ -77,7 +79,7 @@ class TicketCard(ModalScreen):
 
     BINDINGS = [Binding("enter,escape", "close", show=False)]
 
-    def __init__(self, ticket: dict, outlook: dict):
+    def __init__(self, ticket: Ticket, outlook: Outlook):
         super().__init__()
         self.ticket, self.outlook = ticket, outlook
 
@@ -85,15 +87,15 @@ class TicketCard(ModalScreen):
         app = self.app
         t = app.strings
         ticket = self.ticket
-        lines = [t("ctr_scan_state", state=t(f"ctr_ticket_{ticket['state']}"),
-                   priority=t.name(app.config.priorities[ticket["priority"]])
-                   if ticket["priority"] in app.config.priorities else ticket["priority"])]
-        if any(e["state"] == "waiting" for e in ticket["errands"]):
-            ahead = self.outlook["ahead"]
-            lines.append(t("ctr_scan_ahead", n=ahead, m=max(1, round(self.outlook["estimated_wait_min"])))
+        lines = [t("ctr_scan_state", state=t(f"ctr_ticket_{ticket.state}"),
+                   priority=t.name(app.config.priorities[ticket.priority])
+                   if ticket.priority in app.config.priorities else ticket.priority)]
+        if any(e.state == "waiting" for e in ticket.errands):
+            ahead = self.outlook.ahead
+            lines.append(t("ctr_scan_ahead", n=ahead, m=max(1, round(self.outlook.estimated_wait_min)))
                          if ahead else t("ctr_scan_next"))
         with Vertical(id="scan-box", classes="dialog"):
-            yield Label(t("ctr_scan_title", ticket=ticket["ticket"]), classes="section-title", id="scan-title")
+            yield Label(t("ctr_scan_title", ticket=ticket.ticket), classes="section-title", id="scan-title")
             yield Static("\n".join(lines), id="scan-summary")
             yield Static("\n".join(errand_lines(t, app.config, ticket)), id="scan-errands")
             yield Label(t("ctr_dialog_close_hint"), classes="dialog-hint")

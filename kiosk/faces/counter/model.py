@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cabin.queue.engine import Station
+from cabin.queue.results import AtWindow, Ticket, WindowState
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,10 @@ class DeskView:
     now_ms: int
     window: int
     state: str                                  # open, paused, closed
-    current: dict | None                        # the errand at the window: ticket, request_id, service, state
-    ticket: dict | None                         # Station.show_ticket of the current ticket
+    current: AtWindow | None                    # the errand at the window
+    ticket: Ticket | None                       # Station.show_ticket of the current ticket
     services: tuple[ServiceGlance, ...]         # every configured service
-    windows: tuple[dict, ...] = field(default=())  # queue_state()["windows"]
+    windows: tuple[WindowState, ...] = field(default=())  # queue_state().windows
 
     @property
     def waiting(self) -> int:
@@ -50,24 +51,24 @@ class DeskView:
 
     def window_state(self, number: int) -> str:
         for w in self.windows:
-            if w["window"] == number:
-                return w["state"]
+            if w.window == number:
+                return w.state
         return "closed"
 
 
 def read_desk(station: Station, window: int) -> DeskView:
     now = station.clock.now_ms()
     state = station.queue_state()
-    day = state["day"]
-    mine = next((w for w in state["windows"] if w["window"] == window), None)
-    current = mine["current"] if mine else None
-    ticket = station.show_ticket(str(current["ticket_id"])) if current else None
-    since = state["waiting_since"]  # counted in the same pass as the waiting (queue_state)
+    day = state.day
+    mine = next((w for w in state.windows if w.window == window), None)
+    current = mine.current if mine else None
+    ticket = station.show_ticket(str(current.ticket_id)) if current else None
+    since = state.waiting_since  # counted in the same pass as the waiting (queue_state)
     serves = set(station.config.windows[window].services)
     services = tuple(
-        ServiceGlance(code, state["waiting"].get(code, 0),
+        ServiceGlance(code, state.waiting.get(code, 0),
                       max(0, (now - since[code]) // 60_000) if code in since else 0,
-                      state["estimated_wait_min"].get(code, 0.0), code in serves)
+                      state.estimated_wait_min.get(code, 0.0), code in serves)
         for code in station.config.services)
-    return DeskView(day, now, window, mine["state"] if mine else "closed", current, ticket, services,
-                    tuple(state["windows"]))
+    return DeskView(day, now, window, mine.state if mine else "closed", current, ticket, services,
+                    tuple(state.windows))

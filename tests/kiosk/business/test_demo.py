@@ -34,8 +34,8 @@ def test_the_demo_station_is_ready_to_use(demo):
         for name, role, password in DEMO_ACCOUNTS:
             assert Accounts(store).authenticate(name, password).role == role
         state = Station(store, demo.config).queue_state()
-        assert sum(state["waiting"].values()) == len(WAITING_TODAY)      # first errands; the rest pending
-        assert all(w["state"] == "open" for w in state["windows"])
+        assert sum(state.waiting.values()) == len(WAITING_TODAY)      # first errands; the rest pending
+        assert all(w.state == "open" for w in state.windows)
         with store.read() as conn:
             assert conn.execute("SELECT COUNT(DISTINCT day) FROM tickets").fetchone()[0] == 2   # yesterday too
 
@@ -47,5 +47,5 @@ def test_a_second_demo_starts_afresh(tmp_path, monkeypatch):
             Station(store, first.config).issue(["id.apply"])
     with DemoStation() as second:
         with Store(second.db) as store:
-            assert sum(Station(store, second.config).queue_state()["waiting"].values()) == len(WAITING_TODAY)
+            assert sum(Station(store, second.config).queue_state().waiting.values()) == len(WAITING_TODAY)
     assert not any(h for h in second.hosts)

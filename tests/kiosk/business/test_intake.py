@@ -55,7 +55,7 @@ def test_record_completes_the_errand_with_a_receipt(setup):
     assert r["continued"]["service"] == "ee.passport"  # one-stop: window 3 serves it too
     r2 = intake.record(3, by=clerk, number=NUMBER, documents_checked=True)
     assert r2["receipt"] == "EE-20261123-0002" and r2["fee_yuan"] == 120 and r2["continued"] is None
-    assert [e["state"] for e in station.show_ticket(t.ticket)["errands"]] == ["done", "done"]
+    assert [e.state for e in station.show_ticket(t.ticket).errands] == ["done", "done"]
     with station.store.read() as conn:
         assert verify(conn)[0]
         actions = [r[0] for r in conn.execute("SELECT action FROM audit WHERE action = 'intake.record'")]

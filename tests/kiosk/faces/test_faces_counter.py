@@ -142,18 +142,18 @@ async def test_open_call_start_complete_attributed_to_the_clerk(db, config, cloc
         await press_and_wait(pilot, app, "o")
         assert app.view.state == "open" and "1号窗口已开放" in screen_text(app)
         await press_and_wait(pilot, app, "n")
-        assert app.view.current["ticket"] == "A001" and app.view.current["state"] == "called"
+        assert app.view.current.ticket == "A001" and app.view.current.state == "called"
         assert app.screen.query_one("#current-number").value == "A001"
         assert "已叫 A001 到本窗口（临时居民身份证）" in screen_text(app)
         await press_and_wait(pilot, app, "s")
-        assert app.view.current["state"] == "serving" and "办理中" in screen_text(app)
+        assert app.view.current.state == "serving" and "办理中" in screen_text(app)
         await pilot.press("c")
         await until(pilot, lambda: asking(app))
         await press_and_wait(pilot, app, "enter")
         assert app.view.current is None and "A001 的临时居民身份证已办结" in screen_text(app)
     assert {e["clerk"] for e in events_of(db, config, clock, "done")} == {"li"}
     assert [e["clerk"] for e in events_of(db, config, clock, "window_open") if e["window"] == 1] == ["li"]
-    assert open_station(db, config, clock).show_ticket("A001")["state"] == "closed"
+    assert open_station(db, config, clock).show_ticket("A001").state == "closed"
 
 
 @pilot_test
@@ -170,10 +170,10 @@ async def test_escape_backs_out_of_a_completion(db, config, clock):
         assert "办结 A001 的" in screen_text(app)
         await pilot.press("x")                           # the desk's keys rest while it asks
         await pilot.pause(0.2)
-        assert asking(app) and app.view.state == "open" and app.view.current["ticket"] == "A001"
+        assert asking(app) and app.view.state == "open" and app.view.current.ticket == "A001"
         await pilot.press("escape")
         await pilot.pause(0.2)
-        assert not asking(app) and app.view.current["state"] == "called"
+        assert not asking(app) and app.view.current.state == "called"
         assert "回车确认" not in screen_text(app)
 
 
@@ -193,8 +193,8 @@ async def test_recall_then_no_show(db, config, clock):
         await press_and_wait(pilot, app, "m")
         assert app.view.current is None and "A001 marked no-show" in screen_text(app)
         await press_and_wait(pilot, app, "n")
-        assert app.view.current["ticket"] == "A002"
-    assert open_station(db, config, clock).show_ticket("A001")["errands"][0]["state"] == "no_show"
+        assert app.view.current.ticket == "A002"
+    assert open_station(db, config, clock).show_ticket("A001").errands[0].state == "no_show"
 
 
 @pilot_test
@@ -213,13 +213,13 @@ async def test_transfer_to_a_window_and_to_a_service(db, config, clock):
         assert "Window 2  ID cards (open)" in text and "Window 4" not in text  # 4 does not serve it
         await pilot.press("escape")                                            # backs out
         await until(pilot, lambda: isinstance(app.screen, DeskScreen))
-        assert app.view.current["ticket"] == "A001"
+        assert app.view.current.ticket == "A001"
         await pilot.press("t")
         await until(pilot, lambda: isinstance(app.screen, TransferScreen))
         await press_and_wait(pilot, app, "enter")                              # the first: window 2
         assert "A001 transferred to Window 2, keeping its place" in screen_text(app)
         await press_and_wait(pilot, app, "n")                                  # A002 (A001 is window 2's now)
-        assert app.view.current["ticket"] == "A002"
+        assert app.view.current.ticket == "A002"
         await pilot.press("t")
         await until(pilot, lambda: isinstance(app.screen, TransferScreen))
         options = app.screen.query_one("#transfer-options")
@@ -228,7 +228,7 @@ async def test_transfer_to_a_window_and_to_a_service(db, config, clock):
         await press_and_wait(pilot, app, "enter")
         assert "A002 now for ID card application, renewal, replacement" in screen_text(app)
     ticket = open_station(db, config, clock).show_ticket("A001")
-    assert [(e["state"], e["target_window"]) for e in ticket["errands"]] == [("transferred", None), ("waiting", 2)]
+    assert [(e.state, e.target_window) for e in ticket.errands] == [("transferred", None), ("waiting", 2)]
 
 
 @pilot_test
@@ -249,7 +249,7 @@ async def test_the_tickets_errands_and_the_one_stop_continuation(db, config, clo
         text = screen_text(app)
         assert "下一项“普通护照”接着在本窗口办理" in text
         assert "1. 身份证挂失  已办结（1号窗口）" in text and "2. 普通护照  办理中（1号窗口）" in text
-        assert app.view.current["service"] == "ee.passport"
+        assert app.view.current.service == "ee.passport"
 
 
 @pilot_test
@@ -363,7 +363,7 @@ async def test_a_scanned_ticket_is_pulled_up_from_any_screen(db, config, clock):
         app.screen.action_clear()
         await sign_in(pilot, app)
         await pilot.press(*token_for(config, station.today(), 1), "enter")   # and on the desk
-        await until(pilot, lambda: isinstance(app.screen, TicketCard) and app.screen.ticket["ticket"] == "A001")
+        await until(pilot, lambda: isinstance(app.screen, TicketCard) and app.screen.ticket.ticket == "A001")
         await pilot.pause(0.2)
         assert "2. Ordinary passport  later" in screen_text(app)
 
@@ -402,7 +402,7 @@ async def test_a_forged_code_with_non_ascii_digits_is_refused_and_the_app_stays(
             await pilot.pause(0.3)
             assert not any(w.state.name == "ERROR" for w in app.workers)
         await pilot.press(*token_for(config, station.today(), 1), "enter")   # a real code still works
-        await until(pilot, lambda: isinstance(app.screen, TicketCard) and app.screen.ticket["ticket"] == "A001")
+        await until(pilot, lambda: isinstance(app.screen, TicketCard) and app.screen.ticket.ticket == "A001")
 
 
 @pilot_test
@@ -468,7 +468,7 @@ async def test_enter_runs_the_errands_workflow_then_completes(db, config, clock,
         assert seen[0].request["service"] == "id.temporary" and seen[0].request["ticket"] == "A001"
         assert "LS-20261123-0001 已登记" in screen_text(app)
         await press_and_wait(pilot, app, "enter")          # complete: the passport continues here
-        assert app.view.current["service"] == "ee.passport"
+        assert app.view.current.service == "ee.passport"
         await pilot.press("enter")                        # the intake completes the errand itself
         await until(pilot, lambda: app.last_log == "taken in")
         await pilot.press("enter")                        # no workflow for a found card: ask, then complete
@@ -477,7 +477,7 @@ async def test_enter_runs_the_errands_workflow_then_completes(db, config, clock,
         assert "没有办理页面" in screen_text(app)
         await press_and_wait(pilot, app, "enter")
         assert app.view.current is None
-    assert open_station(db, config, clock).show_ticket("A001")["state"] == "closed"
+    assert open_station(db, config, clock).show_ticket("A001").state == "closed"
 
 
 @pilot_test
@@ -506,7 +506,7 @@ async def test_every_action_is_in_the_command_palette(db, config, clock):
         await pilot.pause(0.5)
         await pilot.press("enter")
         await until(pilot, lambda: app.view is not None and app.view.current is not None)
-        assert app.view.current["ticket"] == "A001"
+        assert app.view.current.ticket == "A001"
 
 
 @pilot_test

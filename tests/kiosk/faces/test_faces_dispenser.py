@@ -47,7 +47,7 @@ async def test_one_errand_by_number_keys(db, config, clock):
         text = screen_text(app)
         assert "您的号码" in text and "前面没有人" in text and "请记下您的号码" in text
     ticket = open_station(db, config, clock).show_ticket("A001")
-    assert [e["service"] for e in ticket["errands"]] == ["id.temporary"] and ticket["channel"] == "dispenser"
+    assert [e.service for e in ticket.errands] == ["id.temporary"] and ticket.channel == "dispenser"
 
 
 @pilot_test
@@ -190,7 +190,7 @@ async def test_a_printer_fault_shows_a_plain_message_and_the_ticket_stands(tmp_p
             await pilot.press("enter")
             assert isinstance(app.screen, HomeScreen)
     assert sim.printed == 0
-    assert open_station(db, config, clock).show_ticket("A001")["state"] == "open"
+    assert open_station(db, config, clock).show_ticket("A001").state == "open"
 
 
 @pilot_test

@@ -67,7 +67,7 @@ async def test_windows_open_pause_close(rig):
     async with app.run_test(size=(120, 40)) as pilot:
         await signed_in(pilot, app, "wang")
         screen = app.screen
-        assert [w["state"] for w in screen.view.windows] == ["closed"] * 4
+        assert [w.state for w in screen.view.windows] == ["closed"] * 4
         await pilot.press("down", "o")                           # window 2 opens
         await settled(pilot, screen)
         assert "Window 2: open" in screen_text(app)
@@ -75,9 +75,9 @@ async def test_windows_open_pause_close(rig):
         await settled(pilot, screen)
         await pilot.press("down", "o")                           # window 3
         await settled(pilot, screen)
-        assert [w["state"] for w in screen.view.windows] == ["closed", "paused", "open", "closed"]
+        assert [w.state for w in screen.view.windows] == ["closed", "paused", "open", "closed"]
     queue = rig.station().queue_state()
-    assert [w["state"] for w in queue["windows"]] == ["closed", "paused", "open", "closed"]
+    assert [w.state for w in queue.windows] == ["closed", "paused", "open", "closed"]
 
 
 @pilot_test

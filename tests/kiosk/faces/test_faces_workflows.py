@@ -435,7 +435,7 @@ async def test_intake_with_a_fee_option_completes_the_errand(rig):
     station = rig.station()
     ticket = station.show_ticket("B001")
     station.store.close()
-    assert ticket["errands"][0]["state"] == "done"
+    assert ticket.errands[0].state == "done"
 
 
 @pilot_test
