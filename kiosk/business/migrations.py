@@ -9,9 +9,9 @@ Times are integer milliseconds since the epoch (UTC), as in the queue.
 
 from __future__ import annotations
 
-from sqlite_utils import Migrations
+from cabin.queue.migrations import MigrationSet
 
-migrations = Migrations("cabin.kiosk")
+migrations = MigrationSet("cabin.kiosk")
 
 
 def ensure_applied(store) -> None:
