@@ -22,7 +22,6 @@ import errno
 import fcntl
 import functools
 import os
-import secrets
 import shlex
 import sqlite3
 import stat
@@ -138,7 +137,7 @@ def create_database(path: Path, migration_sets: Iterable[MigrationSet] = (), *, 
     import sqlite_utils
 
     private.make_folder(path.parent)
-    tmp = path.with_name(f".{path.name}.new-{secrets.token_hex(6)}")
+    tmp = path.with_name(f".{path.name}.new-{os.urandom(6).hex()}")  # os.urandom: what secrets uses, without its import
     os.close(private.create(tmp))
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)

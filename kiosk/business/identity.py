@@ -215,15 +215,14 @@ def _province_table(province: str) -> numdb.NumDB:
     province's line and the lines indented under it, read by stdnum's own parser. A look-up
     needs no other province, and reading the whole 241 KB table cost a one-number
     `cabin id check` more than the rest of its work together."""
-    block: list[str] = []
-    with resources.files("stdnum").joinpath("cn", "loc.dat").open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.startswith(" ") and block:  # a code under the province
-                block.append(line)
-            elif block:  # the next province: the block is whole
-                break
-            elif line.startswith(province + " "):
-                block.append(line)
+    table = resources.files("stdnum").joinpath("cn", "loc.dat").read_bytes()
+    start = table.find(b"\n" + province.encode("ascii") + b" ")  # a province's line: two digits, unindented
+    if start < 0:
+        return numdb.read([])
+    end = start + 1
+    while (end := table.find(b"\n", end) + 1) and table[end:end + 1] == b" ":  # its codes are indented
+        pass
+    block = table[start + 1:end or len(table)].decode("utf-8").splitlines()
     return numdb.read(block)
 
 
