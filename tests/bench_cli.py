@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from tests.benchtools import log, result
 
 GOAL = 3.0
 ROUNDS = 21
@@ -59,17 +60,6 @@ def _run(argv: list[str], env: dict, expect: int) -> tuple[float, float]:
     if r.returncode != expect:
         raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}, not {expect}: {r.stderr.strip()}")
     return wall, _children_cpu() - cpu
-
-
-def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
-    ratio = value / floor if floor else float("inf")
-    ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
-    return {"name": name, "value": round(value, 3), "unit": unit, "floor": round(floor, 3),
-            "ratio": round(ratio, 3), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
-
-
-def log(text: str) -> None:
-    print(f"# {text}", file=sys.stderr, flush=True)
 
 
 def bench_cli(rounds: int = ROUNDS) -> list[dict]:
