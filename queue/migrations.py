@@ -41,7 +41,10 @@ class MigrationSet:
     def all_applied(self, conn: sqlite3.Connection) -> bool:
         """Every migration of the set is recorded as applied in the database of `conn`."""
         try:
-            rows = conn.execute(f"SELECT name FROM [{self.migrations_table}] WHERE migration_set = ?", (self.name,))
+            # every column, as sqlite-utils' Migrations.applied reads them: the table itself, not
+            # only its index, so a damaged page there refuses the database at open as it always did
+            rows = conn.execute(f"SELECT name, * FROM [{self.migrations_table}] WHERE migration_set = ?"
+                                " ORDER BY rowid", (self.name,))
             applied = {row[0] for row in rows}
         except sqlite3.OperationalError:  # no record table yet: nothing applied
             return False
