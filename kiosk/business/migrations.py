@@ -16,7 +16,7 @@ migrations = MigrationSet("cabin.kiosk")
 
 def ensure_applied(store) -> None:
     """Apply this set's pending migrations to an open Store, in one write transaction."""
-    if migrations.pending(store.db):
+    if not migrations.all_applied(store.conn):  # plain SQL: no sqlite-utils when there is nothing to do
         with store.write():
             migrations.apply(store.db)
 
