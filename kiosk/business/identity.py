@@ -23,7 +23,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Iterator
 
 from stdnum import numdb
@@ -215,7 +215,7 @@ def _province_table(province: str) -> numdb.NumDB:
     province's line and the lines indented under it, read by stdnum's own parser. A look-up
     needs no other province, and reading the whole 241 KB table cost a one-number
     `cabin id check` more than the rest of its work together."""
-    table = resources.files("stdnum").joinpath("cn", "loc.dat").read_bytes()
+    table = (Path(numdb.__file__).parent / "cn" / "loc.dat").read_bytes()  # stdnum's package data
     start = table.find(b"\n" + province.encode("ascii") + b" ")  # a province's line: two digits, unindented
     if start < 0:
         return numdb.read([])
