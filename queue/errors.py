@@ -79,6 +79,8 @@ def _said(template: str, values: dict) -> Said:
 class CabinError(Exception):
     """Refused: nothing was changed, and the message says why (CLI exit code 1)."""
 
+    exit_code = 1  # the CLI's exit code for it (kiosk/cli/app.py EXIT_CODES)
+
     def __init__(self, template: str = "", /, **values):
         self.said = template if isinstance(template, Said) and not values else Said(template, **values)
         super().__init__(self.said)
@@ -86,6 +88,8 @@ class CabinError(Exception):
 
 class NothingToCall(CabinError):
     """Call-next found nobody waiting for the window's services (CLI exit code 3)."""
+
+    exit_code = 3
 
 
 class StoreError(CabinError):

@@ -6,9 +6,69 @@ Never edit a migration that has shipped: add a new one. The names are the schema
 Times are integer milliseconds since the epoch (UTC); `day` is the station's local date.
 """
 
-from sqlite_utils import Migrations
+from __future__ import annotations
 
-migrations = Migrations("cabin.queue")
+import sqlite3
+
+
+class MigrationSet:
+    """A named set of sqlite-utils migrations, declared as with `sqlite_utils.Migrations` (the
+    decorator) but without importing sqlite-utils, which costs a command-line start more than
+    the rest of the station together (it brings click, dateutil, pluggy). Whether the set is
+    applied is read with plain SQL from sqlite-utils' own table; everything else (pending,
+    applied, apply: each migration and its record in one transaction) is sqlite-utils'
+    Migrations, built from the declarations on first use."""
+
+    migrations_table = "_sqlite_migrations"  # sqlite-utils' record of the applied migrations
+
+    def __init__(self, name: str):
+        self.name = name
+        self._declared: list[tuple[str, object, bool]] = []
+        self._loaded = None
+
+    def __call__(self, *, name: str | None = None, transactional: bool = True):
+        def inner(func):
+            self._declared.append((name or func.__name__, func, transactional))
+            self._loaded = None
+            return func
+
+        return inner
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self._declared]
+
+    def all_applied(self, conn: sqlite3.Connection) -> bool:
+        """Every migration of the set is recorded as applied in the database of `conn`."""
+        try:
+            # every column, as sqlite-utils' Migrations.applied reads them: the table itself, not
+            # only its index, so a damaged page there refuses the database at open as it always did
+            rows = conn.execute(f"SELECT name, * FROM [{self.migrations_table}] WHERE migration_set = ?"
+                                " ORDER BY rowid", (self.name,))
+            applied = {row[0] for row in rows}
+        except sqlite3.OperationalError:  # no record table yet: nothing applied
+            return False
+        return set(self.names) <= applied
+
+    def loaded(self):
+        """The set as sqlite-utils' Migrations."""
+        if self._loaded is None:
+            from sqlite_utils import Migrations
+
+            migrations = Migrations(self.name)
+            for name, func, transactional in self._declared:
+                migrations(name=name, transactional=transactional)(func)
+            self._loaded = migrations
+        return self._loaded
+
+    def __getattr__(self, attr: str):
+        # pending, applied, apply, ...: sqlite-utils' own (a missing attribute of this class only)
+        if attr.startswith("__") or attr in ("_declared", "_loaded"):
+            raise AttributeError(attr)
+        return getattr(self.loaded(), attr)
+
+
+migrations = MigrationSet("cabin.queue")
 
 
 @migrations(name="0001_queue")

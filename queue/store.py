@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import os
-import secrets
 import shlex
 import sqlite3
 import stat
@@ -30,12 +30,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-import sqlite_utils
-from sqlite_utils import Migrations
-
 from cabin.queue import private
 from cabin.queue.errors import Said, StoreError
-from cabin.queue.migrations import migrations
+from cabin.queue.migrations import MigrationSet, migrations
+
+# sqlite-utils (its Database and Migrations) is imported where a database is made, migrated or
+# asked for its schema version, not to open one that is up to date: a command-line start pays
+# for it otherwise (it imports click, dateutil and pluggy), and `cabin call` is pressed on a button.
 
 # SQLite's busy timeout: how long a write waits for a lock held by a program outside Cabin's
 # own writer queue (the sqlite3 shell, a backup) before it is refused as "busy". The
@@ -56,7 +57,7 @@ def configured_busy_timeout_ms() -> int:
     return value
 
 
-def schema_versions(db: sqlite_utils.Database, migration_sets: Iterable[Migrations] = ()) -> dict[str, str | None]:
+def schema_versions(db, migration_sets: Iterable[MigrationSet] = ()) -> dict[str, str | None]:
     """The latest applied migration of each set, the queue's first: {"cabin.queue": "0001_queue", ...}."""
     versions = {}
     for mset in (migrations, *migration_sets):
@@ -65,7 +66,7 @@ def schema_versions(db: sqlite_utils.Database, migration_sets: Iterable[Migratio
     return versions
 
 
-def schema_version(db: sqlite_utils.Database, migration_sets: Iterable[Migrations] = ()) -> str | None:
+def schema_version(db, migration_sets: Iterable[MigrationSet] = ()) -> str | None:
     """The queue's latest migration alone (as before) when no other set is named; with other sets,
     each set's: "cabin.queue 0001_queue; cabin.kiosk 0001_accounts_audit"."""
     migration_sets = tuple(migration_sets)
@@ -126,15 +127,17 @@ def holds_nothing(path: Path) -> bool:
         conn.close()
 
 
-def create_database(path: Path, migration_sets: Iterable[Migrations] = (), *, replace_empty: bool = False) -> bool:
+def create_database(path: Path, migration_sets: Iterable[MigrationSet] = (), *, replace_empty: bool = False) -> bool:
     """A new station database at `path`, made whole in a temporary file beside it (0600, WAL, every
     migration applied) and only then put in place: a process killed half-way leaves no empty or
     half-made station behind. False when another process put one there first (that one stands).
 
     replace_empty: an existing empty file (see holds_nothing) is replaced; any other is refused.
     """
+    import sqlite_utils
+
     private.make_folder(path.parent)
-    tmp = path.with_name(f".{path.name}.new-{secrets.token_hex(6)}")
+    tmp = path.with_name(f".{path.name}.new-{os.urandom(6).hex()}")  # os.urandom: what secrets uses, without its import
     os.close(private.create(tmp))
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
@@ -218,7 +221,7 @@ def _fsync(path: Path) -> None:
 
 class Store:
     def __init__(self, path: str | os.PathLike, *, durable: bool = True, busy_timeout_ms: int | None = None,
-                 migration_sets: Iterable[Migrations] = (), create: bool = True):
+                 migration_sets: Iterable[MigrationSet] = (), create: bool = True):
         """Open the station database at `path` and bring its schema up to date.
 
         A missing file is created (create=True; see create_database), in a 0700 folder if the
@@ -239,7 +242,7 @@ class Store:
         $CABIN_BUSY_TIMEOUT_MS or BUSY_TIMEOUT_MS.
         """
         self.path = Path(path)
-        self.migration_sets: tuple[Migrations, ...] = (migrations, *migration_sets)
+        self.migration_sets: tuple[MigrationSet, ...] = (migrations, *migration_sets)
         self.busy_timeout_ms = busy_timeout_ms if busy_timeout_ms is not None else configured_busy_timeout_ms()
         self.read_only = False
         self._verified = False
@@ -289,9 +292,10 @@ class Store:
             # temp b-tree; with SQLite's default (temp files), picking for a window that serves all
             # 13 services took 0.2-0.8 ms instead of 0.03-0.06 ms. Measured with tests/bench.py.
             self.conn.execute("PRAGMA temp_store=MEMORY")
+            # as sqlite-utils' Database sets it (the store's connection was opened through one)
+            self.conn.execute("PRAGMA recursive_triggers=on")
             self.conn.row_factory = sqlite3.Row
-            self.db = sqlite_utils.Database(self.conn)
-            if any(mset.pending(self.db) for mset in self.migration_sets):
+            if not all(mset.all_applied(self.conn) for mset in self.migration_sets):
                 if self.read_only:
                     raise StoreError("the database {path} is read-only and was made by an older Cabin: open it"
                                      " once where it can be written, to bring it up to date", path=self.path)
@@ -304,6 +308,13 @@ class Store:
         except BaseException:
             self.conn.close()
             raise
+
+    @functools.cached_property
+    def db(self):
+        """The connection as a `sqlite_utils.Database` (migrations, schema versions)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     def _connect(self) -> sqlite3.Connection:
         """Read-write, or read-only where this process cannot write the file or make the -wal,

@@ -68,6 +68,7 @@ DEVICE_BENCHES = {
     "faces": _device_bench("tests.bench_faces", "bench_faces"),  # the board's lag, the dispenser's start
     "counter": _device_bench("tests.bench_counter", "bench_counter"),  # start, key to frame, memory
     "served": _device_bench("tests.bench_served", "bench_served"),  # board --serve: 8 viewers, 30 trying
+    "cli": _device_bench("tests.bench_cli", "bench_cli"),  # cabin id check, call, ticket issue as processes
 }
 
 
@@ -499,7 +500,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cabin-bench-") as d:
         tmp = Path(d)
         log(f"temporary databases in {tmp}")
-        wanted = sys.argv[1:] or ["issue", "call_next", "windows", "reader", "card", "ticket", "faces", "export", "served"]
+        wanted = sys.argv[1:] or ["issue", "call_next", "windows", "reader", "card", "ticket", "faces", "export", "served",
+                                  "cli"]
         for name in wanted:  # e.g. `python -m tests.bench issue`
             if name in DEVICE_BENCHES:
                 for line in DEVICE_BENCHES[name]():

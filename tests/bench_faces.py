@@ -27,6 +27,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from tests.benchtools import log, result
 
 LAG_GOAL_MS = 500.0
 CALLS = 25
@@ -77,17 +78,6 @@ COLD_TEXTUAL = textwrap.dedent("""
             print(time.monotonic(), flush=True)
     asyncio.run(main())
 """)
-
-
-def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
-    ratio = value / floor if floor else float("inf")
-    ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
-    return {"name": name, "value": round(value, 3), "unit": unit, "floor": round(floor, 3),
-            "ratio": round(ratio, 3), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
-
-
-def log(text: str) -> None:
-    print(f"# {text}", file=sys.stderr, flush=True)
 
 
 def _env() -> dict:

@@ -9,14 +9,14 @@ Times are integer milliseconds since the epoch (UTC), as in the queue.
 
 from __future__ import annotations
 
-from sqlite_utils import Migrations
+from cabin.queue.migrations import MigrationSet
 
-migrations = Migrations("cabin.kiosk")
+migrations = MigrationSet("cabin.kiosk")
 
 
 def ensure_applied(store) -> None:
     """Apply this set's pending migrations to an open Store, in one write transaction."""
-    if migrations.pending(store.db):
+    if not migrations.all_applied(store.conn):  # plain SQL: no sqlite-utils when there is nothing to do
         with store.write():
             migrations.apply(store.db)
 

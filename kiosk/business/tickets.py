@@ -16,7 +16,6 @@ from cabin.queue.engine import CHANNELS, Station
 from cabin.queue.errors import CabinError
 from cabin.queue.results import Outlook
 
-from cabin.kiosk import devices
 from cabin.kiosk.business import tokens
 
 
@@ -39,6 +38,8 @@ class TicketDesk:
     def print(self, ref: str, printer: Device | None = None, mode: str | None = None,
               outlook: Outlook | None = None) -> dict:
         """Print a ticket (by default on the dispenser's printer); DeviceError if it was not."""
+        from cabin.kiosk import devices  # the printers' code: `cabin ticket issue` without one starts without it
+
         printer = printer or self.config.dispenser.ticket_printer
         if printer is None:
             raise CabinError("no ticket printer is configured (set [dispenser] ticket_printer in the station config)")

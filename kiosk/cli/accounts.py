@@ -1,8 +1,9 @@
 """`cabin user ...` and `cabin audit ...`: accounts and the audit log from the command line.
 
-kiosk/cli.py's build_parser calls `add_commands(sub, command)`; the commands follow its
-contract (`--json` prints exactly one JSON object; exit 0 done, 1 refused with one line on
-stderr, 2 usage) and raise CabinError for a refusal, which cli.main reports.
+The commands follow the CLI's contract (kiosk/cli/app.py: `--json` prints exactly one JSON
+object; exit 0 done, 1 refused with one line on stderr, 2 usage) and raise CabinError for a
+refusal, which app.main reports. `signed_in` is how every command taken `--as` an account signs
+it in.
 
 Passwords are asked on the terminal (getpass, nothing echoed; a new password twice). When
 standard input is not a terminal they are read from it instead, one line each, no prompts and
@@ -30,21 +31,19 @@ A line is the password exactly as typed, without its line ending (\\n or \\r\\n)
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import json
 import sys
 import time
-from datetime import datetime
 
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit
-from cabin.kiosk.cli.args import MAX_AUDIT_LIMIT, integer
 from cabin.kiosk.business.accounts import ROLES, Account, Accounts, normalise_name
 from cabin.kiosk.business.migrations import ensure_applied
-
-EXIT_OK, EXIT_REFUSED = 0, 1
+from cabin.kiosk.cli import options
+from cabin.kiosk.cli.app import EXIT_OK, EXIT_REFUSED, emit, when
+from cabin.kiosk.cli.args import MAX_AUDIT_LIMIT, integer
 MAX_PASSWORD_LINE = 1024  # a line of stdin read as a password: no password is longer, /dev/zero is
 
 
@@ -74,15 +73,6 @@ class PasswordReader:
         return text.removesuffix("\n").removesuffix("\r")
 
 
-def _emit(args: argparse.Namespace, result: dict, text) -> None:
-    from cabin.kiosk.cli.app import say  # cli imports this module
-
-    if getattr(args, "json", False):
-        say(json.dumps(result, ensure_ascii=False))
-    else:
-        say(text(result) if callable(text) else text)
-
-
 def _accounts(ctx) -> Accounts:
     return Accounts(ctx.store())
 
@@ -108,19 +98,6 @@ def _account_dict(account: Account, now_ms: int | None = None) -> dict:
     return d
 
 
-def _station_tz(ctx):
-    try:
-        return ctx.config.station.tz
-    except Exception:  # a broken or missing config: the host's time zone will do for display
-        return None
-
-
-def _when(tz, ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-
-
 # -- user ---------------------------------------------------------------------------------------
 def cmd_user_add(ctx) -> int:
     a = ctx.args
@@ -138,7 +115,7 @@ def cmd_user_add(ctx) -> int:
     account = accounts.add(name, a.role, reader.ask(f"new password for {name}: ", confirm=True), by=by)
     result = _account_dict(account)
     result["added_by"] = by.name if by else None
-    _emit(a, result, lambda r: f"added {r['role']} {r['name']}" + (f" (by {r['added_by']})" if r["added_by"] else
+    emit(a, result, lambda r: f"added {r['role']} {r['name']}" + (f" (by {r['added_by']})" if r["added_by"] else
                                                                    " (the first admin)"))
     return EXIT_OK
 
@@ -155,7 +132,7 @@ def cmd_user_passwd(ctx) -> int:
         account = accounts.passwd(a.name, reader.ask(f"new password for {a.name}: ", confirm=True), old_password=old)
         by = None
     result = {"name": account.name, "changed": True, "by": by.name if by else account.name}
-    _emit(a, result, lambda r: f"password of {r['name']} changed" + (f" by {r['by']}" if by else ""))
+    emit(a, result, lambda r: f"password of {r['name']} changed" + (f" by {r['by']}" if by else ""))
     return EXIT_OK
 
 
@@ -165,7 +142,7 @@ def cmd_user_disable(ctx) -> int:
     by = _sign_in_admin(accounts, PasswordReader(), a.acting)
     account, changed = accounts.disable(a.name, by=by)
     result = {"name": account.name, "disabled": True, "changed": changed, "by": by.name}
-    _emit(a, result, lambda r: f"{r['name']} disabled" + ("" if r["changed"] else " (already)"))
+    emit(a, result, lambda r: f"{r['name']} disabled" + ("" if r["changed"] else " (already)"))
     return EXIT_OK
 
 
@@ -179,18 +156,18 @@ def cmd_user_list(ctx) -> int:
         _sign_in_admin(accounts, PasswordReader(), ctx.args.acting)
     now = accounts.clock.now_ms()
     result = {"accounts": [_account_dict(acc, now) for acc in accounts.list()]}
-    tz = _station_tz(ctx)
+    tz = ctx.tz
 
     def text(r: dict) -> str:
         if not r["accounts"]:
             return "no accounts (add the first admin: cabin user add NAME --role admin)"
         return "\n".join(
             f"{audit.printable(acc['name']):<20} {acc['role']:<10} "
-            + ("disabled" if acc["disabled"] else f"locked until {_when(tz, acc['locked_until'])}" if acc["locked"]
+            + ("disabled" if acc["disabled"] else f"locked until {when(tz, acc['locked_until'])}" if acc["locked"]
                else "active")
             for acc in r["accounts"])
 
-    _emit(ctx.args, result, text)
+    emit(ctx.args, result, text)
     return EXIT_OK
 
 
@@ -201,7 +178,7 @@ def cmd_audit_verify(ctx) -> int:
     with store.read() as conn:
         ok, bad, reason = audit.verify(conn)
         result = {"ok": ok, "first_bad_id": bad, "reason": reason, **audit.head(conn)}
-    _emit(ctx.args, result, lambda r: (f"ok: {r['entries']} entries, head {r['head']}" if r["ok"]
+    emit(ctx.args, result, lambda r: (f"ok: {r['entries']} entries, head {r['head']}" if r["ok"]
                                        else f"broken at entry {r['first_bad_id']}: {r['reason']}"))
     if not ok:
         print(f"cabin: the audit log is broken at entry {bad}: {reason}", file=sys.stderr)
@@ -224,7 +201,7 @@ def cmd_audit_show(ctx) -> int:
             raise CabinError(f"{reader.name} is a {reader.role}: only an admin or a supervisor reads the audit log")
     with store.read() as conn:
         entries = audit.show(conn, a.limit, actor=a.actor)
-    tz = _station_tz(ctx)
+    tz = ctx.tz
 
     def text(r: dict) -> str:
         if not r["entries"]:
@@ -233,37 +210,35 @@ def cmd_audit_show(ctx) -> int:
         for e in r["entries"]:
             detail = "" if e["detail"] is None else " " + audit.printable(
                 json.dumps(e["detail"], ensure_ascii=False, sort_keys=True))
-            lines.append(f"{e['id']:>6} {_when(tz, e['at'])} {e['actor'] or '(system)':<16} {e['action']:<16}"
+            lines.append(f"{e['id']:>6} {when(tz, e['at'])} {e['actor'] or '(system)':<16} {e['action']:<16}"
                          f" {e['subject'] or '-'}{detail}")
         return "\n".join(lines)
 
-    _emit(a, {"entries": entries}, text)
+    emit(a, {"entries": entries}, text)
     return EXIT_OK
 
 
-def add_commands(sub, command) -> None:
-    """Register `user` and `audit` on build_parser's subparsers with its `command` helper."""
-    user = sub.add_parser("user", help="staff accounts: add, passwd, disable, list").add_subparsers(
-        dest="user_command", metavar="ACTION", required=True)
-    p = command("add", cmd_user_add, "add an account (the first one, an admin, needs no --as)", user)
+def declare(commands) -> None:
+    user = commands.group("user")
+    p = commands.command("add", cmd_user_add, "add an account (the first one, an admin, needs no --as)", user)
     p.add_argument("name", metavar="NAME")
     p.add_argument("--role", required=True, choices=ROLES)
-    p.add_argument("--as", dest="acting", metavar="ADMIN", help="the admin adding it (asked for their password)")
-    p = command("passwd", cmd_user_passwd, "change your password (asks the current one), or reset one with --as ADMIN", user)
+    options.acting(p, "ADMIN", required=False, help="the admin adding it (asked for their password)")
+    p = commands.command("passwd", cmd_user_passwd, "change your password (asks the current one), or reset one with"
+                         " --as ADMIN", user)
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--as", dest="acting", metavar="ADMIN", help="an admin resetting NAME's password (clears a lockout)")
-    p = command("disable", cmd_user_disable, "disable an account: it can no longer sign in", user)
+    options.acting(p, "ADMIN", required=False, help="an admin resetting NAME's password (clears a lockout)")
+    p = commands.command("disable", cmd_user_disable, "disable an account: it can no longer sign in", user)
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--as", dest="acting", metavar="ADMIN", required=True, help="the admin disabling it")
-    p = command("list", cmd_user_list, "the accounts, their roles and states (an admin)", user)
-    p.add_argument("--as", dest="acting", metavar="ADMIN", help="the admin asking (asked for their password; needed"
-                   " once there are accounts)")
+    options.acting(p, "ADMIN", help="the admin disabling it")
+    p = commands.command("list", cmd_user_list, "the accounts, their roles and states (an admin)", user)
+    options.acting(p, "ADMIN", required=False, help="the admin asking (asked for their password; needed once there"
+                   " are accounts)")
 
-    log = sub.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
-        dest="audit_command", metavar="ACTION", required=True)
-    command("verify", cmd_audit_verify, "check the audit log's hash chain (exit 1 naming the first bad entry)", log)
-    p = command("show", cmd_audit_show, "the latest audit entries, oldest first", log)
+    log = commands.group("audit")
+    commands.command("verify", cmd_audit_verify, "check the audit log's hash chain (exit 1 naming the first bad entry)", log)
+    p = commands.command("show", cmd_audit_show, "the latest audit entries, oldest first", log)
     p.add_argument("--limit", type=integer(1, MAX_AUDIT_LIMIT), default=50, metavar="N", help="how many (default 50)")
     p.add_argument("--actor", metavar="NAME", help="only this account's entries")
-    p.add_argument("--as", dest="acting", metavar="NAME", help="the admin or supervisor reading it (asked for the"
-                   " password; needed once there are accounts)")
+    options.acting(p, "NAME", required=False, help="the admin or supervisor reading it (asked for the password;"
+                   " needed once there are accounts)")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from cabin.kiosk.business.applications import Applications
-from cabin.kiosk.cli.accounts import _emit, signed_in
-from cabin.kiosk.business.lostfound import SOURCES
+from cabin.kiosk.cli import options
+from cabin.kiosk.cli.accounts import signed_in
+from cabin.kiosk.cli.app import EXIT_OK, emit
 
 
 def _text(r: dict) -> str:
@@ -19,43 +20,42 @@ def _text(r: dict) -> str:
 def cmd_accept(ctx) -> int:
     a = ctx.args
     r = Applications(ctx.store(), ctx.config).accept(a.number, a.kind, by=signed_in(ctx), source=a.source, reason=a.reason)
-    _emit(a, r, _text)
-    return 0
+    emit(a, r, _text)
+    return EXIT_OK
 
 
 def cmd_advance(ctx) -> int:
     a = ctx.args
     r = Applications(ctx.store(), ctx.config).advance(a.receipt, a.to, by=signed_in(ctx), reason=a.reason)
-    _emit(a, r, _text)
-    return 0
+    emit(a, r, _text)
+    return EXIT_OK
 
 
 def cmd_show(ctx) -> int:
-    _emit(ctx.args, Applications(ctx.store(), ctx.config).show(ctx.args.receipt), _text)
-    return 0
+    emit(ctx.args, Applications(ctx.store(), ctx.config).show(ctx.args.receipt), _text)
+    return EXIT_OK
 
 
 def cmd_list(ctx) -> int:
     rows = Applications(ctx.store(), ctx.config).list(ctx.args.state, overdue=ctx.args.overdue)
-    _emit(ctx.args, {"applications": rows}, lambda r: "\n".join(map(_text, r["applications"])) or "none")
-    return 0
+    emit(ctx.args, {"applications": rows}, lambda r: "\n".join(map(_text, r["applications"])) or "none")
+    return EXIT_OK
 
 
-def add_commands(sub, command) -> None:
-    app = sub.add_parser("application", help="main ID-card applications").add_subparsers(
-        dest="application_command", metavar="ACTION", required=True)
-    p = command("accept", cmd_accept, "accept an application: fee, validity and deadline by the rules", app)
+def declare(commands) -> None:
+    app = commands.group("application")
+    p = commands.command("accept", cmd_accept, "accept an application: fee, validity and deadline by the rules", app)
     p.add_argument("number", metavar="NUMBER", help="the applicant's ID number")
     p.add_argument("--kind", required=True, choices=["first", "renewal", "replacement"])
-    p.add_argument("--as", dest="acting", required=True, metavar="CLERK")
-    p.add_argument("--source", choices=SOURCES, default="reader")
-    p.add_argument("--reason", metavar="TEXT", help="why the number was typed by hand")
-    p = command("advance", cmd_advance, "the next step: approved (home police), received, collected, or refused", app)
+    options.acting(p)
+    options.id_source(p)
+    p = commands.command("advance", cmd_advance, "the next step: approved (home police), received, collected, or"
+                         " refused", app)
     p.add_argument("receipt", metavar="RECEIPT")
     p.add_argument("--to", required=True, choices=["approved", "received", "collected", "refused"])
     p.add_argument("--reason", metavar="TEXT", help="why it was refused")
-    p.add_argument("--as", dest="acting", required=True, metavar="CLERK")
-    command("show", cmd_show, "one application", app).add_argument("receipt", metavar="RECEIPT")
-    p = command("list", cmd_list, "applications by deadline", app)
+    options.acting(p)
+    commands.command("show", cmd_show, "one application", app).add_argument("receipt", metavar="RECEIPT")
+    p = commands.command("list", cmd_list, "applications by deadline", app)
     p.add_argument("--state", choices=["accepted", "approved", "received", "collected", "refused"])
     p.add_argument("--overdue", action="store_true", help="only those past their deadline without the card")

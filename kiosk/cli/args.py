@@ -14,11 +14,12 @@ import argparse
 import ipaddress
 import math
 import re
+import time
 from datetime import date
 from typing import Callable
 
-from cabin.queue.clock import EARLIEST_DAY  # noqa: F401 - cli.resolve_day takes the range from here
-from cabin.queue.errors import shown
+from cabin.queue.clock import EARLIEST_DAY, local_day
+from cabin.queue.errors import CabinError, shown
 
 MAX_ID = 2**63 - 1            # SQLite's INTEGER: every row id and ticket id fits
 MAX_AUDIT_LIMIT = 10_000      # `audit show --limit`: a screenful to a long page, never the whole log at once
@@ -27,7 +28,7 @@ MAX_CITIZENS = 5_000          # `simulate`, `demo`: a day far busier than any st
 MAX_BAUD = 4_000_000
 MAX_PATH = 4_096              # Linux's PATH_MAX
 MAX_SECONDS = 3_600.0         # device timeouts: an hour at most
-# Days are checked by cli.resolve_day (it knows the station's today): from EARLIEST_DAY to today for
+# Days are checked by resolve_day (it knows the station's today): from EARLIEST_DAY to today for
 # an export, to LATEST_DAY for a simulation.
 LATEST_DAY = date(2099, 12, 31)
 
@@ -60,6 +61,7 @@ def integer(low: int, high: int, what: str = "a whole number") -> Callable[[str]
 
 
 record_id = integer(1, MAX_ID, "a record number")
+citizens = integer(1, MAX_CITIZENS)  # of a simulated day
 # which windows exist is the config's to say ("there is no window 0", exit 1): here only a number
 window_number = integer(-MAX_ID - 1, MAX_ID, "a window number")
 positive = integer(1, MAX_ID)
@@ -118,3 +120,24 @@ _named("HOST:PORT", host_port)
 _named("HOST:PORT", host_any_port)
 _named("seconds", seconds)
 _named("path", path)
+
+
+def resolve_day(text: str, config, *, future: bool = True) -> str:
+    """YYYY-MM-DD, or 'today' in the station's time zone (not the host's), from EARLIEST_DAY on;
+    up to LATEST_DAY, or up to today where a later day makes no sense (`future=False`: an export
+    of a day that has not come)."""
+    today = local_day(time.time_ns() // 1_000_000, config.station.tz)
+    if text == "today":
+        return today
+    try:
+        day = date.fromisoformat(text) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise CabinError('"{day}" is not a date like 2026-11-28', day=text)
+    latest = LATEST_DAY if future else date.fromisoformat(today)
+    if not EARLIEST_DAY <= day <= latest:
+        raise CabinError("{day} is out of range: a day from {earliest} to {latest}", day=day.isoformat(),
+                         earliest=EARLIEST_DAY.isoformat(),
+                         latest="today" if not future else latest.isoformat())
+    return day.isoformat()

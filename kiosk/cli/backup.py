@@ -3,18 +3,13 @@
 
 from __future__ import annotations
 
-import json
-
 from cabin.queue import backup
 from cabin.queue.errors import CabinError
 from cabin.queue.store import Store, configured_busy_timeout_ms, create_database, examine, holds_nothing, schema_version
 
 from cabin.kiosk import paths
 from cabin.kiosk.business.migrations import migrations as kiosk_migrations
-
-
-def _emit(args, result: dict, text: str) -> None:
-    print(json.dumps(result, ensure_ascii=False) if args.json else text)
+from cabin.kiosk.cli.app import EXIT_OK, emit
 
 
 def cmd_init(ctx) -> int:
@@ -30,15 +25,15 @@ def cmd_init(ctx) -> int:
             with Store(db, migration_sets=[kiosk_migrations], create=False) as store:
                 result = {"database": str(db), "created": False,
                           "schema_version": schema_version(store.db, store.migration_sets[1:])}
-            _emit(a, result, f"{db} holds a station already: nothing changed")
-            return 0
+            emit(a, result, f"{db} holds a station already: nothing changed")
+            return EXIT_OK
     elif not create_database(db, [kiosk_migrations]):
         raise CabinError("another process made the station {path} at the same moment: nothing changed", path=db)
     with Store(db, migration_sets=[kiosk_migrations], create=False) as store:
         result = {"database": str(db), "created": True,
                   "schema_version": schema_version(store.db, store.migration_sets[1:])}
-    _emit(a, result, f"new station database: {db}")
-    return 0
+    emit(a, result, f"new station database: {db}")
+    return EXIT_OK
 
 
 def cmd_backup(ctx) -> int:
@@ -47,9 +42,9 @@ def cmd_backup(ctx) -> int:
     if examine(db) == "missing":  # a backup reads: it never creates a database
         raise CabinError("there is no database at {path}", path=db)
     result = backup.backup(ctx.store(), a.to, [kiosk_migrations])
-    _emit(a, result, f"backed up {result['database']} to {result['backup']} ({result['bytes']:,} bytes,"
+    emit(a, result, f"backed up {result['database']} to {result['backup']} ({result['bytes']:,} bytes,"
                      f" integrity_check ok)")
-    return 0
+    return EXIT_OK
 
 
 def cmd_restore(ctx) -> int:
@@ -59,15 +54,15 @@ def cmd_restore(ctx) -> int:
     with Store(db, migration_sets=[kiosk_migrations], create=False) as store:
         store.verify()  # the restored station opens, is brought up to date and passes quick_check
     saved = f"; the database it replaced is kept as {result['saved']}" if result["saved"] else ""
-    _emit(a, result, f"restored {result['database']} from {result['restored']}{saved}")
-    return 0
+    emit(a, result, f"restored {result['database']} from {result['restored']}{saved}")
+    return EXIT_OK
 
 
-def add_commands(sub, command) -> None:
-    p = command("init", cmd_init, "make a new station database (--db, $CABIN_DB or the default)")
+def declare(commands) -> None:
+    p = commands.command("init", cmd_init)
     p.add_argument("--replace-empty", action="store_true",
                    help="the file exists and is empty (0 bytes, or SQLite without a table): make the station in it")
-    p = command("backup", cmd_backup, "a verified copy of the station database, made while the station runs")
+    p = commands.command("backup", cmd_backup)
     p.add_argument("--to", required=True, metavar="FILE", help="the backup file (replaced if it is an older backup)")
-    p = command("restore", cmd_restore, "replace the station database with a verified backup (the current one is kept)")
+    p = commands.command("restore", cmd_restore)
     p.add_argument("file", metavar="FILE", help="a backup made by `cabin backup`")

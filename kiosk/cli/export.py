@@ -4,7 +4,6 @@ cabin.kiosk.business.figures handed to the queue's export as extra figures."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -14,10 +13,9 @@ from cabin.queue.reports.export import FORMATS, days_between, export_days, write
 from cabin.queue.reports.merge import find_exports, merge_exports
 
 from cabin.kiosk import paths
-from cabin.kiosk.cli.args import path
 from cabin.kiosk.business.figures import business_figures
-
-EXIT_USAGE = 2
+from cabin.kiosk.cli.app import EXIT_OK, EXIT_USAGE, emit, one_line, refuse
+from cabin.kiosk.cli.args import path, resolve_day
 
 
 def _font(formats: str, config) -> tuple[str, int] | str | None:
@@ -33,20 +31,9 @@ def _font(formats: str, config) -> tuple[str, int] | str | None:
 
 
 def _warn_skipped(skipped: list[dict]) -> None:
-    from cabin.kiosk.cli.app import one_line  # cli imports this module
-
     for s in skipped:
         print(f"cabin: warning: {one_line(str(s['file']) + ' was not written: ' + str(s['why']))}; the data files were",
               file=sys.stderr)
-
-
-def _usage(args, message: str) -> int:
-    from cabin.kiosk.cli.app import say  # cli imports this module
-
-    print(f"cabin: {message}", file=sys.stderr)
-    if args.json:
-        say(json.dumps({"error": message, "exit": EXIT_USAGE}, ensure_ascii=False))
-    return EXIT_USAGE
 
 
 def _progress(args, days: list[str]):
@@ -60,11 +47,9 @@ def _progress(args, days: list[str]):
 
 
 def cmd_export(ctx) -> int:
-    from cabin.kiosk.cli.app import resolve_day  # cli imports this module
-
     a = ctx.args
     if a.day is None:
-        return _usage(a, "export needs --day DATE (or `cabin export merge FILE... --out DIR`)")
+        return refuse(a, "export needs --day DATE (or `cabin export merge FILE... --out DIR`)", EXIT_USAGE)
     config = ctx.config
     first = resolve_day(a.day, config, future=False)  # a day that has not come has nothing to export
     days = days_between(first, resolve_day(a.to, config, future=False) if a.to else first)
@@ -93,8 +78,8 @@ def cmd_export(ctx) -> int:
                  for d in r["days"]]
         return "\n".join(lines + [f"written to {r['out']}"])
 
-    _emit(a, result, text)
-    return 0
+    emit(a, result, text)
+    return EXIT_OK
 
 
 def cmd_merge(ctx) -> int:
@@ -106,34 +91,28 @@ def cmd_merge(ctx) -> int:
     result = {"station": merged["station"], "day": merged["day"], "stations": merged["stations"],
               "tickets_issued": merged["tickets_issued"], "errands_done": merged["errands_done"],
               "files": [str(f) for f in files], "skipped": skipped}
-    _emit(a, result, lambda r: f"{r['day']}: {len(r['stations'])} stations ({', '.join(r['stations'])}),"
+    emit(a, result, lambda r: f"{r['day']}: {len(r['stations'])} stations ({', '.join(r['stations'])}),"
                                f" {r['tickets_issued']} tickets, {r['errands_done']} errands done;"
                                f" {_files(len(r['files']))} in {a.out}")
-    return 0
+    return EXIT_OK
 
 
 def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
 
 
-def _emit(args, result: dict, text) -> None:
-    from cabin.kiosk.cli.app import say  # cli imports this module
-
-    say(json.dumps(result, ensure_ascii=False) if args.json else text(result))
-
-
-def add_commands(sub, command) -> None:
+def declare(commands) -> None:
     # `cabin export --day ...` and `cabin export merge ...`: the export parser itself runs the
     # export, and takes one optional action, merge (argparse: subparsers not required).
-    p = command("export", cmd_export, "write the day's figures: JSON, CSV, XLSX and a chart, one file set per day")
+    p = commands.command("export", cmd_export)
     p.add_argument("--day", metavar="DATE", help="YYYY-MM-DD or 'today'")
     p.add_argument("--to", metavar="DATE", help="the last day of a range (each day its own file set)")
     p.add_argument("--format", choices=FORMATS, default="all", help="all (default): CSV, JSON, XLSX and the PNG chart")
     p.add_argument("--out", type=path, default=".", metavar="DIR", help="the folder to write to (default: the current one)")
     p.add_argument("--with-events", action="store_true", help="the raw events too (a merge needs them)")
     actions = p.add_subparsers(dest="export_command", metavar="ACTION")
-    m = command("merge", cmd_merge, "several stations' exports of one day (made --with-events) into one district report",
-                actions)
+    m = commands.command("merge", cmd_merge, "several stations' exports of one day (made --with-events) into one"
+                         " district report", actions)
     m.add_argument("files", type=path, nargs="+", metavar="FILE", help="the stations' JSON files, or folders holding them")
     m.add_argument("--out", type=path, required=True, metavar="DIR", help="the folder to write the merged report to")
     m.add_argument("--format", choices=FORMATS, default="all", help="as for export (default: all)")

@@ -1,19 +1,30 @@
-"""`cabin board` and `cabin dispenser`: the lobby's two faces, started from the CLI.
+"""`cabin board`, `dispenser`, `counter --window N` and `supervisor`: the faces started from the CLI,
+and `cabin` with no command: the demo station.
 
-Textual is imported only when a face starts, so the rest of the CLI stays as quick to start as
-before and runs where no terminal is attached.
+Textual is imported only when a face starts, so the rest of the CLI stays quick to start and
+runs where no terminal is attached.
+
+The demo station (`cabin`, `make run`) is the counter app of window 1 over a fresh DemoStation
+(kiosk/demo.py: its own database, the simulated reader, card printer and ticket printer on
+pseudo-terminals in this process, demo accounts). F3 switches to the ticket dispenser and F4 to
+the lobby board, F2 back to the counter: one app at a time in the terminal, all three over the
+same database and devices, and the clerk stays signed in across the switches.
 """
 
 from __future__ import annotations
 
 import sys
 
-from cabin.config import LANGUAGES, THEMES
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk import paths
 from cabin.kiosk.business import tokens
-from cabin.kiosk.cli.args import host_port
+from cabin.kiosk.cli import options
+from cabin.kiosk.cli.app import EXIT_OK
+from cabin.kiosk.cli.args import host_port, window_number
+
+FACES = ("counter", "dispenser", "board")  # what the demo station switches between
+
 
 def _link(ctx, with_secret: bool = False):
     from cabin.kiosk.faces.base import StationLink
@@ -34,15 +45,15 @@ def cmd_board(ctx) -> int:
     from cabin.kiosk.faces.board.app import BoardApp
 
     BoardApp(_link(ctx), lang=a.lang, theme=a.theme).run()
-    return 0
+    return EXIT_OK
 
 
 def _serve_board(ctx) -> int:
-    """One board process for every browser that opens the page (kiosk/faces/served.py)."""
+    """One board process for every browser that opens the page (kiosk/faces/board/served.py)."""
     from cabin.kiosk.faces.board import served
 
     a = ctx.args
-    host, port = a.serve  # parsed by cli_args.host_port
+    host, port = a.serve  # parsed by args.host_port
     public = not served.is_loopback(host)
     if public and not a.public:
         raise CabinError("{host} can be reached from other machines: add --public to serve the board to the network"
@@ -61,7 +72,7 @@ def _serve_board(ctx) -> int:
               " (Ctrl-C stops it)", flush=True)
 
     served.serve(argv, host, port, title=f"{config.station.name} · {config.station.name_en}", viewers=config.faces.served_viewers, ready=ready)
-    return 0
+    return EXIT_OK
 
 
 def cmd_dispenser(ctx) -> int:
@@ -69,20 +80,74 @@ def cmd_dispenser(ctx) -> int:
 
     a = ctx.args
     DispenserApp(_link(ctx, with_secret=True), lang=a.lang, theme=a.theme).run()
-    return 0
+    return EXIT_OK
 
 
-def add_commands(sub, command) -> None:
-    def look(p) -> None:
-        p.add_argument("--lang", choices=LANGUAGES, help="zh (Simplified Chinese) or en; default: [faces] lang in the config")
-        p.add_argument("--theme", choices=THEMES, help="dark or light; default: [faces] theme in the config")
+def cmd_counter(ctx) -> int:
+    from cabin.kiosk.faces.counter.app import CounterApp
 
-    p = command("board", cmd_board, "the lobby board: now serving per window, the last calls, the next numbers")
-    look(p)
+    a = ctx.args
+    if a.window not in ctx.config.windows:
+        raise CabinError(f"there is no window {a.window} in the station config "
+                         f"(windows: {', '.join(map(str, sorted(ctx.config.windows)))})")
+    CounterApp(_link(ctx, with_secret=True), a.window, lang=a.lang, theme=a.theme).run()
+    return EXIT_OK
+
+
+def cmd_supervisor(ctx) -> int:
+    from cabin.kiosk.faces.supervisor import SupervisorApp
+
+    a = ctx.args
+    SupervisorApp(_link(ctx), lang=a.lang, theme=a.theme).run()
+    return EXIT_OK
+
+
+def can_show_a_face() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def run_demo_station(ctx, lang: str | None = None, theme: str | None = None) -> int:
+    """The counter of window 1 over a fresh demo station, the dispenser and the board a key away."""
+    from cabin.kiosk.demo import DEMO_ACCOUNTS, DemoStation
+    from cabin.kiosk.faces.base import StationLink
+    from cabin.kiosk.faces.counter.demo import DemoBoard, DemoDispenser
+    from cabin.kiosk.faces.counter.app import CounterApp
+
+    base = ctx.config if ctx.args.config else None
+    secret = lambda: tokens.load_secret(paths.secret_file())  # noqa: E731
+    secret()
+    print("starting the demo station (a fresh demo database, simulated devices)...", flush=True)
+    with DemoStation(config=base) as demo:
+        face, account = "counter", None
+        while face in FACES:
+            link = StationLink(demo.db, demo.config, secret=secret)
+            if face == "counter":
+                app = CounterApp(link, 1, lang=lang, theme=theme, demo=True, demo_accounts=DEMO_ACCOUNTS,
+                                 account=account)
+                face = app.run()
+                account = app.account
+            elif face == "dispenser":
+                face = DemoDispenser(link, lang=lang, theme=theme).run()
+            else:
+                face = DemoBoard(link, lang=lang, theme=theme).run()
+    print(f"demo station closed; its database: {demo.db}")
+    return EXIT_OK
+
+
+def declare(commands) -> None:
+    p = commands.command("board", cmd_board)
+    options.look(p)
     p.add_argument("--serve", type=host_port, metavar="HOST:PORT", help="publish the board as a web page instead (one board for every browser)")
     p.add_argument("--public", action="store_true",
                    help="with --serve: allow an address other machines can reach (0.0.0.0, a LAN address)")
     p.set_defaults(face="the lobby board")
-    p = command("dispenser", cmd_dispenser, "the ticket dispenser: the citizen chooses errands and takes a ticket")
-    look(p)
+    p = commands.command("dispenser", cmd_dispenser)
+    options.look(p)
     p.set_defaults(face="the ticket dispenser")
+    p = commands.command("supervisor", cmd_supervisor)
+    options.look(p)
+    p.set_defaults(face="the supervisor's view")
+    p = commands.command("counter", cmd_counter)
+    p.add_argument("--window", type=window_number, required=True, metavar="N", help="this counter's window number")
+    options.look(p)
+    p.set_defaults(face="the counter app")

@@ -1,23 +1,14 @@
-"""`cabin id ...`: ID numbers from the command line, a thin face over cabin.kiosk.business.identity.
-
-`add_commands(sub, command)` is called by cli.build_parser with its subparsers and its
-`command(name, func, help, parent)` helper. The cli module is imported only when a command runs,
-so cli.py may import this module at its top.
-"""
+"""`cabin id ...`: ID numbers from the command line, a thin face over cabin.kiosk.business.identity."""
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import date
 
+from cabin.queue.clock import local_day
+
 from cabin.kiosk.business import identity
-
-
-def add_commands(sub, command) -> None:
-    ids = sub.add_parser("id", help="check ID numbers").add_subparsers(dest="id_command", metavar="ACTION", required=True)
-    p = command("check", cmd_id_check, "check an ID number: checksum, birth date, region (exit 1 if it is not valid)", ids)
-    p.add_argument("number", metavar="NUMBER", help="18 characters (or a legacy 15-digit number); full-width digits and x accepted")
+from cabin.kiosk.cli.app import EXIT_OK, EXIT_REFUSED, complain, emit
 
 
 def id_result(check: identity.IdCheck) -> dict:
@@ -36,21 +27,17 @@ def id_result(check: identity.IdCheck) -> dict:
 
 def station_today(config) -> date:
     """Today in the station's time zone, not the host's: "not born in the future" is the station's."""
-    from cabin.queue.clock import local_day
-
     return date.fromisoformat(local_day(time.time_ns() // 1_000_000, config.station.tz))
 
 
 def cmd_id_check(ctx) -> int:
-    from cabin.kiosk.cli.app import EXIT_OK, EXIT_REFUSED, emit, one_line
-
     config = ctx.config
     check = identity.check(ctx.args.number, province=config.station.province, today=station_today(config))
     result = id_result(check)
     if not check.valid:
         if ctx.args.json:
             emit(ctx.args, result, "")
-        print(f"cabin: {one_line(check.reason)}", file=sys.stderr)
+        complain(check.reason)
         return EXIT_REFUSED
 
     def text(r: dict) -> str:
@@ -62,3 +49,11 @@ def cmd_id_check(ctx) -> int:
 
     emit(ctx.args, result, text)
     return EXIT_OK
+
+
+def declare(commands) -> None:
+    ids = commands.group("id")
+    p = commands.command("check", cmd_id_check, "check an ID number: checksum, birth date, region (exit 1 if it is not"
+                         " valid)", ids)
+    p.add_argument("number", metavar="NUMBER", help="18 characters (or a legacy 15-digit number); full-width digits and x"
+                   " accepted")

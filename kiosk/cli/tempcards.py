@@ -11,9 +11,11 @@ from cabin.drivers.errors import DeviceError
 from cabin.drivers.idreader.record import NATIONS
 from cabin.queue.errors import CabinError
 
-from cabin.kiosk.cli.accounts import _emit, signed_in
-from cabin.kiosk.cli.args import baud as baud_rate, path, seconds, window_number
 from cabin.kiosk.business.tempcards import Person, TempCards, open_photo, person_from_card
+from cabin.kiosk.cli import options
+from cabin.kiosk.cli.accounts import signed_in
+from cabin.kiosk.cli.app import EXIT_DEVICE, EXIT_OK, emit
+from cabin.kiosk.cli.args import baud as baud_rate, path, seconds, window_number
 
 STATES = ("requested", "approved", "refused", "printed", "voided")
 _SEX = {"1": "1", "2": "2", "m": "1", "f": "2", "男": "1", "女": "2", "male": "1", "female": "2"}
@@ -21,6 +23,8 @@ _SEX = {"1": "1", "2": "2", "m": "1", "f": "2", "男": "1", "女": "2", "male": 
 
 class DeviceFailed(CabinError):
     """Nothing was done because a device failed: exit 4, with what to do next."""
+
+    exit_code = EXIT_DEVICE
 
 
 def _service(ctx) -> TempCards:
@@ -113,19 +117,19 @@ def cmd_request(ctx) -> int:
         basis, ref = a.proof, a.proof_ref
     clerk = signed_in(ctx)  # signed in before the card is read: a wrong password reads nothing
     r = svc.request(_person(ctx), by=clerk, basis=basis, basis_ref=ref, agent=_agent(a))
-    _emit(a, r, _text)
-    return 0
+    emit(a, r, _text)
+    return EXIT_OK
 
 
 def cmd_approve(ctx) -> int:
-    _emit(ctx.args, _service(ctx).approve(ctx.args.receipt, by=signed_in(ctx)), _text)
-    return 0
+    emit(ctx.args, _service(ctx).approve(ctx.args.receipt, by=signed_in(ctx)), _text)
+    return EXIT_OK
 
 
 def cmd_refuse(ctx) -> int:
     a = ctx.args
-    _emit(a, _service(ctx).refuse(a.receipt, by=signed_in(ctx), reason=a.reason), _text)
-    return 0
+    emit(a, _service(ctx).refuse(a.receipt, by=signed_in(ctx), reason=a.reason), _text)
+    return EXIT_OK
 
 
 def _print(ctx, reprint_reason: str | None) -> int:
@@ -143,8 +147,8 @@ def _print(ctx, reprint_reason: str | None) -> int:
         raise DeviceFailed(f"{a.receipt}: the card printer failed: {exc}. Fix the printer and run `cabin tempcard"
                            f" print {a.receipt}` again: a card that did come out is recorded then, never printed"
                            " twice") from None
-    _emit(a, r, _text)
-    return 0
+    emit(a, r, _text)
+    return EXIT_OK
 
 
 def cmd_print(ctx) -> int:
@@ -158,40 +162,39 @@ def cmd_reprint(ctx) -> int:
 def cmd_settle(ctx) -> int:
     a = ctx.args
     r = _service(ctx).settle_by_hand(a.receipt, printed=a.printed, by=signed_in(ctx), reason=a.reason)
-    _emit(a, r, _text)
-    return 0
+    emit(a, r, _text)
+    return EXIT_OK
 
 
 def cmd_void(ctx) -> int:
     a = ctx.args
-    _emit(a, _service(ctx).void(a.receipt, by=signed_in(ctx), reason=a.reason), _text)
-    return 0
+    emit(a, _service(ctx).void(a.receipt, by=signed_in(ctx), reason=a.reason), _text)
+    return EXIT_OK
 
 
 def cmd_show(ctx) -> int:
-    _emit(ctx.args, _service(ctx).show(ctx.args.receipt), _text)
-    return 0
+    emit(ctx.args, _service(ctx).show(ctx.args.receipt), _text)
+    return EXIT_OK
 
 
 def cmd_list(ctx) -> int:
     rows = _service(ctx).list(ctx.args.state)
-    _emit(ctx.args, {"temp_cards": rows}, lambda r: "\n".join(map(_text, r["temp_cards"])) or "none")
-    return 0
+    emit(ctx.args, {"temp_cards": rows}, lambda r: "\n".join(map(_text, r["temp_cards"])) or "none")
+    return EXIT_OK
 
 
-def add_commands(sub, command) -> None:
-    tc = sub.add_parser("tempcard", help="temporary resident ID cards").add_subparsers(
-        dest="tempcard_command", metavar="ACTION", required=True)
+def declare(commands) -> None:
+    tc = commands.group("tempcard")
 
     def acting(p):
-        p.add_argument("--as", dest="acting", required=True, metavar="ACCOUNT")
+        options.acting(p, "ACCOUNT")
 
     def device(p, kind: str, default_baud: int = 115200):
         p.add_argument(f"--{kind}", metavar="URL", help=f"the {kind}'s pyserial URL (default: the window's)")
         p.add_argument("--window", type=window_number, metavar="N", help=f"use window N's configured {kind}")
         p.add_argument("--baud", type=baud_rate, default=default_baud, metavar="B")
 
-    p = command("request", cmd_request, "take a temporary-card request: eligibility, photo, fee", tc)
+    p = commands.command("request", cmd_request, "take a temporary-card request: eligibility, photo, fee", tc)
     acting(p)
     p.add_argument("--read-card", action="store_true", help="take the identity and photo from the card on the reader")
     device(p, "reader")
@@ -219,7 +222,7 @@ def add_commands(sub, command) -> None:
                              ("print", cmd_print, "print the approved card; after a fault, print again"),
                              ("reprint", cmd_reprint, "print one more card of a printed one, with the reason (a supervisor)"),
                              ("void", cmd_void, "void a card or a request, with the reason")]:
-        p = command(name, func, help, tc)
+        p = commands.command(name, func, help, tc)
         p.add_argument("receipt", metavar="RECEIPT")
         acting(p)
         if name in ("print", "reprint"):
@@ -228,7 +231,7 @@ def add_commands(sub, command) -> None:
                            help="seconds to wait for the card to come out (default 60)")
         if name in ("refuse", "reprint", "void"):
             p.add_argument("--reason", required=True, metavar="TEXT")
-    p = command("settle", cmd_settle, "record by hand what came out of a print the printer cannot tell about"
+    p = commands.command("settle", cmd_settle, "record by hand what came out of a print the printer cannot tell about"
                 " (a supervisor, after looking)", tc)
     p.add_argument("receipt", metavar="RECEIPT")
     outcome = p.add_mutually_exclusive_group(required=True)
@@ -236,5 +239,5 @@ def add_commands(sub, command) -> None:
     outcome.add_argument("--not-printed", dest="printed", action="store_false", help="no card came out")
     p.add_argument("--reason", required=True, metavar="TEXT")
     acting(p)
-    command("show", cmd_show, "one temporary card (masked)", tc).add_argument("receipt", metavar="RECEIPT")
-    command("list", cmd_list, "temporary cards (masked)", tc).add_argument("--state", choices=STATES)
+    commands.command("show", cmd_show, "one temporary card (masked)", tc).add_argument("receipt", metavar="RECEIPT")
+    commands.command("list", cmd_list, "temporary cards (masked)", tc).add_argument("--state", choices=STATES)
