@@ -30,12 +30,11 @@ from cabin.drivers.ticketprinter import SimulatedTicketPrinter
 from cabin.queue.clock import SystemClock, local_day
 from cabin.queue.engine import Station
 from cabin.queue.simulate import capacity_citizens, last_open_day, simulate_day
-from cabin.queue.store import Store
 
 from cabin.kiosk import paths
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.applications import Applications
-from cabin.kiosk.business.migrations import migrations
+from cabin.kiosk.station import open_store
 
 # name, role, password: printed on the login screen of the demo, never used elsewhere
 DEMO_ACCOUNTS = (("admin", "admin", "demo-admin-1"), ("zhuren", "supervisor", "demo-supervisor-1"),
@@ -106,7 +105,7 @@ class DemoStation:
     def _fill(self) -> None:
         """Yesterday's simulated day (the figures have history), a few citizens waiting today,
         the windows open, the demo accounts."""
-        with Store(self.db, migration_sets=[migrations], durable=False) as store:
+        with open_store(self.db, durable=False) as store:
             if self.with_history:
                 tz = self.config.station.tz
                 yesterday = date.fromisoformat(local_day(SystemClock(tz).now_ms(), tz)) - timedelta(days=1)

@@ -45,9 +45,9 @@ STAFF_PASSWORD = "counter-pass-1"
 @pytest.fixture
 def kiosk_store(tmp_path):
     """The store with the counter's (kiosk) tables too."""
-    from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+    from cabin.kiosk.station import open_store
 
-    s = Store(tmp_path / "cabin.sqlite", migration_sets=[kiosk_migrations])
+    s = open_store(tmp_path / "cabin.sqlite")
     yield s
     s.close()
 

@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit
-from cabin.kiosk.business.migrations import ensure_applied
 
 ROLES = ("clerk", "supervisor", "admin")
 SCRYPT_PARAMS = {"alg": "scrypt", "n": 2 ** 14, "r": 8, "p": 1, "dklen": 32}
@@ -156,10 +155,9 @@ def check_actor(conn: sqlite3.Connection, actor: Account, *roles: str) -> Accoun
 
 class Accounts:
     def __init__(self, store, clock=None):
-        """`store`: a cabin.queue.store.Store; the kiosk migrations are applied if pending."""
+        """`store`: the station's store, as cabin.kiosk.station opens it (with the counter's tables)."""
         self.store = store
         self.clock = clock or _WallClock()
-        ensure_applied(store)
 
     # -- reading ------------------------------------------------------------------------------
     def count(self) -> int:

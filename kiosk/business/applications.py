@@ -16,7 +16,6 @@ from cabin.queue.errors import CabinError
 from cabin.kiosk.business import audit, cardrules, identity
 from cabin.kiosk.business.accounts import Account, check_actor
 from cabin.kiosk.business.lostfound import check_source
-from cabin.kiosk.business.migrations import ensure_applied
 from cabin.kiosk.business.receipts import next_receipt
 from cabin.kiosk.checks import clean_reason
 
@@ -42,7 +41,6 @@ class Applications:
         self.store, self.config = store, config
         self.tz = config.station.tz
         self.clock = clock or SystemClock(self.tz)
-        ensure_applied(store)
 
     def today(self) -> date:
         return date.fromisoformat(local_day(self.clock.now_ms(), self.tz))

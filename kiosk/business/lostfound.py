@@ -33,7 +33,6 @@ from cabin.queue.errors import CabinError
 from cabin.kiosk.business import audit, identity
 from cabin.kiosk import checks as text
 from cabin.kiosk.business.accounts import Account, check_actor
-from cabin.kiosk.business.migrations import ensure_applied
 from cabin.kiosk.business.receipts import next_receipt
 
 SOURCES = ("reader", "manual")
@@ -203,13 +202,12 @@ def _loss(conn: sqlite3.Connection, row, with_found: bool = True) -> LossReport:
 
 class LostFound:
     def __init__(self, store, config, clock=None):
-        """`store`: a cabin.queue.store.Store (the kiosk migrations are applied if pending);
+        """`store`: a cabin.queue.store.Store as cabin.kiosk.station opens it;
         `config`: the station config (province for ID checks, time zone for the receipt day)."""
         self.store = store
         self.config = config
         self.tz = config.station.tz
         self.clock = clock or SystemClock(self.tz)
-        ensure_applied(store)
 
     # -- helpers ------------------------------------------------------------------------------
     def today(self) -> date:

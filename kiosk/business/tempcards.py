@@ -65,7 +65,6 @@ from cabin.queue.errors import CabinError, Said
 from cabin.kiosk.business import audit, cardface, identity, temprules
 from cabin.kiosk.business.accounts import Account, check_actor
 from cabin.kiosk.business.lostfound import check_source, clean_text
-from cabin.kiosk.business.migrations import ensure_applied
 from cabin.kiosk.business.receipts import next_receipt
 from cabin.kiosk.checks import clean_reason
 
@@ -174,7 +173,6 @@ class TempCards:
         self.policy = config.temporary_card
         self.tz = config.station.tz
         self.clock = clock or SystemClock(self.tz)
-        ensure_applied(store)
 
     def today(self) -> date:
         return date.fromisoformat(local_day(self.clock.now_ms(), self.tz))

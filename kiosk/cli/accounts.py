@@ -42,7 +42,6 @@ from cabin.queue.errors import CabinError
 from cabin.kiosk.business import audit
 from cabin.kiosk.cli.args import MAX_AUDIT_LIMIT, integer
 from cabin.kiosk.business.accounts import ROLES, Account, Accounts, normalise_name
-from cabin.kiosk.business.migrations import ensure_applied
 
 EXIT_OK, EXIT_REFUSED = 0, 1
 MAX_PASSWORD_LINE = 1024  # a line of stdin read as a password: no password is longer, /dev/zero is
@@ -197,7 +196,6 @@ def cmd_user_list(ctx) -> int:
 # -- audit --------------------------------------------------------------------------------------
 def cmd_audit_verify(ctx) -> int:
     store = ctx.store()
-    ensure_applied(store)
     with store.read() as conn:
         ok, bad, reason = audit.verify(conn)
         result = {"ok": ok, "first_bad_id": bad, "reason": reason, **audit.head(conn)}
@@ -212,7 +210,6 @@ def cmd_audit_verify(ctx) -> int:
 def cmd_audit_show(ctx) -> int:
     a = ctx.args
     store = ctx.store()
-    ensure_applied(store)
     # the log says who tried to sign in and why it failed, who read whose record and why: for an
     # admin's or a supervisor's eyes (verify, which shows nothing of it, stays open to anyone)
     accounts = _accounts(ctx)

@@ -54,7 +54,7 @@ from cabin.kiosk.cli.args import (
     seconds,
     window_number,
 )
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.kiosk.station import open_store
 from cabin.kiosk.business.tickets import TicketDesk
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 3
@@ -80,7 +80,7 @@ class Context:
 
     def store(self, **kwargs) -> Store:
         if self._store is None:
-            self._store = Store(paths.resolve_db(self.args.db), migration_sets=[kiosk_migrations], **kwargs)
+            self._store = open_store(self.args.db, **kwargs)
         return self._store
 
     def station(self) -> Station:

@@ -11,9 +11,8 @@ import sqlite3
 import pytest
 
 from cabin.kiosk.business import audit
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.kiosk.station import open_store
 from cabin.queue.errors import StoreError
-from cabin.queue.store import Store
 
 T0 = 1_795_000_000_000
 
@@ -25,7 +24,7 @@ def path(tmp_path):
 
 @pytest.fixture
 def store(path):
-    s = Store(path, migration_sets=[kiosk_migrations])
+    s = open_store(path)
     with s.write() as conn:
         for i in range(1, 7):
             audit.record(conn, "root" if i % 2 else "li", f"action.{i}", f"subject {i}", {"n": i}, at=T0 + i)
@@ -55,7 +54,7 @@ def test_an_intact_log_verifies(store):
 
 
 def test_an_empty_log_verifies(tmp_path):
-    with Store(tmp_path / "empty.sqlite", migration_sets=[kiosk_migrations]) as s, s.read() as conn:
+    with open_store(tmp_path / "empty.sqlite") as s, s.read() as conn:
         assert audit.verify(conn) == (True, None, None)
         assert audit.head(conn) == {"entries": 0, "last_id": None, "head": audit.GENESIS}
 

@@ -15,10 +15,9 @@ import pytest
 from cabin.kiosk.business import audit
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.lostfound import LostFound
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.kiosk.station import open_store
 from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
-from cabin.queue.store import Store
 
 PW = "correct horse"
 A = "350206199001011239"
@@ -29,7 +28,7 @@ B_MASKED = "350206********4560"
 
 @pytest.fixture
 def kstore(tmp_path):
-    s = Store(tmp_path / "cabin.sqlite", migration_sets=[kiosk_migrations])
+    s = open_store(tmp_path / "cabin.sqlite")
     yield s
     s.close()
 

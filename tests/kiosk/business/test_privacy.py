@@ -20,7 +20,7 @@ from cabin.kiosk.business.applications import Applications
 from cabin.kiosk.business.audit import verify
 from cabin.kiosk.business.intake import Intake
 from cabin.kiosk.business.lostfound import LostFound
-from cabin.kiosk.business.migrations import migrations
+from cabin.kiosk.station import open_store
 from cabin.kiosk.business.retention import purge
 from cabin.kiosk.business.reveal import reveal
 from cabin.kiosk.business.tempcards import Person, TempCards
@@ -160,7 +160,7 @@ def test_cli_reveal_purge_and_the_unmasked_card_read(tmp_path):
     def cabin(*args, stdin=f"{PW}\n"):
         return subprocess.run([*cabin_argv(), *args], input=stdin, env=env, capture_output=True, text=True, timeout=60)
 
-    with Store(tmp_path / "c.sqlite", migration_sets=[migrations]) as store:
+    with open_store(tmp_path / "c.sqlite") as store:
         accounts = Accounts(store)
         accounts.add("li", "clerk", PW, by=accounts.add("root", "admin", PW))
     receipt = json.loads(cabin("loss", "report", A, "--as", "li", "--json").stdout)["receipt"]
