@@ -23,6 +23,7 @@ from cabin.queue import errors
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import identity
+from cabin.kiosk.privacy import mask_id, mask_phone
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST) and two-character ESC sequences.
 _ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
@@ -105,15 +106,6 @@ def _ascii_digits(text: str) -> str:
     return "".join(out)
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """The first 3 and the last 4 digits: 138****5678."""
-    if not phone:
-        return phone
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
 def _national(phone: str) -> str:
     """A phone number without its country code, as it is dialled at home."""
     for prefix in ("0086", "86"):
@@ -140,7 +132,7 @@ def personal_number(text: str) -> Said | None:
                 runs.append(run)
     for run in runs:
         if identity.looks_like_id(run):
-            return Said("an ID number ({number})", number=identity.mask(run))
+            return Said("an ID number ({number})", number=mask_id(run))
     for run in runs:
         digits = run.removesuffix("X")  # "13812345678x" is a phone and a stray x (an "x" of a word)
         if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):

@@ -14,6 +14,7 @@ from cabin.queue.clock import SystemClock, local_day
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit, cardrules, identity
+from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.business.accounts import Account, check_actor
 from cabin.kiosk.business.lostfound import check_source
 from cabin.kiosk.business.receipts import next_receipt
@@ -30,7 +31,7 @@ _COLUMNS = ("receipt", "id_number", "kind", "cross_region", "state", "fee_yuan",
 def public(row) -> dict:
     """An application as any screen or export may show it: the number masked."""
     d = {c: row[c] for c in _COLUMNS}
-    d["number"] = identity.mask(d.pop("id_number"))
+    d["number"] = mask_id(d.pop("id_number"))
     d["cross_region"] = bool(d["cross_region"])
     d["validity"] = "长期" if d["validity_years"] is None else f"{d['validity_years']} years"
     return d
@@ -55,7 +56,7 @@ class Applications:
         checked = identity.check(number, self.config.station.province, today=today)
         if not checked.valid:
             raise CabinError("the ID number {number} is not valid: {reason}",
-                             number=identity.mask(checked.number), reason=checked.reason)
+                             number=mask_id(checked.number), reason=checked.reason)
         policy = self.config.id_card
         cardrules.check_allowed(kind, checked.cross_region, policy)
         validity = cardrules.validity_years(checked.birth, today)
@@ -64,7 +65,7 @@ class Applications:
             clerk = check_actor(conn, by, *ACTING_ROLES)
             if conn.execute("SELECT receipt FROM applications WHERE id_number = ? AND state IN ('accepted',"
                             " 'approved', 'received')", (checked.number,)).fetchone():
-                raise CabinError("{number} already has an open application", number=identity.mask(checked.number))
+                raise CabinError("{number} already has an open application", number=mask_id(checked.number))
             now = self.clock.now_ms()
             receipt = next_receipt(conn, "applications", "SL", today.isoformat())
             conn.execute(
@@ -74,7 +75,7 @@ class Applications:
                 (receipt, checked.number, kind.value, int(checked.cross_region), cardrules.fee(kind, policy),
                  validity, today.isoformat(), due.isoformat(), clerk.name, source, reason, now))
             audit.record(conn, clerk.name, "application.accept", receipt,
-                         {"number": identity.mask(checked.number), "kind": kind.value,
+                         {"number": mask_id(checked.number), "kind": kind.value,
                           "cross_region": checked.cross_region, "source": source}, at=now)
             if kind is cardrules.Kind.REPLACEMENT:
                 # 补领: the lost card is being replaced, so a found one handed in later is destroyed
@@ -83,7 +84,7 @@ class Applications:
                     conn.execute("UPDATE loss_reports SET state = 'replaced', closed_by = ?, closed_at = ? WHERE id = ?",
                                  (clerk.name, now, loss["id"]))
                     audit.record(conn, clerk.name, "loss.replaced", loss["receipt"],
-                                 {"number": identity.mask(checked.number), "application": receipt}, at=now)
+                                 {"number": mask_id(checked.number), "application": receipt}, at=now)
             return public(self._row(conn, receipt))
 
     def advance(self, receipt: str, to: str, *, by: Account, reason: str | None = None) -> dict:

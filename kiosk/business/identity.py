@@ -81,14 +81,6 @@ def upgrade(legacy15: str) -> str:
     return first17 + check_character(first17)
 
 
-def mask(number: str) -> str:
-    """For screens, exports and logs: the first 6 and the last 4 characters (350206********1234)."""
-    n = normalise(number)
-    if len(n) <= 10:
-        return "*" * len(n)
-    return n[:6] + "*" * (len(n) - 10) + n[-4:]
-
-
 def looks_like_id(candidate: str) -> bool:
     """Could these 15 or 18 characters (digits; the 18th may be X) be someone's ID number, typed
     in passing, with a slip or two? Looser than `check` on purpose: it finds ID numbers in free

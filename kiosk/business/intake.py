@@ -17,6 +17,7 @@ from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit, identity
+from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.business.accounts import Account, check_actor
 from cabin.kiosk.business.lostfound import check_source
 from cabin.kiosk.business.receipts import next_receipt
@@ -99,9 +100,9 @@ class Intake:
                  reason, option, yuan, json.dumps(docs, ensure_ascii=False), now))
             audit.record(conn, clerk.name, "intake.record", receipt,
                          {"service": service, "ticket": req["ticket"], "window": window,
-                          "number": identity.mask(checked.number), "source": source, "fee_yuan": yuan}, at=now)
+                          "number": mask_id(checked.number), "source": source, "fee_yuan": yuan}, at=now)
             result.update(receipt=receipt, service=service, ticket=req["ticket"], fee_option=option, fee_yuan=yuan,
-                          documents=docs, number=identity.mask(checked.number), clerk=clerk.name)
+                          documents=docs, number=mask_id(checked.number), clerk=clerk.name)
 
         completion = self.station.complete(window, record=write)
         result.update(completed=completion["completed"], continued=completion["continued"])

@@ -31,6 +31,7 @@ from cabin.queue.clock import EARLIEST_DAY, SystemClock, local_day
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit, identity
+from cabin.kiosk.privacy import mask_id, mask_name, mask_phone
 from cabin.kiosk import checks as text
 from cabin.kiosk.business.accounts import Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt
@@ -42,17 +43,6 @@ NOTIFY_WAYS = ("phone", "sms", "letter")
 ACTING_ROLES = ("clerk", "supervisor")
 RECEIPT_PREFIX = "GS"
 MAX_TEXT = 200
-
-
-# -- masking ---------------------------------------------------------------------------------
-def mask_name(name: str | None) -> str | None:
-    """Surname plus "*" (domain.md section 6): the first character and one star."""
-    if not name:
-        return name
-    return name[0] + "*"
-
-
-mask_phone = text.mask_phone  # the first 3 and the last 4 digits: 138****5678
 
 
 # -- checking input --------------------------------------------------------------------------
@@ -103,7 +93,7 @@ class LossReport:
 
     @property
     def number_masked(self) -> str:
-        return identity.mask(self.number)
+        return mask_id(self.number)
 
     def __repr__(self) -> str:
         return f"LossReport({self.receipt}, {self.number_masked}, {self.state}, found={[f.id for f in self.found]})"
@@ -143,7 +133,7 @@ class FoundCard:
 
     @property
     def number_masked(self) -> str:
-        return identity.mask(self.number)
+        return mask_id(self.number)
 
     def __repr__(self) -> str:
         return f"FoundCard({self.id}, {self.number_masked}, {self.state}, loss={self.loss.receipt if self.loss else None})"
@@ -218,7 +208,7 @@ class LostFound:
         check = identity.check(text or "", province=self.config.station.province, today=self.today())
         if not check.valid:
             raise CabinError("the {what} {number} is not valid: {reason}",
-                             what=what, number=identity.mask(check.number), reason=check.reason)
+                             what=what, number=mask_id(check.number), reason=check.reason)
         return check.number
 
     def _receipt(self, conn: sqlite3.Connection, now: int) -> str:
@@ -250,7 +240,7 @@ class LostFound:
         if person != card:
             raise CabinError("a loss report is made in person only: the applicant {applicant}"
                              " is not the card's holder {holder}",
-                             applicant=identity.mask(person), holder=identity.mask(card))
+                             applicant=mask_id(person), holder=mask_id(card))
         with self.store.write() as conn:
             actor = check_actor(conn, by, *ACTING_ROLES).name
             now = self.clock.now_ms()
@@ -258,7 +248,7 @@ class LostFound:
                                     [card]).fetchone()
             if open_row is not None:
                 raise CabinError("{number} already has an open loss report, {receipt}",
-                                 number=identity.mask(card), receipt=open_row[0])
+                                 number=mask_id(card), receipt=open_row[0])
             receipt = self._receipt(conn, now)
             cur = conn.execute(
                 "INSERT INTO loss_reports (receipt, number, state, source, source_reason, reported_by, reported_at)"
@@ -266,7 +256,7 @@ class LostFound:
             report = _loss(conn, conn.execute(f"SELECT {_LOSS_COLS} FROM loss_reports WHERE id = ?",
                                               [cur.lastrowid]).fetchone())
             audit.record(conn, actor, "loss.report", receipt,
-                         {"number": identity.mask(card), "source": source, "reason": reason,
+                         {"number": mask_id(card), "source": source, "reason": reason,
                           "found": [f.id for f in report.found]}, at=now)
             return report
 
@@ -282,14 +272,14 @@ class LostFound:
             report = LossReport(*tuple(row))
             if presented != report.number:
                 raise CabinError("the card presented ({number}) is not the one reported in {receipt}",
-                                 number=identity.mask(presented), receipt=report.receipt)
+                                 number=mask_id(presented), receipt=report.receipt)
             if report.state != "reported":
                 raise CabinError("{receipt} is {state}, not reported: it cannot be cancelled",
                                  receipt=report.receipt, state=report.state)
             conn.execute("UPDATE loss_reports SET state = 'cancelled', closed_by = ?, closed_at = ?, close_source = ?,"
                          " close_reason = ? WHERE id = ?", [actor, now, source, reason, report.id])
             audit.record(conn, actor, "loss.cancel", report.receipt,
-                         {"number": identity.mask(report.number), "source": source, "reason": reason}, at=now)
+                         {"number": mask_id(report.number), "source": source, "reason": reason}, at=now)
             return _loss(conn, conn.execute(f"SELECT {_LOSS_COLS} FROM loss_reports WHERE id = ?",
                                             [report.id]).fetchone())
 
@@ -305,7 +295,7 @@ class LostFound:
             conn.execute("UPDATE loss_reports SET state = 'replaced', closed_by = ?, closed_at = ? WHERE id = ?",
                          [actor, now, report.id])
             audit.record(conn, actor, "loss.replaced", report.receipt,
-                         {"number": identity.mask(report.number)}, at=now)
+                         {"number": mask_id(report.number)}, at=now)
             return _loss(conn, conn.execute(f"SELECT {_LOSS_COLS} FROM loss_reports WHERE id = ?",
                                             [report.id]).fetchone())
 
@@ -361,8 +351,8 @@ class LostFound:
                     "INSERT INTO found_cards (number, state, finder_name, finder_phone, place, found_on,"
                     " registered_by, registered_at) VALUES (?, 'held', ?, ?, ?, ?, ?, ?)",
                     [card, finder, phone, place, day.isoformat(), actor, now])
-                text = (f"您的居民身份证（{identity.mask(card)}）已被拾获并交至{self.config.station.name}，"
-                        f"请本人携带身份证明前来领取。 Your resident ID card ({identity.mask(card)}) was handed in at"
+                text = (f"您的居民身份证（{mask_id(card)}）已被拾获并交至{self.config.station.name}，"
+                        f"请本人携带身份证明前来领取。 Your resident ID card ({mask_id(card)}) was handed in at"
                         f" {self.config.station.name_en}; please collect it in person.")
                 conn.execute("INSERT INTO found_notifications (found_id, text, created_at) VALUES (?, ?, ?)",
                              [cur.lastrowid, text, now])
@@ -390,7 +380,7 @@ class LostFound:
             card = FoundCard(*tuple(self._found_row(conn, found_id)))
             if presented != card.number:
                 raise CabinError("the person's number ({number}) is not the card's ({card}): only the owner collects it",
-                                 number=identity.mask(presented), card=card.number_masked)
+                                 number=mask_id(presented), card=card.number_masked)
             if card.state != "held":
                 raise CabinError("found card {found_id} is {state}, not held: it cannot be handed over",
                                  found_id=card.id, state=card.state)

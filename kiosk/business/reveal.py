@@ -14,7 +14,8 @@ import re
 
 from cabin.queue.errors import CabinError
 
-from cabin.kiosk.business import audit, identity
+from cabin.kiosk.business import audit
+from cabin.kiosk.privacy import mask_card, mask_id
 from cabin.kiosk.business.accounts import Account, check_actor
 from cabin.kiosk.cli.args import MAX_ID
 from cabin.kiosk.checks import clean_reason
@@ -51,7 +52,7 @@ def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int)
                              kind=kind, ref=ref)
         number = row[columns[0]]
         audit.record(conn, clerk.name, "reveal", ref if key != "id" else f"{kind}:{ref}",
-                     {"record": kind, "number": identity.mask(number), "reason": reason}, at=now_ms)
+                     {"record": kind, "number": mask_id(number), "reason": reason}, at=now_ms)
     shown = {"kind": kind, "ref": ref, "revealed_by": clerk.name}
     for c in columns:
         value = row[c]
@@ -67,5 +68,5 @@ def audit_card_read(store, card, *, by: Account, reason: str, now_ms: int) -> No
     with store.write() as conn:
         clerk = check_actor(conn, by, *ROLES)
         audit.record(conn, clerk.name, "reveal", "card read",
-                     {"record": "card", "number": card.masked().id_number, "card_type": card.card_type.value,
+                     {"record": "card", "number": mask_card(card).id_number, "card_type": card.card_type.value,
                       "reason": reason}, at=now_ms)

@@ -63,6 +63,7 @@ from cabin.queue.clock import SystemClock, local_day
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit, cardface, identity, temprules
+from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.business.accounts import Account, check_actor
 from cabin.kiosk.business.lostfound import check_source, clean_text
 from cabin.kiosk.business.receipts import next_receipt
@@ -88,7 +89,7 @@ class Person:
     photo_source: str = "reader"  # reader (decoded WLT) / file
 
     def __repr__(self) -> str:
-        return f"Person({identity.mask(self.number)})"
+        return f"Person({mask_id(self.number)})"
 
 
 # -- where the person and the photo come from -------------------------------------------------
@@ -150,7 +151,7 @@ _SHOWN = ("receipt", "state", "basis", "basis_ref", "agent_kind", "fee_yuan", "s
 def public(row, today: date | None = None) -> dict:
     """A temporary card as any screen may show it: masked, no address, no photo."""
     d = {c: row[c] for c in _SHOWN}
-    d["number"] = identity.mask(row["id_number"]) if row["purged_at"] is None else row["id_number"]
+    d["number"] = mask_id(row["id_number"]) if row["purged_at"] is None else row["id_number"]
     d["name"] = (row["name"][:1] + "*") if row["name"] else ""
     d["sex"] = SEXES.get(row["sex"], "")
     d["nation"] = NATIONS.get(row["nation_code"], "")
@@ -187,7 +188,7 @@ class TempCards:
         checked = identity.check(person.number, self.config.station.province, today=today)
         if not checked.valid:
             raise CabinError("the ID number {number} is not valid: {reason}",
-                             number=identity.mask(checked.number), reason=checked.reason)
+                             number=mask_id(checked.number), reason=checked.reason)
         if checked.permit or checked.legacy:
             raise CabinError("a temporary resident ID card needs an 18-digit citizen ID number")
         source, source_reason = check_source(person.source, person.source_reason)
@@ -238,7 +239,7 @@ class TempCards:
                  the_agent and the_agent.name, the_agent and the_agent.document, int(checked.cross_region),
                  self.policy.fee, source, source_reason, person.photo_source, clerk.name, now, now))
             audit.record(conn, clerk.name, "tempcard.request", receipt,
-                         {"number": identity.mask(checked.number), "basis": basis, "source": source,
+                         {"number": mask_id(checked.number), "basis": basis, "source": source,
                           "agent": the_agent and the_agent.kind, "fee_yuan": self.policy.fee}, at=now)
             return public(self._row(conn, receipt), today)
 
@@ -259,11 +260,11 @@ class TempCards:
                                 " AND state IN ('requested', 'approved', 'printed')", (number,)):
             if row["state"] != "printed":
                 raise CabinError("{number} already has a temporary card in the making ({receipt}, {state})",
-                                 number=identity.mask(number), receipt=row["receipt"], state=row["state"])
+                                 number=mask_id(number), receipt=row["receipt"], state=row["state"])
             if date.fromisoformat(row["valid_to"]) >= today:
                 raise CabinError("{number} holds a valid temporary card ({receipt}, valid to {valid_to}): void it"
                                  " first, with the reason",
-                                 number=identity.mask(number), receipt=row["receipt"], valid_to=row["valid_to"])
+                                 number=mask_id(number), receipt=row["receipt"], valid_to=row["valid_to"])
 
     # -- decision ---------------------------------------------------------------------------------
     def approve(self, receipt: str, *, by: Account) -> dict:

@@ -12,6 +12,7 @@ import time
 from datetime import date
 
 from cabin.kiosk.business import identity
+from cabin.kiosk.privacy import mask_id
 
 
 def add_commands(sub, command) -> None:
@@ -57,7 +58,7 @@ def cmd_id_check(ctx) -> int:
         # a screen shows the number masked (domain.md section 6); --json carries it whole
         notes = (["cross-region"] if r["cross_region"] else []) + (
             ["legacy 15-digit number, upgraded: look-up only, never printed"] if check.legacy else [])
-        return (f"valid: {identity.mask(r['number'])}  {r['region']} ({r['region_code']})  born {r['birth']}  "
+        return (f"valid: {mask_id(r['number'])}  {r['region']} ({r['region_code']})  born {r['birth']}  "
                 f"{'male' if r['sex'] == 'M' else 'female'}" + "".join(f"; {n}" for n in notes))
 
     emit(ctx.args, result, text)
