@@ -38,6 +38,7 @@ from cabin.queue.errors import CabinError, Said
 from cabin.kiosk.business import audit
 
 ROLES = ("clerk", "supervisor", "admin")
+COUNTER_ROLES = ("clerk", "supervisor")  # who may act at a counter: accept, print, hand over, reveal
 SCRYPT_PARAMS = {"alg": "scrypt", "n": 2 ** 14, "r": 8, "p": 1, "dklen": 32}
 SALT_BYTES = 16
 LOCKOUT_FAILURES = 5

@@ -15,12 +15,10 @@ from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit, cardrules, identity
 from cabin.kiosk.privacy import mask_id
-from cabin.kiosk.business.accounts import Account, check_actor
-from cabin.kiosk.business.lostfound import check_source
+from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt
-from cabin.kiosk.checks import clean_reason
+from cabin.kiosk.checks import check_source, clean_reason
 
-ACTING_ROLES = ("clerk", "supervisor")
 _DATE_OF = {cardrules.State.APPROVED: "approved_on", cardrules.State.RECEIVED: "received_on",
             cardrules.State.COLLECTED: "collected_on", cardrules.State.REFUSED: "refused_on"}
 _COLUMNS = ("receipt", "id_number", "kind", "cross_region", "state", "fee_yuan", "validity_years", "accepted_on",
@@ -62,7 +60,7 @@ class Applications:
         validity = cardrules.validity_years(checked.birth, today)
         due = cardrules.deadline(today, checked.cross_region, policy)
         with self.store.write() as conn:
-            clerk = check_actor(conn, by, *ACTING_ROLES)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             if conn.execute("SELECT receipt FROM applications WHERE id_number = ? AND state IN ('accepted',"
                             " 'approved', 'received')", (checked.number,)).fetchone():
                 raise CabinError("{number} already has an open application", number=mask_id(checked.number))
@@ -95,7 +93,7 @@ class Applications:
         # a refusal needs its reason (cardrules.advance); any reason given is checked as every reason is
         reason = clean_reason(reason, "reason") if reason is not None and reason.strip() else None
         with self.store.write() as conn:
-            clerk = check_actor(conn, by, *ACTING_ROLES)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             row = self._row(conn, receipt)
             cardrules.advance(cardrules.State(row["state"]), target, bool(row["cross_region"]), reason)
             now = self.clock.now_ms()

@@ -18,11 +18,10 @@ from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit, identity
 from cabin.kiosk.privacy import mask_id
-from cabin.kiosk.business.accounts import Account, check_actor
-from cabin.kiosk.business.lostfound import check_source
+from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
+from cabin.kiosk.checks import check_source
 from cabin.kiosk.business.receipts import next_receipt
 
-ACTING_ROLES = ("clerk", "supervisor")
 
 
 def checklist(config: StationConfig, service: str) -> dict:
@@ -89,7 +88,7 @@ class Intake:
                 raise CabinError("check the documents first ({documents}), then record with --documents-checked",
                                  documents="、".join(docs))
             option, yuan = fee_for(self.config, service, fee_option, fine)
-            clerk = check_actor(conn, by, *ACTING_ROLES)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             day = self.station.today()
             receipt = next_receipt(conn, "intake_records", category.upper(), day)
             conn.execute(

@@ -32,46 +32,14 @@ from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit, identity
 from cabin.kiosk.privacy import mask_id, mask_name, mask_phone
-from cabin.kiosk import checks as text
-from cabin.kiosk.business.accounts import Account, check_actor
+from cabin.kiosk.checks import check_source, clean_phone, clean_required
+from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt
 
-SOURCES = ("reader", "manual")
 LOSS_STATES = ("reported", "cancelled", "replaced")
 FOUND_STATES = ("held", "destroyed", "returned")
 NOTIFY_WAYS = ("phone", "sms", "letter")
-ACTING_ROLES = ("clerk", "supervisor")
 RECEIPT_PREFIX = "GS"
-MAX_TEXT = 200
-
-
-# -- checking input --------------------------------------------------------------------------
-def clean_text(value: str | None, what: str, max_len: int = MAX_TEXT) -> str:
-    """kiosk.text.clean (control characters, escape sequences and bidi overrides refused; every
-    real character kept, beyond the BMP too), and not empty."""
-    text_ = text.clean(value if value is not None else "", what, max_length=max_len)
-    if not text_:
-        raise CabinError("the {what} cannot be empty", what=what)
-    return text_
-
-
-def clean_phone(value: str | None) -> str:
-    phone = clean_text(value, "finder's phone", 32).replace(" ", "").replace("-", "")
-    digits = phone[1:] if phone.startswith("+") else phone
-    if not digits.isascii() or not digits.isdigit() or not 5 <= len(digits) <= 20:
-        raise CabinError("the finder's phone must be 5 to 20 digits (spaces, dashes and a leading + allowed)")
-    return phone
-
-
-def check_source(source: str, reason: str | None) -> tuple[str, str | None]:
-    """An identity comes from the card reader, or is typed by hand with a reason."""
-    if source not in SOURCES:
-        raise CabinError('unknown identity source "{source}" (reader or manual)', source=audit.printable(source))
-    if source == "manual":
-        return source, text.clean_reason(reason, "reason for typing the number by hand")
-    if reason is not None and reason.strip():
-        return source, text.clean_reason(reason, "reason")
-    return source, None
 
 
 # -- records ---------------------------------------------------------------------------------
@@ -242,7 +210,7 @@ class LostFound:
                              " is not the card's holder {holder}",
                              applicant=mask_id(person), holder=mask_id(card))
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             open_row = conn.execute("SELECT receipt FROM loss_reports WHERE number = ? AND state = 'reported'",
                                     [card]).fetchone()
@@ -266,7 +234,7 @@ class LostFound:
         presented = self.number(number, "presented card's number")
         source, reason = check_source(source, reason)
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             row = self._loss_row(conn, receipt)
             report = LossReport(*tuple(row))
@@ -287,7 +255,7 @@ class LostFound:
         """The owner has had the card replaced (补领): the report is closed as "replaced", and a
         found card of that number handed in later is destroyed."""
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             report = LossReport(*tuple(self._loss_row(conn, receipt)))
             if report.state != "reported":
@@ -319,9 +287,9 @@ class LostFound:
         loss report of the number marked replaced); else held, with a notification for the owner.
         Returns it with the matching loss report, if any."""
         card = self.number(number, "found card's number")
-        finder = clean_text(finder, "finder's name", 64)
+        finder = clean_required(finder, "finder's name", max_length=64)
         phone = clean_phone(phone)
-        place = clean_text(place, "place found")
+        place = clean_required(place, "place found")
         try:
             day = found_on if isinstance(found_on, date) else date.fromisoformat(str(found_on).strip())
         except ValueError:
@@ -333,7 +301,7 @@ class LostFound:
             raise CabinError("the date found {found_on} is before {earliest}: check the year",
                              found_on=day.isoformat(), earliest=EARLIEST_DAY.isoformat())
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             replaced_by_report = conn.execute(
                 "SELECT receipt FROM loss_reports WHERE number = ? AND state = 'replaced' ORDER BY id DESC LIMIT 1",
@@ -375,7 +343,7 @@ class LostFound:
         presented = self.number(number, "owner's ID number")
         source, reason = check_source(source, reason)
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             card = FoundCard(*tuple(self._found_row(conn, found_id)))
             if presented != card.number:
@@ -423,7 +391,7 @@ class LostFound:
         if how not in NOTIFY_WAYS:
             raise CabinError('unknown way "{how}" (phone, sms or letter)', how=audit.printable(how))
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             found = _found(conn, self._found_row(conn, found_id), with_loss=False)
             if found.state != "held":
                 raise CabinError("found card {found_id} is {state}: only a held card's owner is told",

@@ -64,12 +64,10 @@ from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit, cardface, identity, temprules
 from cabin.kiosk.privacy import mask_id
-from cabin.kiosk.business.accounts import Account, check_actor
-from cabin.kiosk.business.lostfound import check_source, clean_text
+from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt
-from cabin.kiosk.checks import clean_reason
+from cabin.kiosk.checks import check_source, clean_reason, clean_required
 
-CLERKS = ("clerk", "supervisor")
 APPROVERS = ("supervisor",)
 MAX_NAME, MAX_ADDRESS = 40, 120
 PHOTO_DECODER_SECONDS = 20
@@ -192,8 +190,8 @@ class TempCards:
         if checked.permit or checked.legacy:
             raise CabinError("a temporary resident ID card needs an 18-digit citizen ID number")
         source, source_reason = check_source(person.source, person.source_reason)
-        name = clean_text(person.name, Said("name"), MAX_NAME)
-        address = clean_text(person.address, Said("registered address"), MAX_ADDRESS)
+        name = clean_required(person.name, Said("name"), max_length=MAX_NAME)
+        address = clean_required(person.address, Said("registered address"), max_length=MAX_ADDRESS)
         if person.sex not in ("1", "2"):
             raise CabinError("the sex must be 1 (male) or 2 (female), as on the card")
         if person.sex != ("1" if checked.sex == "M" else "2"):
@@ -207,7 +205,7 @@ class TempCards:
         temprules.check_agent(checked.birth, today, checked.number, the_agent)
 
         with self.store.write() as conn:
-            clerk = check_actor(conn, by, *CLERKS)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             app = conn.execute("SELECT receipt, state, cross_region FROM applications WHERE id_number = ?"
                                " ORDER BY id DESC LIMIT 1", (checked.number,)).fetchone()
             pending = app if app is not None and app["state"] in temprules.PENDING else None
@@ -223,7 +221,7 @@ class TempCards:
                 ref = pending["receipt"] if pending else ref
                 temprules.check_basis(basis, pending["state"] if pending else (app["state"] if app else None), ref)
             else:
-                temprules.check_basis(basis, None, ref and clean_text(ref, Said("document reference"), 60))
+                temprules.check_basis(basis, None, ref and clean_required(ref, Said("document reference"), max_length=60))
             temprules.check_region(checked.cross_region, self.policy.cross_region,
                                    pending["state"] if pending else None, bool(pending and pending["cross_region"]))
             self._no_card_in_hand(conn, checked.number, today)
@@ -252,8 +250,8 @@ class TempCards:
             raise CabinError("the {kind}'s ID number is not valid: {reason}", kind=kind, reason=checked.reason)
         document = agent.get("document")
         return temprules.Agent(kind, checked.number, checked.birth,
-                               clean_text(agent.get("name"), Said("{kind}'s name", kind=kind), MAX_NAME),
-                               clean_text(document, Said("power of attorney reference"), 60) if document else None)
+                               clean_required(agent.get("name"), Said("{kind}'s name", kind=kind), max_length=MAX_NAME),
+                               clean_required(document, Said("power of attorney reference"), max_length=60) if document else None)
 
     def _no_card_in_hand(self, conn, number: str, today: date) -> None:
         for row in conn.execute("SELECT receipt, state, valid_to FROM temp_cards WHERE id_number = ?"
@@ -395,7 +393,7 @@ class TempCards:
             return {**public(self._row(conn, receipt), self.today()), "resumed": False}
 
     def _check_printable(self, conn, row, reprint_reason: str | None, by: Account) -> Account:
-        actor = check_actor(conn, by, *(APPROVERS if reprint_reason is not None else CLERKS))
+        actor = check_actor(conn, by, *(APPROVERS if reprint_reason is not None else COUNTER_ROLES))
         if reprint_reason is None:
             if row["state"] == "printed":
                 count = row["cards_printed"]
@@ -598,7 +596,7 @@ class TempCards:
     def void(self, receipt: str, *, by: Account, reason: str) -> dict:
         reason = clean_reason(reason, Said("reason for voiding the card"))
         with self.store.write() as conn:
-            clerk = check_actor(conn, by, *CLERKS)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             row = self._row(conn, receipt)
             if row["state"] not in ("requested", "approved", "printed"):
                 raise CabinError("{receipt} is {state}: there is nothing to void",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cabin.kiosk.business.applications import Applications
 from cabin.kiosk.cli.accounts import _emit, signed_in
-from cabin.kiosk.business.lostfound import SOURCES
+from cabin.kiosk.checks import SOURCES
 
 
 def _text(r: dict) -> str:

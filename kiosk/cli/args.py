@@ -20,7 +20,8 @@ from typing import Callable
 from cabin.queue.clock import EARLIEST_DAY  # noqa: F401 - cli.resolve_day takes the range from here
 from cabin.queue.errors import shown
 
-MAX_ID = 2**63 - 1            # SQLite's INTEGER: every row id and ticket id fits
+from cabin.kiosk.checks import MAX_ID, ascii_int
+
 MAX_AUDIT_LIMIT = 10_000      # `audit show --limit`: a screenful to a long page, never the whole log at once
 MAX_RETENTION_DAYS = 36_500   # `purge --older-than`: up to a hundred years (0 and less: retention's refusal)
 MAX_CITIZENS = 5_000          # `simulate`, `demo`: a day far busier than any station's
@@ -31,18 +32,12 @@ MAX_SECONDS = 3_600.0         # device timeouts: an hour at most
 # an export, to LATEST_DAY for a simulation.
 LATEST_DAY = date(2099, 12, 31)
 
-_INTEGER = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 
 
 def _named(name: str, func: Callable) -> Callable:
     func.__name__ = name  # argparse names the type in its own messages
     return func
-
-
-def ascii_int(text: str) -> int | None:
-    """The integer written in ASCII digits (an optional minus), else None."""
-    return int(text) if _INTEGER.fullmatch(text) else None
 
 
 def integer(low: int, high: int, what: str = "a whole number") -> Callable[[str], int]:

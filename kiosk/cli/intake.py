@@ -5,7 +5,7 @@ from __future__ import annotations
 from cabin.kiosk.cli.accounts import _emit, signed_in
 from cabin.kiosk.cli.args import any_integer, window_number
 from cabin.kiosk.business.intake import Intake, checklist
-from cabin.kiosk.business.lostfound import SOURCES
+from cabin.kiosk.checks import SOURCES
 
 
 def cmd_intake_checklist(ctx) -> int:

@@ -14,9 +14,9 @@ from cabin.kiosk.business.lostfound import (
     FOUND_STATES,
     LOSS_STATES,
     NOTIFY_WAYS,
-    SOURCES,
     LostFound,
 )
+from cabin.kiosk.checks import SOURCES
 
 
 def _service(ctx) -> LostFound:
