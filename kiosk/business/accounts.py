@@ -29,10 +29,10 @@ import hmac
 import json
 import secrets
 import sqlite3
-import time
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from cabin.queue.clock import SystemClock
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit
@@ -65,11 +65,6 @@ class Account:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-class _WallClock:
-    def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000
 
 
 # -- passwords --------------------------------------------------------------------------------
@@ -158,7 +153,7 @@ class Accounts:
     def __init__(self, store, clock=None):
         """`store`: the station's store, as cabin.kiosk.station opens it (with the counter's tables)."""
         self.store = store
-        self.clock = clock or _WallClock()
+        self.clock = clock or SystemClock()
 
     # -- reading ------------------------------------------------------------------------------
     def count(self) -> int:

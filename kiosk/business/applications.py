@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from cabin.config import StationConfig
-from cabin.queue.clock import SystemClock, local_day
+from cabin.queue.clock import SystemClock, local_date
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit, cardrules, identity
@@ -42,7 +42,7 @@ class Applications:
         self.clock = clock or SystemClock(self.tz)
 
     def today(self) -> date:
-        return date.fromisoformat(local_day(self.clock.now_ms(), self.tz))
+        return local_date(self.clock.now_ms(), self.tz)
 
     def accept(self, number: str, kind: str, *, by: Account, source: str = "reader", reason: str | None = None) -> dict:
         try:

@@ -109,10 +109,9 @@ def _real_date(year: str, month: str, day: str) -> bool:
     return True
 
 
-def check(number: str, province: str = "35", today: date | None = None) -> IdCheck:
+def check(number: str, province: str = "35", *, today: date) -> IdCheck:
     """Is `number` a citizen ID number? `province` is the station's (two digits): a number from
-    elsewhere is cross-region. `today` defaults to the host's date (the CLI passes the station's)."""
-    today = today or date.today()
+    elsewhere is cross-region. `today` is the station's (its clock, its time zone), never the host's."""
     n = normalise(number)
 
     def refuse(reason: str, shown: str | None = None, legacy: bool = False) -> IdCheck:

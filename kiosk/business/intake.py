@@ -11,6 +11,7 @@ reader or is typed with a reason. The record, its audit entry and the completion
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from cabin.config import StationConfig
 from cabin.queue.engine import Station
@@ -71,7 +72,7 @@ class Intake:
     def record(self, window: int, *, by: Account, number: str, source: str = "reader", reason: str | None = None,
                fee_option: str | None = None, fine: int | None = None, documents_checked: bool = False) -> dict:
         source, reason = check_source(source, reason)
-        checked = identity.check(number, self.config.station.province)
+        checked = identity.check(number, self.config.station.province, today=date.fromisoformat(self.station.today()))
         if not checked.valid:
             raise CabinError("the ID number is not valid: {reason}", reason=checked.reason)
         result: dict = {}

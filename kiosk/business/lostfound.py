@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
 
-from cabin.queue.clock import EARLIEST_DAY, SystemClock, local_day
+from cabin.queue.clock import EARLIEST_DAY, SystemClock, local_date, local_day
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit, identity
@@ -169,7 +169,7 @@ class LostFound:
 
     # -- helpers ------------------------------------------------------------------------------
     def today(self) -> date:
-        return date.fromisoformat(local_day(self.clock.now_ms(), self.tz))
+        return local_date(self.clock.now_ms(), self.tz)
 
     def number(self, text: str, what: str = "ID number") -> str:
         """The normalised number, or CabinError naming it masked."""

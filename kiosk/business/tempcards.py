@@ -59,7 +59,7 @@ from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, INSIDE
                                               PANELS_UNKNOWN, PRINTED, SPOILED, Witness, what_came_out)
 from cabin.drivers.errors import DeviceError, DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
-from cabin.queue.clock import SystemClock, local_day
+from cabin.queue.clock import SystemClock, local_date
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit, cardface, identity, temprules
@@ -174,7 +174,7 @@ class TempCards:
         self.clock = clock or SystemClock(self.tz)
 
     def today(self) -> date:
-        return date.fromisoformat(local_day(self.clock.now_ms(), self.tz))
+        return local_date(self.clock.now_ms(), self.tz)
 
     # -- request --------------------------------------------------------------------------------
     def request(self, person: Person, *, by: Account, basis: str | None = None, basis_ref: str | None = None,

@@ -34,7 +34,6 @@ import argparse
 import getpass
 import json
 import sys
-import time
 from datetime import datetime
 
 from cabin.queue.errors import CabinError
@@ -83,7 +82,7 @@ def _emit(args: argparse.Namespace, result: dict, text) -> None:
 
 
 def _accounts(ctx) -> Accounts:
-    return Accounts(ctx.store())
+    return Accounts(ctx.store(), ctx.clock)
 
 
 def signed_in(ctx) -> Account:
@@ -99,10 +98,9 @@ def _sign_in_admin(accounts: Accounts, reader: PasswordReader, name: str) -> Acc
     return admin
 
 
-def _account_dict(account: Account, now_ms: int | None = None) -> dict:
+def _account_dict(account: Account, now_ms: int) -> dict:
     d = account.as_dict()
     del d["id"]
-    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     d["locked"] = d["locked_until"] is not None and d["locked_until"] > now_ms
     return d
 
@@ -135,7 +133,7 @@ def cmd_user_add(ctx) -> int:
             raise CabinError("the database has accounts: an admin adds new ones (--as ADMIN)")
         by = _sign_in_admin(accounts, reader, a.acting)
     account = accounts.add(name, a.role, reader.ask(f"new password for {name}: ", confirm=True), by=by)
-    result = _account_dict(account)
+    result = _account_dict(account, accounts.clock.now_ms())
     result["added_by"] = by.name if by else None
     _emit(a, result, lambda r: f"added {r['role']} {r['name']}" + (f" (by {r['added_by']})" if r["added_by"] else
                                                                    " (the first admin)"))

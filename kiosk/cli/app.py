@@ -15,12 +15,11 @@ import os
 import re
 import sqlite3
 import sys
-import time
 from datetime import date
 from typing import Callable
 
 from cabin.config import ConfigError, Device, describe, load_config, read_bounded, resolve_config_path
-from cabin.queue.clock import local_day
+from cabin.queue.clock import SystemClock, local_day
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, NothingToCall, shown
 from cabin.queue.store import Store, schema_version
@@ -67,8 +66,9 @@ class Context:
     """What every command needs, opened lazily: a command that fails on its arguments
     never touches the database."""
 
-    def __init__(self, args: argparse.Namespace):
+    def __init__(self, args: argparse.Namespace, clock=None):
         self.args = args
+        self.clock = clock if clock is not None else SystemClock()  # the station's time: a fixed one in tests
         self._config = None
         self._store = None
 
@@ -85,7 +85,7 @@ class Context:
 
     def station(self) -> Station:
         config = self.config  # a broken config is reported before the database is opened
-        return Station(self.store(), config)
+        return Station(self.store(), config, self.clock)
 
     def close(self) -> None:
         if self._store is not None:
@@ -275,7 +275,7 @@ def cmd_simulate(ctx: Context) -> int:
     from cabin.queue.simulate import simulate_day  # only this command needs it
 
     a = ctx.args
-    day = resolve_day(a.day, ctx.config)
+    day = resolve_day(a.day, ctx.config, ctx.clock)
     result = simulate_day(ctx.store(durable=False), ctx.config, day, a.citizens, seed=a.seed,
                           progress=not a.json and sys.stderr.isatty())
     emit(a, result, figures_text)
@@ -291,7 +291,7 @@ def cmd_demo(ctx: Context) -> int:
     for suffix in ("", "-wal", "-shm", "-lock"):
         db.with_name(db.name + suffix).unlink(missing_ok=True)
     ctx.args.db = str(db)
-    day = last_open_day(ctx.config, resolve_day("today", ctx.config))
+    day = last_open_day(ctx.config, resolve_day("today", ctx.config, ctx.clock))
     citizens = ctx.args.citizens or capacity_citizens(ctx.config, day)
     result = simulate_day(ctx.store(durable=False), ctx.config, day, citizens, seed=1,
                           progress=not ctx.args.json and sys.stderr.isatty())
@@ -385,7 +385,7 @@ def cmd_devices_read_id(ctx: Context) -> int:
     else:
         from cabin.kiosk.business.reveal import audit_card_read
 
-        audit_card_read(ctx.store(), card, by=clerk, reason=a.reason, now_ms=time.time_ns() // 1_000_000)
+        audit_card_read(ctx.store(), card, by=clerk, reason=a.reason, now_ms=ctx.clock.now_ms())
         record = card.to_dict()  # unmasked, photo and fingerprint base64: the read is in the audit log
     emit(a, record, lambda r: "\n".join(f"{k:<14} {v}" for k, v in r.items() if v not in ("", None)))
     return EXIT_OK
@@ -405,11 +405,11 @@ def figures_text(f: dict) -> str:
     return "\n".join(lines)
 
 
-def resolve_day(text: str, config, *, future: bool = True) -> str:
+def resolve_day(text: str, config, clock, *, future: bool = True) -> str:
     """YYYY-MM-DD, or 'today' in the station's time zone (not the host's), from EARLIEST_DAY on;
     up to LATEST_DAY, or up to today where a later day makes no sense (`future=False`: an export
     of a day that has not come)."""
-    today = local_day(time.time_ns() // 1_000_000, config.station.tz)
+    today = local_day(clock.now_ms(), config.station.tz)
     if text == "today":
         return today
     try:

@@ -8,7 +8,6 @@ so cli.py may import this module at its top.
 from __future__ import annotations
 
 import sys
-import time
 from datetime import date
 
 from cabin.kiosk.business import identity
@@ -35,18 +34,19 @@ def id_result(check: identity.IdCheck) -> dict:
     }
 
 
-def station_today(config) -> date:
-    """Today in the station's time zone, not the host's: "not born in the future" is the station's."""
-    from cabin.queue.clock import local_day
+def station_today(ctx) -> date:
+    """Today on the station's clock in the station's time zone, not the host's: "not born in the
+    future" is the station's."""
+    from cabin.queue.clock import local_date
 
-    return date.fromisoformat(local_day(time.time_ns() // 1_000_000, config.station.tz))
+    return local_date(ctx.clock.now_ms(), ctx.config.station.tz)
 
 
 def cmd_id_check(ctx) -> int:
     from cabin.kiosk.cli.app import EXIT_OK, EXIT_REFUSED, emit, one_line
 
     config = ctx.config
-    check = identity.check(ctx.args.number, province=config.station.province, today=station_today(config))
+    check = identity.check(ctx.args.number, province=config.station.province, today=station_today(ctx))
     result = id_result(check)
     if not check.valid:
         if ctx.args.json:

@@ -32,10 +32,8 @@ PW = "correct horse"
 
 
 @pytest.fixture
-def kstore(tmp_path):
-    s = open_store(tmp_path / "cabin.sqlite")
-    yield s
-    s.close()
+def kstore(kiosk_store):  # (conftest's: the station as the opener makes it)
+    return kiosk_store
 
 
 @pytest.fixture

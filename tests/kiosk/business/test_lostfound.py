@@ -15,7 +15,6 @@ import pytest
 from cabin.kiosk.business import audit
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.lostfound import LostFound
-from cabin.kiosk.station import open_store
 from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
 
@@ -27,10 +26,8 @@ B_MASKED = "350206********4560"
 
 
 @pytest.fixture
-def kstore(tmp_path):
-    s = open_store(tmp_path / "cabin.sqlite")
-    yield s
-    s.close()
+def kstore(kiosk_store):  # (conftest's: the station as the opener makes it)
+    return kiosk_store
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from cabin.kiosk.business.tempcards import Person, TempCards
 from cabin.queue.clock import local_day
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError
-from cabin.queue.store import Store
 
 PW = "counter-pass-1"
 A = "350206198503120019"     # Huli, male

@@ -21,7 +21,6 @@ from cabin.kiosk.faces.strings import CATALOG, LANGUAGES, Strings
 from cabin.kiosk import station as opener
 from cabin.queue.clock import ManualClock
 from cabin.queue.engine import Station
-from cabin.queue.store import Store
 
 MONDAY_9 = (2026, 11, 23, 9, 0)
 SECRET = b"faces-test-secret-0123456789abcdef"
