@@ -53,7 +53,7 @@ def run_demo_station(ctx, lang: str | None = None, theme: str | None = None) -> 
     with DemoStation(config=base) as demo:
         face, account = "counter", None
         while face in FACES:
-            link = StationLink(demo.db, demo.config, secret=secret)
+            link = StationLink(demo.db, demo.config, ctx.clock, secret=secret)
             if face == "counter":
                 app = CounterApp(link, 1, lang=lang, theme=theme, demo=True, demo_accounts=DEMO_ACCOUNTS,
                                  account=account)
