@@ -23,6 +23,12 @@ from cabin.queue import errors
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import identity
+from cabin.kiosk.privacy import mask_id, mask_phone
+
+# Where an ID number came from: read from the card, or typed by hand (with a reason).
+SOURCES = ("reader", "manual")
+MAX_ID = 2**63 - 1  # SQLite's INTEGER: every row id and ticket id fits
+_INTEGER = re.compile(r"-?[0-9]+")
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST) and two-character ESC sequences.
 _ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
@@ -61,6 +67,47 @@ def clean(text: str, field: str, *, multiline: bool = False, max_length: int = 2
         raise CabinError("the {field} is too long ({length} characters, at most {max_length})",
                          field=field, length=len(text), max_length=max_length)
     return text
+
+
+def clean_required(text: str | None, field: str, *, max_length: int = 200) -> str:
+    """`clean`, and not empty: a name, a place, a document's reference."""
+    text = clean(text if text is not None else "", field, max_length=max_length)
+    if not text:
+        raise CabinError("the {field} cannot be empty", field=field)
+    return text
+
+
+def clean_phone(text: str | None) -> str:
+    """A finder's phone number (the one phone a record holds) as typed: 5 to 20 ASCII digits,
+    spaces and dashes dropped, a leading + kept."""
+    phone = clean_required(text, "finder's phone", max_length=32).replace(" ", "").replace("-", "")
+    digits = phone[1:] if phone.startswith("+") else phone
+    if not digits.isascii() or not digits.isdigit() or not 5 <= len(digits) <= 20:
+        raise CabinError("the finder's phone must be 5 to 20 digits (spaces, dashes and a leading + allowed)")
+    return phone
+
+
+def check_source(source: str, reason: str | None) -> tuple[str, str | None]:
+    """Where an ID number came from: the card reader, or typed by hand with a reason (SOURCES)."""
+    if source not in SOURCES:
+        raise CabinError('unknown identity source "{source}" (reader or manual)', source=source)
+    if source == "manual":
+        return source, clean_reason(reason, "reason for typing the number by hand")
+    if reason is not None and reason.strip():
+        return source, clean_reason(reason, "reason")
+    return source, None
+
+
+def ascii_int(text: str) -> int | None:
+    """The integer written in ASCII digits (an optional minus), else None: `int()` and
+    `str.isdigit()` also take ² and Arabic-Indic digits."""
+    return int(text) if _INTEGER.fullmatch(text) else None
+
+
+def record_number(text: str) -> int | None:
+    """A record's number (a row id) as typed: ASCII digits from 1 to MAX_ID, else None."""
+    value = ascii_int(text)
+    return value if value is not None and 1 <= value <= MAX_ID else None
 
 
 def printable(text: str) -> str:
@@ -105,15 +152,6 @@ def _ascii_digits(text: str) -> str:
     return "".join(out)
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """The first 3 and the last 4 digits: 138****5678."""
-    if not phone:
-        return phone
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
 def _national(phone: str) -> str:
     """A phone number without its country code, as it is dialled at home."""
     for prefix in ("0086", "86"):
@@ -140,7 +178,7 @@ def personal_number(text: str) -> Said | None:
                 runs.append(run)
     for run in runs:
         if identity.looks_like_id(run):
-            return Said("an ID number ({number})", number=identity.mask(run))
+            return Said("an ID number ({number})", number=mask_id(run))
     for run in runs:
         digits = run.removesuffix("X")  # "13812345678x" is a phone and a stray x (an "x" of a word)
         if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):

@@ -18,7 +18,7 @@ import dataclasses
 import shutil
 import sys
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from cabin.config import Device, StationConfig, load_config
@@ -27,15 +27,14 @@ from cabin.drivers.idreader import SimulatedReader
 from cabin.drivers.idreader.simulator import RADIO_S, sample_cards
 from cabin.drivers.simhost import PtyHost
 from cabin.drivers.ticketprinter import SimulatedTicketPrinter
-from cabin.queue.clock import SystemClock, local_day
+from cabin.queue.clock import local_date
 from cabin.queue.engine import Station
 from cabin.queue.simulate import capacity_citizens, last_open_day, simulate_day
-from cabin.queue.store import Store
 
 from cabin.kiosk import paths
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.applications import Applications
-from cabin.kiosk.business.migrations import migrations
+from cabin.kiosk.station import open_store, station_clock
 
 # name, role, password: printed on the login screen of the demo, never used elsewhere
 DEMO_ACCOUNTS = (("admin", "admin", "demo-admin-1"), ("zhuren", "supervisor", "demo-supervisor-1"),
@@ -106,10 +105,10 @@ class DemoStation:
     def _fill(self) -> None:
         """Yesterday's simulated day (the figures have history), a few citizens waiting today,
         the windows open, the demo accounts."""
-        with Store(self.db, migration_sets=[migrations], durable=False) as store:
+        with open_store(self.db, durable=False) as store:
             if self.with_history:
                 tz = self.config.station.tz
-                yesterday = date.fromisoformat(local_day(SystemClock(tz).now_ms(), tz)) - timedelta(days=1)
+                yesterday = local_date(station_clock(self.config).now_ms(), tz) - timedelta(days=1)
                 day = last_open_day(self.config, yesterday.isoformat())
                 simulate_day(store, self.config, day, max(capacity_citizens(self.config, day) // 2, 1), seed=1)
             station = Station(store, self.config)  # after the simulation: a station closes days in order

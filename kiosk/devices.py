@@ -172,7 +172,9 @@ def read_card(url: str, baud: int = 115200, timeout: float = 10.0):
 
 def masked_record(card) -> dict:
     """A card read as screens may show it (domain.md 6)."""
-    record = card.masked().to_dict()
+    from cabin.kiosk.privacy import mask_card
+
+    record = mask_card(card).to_dict()
     record["photo_bytes"] = len(card.photo)  # the photo itself is personal data: not shown
     record["fingerprint"] = bool(card.fingerprint)
     return record

@@ -34,6 +34,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from cabin.queue import private
+from cabin.queue.clock import SystemClock
 from cabin.queue.errors import Said, StoreError
 from cabin.queue.migrations import migrations
 from cabin.queue.store import (
@@ -152,7 +153,7 @@ def restore(db: Path, source: Path, migration_sets: Iterable[Migrations] = (), *
     if any(_same_file(source, f) for f in _station_files(db)):
         raise StoreError("{source} is the station's own database: restore from a backup file", source=source)
     version = check_copy(source, migration_sets)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime((now_ms if now_ms is not None else time.time_ns() // 1_000_000) / 1000))
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime((now_ms if now_ms is not None else SystemClock().now_ms()) / 1000))
     saved = db.with_name(f"{db.name}.before-restore-{stamp}")
     try:
         src = open_read_only(source)

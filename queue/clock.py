@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 
 
 class SystemClock:
-    def __init__(self, tz: ZoneInfo):
+    """The wall clock: the one place Cabin reads it. `tz`, the station's time zone, for those who
+    turn its time into a local day (None where no day is needed: an account's lock)."""
+
+    def __init__(self, tz: ZoneInfo | None = None):
         self.tz = tz
 
     def now_ms(self) -> int:
@@ -49,6 +52,10 @@ EARLIEST_DAY = date(2000, 1, 1)
 
 def local_day(ms: int, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(ms / 1000, tz).date().isoformat()
+
+
+def local_date(ms: int, tz: ZoneInfo) -> date:
+    return datetime.fromtimestamp(ms / 1000, tz).date()
 
 
 def local_time(ms: int, tz: ZoneInfo) -> datetime:

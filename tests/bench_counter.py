@@ -89,12 +89,11 @@ MEMORY = textwrap.dedent("""
 def waiting_station(db: Path) -> None:
     from cabin.config import load_config
     from cabin.kiosk.business.accounts import Accounts
-    from cabin.kiosk.business.migrations import migrations
+    from cabin.kiosk.station import open_store
     from cabin.queue.engine import Station
-    from cabin.queue.store import Store
 
     config = load_config()
-    with Store(db, migration_sets=[migrations], durable=False) as store:
+    with open_store(db, durable=False) as store:
         accounts = Accounts(store)
         root = accounts.add("root", "admin", "bench-pass-1")
         accounts.add("li", "clerk", "bench-pass-1", by=root)

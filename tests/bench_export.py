@@ -36,11 +36,10 @@ from pathlib import Path
 from cabin.config import default_config_path, load_config
 from cabin.kiosk.business.figures import business_figures
 from cabin.kiosk.cli.app import main as cabin
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.kiosk.station import open_store
 from cabin.queue.reports.export import export_days
 from cabin.queue.reports.figures import EVENT_COLUMNS, _first_id_on_or_after
 from cabin.queue.simulate import simulate_day
-from cabin.queue.store import Store
 from tests.benchtools import log, result
 
 GOAL = 3.0
@@ -62,7 +61,7 @@ def big_station(tmp: Path) -> Path:
 
 def simulated_day(tmp: Path, config_path: Path) -> Path:
     db = tmp / "day.sqlite"
-    store = Store(db, durable=False, migration_sets=[kiosk_migrations])
+    store = open_store(db, durable=False)
     figures = simulate_day(store, load_config(config_path), DAY, CITIZENS, seed=1)
     store.close()
     log(f"export: simulated {DAY}: {figures['tickets_issued']} tickets, {figures['errands_done']} errands done")
@@ -81,7 +80,7 @@ def weekdays(year: int, n: int) -> list[str]:
 def copied_year(tmp: Path, template: Path) -> Path:
     """The template day's rows on YEAR_DAYS weekdays, in time order."""
     db = tmp / "year.sqlite"
-    store = Store(db, durable=False, migration_sets=[kiosk_migrations])  # the real schema
+    store = open_store(db, durable=False)  # the real schema
     store.close()
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
@@ -144,7 +143,7 @@ def exporter(db: Path, config_path: Path, days: list[str], out: Path, formats: s
     figures, then `export_days` (read, compute, write every file, fsync'ed and renamed), on an
     open store, as the floor reads on an open connection."""
     config = load_config(config_path)
-    store = Store(db, migration_sets=[kiosk_migrations])
+    store = open_store(db)
     font = None
     if formats == "all":
         from cabin.drivers.fonts import cjk_font

@@ -29,9 +29,9 @@ def clock(config):
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "cabin.sqlite")
-    yield s
-    s.close()
+    """The queue's store alone, as the queue's own tests want it."""
+    with Store(tmp_path / "cabin.sqlite") as s:
+        yield s
 
 
 @pytest.fixture
@@ -44,12 +44,11 @@ STAFF_PASSWORD = "counter-pass-1"
 
 @pytest.fixture
 def kiosk_store(tmp_path):
-    """The store with the counter's (kiosk) tables too."""
-    from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+    """The station's store as kiosk/station.py opens it: the counter's tables too."""
+    from cabin.kiosk.station import open_store
 
-    s = Store(tmp_path / "cabin.sqlite", migration_sets=[kiosk_migrations])
-    yield s
-    s.close()
+    with open_store(tmp_path / "cabin.sqlite") as s:
+        yield s
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def test_the_demo_station_prints_a_ticket_and_draws_a_card_in_chinese(fresh, tmp
         from cabin.kiosk import paths
         from cabin.kiosk.business import cardface, tokens
         from cabin.kiosk.demo import DemoStation
-        from cabin.kiosk.business.migrations import migrations
+        from cabin.kiosk.station import open_store
         from cabin.kiosk.business.tempcards import TempCards
         from cabin.kiosk.business.tickets import TicketDesk
         from cabin.drivers.idreader.simphoto import decode
@@ -71,7 +71,7 @@ def test_the_demo_station_prints_a_ticket_and_draws_a_card_in_chinese(fresh, tmp
         from cabin.queue.engine import Station
         from cabin.queue.store import Store
 
-        with DemoStation() as demo, Store(demo.db, migration_sets=[migrations]) as store:
+        with DemoStation() as demo, open_store(demo.db) as store:
             desk = TicketDesk(Station(store, demo.config), demo.config, tokens.load_secret(paths.secret_file()))
             issued = desk.issue(["id.temporary", "ee.passport"])
             card = demo.first_card

@@ -1,9 +1,13 @@
-"""What a card says, as one record, for all four card types; masking; JSON form.
+"""What a card says, as one record, for all four card types; JSON form.
 
 The record is what the rest of Cabin sees of a card. Fields a card type does not carry stay
 empty ("" or None). The photo is kept as the card's WLT bytes (a proprietary compression with no
 open decoder: an external decoder command may be configured); the fingerprint block only when
 it was asked for and the card has one.
+
+The record holds the card's data whole: masking it for a screen is the counter's rule
+(cabin.kiosk.privacy), not the driver's. Its repr, which reaches logs and tracebacks, shows none
+of the holder's personal data.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class IdCard:
     card_type: CardType
     name: str                       # Chinese name (an I card may have none)
     sex: str                        # "1" male, "2" female, as on the card
-    birth: date | None  # None only in a masked record
+    birth: date | None              # None only in a masked record (kiosk.privacy.mask_card)
     id_number: str                  # ID / permit / permanent residence number
     valid_from: date
     valid_to: date | None           # None: long-term (长期)
@@ -74,10 +78,8 @@ class IdCard:
     fingerprint: bytes = field(default=b"", repr=False)  # empty: not asked for, or none on the card
 
     def __repr__(self) -> str:
-        # reprs end up in logs and tracebacks: show them masked, like a screen would
-        m = self.masked()
-        return (f"IdCard({m.card_type.value}, name={m.name!r}, id_number={m.id_number!r},"
-                f" valid_to={'长期' if m.long_term else m.valid_to})")
+        # reprs end up in logs and tracebacks: the card's kind and validity, nobody's name or number
+        return f"IdCard({self.card_type.value}, valid_to={LONG_TERM if self.long_term else self.valid_to})"
 
     @property
     def nation(self) -> str:
@@ -94,16 +96,6 @@ class IdCard:
     @property
     def has_fingerprint(self) -> bool:
         return bool(self.fingerprint)
-
-    def masked(self) -> "IdCard":
-        """The record as screens and exports may show it (domain.md 6): names cut to the surname
-        plus `*`, numbers to their first 6 and last 4, no address, photo or fingerprint, and no
-        birth date — it is digits 7 to 14 of the ID number, and would unmask it."""
-        return dataclasses.replace(
-            self, name=mask_name(self.name), name_en=mask_name(self.name_en),
-            id_number=mask_number(self.id_number), pass_number=mask_number(self.pass_number),
-            address="", photo=b"", fingerprint=b"", birth=None,
-        )
 
     def to_dict(self) -> dict:
         """JSON-ready: dates ISO, valid_to `长期` when long-term, photo and fingerprint base64."""
@@ -145,17 +137,3 @@ def _date(text: str) -> date:
     text = text.replace("-", "")
     return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
 
-
-def mask_number(number: str) -> str:
-    """First 6 and last 4 kept: `350206********1234`. Short numbers keep only the last 4."""
-    if not number:
-        return ""
-    if len(number) > 10:
-        return number[:6] + "*" * (len(number) - 10) + number[-4:]
-    return "*" * max(len(number) - 4, 0) + number[-4:]
-
-
-def mask_name(name: str) -> str:
-    """Surname plus `*`: `陈*`. The first character is the surname (a two-character surname
-    such as 欧阳 shows one character: the mask errs on the side of showing less)."""
-    return name[0] + "*" if name else ""

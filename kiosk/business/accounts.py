@@ -29,16 +29,16 @@ import hmac
 import json
 import secrets
 import sqlite3
-import time
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from cabin.queue.clock import SystemClock
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit
-from cabin.kiosk.business.migrations import ensure_applied
 
 ROLES = ("clerk", "supervisor", "admin")
+COUNTER_ROLES = ("clerk", "supervisor")  # who may act at a counter: accept, print, hand over, reveal
 SCRYPT_PARAMS = {"alg": "scrypt", "n": 2 ** 14, "r": 8, "p": 1, "dklen": 32}
 SALT_BYTES = 16
 LOCKOUT_FAILURES = 5
@@ -65,11 +65,6 @@ class Account:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-class _WallClock:
-    def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000
 
 
 # -- passwords --------------------------------------------------------------------------------
@@ -156,10 +151,9 @@ def check_actor(conn: sqlite3.Connection, actor: Account, *roles: str) -> Accoun
 
 class Accounts:
     def __init__(self, store, clock=None):
-        """`store`: a cabin.queue.store.Store; the kiosk migrations are applied if pending."""
+        """`store`: the station's store, as cabin.kiosk.station opens it (with the counter's tables)."""
         self.store = store
-        self.clock = clock or _WallClock()
-        ensure_applied(store)
+        self.clock = clock or SystemClock()
 
     # -- reading ------------------------------------------------------------------------------
     def count(self) -> int:

@@ -10,17 +10,15 @@ from __future__ import annotations
 from datetime import date
 
 from cabin.config import StationConfig
-from cabin.queue.clock import SystemClock, local_day
+from cabin.queue.clock import SystemClock, local_date
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit, cardrules, identity
-from cabin.kiosk.business.accounts import Account, check_actor
-from cabin.kiosk.business.lostfound import check_source
-from cabin.kiosk.business.migrations import ensure_applied
+from cabin.kiosk.privacy import mask_id
+from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt
-from cabin.kiosk.checks import clean_reason
+from cabin.kiosk.checks import check_source, clean_reason
 
-ACTING_ROLES = ("clerk", "supervisor")
 _DATE_OF = {cardrules.State.APPROVED: "approved_on", cardrules.State.RECEIVED: "received_on",
             cardrules.State.COLLECTED: "collected_on", cardrules.State.REFUSED: "refused_on"}
 _COLUMNS = ("receipt", "id_number", "kind", "cross_region", "state", "fee_yuan", "validity_years", "accepted_on",
@@ -31,7 +29,7 @@ _COLUMNS = ("receipt", "id_number", "kind", "cross_region", "state", "fee_yuan",
 def public(row) -> dict:
     """An application as any screen or export may show it: the number masked."""
     d = {c: row[c] for c in _COLUMNS}
-    d["number"] = identity.mask(d.pop("id_number"))
+    d["number"] = mask_id(d.pop("id_number"))
     d["cross_region"] = bool(d["cross_region"])
     d["validity"] = "长期" if d["validity_years"] is None else f"{d['validity_years']} years"
     return d
@@ -42,10 +40,9 @@ class Applications:
         self.store, self.config = store, config
         self.tz = config.station.tz
         self.clock = clock or SystemClock(self.tz)
-        ensure_applied(store)
 
     def today(self) -> date:
-        return date.fromisoformat(local_day(self.clock.now_ms(), self.tz))
+        return local_date(self.clock.now_ms(), self.tz)
 
     def accept(self, number: str, kind: str, *, by: Account, source: str = "reader", reason: str | None = None) -> dict:
         try:
@@ -57,16 +54,16 @@ class Applications:
         checked = identity.check(number, self.config.station.province, today=today)
         if not checked.valid:
             raise CabinError("the ID number {number} is not valid: {reason}",
-                             number=identity.mask(checked.number), reason=checked.reason)
+                             number=mask_id(checked.number), reason=checked.reason)
         policy = self.config.id_card
         cardrules.check_allowed(kind, checked.cross_region, policy)
         validity = cardrules.validity_years(checked.birth, today)
         due = cardrules.deadline(today, checked.cross_region, policy)
         with self.store.write() as conn:
-            clerk = check_actor(conn, by, *ACTING_ROLES)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             if conn.execute("SELECT receipt FROM applications WHERE id_number = ? AND state IN ('accepted',"
                             " 'approved', 'received')", (checked.number,)).fetchone():
-                raise CabinError("{number} already has an open application", number=identity.mask(checked.number))
+                raise CabinError("{number} already has an open application", number=mask_id(checked.number))
             now = self.clock.now_ms()
             receipt = next_receipt(conn, "applications", "SL", today.isoformat())
             conn.execute(
@@ -76,7 +73,7 @@ class Applications:
                 (receipt, checked.number, kind.value, int(checked.cross_region), cardrules.fee(kind, policy),
                  validity, today.isoformat(), due.isoformat(), clerk.name, source, reason, now))
             audit.record(conn, clerk.name, "application.accept", receipt,
-                         {"number": identity.mask(checked.number), "kind": kind.value,
+                         {"number": mask_id(checked.number), "kind": kind.value,
                           "cross_region": checked.cross_region, "source": source}, at=now)
             if kind is cardrules.Kind.REPLACEMENT:
                 # 补领: the lost card is being replaced, so a found one handed in later is destroyed
@@ -85,7 +82,7 @@ class Applications:
                     conn.execute("UPDATE loss_reports SET state = 'replaced', closed_by = ?, closed_at = ? WHERE id = ?",
                                  (clerk.name, now, loss["id"]))
                     audit.record(conn, clerk.name, "loss.replaced", loss["receipt"],
-                                 {"number": identity.mask(checked.number), "application": receipt}, at=now)
+                                 {"number": mask_id(checked.number), "application": receipt}, at=now)
             return public(self._row(conn, receipt))
 
     def advance(self, receipt: str, to: str, *, by: Account, reason: str | None = None) -> dict:
@@ -96,7 +93,7 @@ class Applications:
         # a refusal needs its reason (cardrules.advance); any reason given is checked as every reason is
         reason = clean_reason(reason, "reason") if reason is not None and reason.strip() else None
         with self.store.write() as conn:
-            clerk = check_actor(conn, by, *ACTING_ROLES)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             row = self._row(conn, receipt)
             cardrules.advance(cardrules.State(row["state"]), target, bool(row["cross_region"]), reason)
             now = self.clock.now_ms()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import time
 import unicodedata
 from typing import Any
 
@@ -54,7 +53,7 @@ def _clean(value: Any) -> Any:
 
 
 def record(conn: sqlite3.Connection, actor: str | None, action: str, subject: str | None,
-           detail: dict | None = None, *, at: int | None = None) -> dict:
+           detail: dict | None = None, *, at: int) -> dict:
     """Append one entry and return it (with its id and hash). Must run inside a write
     transaction: reading the last hash and appending are then one step for every process."""
     if not conn.in_transaction:
@@ -64,7 +63,7 @@ def record(conn: sqlite3.Connection, actor: str | None, action: str, subject: st
     seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
     entry = {
         "id": (seq[0] if seq else 0) + 1,
-        "at": int(at if at is not None else time.time_ns() // 1_000_000),
+        "at": int(at),  # the change's own time, from the station's clock
         "actor": printable(actor),
         "action": printable(action),
         "subject": printable(subject),

@@ -82,14 +82,6 @@ def upgrade(legacy15: str) -> str:
     return first17 + check_character(first17)
 
 
-def mask(number: str) -> str:
-    """For screens, exports and logs: the first 6 and the last 4 characters (350206********1234)."""
-    n = normalise(number)
-    if len(n) <= 10:
-        return "*" * len(n)
-    return n[:6] + "*" * (len(n) - 10) + n[-4:]
-
-
 def looks_like_id(candidate: str) -> bool:
     """Could these 15 or 18 characters (digits; the 18th may be X) be someone's ID number, typed
     in passing, with a slip or two? Looser than `check` on purpose: it finds ID numbers in free
@@ -118,10 +110,9 @@ def _real_date(year: str, month: str, day: str) -> bool:
     return True
 
 
-def check(number: str, province: str = "35", today: date | None = None) -> IdCheck:
+def check(number: str, province: str = "35", *, today: date) -> IdCheck:
     """Is `number` a citizen ID number? `province` is the station's (two digits): a number from
-    elsewhere is cross-region. `today` defaults to the host's date (the CLI passes the station's)."""
-    today = today or date.today()
+    elsewhere is cross-region. `today` is the station's (its clock, its time zone), never the host's."""
     n = normalise(number)
 
     def refuse(reason: str, shown: str | None = None, legacy: bool = False) -> IdCheck:

@@ -11,17 +11,18 @@ reader or is typed with a reason. The record, its audit entry and the completion
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from cabin.config import StationConfig
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit, identity
-from cabin.kiosk.business.accounts import Account, check_actor
-from cabin.kiosk.business.lostfound import check_source
+from cabin.kiosk.privacy import mask_id
+from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
+from cabin.kiosk.checks import check_source
 from cabin.kiosk.business.receipts import next_receipt
 
-ACTING_ROLES = ("clerk", "supervisor")
 
 
 def checklist(config: StationConfig, service: str) -> dict:
@@ -71,7 +72,7 @@ class Intake:
     def record(self, window: int, *, by: Account, number: str, source: str = "reader", reason: str | None = None,
                fee_option: str | None = None, fine: int | None = None, documents_checked: bool = False) -> dict:
         source, reason = check_source(source, reason)
-        checked = identity.check(number, self.config.station.province)
+        checked = identity.check(number, self.config.station.province, today=date.fromisoformat(self.station.today()))
         if not checked.valid:
             raise CabinError("the ID number is not valid: {reason}", reason=checked.reason)
         result: dict = {}
@@ -88,7 +89,7 @@ class Intake:
                 raise CabinError("check the documents first ({documents}), then record with --documents-checked",
                                  documents="、".join(docs))
             option, yuan = fee_for(self.config, service, fee_option, fine)
-            clerk = check_actor(conn, by, *ACTING_ROLES)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             day = self.station.today()
             receipt = next_receipt(conn, "intake_records", category.upper(), day)
             conn.execute(
@@ -99,9 +100,9 @@ class Intake:
                  reason, option, yuan, json.dumps(docs, ensure_ascii=False), now))
             audit.record(conn, clerk.name, "intake.record", receipt,
                          {"service": service, "ticket": req["ticket"], "window": window,
-                          "number": identity.mask(checked.number), "source": source, "fee_yuan": yuan}, at=now)
+                          "number": mask_id(checked.number), "source": source, "fee_yuan": yuan}, at=now)
             result.update(receipt=receipt, service=service, ticket=req["ticket"], fee_option=option, fee_yuan=yuan,
-                          documents=docs, number=identity.mask(checked.number), clerk=clerk.name)
+                          documents=docs, number=mask_id(checked.number), clerk=clerk.name)
 
         completion = self.station.complete(window, record=write)
         continued = completion.continued

@@ -27,62 +27,19 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
 
-from cabin.queue.clock import EARLIEST_DAY, SystemClock, local_day
+from cabin.queue.clock import EARLIEST_DAY, SystemClock, local_date, local_day
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit, identity
-from cabin.kiosk import checks as text
-from cabin.kiosk.business.accounts import Account, check_actor
-from cabin.kiosk.business.migrations import ensure_applied
+from cabin.kiosk.privacy import mask_id, mask_name, mask_phone
+from cabin.kiosk.checks import check_source, clean_phone, clean_required
+from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt
 
-SOURCES = ("reader", "manual")
 LOSS_STATES = ("reported", "cancelled", "replaced")
 FOUND_STATES = ("held", "destroyed", "returned")
 NOTIFY_WAYS = ("phone", "sms", "letter")
-ACTING_ROLES = ("clerk", "supervisor")
 RECEIPT_PREFIX = "GS"
-MAX_TEXT = 200
-
-
-# -- masking ---------------------------------------------------------------------------------
-def mask_name(name: str | None) -> str | None:
-    """Surname plus "*" (domain.md section 6): the first character and one star."""
-    if not name:
-        return name
-    return name[0] + "*"
-
-
-mask_phone = text.mask_phone  # the first 3 and the last 4 digits: 138****5678
-
-
-# -- checking input --------------------------------------------------------------------------
-def clean_text(value: str | None, what: str, max_len: int = MAX_TEXT) -> str:
-    """kiosk.text.clean (control characters, escape sequences and bidi overrides refused; every
-    real character kept, beyond the BMP too), and not empty."""
-    text_ = text.clean(value if value is not None else "", what, max_length=max_len)
-    if not text_:
-        raise CabinError("the {what} cannot be empty", what=what)
-    return text_
-
-
-def clean_phone(value: str | None) -> str:
-    phone = clean_text(value, "finder's phone", 32).replace(" ", "").replace("-", "")
-    digits = phone[1:] if phone.startswith("+") else phone
-    if not digits.isascii() or not digits.isdigit() or not 5 <= len(digits) <= 20:
-        raise CabinError("the finder's phone must be 5 to 20 digits (spaces, dashes and a leading + allowed)")
-    return phone
-
-
-def check_source(source: str, reason: str | None) -> tuple[str, str | None]:
-    """An identity comes from the card reader, or is typed by hand with a reason."""
-    if source not in SOURCES:
-        raise CabinError('unknown identity source "{source}" (reader or manual)', source=audit.printable(source))
-    if source == "manual":
-        return source, text.clean_reason(reason, "reason for typing the number by hand")
-    if reason is not None and reason.strip():
-        return source, text.clean_reason(reason, "reason")
-    return source, None
 
 
 # -- records ---------------------------------------------------------------------------------
@@ -104,7 +61,7 @@ class LossReport:
 
     @property
     def number_masked(self) -> str:
-        return identity.mask(self.number)
+        return mask_id(self.number)
 
     def __repr__(self) -> str:
         return f"LossReport({self.receipt}, {self.number_masked}, {self.state}, found={[f.id for f in self.found]})"
@@ -144,7 +101,7 @@ class FoundCard:
 
     @property
     def number_masked(self) -> str:
-        return identity.mask(self.number)
+        return mask_id(self.number)
 
     def __repr__(self) -> str:
         return f"FoundCard({self.id}, {self.number_masked}, {self.state}, loss={self.loss.receipt if self.loss else None})"
@@ -203,24 +160,23 @@ def _loss(conn: sqlite3.Connection, row, with_found: bool = True) -> LossReport:
 
 class LostFound:
     def __init__(self, store, config, clock=None):
-        """`store`: a cabin.queue.store.Store (the kiosk migrations are applied if pending);
+        """`store`: a cabin.queue.store.Store as cabin.kiosk.station opens it;
         `config`: the station config (province for ID checks, time zone for the receipt day)."""
         self.store = store
         self.config = config
         self.tz = config.station.tz
         self.clock = clock or SystemClock(self.tz)
-        ensure_applied(store)
 
     # -- helpers ------------------------------------------------------------------------------
     def today(self) -> date:
-        return date.fromisoformat(local_day(self.clock.now_ms(), self.tz))
+        return local_date(self.clock.now_ms(), self.tz)
 
     def number(self, text: str, what: str = "ID number") -> str:
         """The normalised number, or CabinError naming it masked."""
         check = identity.check(text or "", province=self.config.station.province, today=self.today())
         if not check.valid:
             raise CabinError("the {what} {number} is not valid: {reason}",
-                             what=what, number=identity.mask(check.number), reason=check.reason)
+                             what=what, number=mask_id(check.number), reason=check.reason)
         return check.number
 
     def _receipt(self, conn: sqlite3.Connection, now: int) -> str:
@@ -252,15 +208,15 @@ class LostFound:
         if person != card:
             raise CabinError("a loss report is made in person only: the applicant {applicant}"
                              " is not the card's holder {holder}",
-                             applicant=identity.mask(person), holder=identity.mask(card))
+                             applicant=mask_id(person), holder=mask_id(card))
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             open_row = conn.execute("SELECT receipt FROM loss_reports WHERE number = ? AND state = 'reported'",
                                     [card]).fetchone()
             if open_row is not None:
                 raise CabinError("{number} already has an open loss report, {receipt}",
-                                 number=identity.mask(card), receipt=open_row[0])
+                                 number=mask_id(card), receipt=open_row[0])
             receipt = self._receipt(conn, now)
             cur = conn.execute(
                 "INSERT INTO loss_reports (receipt, number, state, source, source_reason, reported_by, reported_at)"
@@ -268,7 +224,7 @@ class LostFound:
             report = _loss(conn, conn.execute(f"SELECT {_LOSS_COLS} FROM loss_reports WHERE id = ?",
                                               [cur.lastrowid]).fetchone())
             audit.record(conn, actor, "loss.report", receipt,
-                         {"number": identity.mask(card), "source": source, "reason": reason,
+                         {"number": mask_id(card), "source": source, "reason": reason,
                           "found": [f.id for f in report.found]}, at=now)
             return report
 
@@ -278,20 +234,20 @@ class LostFound:
         presented = self.number(number, "presented card's number")
         source, reason = check_source(source, reason)
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             row = self._loss_row(conn, receipt)
             report = LossReport(*tuple(row))
             if presented != report.number:
                 raise CabinError("the card presented ({number}) is not the one reported in {receipt}",
-                                 number=identity.mask(presented), receipt=report.receipt)
+                                 number=mask_id(presented), receipt=report.receipt)
             if report.state != "reported":
                 raise CabinError("{receipt} is {state}, not reported: it cannot be cancelled",
                                  receipt=report.receipt, state=report.state)
             conn.execute("UPDATE loss_reports SET state = 'cancelled', closed_by = ?, closed_at = ?, close_source = ?,"
                          " close_reason = ? WHERE id = ?", [actor, now, source, reason, report.id])
             audit.record(conn, actor, "loss.cancel", report.receipt,
-                         {"number": identity.mask(report.number), "source": source, "reason": reason}, at=now)
+                         {"number": mask_id(report.number), "source": source, "reason": reason}, at=now)
             return _loss(conn, conn.execute(f"SELECT {_LOSS_COLS} FROM loss_reports WHERE id = ?",
                                             [report.id]).fetchone())
 
@@ -299,7 +255,7 @@ class LostFound:
         """The owner has had the card replaced (补领): the report is closed as "replaced", and a
         found card of that number handed in later is destroyed."""
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             report = LossReport(*tuple(self._loss_row(conn, receipt)))
             if report.state != "reported":
@@ -307,7 +263,7 @@ class LostFound:
             conn.execute("UPDATE loss_reports SET state = 'replaced', closed_by = ?, closed_at = ? WHERE id = ?",
                          [actor, now, report.id])
             audit.record(conn, actor, "loss.replaced", report.receipt,
-                         {"number": identity.mask(report.number)}, at=now)
+                         {"number": mask_id(report.number)}, at=now)
             return _loss(conn, conn.execute(f"SELECT {_LOSS_COLS} FROM loss_reports WHERE id = ?",
                                             [report.id]).fetchone())
 
@@ -331,9 +287,9 @@ class LostFound:
         loss report of the number marked replaced); else held, with a notification for the owner.
         Returns it with the matching loss report, if any."""
         card = self.number(number, "found card's number")
-        finder = clean_text(finder, "finder's name", 64)
+        finder = clean_required(finder, "finder's name", max_length=64)
         phone = clean_phone(phone)
-        place = clean_text(place, "place found")
+        place = clean_required(place, "place found")
         try:
             day = found_on if isinstance(found_on, date) else date.fromisoformat(str(found_on).strip())
         except ValueError:
@@ -345,7 +301,7 @@ class LostFound:
             raise CabinError("the date found {found_on} is before {earliest}: check the year",
                              found_on=day.isoformat(), earliest=EARLIEST_DAY.isoformat())
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             replaced_by_report = conn.execute(
                 "SELECT receipt FROM loss_reports WHERE number = ? AND state = 'replaced' ORDER BY id DESC LIMIT 1",
@@ -363,8 +319,8 @@ class LostFound:
                     "INSERT INTO found_cards (number, state, finder_name, finder_phone, place, found_on,"
                     " registered_by, registered_at) VALUES (?, 'held', ?, ?, ?, ?, ?, ?)",
                     [card, finder, phone, place, day.isoformat(), actor, now])
-                text = (f"您的居民身份证（{identity.mask(card)}）已被拾获并交至{self.config.station.name}，"
-                        f"请本人携带身份证明前来领取。 Your resident ID card ({identity.mask(card)}) was handed in at"
+                text = (f"您的居民身份证（{mask_id(card)}）已被拾获并交至{self.config.station.name}，"
+                        f"请本人携带身份证明前来领取。 Your resident ID card ({mask_id(card)}) was handed in at"
                         f" {self.config.station.name_en}; please collect it in person.")
                 conn.execute("INSERT INTO found_notifications (found_id, text, created_at) VALUES (?, ?, ?)",
                              [cur.lastrowid, text, now])
@@ -387,12 +343,12 @@ class LostFound:
         presented = self.number(number, "owner's ID number")
         source, reason = check_source(source, reason)
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             now = self.clock.now_ms()
             card = FoundCard(*tuple(self._found_row(conn, found_id)))
             if presented != card.number:
                 raise CabinError("the person's number ({number}) is not the card's ({card}): only the owner collects it",
-                                 number=identity.mask(presented), card=card.number_masked)
+                                 number=mask_id(presented), card=card.number_masked)
             if card.state != "held":
                 raise CabinError("found card {found_id} is {state}, not held: it cannot be handed over",
                                  found_id=card.id, state=card.state)
@@ -435,7 +391,7 @@ class LostFound:
         if how not in NOTIFY_WAYS:
             raise CabinError('unknown way "{how}" (phone, sms or letter)', how=audit.printable(how))
         with self.store.write() as conn:
-            actor = check_actor(conn, by, *ACTING_ROLES).name
+            actor = check_actor(conn, by, *COUNTER_ROLES).name
             found = _found(conn, self._found_row(conn, found_id), with_loss=False)
             if found.state != "held":
                 raise CabinError("found card {found_id} is {state}: only a held card's owner is told",

@@ -1,8 +1,8 @@
 """The counter's schema (kiosk/), as named sqlite-utils migrations: the set "cabin.kiosk".
 
-The queue's store applies it after the queue's own set: `Store(path, migration_sets=[migrations])`
-(the queue never imports kiosk). `ensure_applied(store)` brings a store opened without it up to
-date. Never edit a migration that has shipped: add a new one.
+The station's opener (cabin.kiosk.station) hands it to the queue's store, which applies it after
+the queue's own set (the queue never imports kiosk). Never edit a migration that has shipped:
+add a new one.
 
 Times are integer milliseconds since the epoch (UTC), as in the queue.
 """
@@ -12,13 +12,6 @@ from __future__ import annotations
 from cabin.queue.migrations import MigrationSet
 
 migrations = MigrationSet("cabin.kiosk")
-
-
-def ensure_applied(store) -> None:
-    """Apply this set's pending migrations to an open Store, in one write transaction."""
-    if not migrations.all_applied(store.conn):  # plain SQL: no sqlite-utils when there is nothing to do
-        with store.write():
-            migrations.apply(store.db)
 
 
 @migrations(name="0001_accounts_audit")

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit
-from cabin.kiosk.business.migrations import ensure_applied
 
 DAY_MS = 86_400_000
 GONE = "(purged)"
@@ -70,7 +69,6 @@ def purge(store, older_than_days: int, now_ms: int, today: str) -> dict:
     """Purge what closed more than `older_than_days` days before `now_ms`; the counts per table."""
     if older_than_days < 1:
         raise CabinError("--older-than must be at least 1 day")
-    ensure_applied(store)
     cutoff = now_ms - older_than_days * DAY_MS
     counts = {}
     with store.write() as conn:

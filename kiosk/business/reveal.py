@@ -10,17 +10,13 @@ nothing left to reveal and says so.
 from __future__ import annotations
 
 import base64
-import re
 
 from cabin.queue.errors import CabinError
 
-from cabin.kiosk.business import audit, identity
-from cabin.kiosk.business.accounts import Account, check_actor
-from cabin.kiosk.cli.args import MAX_ID
-from cabin.kiosk.checks import clean_reason
-from cabin.kiosk.business.migrations import ensure_applied
-
-ROLES = ("clerk", "supervisor")
+from cabin.kiosk.business import audit
+from cabin.kiosk.privacy import mask_card, mask_id
+from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
+from cabin.kiosk.checks import clean_reason, record_number
 
 # kind: (table, the column a reference names, the personal columns shown)
 KINDS = {
@@ -40,11 +36,10 @@ def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int)
     reason = clean_reason(reason, "reason for showing the personal data")
     table, key, columns = KINDS[kind]
     ref = (ref or "").strip().upper()
-    if key == "id" and not (re.fullmatch(r"[0-9]{1,19}", ref) and 1 <= int(ref) <= MAX_ID):  # ASCII digits, a row id
+    if key == "id" and record_number(ref) is None:
         raise CabinError("a {kind} record is named by its number, not {ref}", kind=kind, ref=repr(audit.printable(ref)))
-    ensure_applied(store)
     with store.write() as conn:
-        clerk = check_actor(conn, by, *ROLES)
+        clerk = check_actor(conn, by, *COUNTER_ROLES)
         row = conn.execute(f"SELECT * FROM {table} WHERE {key} = ?", (int(ref) if key == "id" else ref,)).fetchone()
         if row is None:
             raise CabinError("there is no {kind} record {ref}", kind=kind, ref=audit.printable(ref))
@@ -53,7 +48,7 @@ def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int)
                              kind=kind, ref=ref)
         number = row[columns[0]]
         audit.record(conn, clerk.name, "reveal", ref if key != "id" else f"{kind}:{ref}",
-                     {"record": kind, "number": identity.mask(number), "reason": reason}, at=now_ms)
+                     {"record": kind, "number": mask_id(number), "reason": reason}, at=now_ms)
     shown = {"kind": kind, "ref": ref, "revealed_by": clerk.name}
     for c in columns:
         value = row[c]
@@ -66,9 +61,8 @@ def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int)
 def audit_card_read(store, card, *, by: Account, reason: str, now_ms: int) -> None:
     """A card read shown unmasked (`cabin devices read-id --reveal`): its audit entry."""
     reason = clean_reason(reason, "reason for showing the personal data")
-    ensure_applied(store)
     with store.write() as conn:
-        clerk = check_actor(conn, by, *ROLES)
+        clerk = check_actor(conn, by, *COUNTER_ROLES)
         audit.record(conn, clerk.name, "reveal", "card read",
-                     {"record": "card", "number": card.masked().id_number, "card_type": card.card_type.value,
+                     {"record": "card", "number": mask_card(card).id_number, "card_type": card.card_type.value,
                       "reason": reason}, at=now_ms)

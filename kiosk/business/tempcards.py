@@ -59,17 +59,15 @@ from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, INSIDE
                                               PANELS_UNKNOWN, PRINTED, SPOILED, Witness, what_came_out)
 from cabin.drivers.errors import DeviceError, DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
-from cabin.queue.clock import SystemClock, local_day
+from cabin.queue.clock import SystemClock, local_date
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit, cardface, identity, temprules
-from cabin.kiosk.business.accounts import Account, check_actor
-from cabin.kiosk.business.lostfound import check_source, clean_text
-from cabin.kiosk.business.migrations import ensure_applied
+from cabin.kiosk.privacy import mask_id
+from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt
-from cabin.kiosk.checks import clean_reason
+from cabin.kiosk.checks import check_source, clean_reason, clean_required
 
-CLERKS = ("clerk", "supervisor")
 APPROVERS = ("supervisor",)
 MAX_NAME, MAX_ADDRESS = 40, 120
 PHOTO_DECODER_SECONDS = 20
@@ -89,7 +87,7 @@ class Person:
     photo_source: str = "reader"  # reader (decoded WLT) / file
 
     def __repr__(self) -> str:
-        return f"Person({identity.mask(self.number)})"
+        return f"Person({mask_id(self.number)})"
 
 
 # -- where the person and the photo come from -------------------------------------------------
@@ -151,7 +149,7 @@ _SHOWN = ("receipt", "state", "basis", "basis_ref", "agent_kind", "fee_yuan", "s
 def public(row, today: date | None = None) -> dict:
     """A temporary card as any screen may show it: masked, no address, no photo."""
     d = {c: row[c] for c in _SHOWN}
-    d["number"] = identity.mask(row["id_number"]) if row["purged_at"] is None else row["id_number"]
+    d["number"] = mask_id(row["id_number"]) if row["purged_at"] is None else row["id_number"]
     d["name"] = (row["name"][:1] + "*") if row["name"] else ""
     d["sex"] = SEXES.get(row["sex"], "")
     d["nation"] = NATIONS.get(row["nation_code"], "")
@@ -174,10 +172,9 @@ class TempCards:
         self.policy = config.temporary_card
         self.tz = config.station.tz
         self.clock = clock or SystemClock(self.tz)
-        ensure_applied(store)
 
     def today(self) -> date:
-        return date.fromisoformat(local_day(self.clock.now_ms(), self.tz))
+        return local_date(self.clock.now_ms(), self.tz)
 
     # -- request --------------------------------------------------------------------------------
     def request(self, person: Person, *, by: Account, basis: str | None = None, basis_ref: str | None = None,
@@ -189,12 +186,12 @@ class TempCards:
         checked = identity.check(person.number, self.config.station.province, today=today)
         if not checked.valid:
             raise CabinError("the ID number {number} is not valid: {reason}",
-                             number=identity.mask(checked.number), reason=checked.reason)
+                             number=mask_id(checked.number), reason=checked.reason)
         if checked.permit or checked.legacy:
             raise CabinError("a temporary resident ID card needs an 18-digit citizen ID number")
         source, source_reason = check_source(person.source, person.source_reason)
-        name = clean_text(person.name, Said("name"), MAX_NAME)
-        address = clean_text(person.address, Said("registered address"), MAX_ADDRESS)
+        name = clean_required(person.name, Said("name"), max_length=MAX_NAME)
+        address = clean_required(person.address, Said("registered address"), max_length=MAX_ADDRESS)
         if person.sex not in ("1", "2"):
             raise CabinError("the sex must be 1 (male) or 2 (female), as on the card")
         if person.sex != ("1" if checked.sex == "M" else "2"):
@@ -208,7 +205,7 @@ class TempCards:
         temprules.check_agent(checked.birth, today, checked.number, the_agent)
 
         with self.store.write() as conn:
-            clerk = check_actor(conn, by, *CLERKS)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             app = conn.execute("SELECT receipt, state, cross_region FROM applications WHERE id_number = ?"
                                " ORDER BY id DESC LIMIT 1", (checked.number,)).fetchone()
             pending = app if app is not None and app["state"] in temprules.PENDING else None
@@ -224,7 +221,7 @@ class TempCards:
                 ref = pending["receipt"] if pending else ref
                 temprules.check_basis(basis, pending["state"] if pending else (app["state"] if app else None), ref)
             else:
-                temprules.check_basis(basis, None, ref and clean_text(ref, Said("document reference"), 60))
+                temprules.check_basis(basis, None, ref and clean_required(ref, Said("document reference"), max_length=60))
             temprules.check_region(checked.cross_region, self.policy.cross_region,
                                    pending["state"] if pending else None, bool(pending and pending["cross_region"]))
             self._no_card_in_hand(conn, checked.number, today)
@@ -240,7 +237,7 @@ class TempCards:
                  the_agent and the_agent.name, the_agent and the_agent.document, int(checked.cross_region),
                  self.policy.fee, source, source_reason, person.photo_source, clerk.name, now, now))
             audit.record(conn, clerk.name, "tempcard.request", receipt,
-                         {"number": identity.mask(checked.number), "basis": basis, "source": source,
+                         {"number": mask_id(checked.number), "basis": basis, "source": source,
                           "agent": the_agent and the_agent.kind, "fee_yuan": self.policy.fee}, at=now)
             return public(self._row(conn, receipt), today)
 
@@ -253,19 +250,19 @@ class TempCards:
             raise CabinError("the {kind}'s ID number is not valid: {reason}", kind=kind, reason=checked.reason)
         document = agent.get("document")
         return temprules.Agent(kind, checked.number, checked.birth,
-                               clean_text(agent.get("name"), Said("{kind}'s name", kind=kind), MAX_NAME),
-                               clean_text(document, Said("power of attorney reference"), 60) if document else None)
+                               clean_required(agent.get("name"), Said("{kind}'s name", kind=kind), max_length=MAX_NAME),
+                               clean_required(document, Said("power of attorney reference"), max_length=60) if document else None)
 
     def _no_card_in_hand(self, conn, number: str, today: date) -> None:
         for row in conn.execute("SELECT receipt, state, valid_to FROM temp_cards WHERE id_number = ?"
                                 " AND state IN ('requested', 'approved', 'printed')", (number,)):
             if row["state"] != "printed":
                 raise CabinError("{number} already has a temporary card in the making ({receipt}, {state})",
-                                 number=identity.mask(number), receipt=row["receipt"], state=row["state"])
+                                 number=mask_id(number), receipt=row["receipt"], state=row["state"])
             if date.fromisoformat(row["valid_to"]) >= today:
                 raise CabinError("{number} holds a valid temporary card ({receipt}, valid to {valid_to}): void it"
                                  " first, with the reason",
-                                 number=identity.mask(number), receipt=row["receipt"], valid_to=row["valid_to"])
+                                 number=mask_id(number), receipt=row["receipt"], valid_to=row["valid_to"])
 
     # -- decision ---------------------------------------------------------------------------------
     def approve(self, receipt: str, *, by: Account) -> dict:
@@ -396,7 +393,7 @@ class TempCards:
             return {**public(self._row(conn, receipt), self.today()), "resumed": False}
 
     def _check_printable(self, conn, row, reprint_reason: str | None, by: Account) -> Account:
-        actor = check_actor(conn, by, *(APPROVERS if reprint_reason is not None else CLERKS))
+        actor = check_actor(conn, by, *(APPROVERS if reprint_reason is not None else COUNTER_ROLES))
         if reprint_reason is None:
             if row["state"] == "printed":
                 count = row["cards_printed"]
@@ -599,7 +596,7 @@ class TempCards:
     def void(self, receipt: str, *, by: Account, reason: str) -> dict:
         reason = clean_reason(reason, Said("reason for voiding the card"))
         with self.store.write() as conn:
-            clerk = check_actor(conn, by, *CLERKS)
+            clerk = check_actor(conn, by, *COUNTER_ROLES)
             row = self._row(conn, receipt)
             if row["state"] not in ("requested", "approved", "printed"):
                 raise CabinError("{receipt} is {state}: there is nothing to void",

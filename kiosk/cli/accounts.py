@@ -34,13 +34,11 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-import time
 
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit
 from cabin.kiosk.business.accounts import ROLES, Account, Accounts, normalise_name
-from cabin.kiosk.business.migrations import ensure_applied
 from cabin.kiosk.cli import options
 from cabin.kiosk.cli.app import EXIT_OK, EXIT_REFUSED, emit, when
 from cabin.kiosk.cli.args import MAX_AUDIT_LIMIT, integer
@@ -74,7 +72,7 @@ class PasswordReader:
 
 
 def _accounts(ctx) -> Accounts:
-    return Accounts(ctx.store())
+    return Accounts(ctx.store(), ctx.clock)
 
 
 def signed_in(ctx) -> Account:
@@ -90,10 +88,9 @@ def _sign_in_admin(accounts: Accounts, reader: PasswordReader, name: str) -> Acc
     return admin
 
 
-def _account_dict(account: Account, now_ms: int | None = None) -> dict:
+def _account_dict(account: Account, now_ms: int) -> dict:
     d = account.as_dict()
     del d["id"]
-    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     d["locked"] = d["locked_until"] is not None and d["locked_until"] > now_ms
     return d
 
@@ -113,7 +110,7 @@ def cmd_user_add(ctx) -> int:
             raise CabinError("the database has accounts: an admin adds new ones (--as ADMIN)")
         by = _sign_in_admin(accounts, reader, a.acting)
     account = accounts.add(name, a.role, reader.ask(f"new password for {name}: ", confirm=True), by=by)
-    result = _account_dict(account)
+    result = _account_dict(account, accounts.clock.now_ms())
     result["added_by"] = by.name if by else None
     emit(a, result, lambda r: f"added {r['role']} {r['name']}" + (f" (by {r['added_by']})" if r["added_by"] else
                                                                    " (the first admin)"))
@@ -174,7 +171,6 @@ def cmd_user_list(ctx) -> int:
 # -- audit --------------------------------------------------------------------------------------
 def cmd_audit_verify(ctx) -> int:
     store = ctx.store()
-    ensure_applied(store)
     with store.read() as conn:
         ok, bad, reason = audit.verify(conn)
         result = {"ok": ok, "first_bad_id": bad, "reason": reason, **audit.head(conn)}
@@ -189,7 +185,6 @@ def cmd_audit_verify(ctx) -> int:
 def cmd_audit_show(ctx) -> int:
     a = ctx.args
     store = ctx.store()
-    ensure_applied(store)
     # the log says who tried to sign in and why it failed, who read whose record and why: for an
     # admin's or a supervisor's eyes (verify, which shows nothing of it, stays open to anyone)
     accounts = _accounts(ctx)

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Callable
 
 from cabin.config import ConfigError, load_config
+from cabin.queue.clock import SystemClock
 from cabin.queue.errors import CabinError, shown
 
 from cabin.kiosk.cli import options
@@ -84,8 +85,9 @@ class Context:
     """What every command needs, opened lazily: a command that fails on its arguments
     never touches the database."""
 
-    def __init__(self, args: argparse.Namespace):
+    def __init__(self, args: argparse.Namespace, clock=None):
         self.args = args
+        self.clock = clock if clock is not None else SystemClock()  # the station's time: a fixed one in tests
         self._config = None
         self._store = None
 
@@ -105,19 +107,16 @@ class Context:
 
     def store(self, **kwargs):
         if self._store is None:
-            from cabin.queue.store import Store
+            from cabin.kiosk.station import open_store
 
-            from cabin.kiosk import paths
-            from cabin.kiosk.business.migrations import migrations as kiosk_migrations
-
-            self._store = Store(paths.resolve_db(self.args.db), migration_sets=[kiosk_migrations], **kwargs)
+            self._store = open_store(self.args.db, **kwargs)
         return self._store
 
     def station(self):
         from cabin.queue.engine import Station
 
         config = self.config  # a broken config is reported before the database is opened
-        return Station(self.store(), config)
+        return Station(self.store(), config, self.clock)
 
     def close(self) -> None:
         if self._store is not None:

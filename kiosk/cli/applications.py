@@ -19,25 +19,25 @@ def _text(r: dict) -> str:
 
 def cmd_accept(ctx) -> int:
     a = ctx.args
-    r = Applications(ctx.store(), ctx.config).accept(a.number, a.kind, by=signed_in(ctx), source=a.source, reason=a.reason)
+    r = Applications(ctx.store(), ctx.config, ctx.clock).accept(a.number, a.kind, by=signed_in(ctx), source=a.source, reason=a.reason)
     emit(a, r, _text)
     return EXIT_OK
 
 
 def cmd_advance(ctx) -> int:
     a = ctx.args
-    r = Applications(ctx.store(), ctx.config).advance(a.receipt, a.to, by=signed_in(ctx), reason=a.reason)
+    r = Applications(ctx.store(), ctx.config, ctx.clock).advance(a.receipt, a.to, by=signed_in(ctx), reason=a.reason)
     emit(a, r, _text)
     return EXIT_OK
 
 
 def cmd_show(ctx) -> int:
-    emit(ctx.args, Applications(ctx.store(), ctx.config).show(ctx.args.receipt), _text)
+    emit(ctx.args, Applications(ctx.store(), ctx.config, ctx.clock).show(ctx.args.receipt), _text)
     return EXIT_OK
 
 
 def cmd_list(ctx) -> int:
-    rows = Applications(ctx.store(), ctx.config).list(ctx.args.state, overdue=ctx.args.overdue)
+    rows = Applications(ctx.store(), ctx.config, ctx.clock).list(ctx.args.state, overdue=ctx.args.overdue)
     emit(ctx.args, {"applications": rows}, lambda r: "\n".join(map(_text, r["applications"])) or "none")
     return EXIT_OK
 

@@ -14,14 +14,14 @@ import argparse
 import ipaddress
 import math
 import re
-import time
 from datetime import date
 from typing import Callable
 
 from cabin.queue.clock import EARLIEST_DAY, local_day
 from cabin.queue.errors import CabinError, shown
 
-MAX_ID = 2**63 - 1            # SQLite's INTEGER: every row id and ticket id fits
+from cabin.kiosk.checks import MAX_ID, ascii_int
+
 MAX_AUDIT_LIMIT = 10_000      # `audit show --limit`: a screenful to a long page, never the whole log at once
 MAX_RETENTION_DAYS = 36_500   # `purge --older-than`: up to a hundred years (0 and less: retention's refusal)
 MAX_CITIZENS = 5_000          # `simulate`, `demo`: a day far busier than any station's
@@ -32,18 +32,12 @@ MAX_SECONDS = 3_600.0         # device timeouts: an hour at most
 # an export, to LATEST_DAY for a simulation.
 LATEST_DAY = date(2099, 12, 31)
 
-_INTEGER = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 
 
 def _named(name: str, func: Callable) -> Callable:
     func.__name__ = name  # argparse names the type in its own messages
     return func
-
-
-def ascii_int(text: str) -> int | None:
-    """The integer written in ASCII digits (an optional minus), else None."""
-    return int(text) if _INTEGER.fullmatch(text) else None
 
 
 def integer(low: int, high: int, what: str = "a whole number") -> Callable[[str], int]:
@@ -122,11 +116,11 @@ _named("seconds", seconds)
 _named("path", path)
 
 
-def resolve_day(text: str, config, *, future: bool = True) -> str:
+def resolve_day(text: str, config, clock, *, future: bool = True) -> str:
     """YYYY-MM-DD, or 'today' in the station's time zone (not the host's), from EARLIEST_DAY on;
     up to LATEST_DAY, or up to today where a later day makes no sense (`future=False`: an export
     of a day that has not come)."""
-    today = local_day(time.time_ns() // 1_000_000, config.station.tz)
+    today = local_day(clock.now_ms(), config.station.tz)
     if text == "today":
         return today
     try:

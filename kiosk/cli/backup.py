@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from cabin.queue import backup
 from cabin.queue.errors import CabinError
-from cabin.queue.store import Store, configured_busy_timeout_ms, create_database, examine, holds_nothing, schema_version
+from cabin.queue.store import configured_busy_timeout_ms, create_database, examine, holds_nothing, schema_version
 
 from cabin.kiosk import paths
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
 from cabin.kiosk.cli.app import EXIT_OK, emit
+from cabin.kiosk.station import MIGRATION_SETS, open_store
 
 
 def cmd_init(ctx) -> int:
@@ -20,16 +20,16 @@ def cmd_init(ctx) -> int:
     found = examine(db)
     if found != "missing":
         if a.replace_empty and holds_nothing(db):
-            create_database(db, [kiosk_migrations], replace_empty=True)
+            create_database(db, MIGRATION_SETS, replace_empty=True)
         else:  # a station already (nothing to do), or the Store says what is wrong with the file
-            with Store(db, migration_sets=[kiosk_migrations], create=False) as store:
+            with open_store(db, create=False) as store:
                 result = {"database": str(db), "created": False,
                           "schema_version": schema_version(store.db, store.migration_sets[1:])}
             emit(a, result, f"{db} holds a station already: nothing changed")
             return EXIT_OK
-    elif not create_database(db, [kiosk_migrations]):
+    elif not create_database(db, MIGRATION_SETS):
         raise CabinError("another process made the station {path} at the same moment: nothing changed", path=db)
-    with Store(db, migration_sets=[kiosk_migrations], create=False) as store:
+    with open_store(db, create=False) as store:
         result = {"database": str(db), "created": True,
                   "schema_version": schema_version(store.db, store.migration_sets[1:])}
     emit(a, result, f"new station database: {db}")
@@ -41,7 +41,7 @@ def cmd_backup(ctx) -> int:
     db = paths.resolve_db(a.db)
     if examine(db) == "missing":  # a backup reads: it never creates a database
         raise CabinError("there is no database at {path}", path=db)
-    result = backup.backup(ctx.store(), a.to, [kiosk_migrations])
+    result = backup.backup(ctx.store(), a.to, MIGRATION_SETS)
     emit(a, result, f"backed up {result['database']} to {result['backup']} ({result['bytes']:,} bytes,"
                      f" integrity_check ok)")
     return EXIT_OK
@@ -50,8 +50,8 @@ def cmd_backup(ctx) -> int:
 def cmd_restore(ctx) -> int:
     a = ctx.args
     db = paths.resolve_db(a.db)
-    result = backup.restore(db, a.file, [kiosk_migrations], busy_timeout_ms=configured_busy_timeout_ms())
-    with Store(db, migration_sets=[kiosk_migrations], create=False) as store:
+    result = backup.restore(db, a.file, MIGRATION_SETS, busy_timeout_ms=configured_busy_timeout_ms())
+    with open_store(db, create=False) as store:
         store.verify()  # the restored station opens, is brought up to date and passes quick_check
     saved = f"; the database it replaced is kept as {result['saved']}" if result["saved"] else ""
     emit(a, result, f"restored {result['database']} from {result['restored']}{saved}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
-import time
 
 from cabin.config import TICKET_MODES, Device, read_bounded
 from cabin.drivers.errors import DeviceError
@@ -105,7 +104,7 @@ def cmd_devices_read_id(ctx: Context) -> int:
     else:
         from cabin.kiosk.business.reveal import audit_card_read
 
-        audit_card_read(ctx.store(), card, by=clerk, reason=a.reason, now_ms=time.time_ns() // 1_000_000)
+        audit_card_read(ctx.store(), card, by=clerk, reason=a.reason, now_ms=ctx.clock.now_ms())
         record = card.to_dict()  # unmasked, photo and fingerprint base64: the read is in the audit log
     emit(a, record, lambda r: "\n".join(f"{k:<14} {v}" for k, v in r.items() if v not in ("", None)))
     return EXIT_OK

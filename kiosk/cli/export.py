@@ -51,8 +51,8 @@ def cmd_export(ctx) -> int:
     if a.day is None:
         return refuse(a, "export needs --day DATE (or `cabin export merge FILE... --out DIR`)", EXIT_USAGE)
     config = ctx.config
-    first = resolve_day(a.day, config, future=False)  # a day that has not come has nothing to export
-    days = days_between(first, resolve_day(a.to, config, future=False) if a.to else first)
+    first = resolve_day(a.day, config, ctx.clock, future=False)  # a day that has not come has nothing to export
+    days = days_between(first, resolve_day(a.to, config, ctx.clock, future=False) if a.to else first)
     db = paths.resolve_db(a.db)
     if not db.exists():  # an export reads: it never creates a database
         raise CabinError(f"there is no database at {db}")
@@ -63,12 +63,12 @@ def cmd_export(ctx) -> int:
     bar = _progress(a, days)
     if bar is None:
         done = export_days(store, config, days, Path(a.out), formats=a.format, with_events=a.with_events,
-                           font=font, extras=extras)
+                           font=font, extras=extras, now_ms=ctx.clock.now_ms())
     else:
         with bar:
             task = bar.add_task(f"exporting {days[0]} to {days[-1]}", total=len(days))
             done = export_days(store, config, days, Path(a.out), formats=a.format, with_events=a.with_events,
-                               font=font, extras=extras, progress=lambda day: bar.advance(task))
+                               font=font, extras=extras, now_ms=ctx.clock.now_ms(), progress=lambda day: bar.advance(task))
     result = {"station": config.station.code, "out": str(Path(a.out)), "days": done}
     _warn_skipped([s for d in done for s in d["skipped"]])
 

@@ -33,7 +33,7 @@ def _link(ctx, with_secret: bool = False):
     secret = (lambda: tokens.load_secret(paths.secret_file())) if with_secret else None
     if with_secret:
         secret()  # an unusable secret refuses the command now, not at the first citizen
-    return StationLink(paths.resolve_db(ctx.args.db), config, secret=secret)
+    return StationLink(paths.resolve_db(ctx.args.db), config, ctx.clock, secret=secret)
 
 
 def cmd_board(ctx) -> int:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
-from cabin.queue.clock import local_day
 
 from cabin.kiosk.business import identity
 from cabin.kiosk.cli.app import EXIT_OK, EXIT_REFUSED, complain, emit
+from cabin.kiosk.privacy import mask_id
 
 
 def id_result(check: identity.IdCheck) -> dict:
@@ -25,14 +24,17 @@ def id_result(check: identity.IdCheck) -> dict:
     }
 
 
-def station_today(config) -> date:
-    """Today in the station's time zone, not the host's: "not born in the future" is the station's."""
-    return date.fromisoformat(local_day(time.time_ns() // 1_000_000, config.station.tz))
+def station_today(ctx) -> date:
+    """Today on the station's clock in the station's time zone, not the host's: "not born in the
+    future" is the station's."""
+    from cabin.queue.clock import local_date
+
+    return local_date(ctx.clock.now_ms(), ctx.config.station.tz)
 
 
 def cmd_id_check(ctx) -> int:
     config = ctx.config
-    check = identity.check(ctx.args.number, province=config.station.province, today=station_today(config))
+    check = identity.check(ctx.args.number, province=config.station.province, today=station_today(ctx))
     result = id_result(check)
     if not check.valid:
         if ctx.args.json:
@@ -44,7 +46,7 @@ def cmd_id_check(ctx) -> int:
         # a screen shows the number masked (domain.md section 6); --json carries it whole
         notes = (["cross-region"] if r["cross_region"] else []) + (
             ["legacy 15-digit number, upgraded: look-up only, never printed"] if check.legacy else [])
-        return (f"valid: {identity.mask(r['number'])}  {r['region']} ({r['region_code']})  born {r['birth']}  "
+        return (f"valid: {mask_id(r['number'])}  {r['region']} ({r['region_code']})  born {r['birth']}  "
                 f"{'male' if r['sex'] == 'M' else 'female'}" + "".join(f"; {n}" for n in notes))
 
     emit(ctx.args, result, text)

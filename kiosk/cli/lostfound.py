@@ -17,7 +17,7 @@ from cabin.kiosk.cli.args import record_id
 
 def _service(ctx) -> LostFound:
     config = ctx.config  # a broken config is reported before the database is opened
-    return LostFound(ctx.store(), config)
+    return LostFound(ctx.store(), config, ctx.clock)
 
 
 def _loss_text(tz, r: dict) -> str:

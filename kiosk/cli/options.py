@@ -29,7 +29,7 @@ def acting(p: argparse.ArgumentParser, metavar: str = "CLERK", *, required: bool
 
 def id_source(p: argparse.ArgumentParser) -> None:
     """--source and --reason: an ID number from the card reader, or typed by hand with the reason."""
-    from cabin.kiosk.business.lostfound import SOURCES  # declared with the commands that take it, not at start-up
+    from cabin.kiosk.checks import SOURCES  # declared with the commands that take it, not at start-up
 
     p.add_argument("--source", choices=SOURCES, default="reader",
                    help="where the number came from: the card reader (default) or typed by hand")

@@ -3,7 +3,6 @@ after the retention period. Thin faces over kiosk/business/reveal.py and kiosk/b
 
 from __future__ import annotations
 
-import time
 
 from cabin.queue.clock import local_day
 
@@ -15,14 +14,10 @@ from cabin.kiosk.cli.app import EXIT_OK, emit
 from cabin.kiosk.cli.args import MAX_RETENTION_DAYS, integer
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def cmd_reveal(ctx) -> int:
     a = ctx.args
     ctx.config  # a broken config is reported before the database is opened
-    shown = revealing.reveal(ctx.store(), a.kind, a.ref, by=signed_in(ctx), reason=a.reason, now_ms=_now_ms())
+    shown = revealing.reveal(ctx.store(), a.kind, a.ref, by=signed_in(ctx), reason=a.reason, now_ms=ctx.clock.now_ms())
     emit(a, shown, lambda r: "\n".join(f"{k:<15} {'<photo, ' + str(len(v)) + ' base64 characters>' if k == 'photo_png' else v}"
                                         for k, v in r.items() if v not in (None, "")))
     return EXIT_OK
@@ -31,7 +26,7 @@ def cmd_reveal(ctx) -> int:
 def cmd_purge(ctx) -> int:
     a = ctx.args
     config = ctx.config
-    now = _now_ms()
+    now = ctx.clock.now_ms()
     result = retention.purge(ctx.store(), a.older_than, now, local_day(now, config.station.tz))
     emit(a, result, lambda r: f"purged the personal data of records closed more than {r['older_than_days']} days ago: "
                                + ", ".join(f"{t} {n}" for t, n in r["purged"].items()))

@@ -32,7 +32,7 @@ def cmd_simulate(ctx: Context) -> int:
     from cabin.queue.simulate import simulate_day
 
     a = ctx.args
-    day = resolve_day(a.day, ctx.config)
+    day = resolve_day(a.day, ctx.config, ctx.clock)
     result = simulate_day(ctx.store(durable=False), ctx.config, day, a.citizens, seed=a.seed,
                           progress=not a.json and sys.stderr.isatty())
     emit(a, result, figures_text)
@@ -48,7 +48,7 @@ def cmd_demo(ctx: Context) -> int:
     for suffix in ("", "-wal", "-shm", "-lock"):
         db.with_name(db.name + suffix).unlink(missing_ok=True)
     ctx.args.db = str(db)
-    day = last_open_day(ctx.config, resolve_day("today", ctx.config))
+    day = last_open_day(ctx.config, resolve_day("today", ctx.config, ctx.clock))
     citizens = ctx.args.citizens or capacity_citizens(ctx.config, day)
     result = simulate_day(ctx.store(durable=False), ctx.config, day, citizens, seed=1,
                           progress=not ctx.args.json and sys.stderr.isatty())

@@ -29,7 +29,7 @@ class DeviceFailed(CabinError):
 
 def _service(ctx) -> TempCards:
     config = ctx.config
-    return TempCards(ctx.store(), config)
+    return TempCards(ctx.store(), config, ctx.clock)
 
 
 def _text(r: dict) -> str:

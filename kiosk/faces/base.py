@@ -12,7 +12,6 @@ import gc
 import html
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -27,6 +26,7 @@ from cabin.queue.engine import Station
 from cabin.queue.store import Store
 
 from cabin.kiosk.faces.strings import Strings
+from cabin.kiosk.station import open_station, station_clock
 
 STYLESHEET = Path(__file__).with_name("faces.tcss")
 
@@ -58,13 +58,14 @@ class StationLink:
     _desk: object | None = field(default=None, repr=False)
     _clerk_stations: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        self.clock = station_clock(self.config, self.clock)
+
     def station(self) -> Station:
         with self._lock:
             if self._station is None:
-                from cabin.kiosk.business.migrations import migrations as kiosk_migrations
-
-                self._store = Store(self.db, migration_sets=[kiosk_migrations])
-                self._station = Station(self._store, self.config, self.clock)
+                self._station = open_station(self.db, config=self.config, clock=self.clock)
+                self._store = self._station.store
             return self._station
 
     def station_as(self, clerk: str | None) -> Station:
@@ -91,7 +92,7 @@ class StationLink:
             return self._desk
 
     def now_ms(self) -> int:
-        return self.clock.now_ms() if self.clock is not None else time.time_ns() // 1_000_000
+        return self.clock.now_ms()
 
     def close(self) -> None:
         with self._lock:

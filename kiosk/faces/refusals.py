@@ -98,7 +98,6 @@ REFUSALS: dict[str, str] = {
     "check the documents first ({documents}), then record with --documents-checked":
         "请先核对材料（{documents}），核对后再登记（--documents-checked）",
     # kiosk/lostfound.py
-    "the {what} cannot be empty": "{what}不能为空",
     "the finder's phone must be 5 to 20 digits (spaces, dashes and a leading + allowed)":
         "拾获人电话应为 5 至 20 位数字（可含空格、短横线，开头可加 +）",
     "unknown identity source \"{source}\" (reader or manual)":

@@ -7,13 +7,13 @@ the caller's extra figures, and writes the day's files as one atomic set. File n
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable
 
 from cabin.config import StationConfig
 
+from cabin.queue.clock import SystemClock
 from cabin.queue.errors import CabinError
 from cabin.queue.reports.exportfiles import (
     AtomicFiles,
@@ -90,7 +90,7 @@ def export_days(store: Store, config: StationConfig, days: list[str], out: Path,
     """Export each day; returns per day its main figures, the files written and the files skipped
     (a chart that could not be drawn: see `write_report`). A day that is not over yet (today)
     counts what is still going on up to `now_ms` (default: now)."""
-    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    now_ms = SystemClock().now_ms() if now_ms is None else now_ms
     done = []
     for day in days:
         with store.read() as conn:

@@ -18,7 +18,7 @@ from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.applications import Applications
 from cabin.kiosk.business.figures import business_figures
 from cabin.kiosk.business.lostfound import LostFound
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.kiosk.station import open_store
 from cabin.queue.reports import export as export_module
 from cabin.queue.clock import ManualClock, to_ms
 from cabin.queue.engine import Station
@@ -49,7 +49,7 @@ def day_db(tmp_path, config):
     """The hand-computed day (README "Daily exports" has no figures of its own: they are here)."""
     tz = config.station.tz
     clock = ManualClock(tz, datetime(2026, 11, 23, 8, 50, tzinfo=tz))
-    store = Store(tmp_path / "station.sqlite", migration_sets=[kiosk_migrations])
+    store = open_store(tmp_path / "station.sqlite")
     accounts = Accounts(store, clock)
     accounts.add("root", "admin", PW)
     root = accounts.authenticate("root", PW)
@@ -361,7 +361,7 @@ def test_formula_injection_is_neutralised(tmp_path, config):
 
     tz = config.station.tz
     clock = ManualClock(tz, datetime(2026, 11, 23, 9, 0, tzinfo=tz))
-    store = Store(tmp_path / "f.sqlite", migration_sets=[kiosk_migrations])
+    store = open_store(tmp_path / "f.sqlite")
     evil = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "'=quoted"]
     for i, name in enumerate(evil):
         station = Station(store, config, clock, clerk=name)

@@ -18,10 +18,9 @@ import pytest
 from cabin.config import default_config_path, load_config
 from cabin.kiosk.business import audit
 from cabin.kiosk.cli.app import main
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.kiosk.station import open_store
 from cabin.queue.clock import to_ms
 from cabin.queue.simulate import simulate_day
-from cabin.queue.store import Store
 
 DAY, NEXT = "2026-11-23", "2026-11-24"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -161,7 +160,7 @@ def district(tmp_path_factory):
     first, second = tmp / "one.sqlite", tmp / "two.sqlite"
     config2 = second_station(tmp)
     for path, cfg, citizens, seed in ((first, None, 260, 4), (second, config2, 150, 9)):
-        store = Store(path, durable=False, migration_sets=[kiosk_migrations])
+        store = open_store(path, durable=False)
         simulate_day(store, load_config(cfg), DAY, citizens, seed=seed)
         business = BUSINESS[path == first]
         with store.write() as conn:

@@ -230,16 +230,15 @@ def test_a_damaged_database_refuses_writes_and_doctor_reports_it(station):
 # -- backup and restore ------------------------------------------------------------------
 def test_backup_is_verified_private_and_made_while_others_write(station, tmp_path):
     from cabin.config import load_config
-    from cabin.kiosk.business.migrations import migrations
+    from cabin.kiosk.station import open_store
     from cabin.queue.engine import Station
-    from cabin.queue.store import Store
 
     stop = threading.Event()
     issued, failed = [], []
 
     def writer():
         try:
-            with Store(station.db, migration_sets=[migrations]) as store:
+            with open_store(station.db) as store:
                 st = Station(store, load_config())
                 while not stop.is_set():
                     issued.append(st.issue(["id.apply"]).ticket_id)

@@ -14,11 +14,11 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
+from cabin.kiosk.business.accounts import COUNTER_ROLES
 from cabin.kiosk.faces.base import sign_again
 from cabin.kiosk.faces.counter.devices import DeviceBar
 from cabin.kiosk.faces.widgets import TitleBar
 
-COUNTER_ROLES = ("clerk", "supervisor")
 
 
 class LoginScreen(Screen):

@@ -23,6 +23,7 @@ from cabin.kiosk.business.accounts import (
     SignInRefused,
 )
 from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.kiosk.station import open_store
 from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
 from cabin.queue.store import Store, schema_version
@@ -31,10 +32,8 @@ PW = "correct horse"
 
 
 @pytest.fixture
-def kstore(tmp_path):
-    s = Store(tmp_path / "cabin.sqlite", migration_sets=[kiosk_migrations])
-    yield s
-    s.close()
+def kstore(kiosk_store):  # (conftest's: the station as the opener makes it)
+    return kiosk_store
 
 
 @pytest.fixture
@@ -83,11 +82,14 @@ def test_store_applies_the_kiosk_set_after_the_queue_and_reports_each(kstore, tm
     plain.close()
 
 
-def test_accounts_bring_a_store_opened_without_the_set_up_to_date(tmp_path, mclock):
+def test_the_opener_brings_a_store_made_without_the_set_up_to_date(tmp_path, mclock):
+    # a database the queue alone made: the station's opener adds the counter's tables, so the
+    # services never have to check for them
     with Store(tmp_path / "q.sqlite") as store:
         assert kiosk_migrations.pending(store.db)
-        Accounts(store, mclock).add("root", "admin", PW)
+    with open_store(tmp_path / "q.sqlite") as store:
         assert not kiosk_migrations.pending(store.db)
+        Accounts(store, mclock).add("root", "admin", PW)
 
 
 # -- adding ---------------------------------------------------------------------------------

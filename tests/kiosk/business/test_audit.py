@@ -11,9 +11,8 @@ import sqlite3
 import pytest
 
 from cabin.kiosk.business import audit
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.kiosk.station import open_store
 from cabin.queue.errors import StoreError
-from cabin.queue.store import Store
 
 T0 = 1_795_000_000_000
 
@@ -25,7 +24,7 @@ def path(tmp_path):
 
 @pytest.fixture
 def store(path):
-    s = Store(path, migration_sets=[kiosk_migrations])
+    s = open_store(path)
     with s.write() as conn:
         for i in range(1, 7):
             audit.record(conn, "root" if i % 2 else "li", f"action.{i}", f"subject {i}", {"n": i}, at=T0 + i)
@@ -55,7 +54,7 @@ def test_an_intact_log_verifies(store):
 
 
 def test_an_empty_log_verifies(tmp_path):
-    with Store(tmp_path / "empty.sqlite", migration_sets=[kiosk_migrations]) as s, s.read() as conn:
+    with open_store(tmp_path / "empty.sqlite") as s, s.read() as conn:
         assert audit.verify(conn) == (True, None, None)
         assert audit.head(conn) == {"entries": 0, "last_id": None, "head": audit.GENESIS}
 
@@ -78,7 +77,7 @@ def test_the_triggers_refuse_update_and_delete(store):
 
 def test_record_runs_only_inside_a_write_transaction(store):
     with pytest.raises(RuntimeError):
-        audit.record(store.conn, None, "x", None)
+        audit.record(store.conn, None, "x", None, at=T0)
 
 
 def test_an_altered_row_is_named(store, path):
@@ -127,7 +126,7 @@ def test_rows_removed_from_the_end_are_missing(store, path):
     assert (ok, bad) == (False, 5) and "entries 5 to 6 removed from the end" in reason
     # and an entry appended afterwards does not hide it
     with store.write() as conn:
-        audit.record(conn, None, "later", None)
+        audit.record(conn, None, "later", None, at=T0 + 7)
     assert verify(store)[:2] == (False, 7)
 
 
@@ -164,7 +163,7 @@ def test_show_the_latest_oldest_first_and_by_actor(store):
 
 def test_control_characters_are_stored_visibly_and_names_beyond_the_bmp_kept(store):
     with store.write() as conn:
-        e = audit.record(conn, None, "login.failed", "li\x1b[2J\x9b1m\U00020000", {"tried": "a\x07b"})
+        e = audit.record(conn, None, "login.failed", "li\x1b[2J\x9b1m\U00020000", {"tried": "a\x07b"}, at=T0 + 7)
     assert e["subject"] == "li\\x1b[2J\\x9b1m\U00020000"
     assert e["detail"] == {"tried": "a\\x07b"}
     assert verify(store) == (True, None, None)

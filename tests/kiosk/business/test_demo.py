@@ -9,7 +9,7 @@ from cabin.drivers.idreader import IdCardReader
 from cabin.drivers.ticketprinter import TicketPrinter
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.demo import DEMO_ACCOUNTS, WAITING_TODAY, DemoStation
-from cabin.kiosk.business.migrations import migrations
+from cabin.kiosk.station import open_store
 from cabin.queue.engine import Station
 from cabin.queue.store import Store
 
@@ -30,7 +30,7 @@ def test_the_demo_station_is_ready_to_use(demo):
         assert printer.status().ready
     with TicketPrinter(demo.config.dispenser.ticket_printer.url) as printer:
         assert not printer.status().fault
-    with Store(demo.db, migration_sets=[migrations]) as store:
+    with open_store(demo.db) as store:
         for name, role, password in DEMO_ACCOUNTS:
             assert Accounts(store).authenticate(name, password).role == role
         state = Station(store, demo.config).queue_state()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cabin.kiosk.cli import app as cli
 from cabin.kiosk.business import identity
-from cabin.kiosk.business.identity import check, mask
+from cabin.kiosk.business.identity import check
 
 TODAY = date(2026, 5, 1)
 
@@ -172,14 +172,6 @@ def test_hong_kong_macau_taiwan_residence_permits(number, where):
 
 def test_ordinary_numbers_are_not_permits():
     assert not ok("350206198501011230").permit
-
-
-# -- masking -----------------------------------------------------------------------------------
-def test_mask_keeps_the_first_6_and_last_4():
-    assert mask("350206198501011234") == "350206********1234"
-    assert mask(" 11010519491231002x ") == "110105********002X"
-    assert mask("350206850101123") == "350206*****1123"
-    assert mask("123") == "***"
 
 
 # -- the property ------------------------------------------------------------------------------

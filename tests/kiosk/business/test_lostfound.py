@@ -15,10 +15,8 @@ import pytest
 from cabin.kiosk.business import audit
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.lostfound import LostFound
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
 from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
-from cabin.queue.store import Store
 
 PW = "correct horse"
 A = "350206199001011239"
@@ -28,10 +26,8 @@ B_MASKED = "350206********4560"
 
 
 @pytest.fixture
-def kstore(tmp_path):
-    s = Store(tmp_path / "cabin.sqlite", migration_sets=[kiosk_migrations])
-    yield s
-    s.close()
+def kstore(kiosk_store):  # (conftest's: the station as the opener makes it)
+    return kiosk_store
 
 
 @pytest.fixture

@@ -20,14 +20,13 @@ from cabin.kiosk.business.applications import Applications
 from cabin.kiosk.business.audit import verify
 from cabin.kiosk.business.intake import Intake
 from cabin.kiosk.business.lostfound import LostFound
-from cabin.kiosk.business.migrations import migrations
+from cabin.kiosk.station import open_store
 from cabin.kiosk.business.retention import purge
 from cabin.kiosk.business.reveal import reveal
 from cabin.kiosk.business.tempcards import Person, TempCards
 from cabin.queue.clock import local_day
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError
-from cabin.queue.store import Store
 
 PW = "counter-pass-1"
 A = "350206198503120019"     # Huli, male
@@ -160,7 +159,7 @@ def test_cli_reveal_purge_and_the_unmasked_card_read(tmp_path):
     def cabin(*args, stdin=f"{PW}\n"):
         return subprocess.run([*cabin_argv(), *args], input=stdin, env=env, capture_output=True, text=True, timeout=60)
 
-    with Store(tmp_path / "c.sqlite", migration_sets=[migrations]) as store:
+    with open_store(tmp_path / "c.sqlite") as store:
         accounts = Accounts(store)
         accounts.add("li", "clerk", PW, by=accounts.add("root", "admin", PW))
     receipt = json.loads(cabin("loss", "report", A, "--as", "li", "--json").stdout)["receipt"]

@@ -34,7 +34,6 @@ from cabin.drivers.idreader.simulator import placeholder
 from cabin.drivers.simhost import PtyHost
 from cabin.drivers.fonts import cjk_font
 from cabin.kiosk.business.cardface import FaceFields, render
-from cabin.queue.store import Store
 
 PW = "counter-pass-1"
 SAMPLES = json.loads((Path(__file__).resolve().parents[3] / "drivers" / "idreader" / "samples.json").read_text("utf-8"))
@@ -79,9 +78,9 @@ def station(tmp_path):
             return p
 
         from cabin.kiosk.business.accounts import Accounts
-        from cabin.kiosk.business.migrations import migrations
+        from cabin.kiosk.station import open_store
 
-        with Store(tmp_path / "cabin.sqlite", migration_sets=[migrations]) as store:  # (the CLI's own tests add users)
+        with open_store(tmp_path / "cabin.sqlite") as store:  # (the CLI's own tests add users)
             accounts = Accounts(store)
             root = accounts.add("root", "admin", PW)
             accounts.add("li", "clerk", PW, by=root)
@@ -150,11 +149,11 @@ def prepared(run, sample: dict) -> str:
     from cabin.config import load_config as load
     from cabin.kiosk.business.accounts import Accounts
     from cabin.kiosk.business.applications import Applications
-    from cabin.kiosk.business.migrations import migrations
+    from cabin.kiosk.station import open_store
     from cabin.kiosk.business.tempcards import Person, TempCards
 
     config = load(run.db.parent / "station.toml")
-    with Store(run.db, migration_sets=[migrations]) as store:
+    with open_store(run.db) as store:
         accounts = Accounts(store)
         li, wang = accounts.authenticate("li", PW), accounts.authenticate("wang", PW)
         Applications(store, config).accept(sample["id_number"], "replacement", by=li)

@@ -1,5 +1,6 @@
 """Text hygiene: real characters kept, control characters and escapes refused."""
 
+import re
 import unicodedata
 from datetime import date
 
@@ -7,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cabin.kiosk.business.identity import check_character, mask
+from cabin.kiosk.business.identity import check_character
+from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.checks import clean, clean_reason, personal_number, printable, problem
 from cabin.queue.errors import CabinError
 
@@ -134,9 +136,37 @@ def test_any_id_number_in_any_layout_is_found(born, sequence, gap, before, after
     first17 = f"350206{born:%Y%m%d}{sequence:03d}"
     number = first17 + check_character(first17)
     typed = gap.join([number[:6], number[6:14], number[14:]])
-    assert personal_number(f"{before}{typed}{after}") == f"an ID number ({mask(number)})"
+    assert personal_number(f"{before}{typed}{after}") == f"an ID number ({mask_id(number)})"
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Nd",)), max_size=300))
 def test_text_without_digits_never_holds_a_personal_number(text):
     assert personal_number(text) is None
+
+
+# -- the shared rules that lived in lostfound.py and cli/args.py --------------------------------
+def test_check_source_and_clean_required():
+    from cabin.kiosk.checks import SOURCES, check_source, clean_phone, clean_required
+
+    assert SOURCES == ("reader", "manual")
+    assert check_source("reader", None) == ("reader", None)
+    assert check_source("reader", "  ") == ("reader", None)
+    assert check_source("manual", "card is cracked") == ("manual", "card is cracked")
+    for source, reason, why in [("manual", None, "cannot be empty"), ("scanner", None, "unknown identity source"),
+                                ("manual", "call 13812345678", "a phone number (138****5678)")]:
+        with pytest.raises(CabinError, match=re.escape(why)):
+            check_source(source, reason)
+    assert clean_required("  湖里区 ", "place") == "湖里区"
+    with pytest.raises(CabinError, match="the place cannot be empty"):
+        clean_required(None, "place")
+    assert clean_phone("+86 138-1234-5678") == "+8613812345678"
+    with pytest.raises(CabinError, match="5 to 20 digits"):
+        clean_phone("１３８１２３４５６７８")  # full-width digits are not ASCII
+
+
+def test_a_record_number_is_ascii_digits_within_sqlites_integer():
+    from cabin.kiosk.checks import MAX_ID, ascii_int, record_number
+
+    assert [record_number(t) for t in ("1", "0042", str(MAX_ID))] == [1, 42, MAX_ID]
+    assert [record_number(t) for t in ("0", "-3", str(MAX_ID + 1), "²", "١٢", "1.0", "")] == [None] * 7
+    assert ascii_int("-12") == -12 and ascii_int("+12") is None

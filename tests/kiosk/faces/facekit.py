@@ -18,10 +18,9 @@ import pytest
 from cabin.config import ConfigError, default_config_path, load_config
 from cabin.kiosk.faces.base import StationLink, widen_svg_text
 from cabin.kiosk.faces.strings import CATALOG, LANGUAGES, Strings
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+from cabin.kiosk import station as opener
 from cabin.queue.clock import ManualClock
 from cabin.queue.engine import Station
-from cabin.queue.store import Store
 
 MONDAY_9 = (2026, 11, 23, 9, 0)
 SECRET = b"faces-test-secret-0123456789abcdef"
@@ -32,7 +31,7 @@ def fixed_clock(config) -> ManualClock:
 
 
 def open_station(db: Path, config, clock=None) -> Station:
-    return Station(Store(db, migration_sets=[kiosk_migrations]), config, clock)
+    return opener.open_station(db, config=config, clock=clock)
 
 
 def link(db: Path, config, clock=None) -> StationLink:

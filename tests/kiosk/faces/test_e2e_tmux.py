@@ -16,9 +16,8 @@ import pytest
 
 from cabin.config import load_config
 from cabin.kiosk.business.accounts import Accounts
-from cabin.kiosk.business.migrations import migrations
+from cabin.kiosk.station import open_store
 from cabin.queue.engine import Station
-from cabin.queue.store import Store
 
 from conftest import STAFF_PASSWORD
 
@@ -68,7 +67,7 @@ def env(tmp_path):
 
 def test_a_clerk_signs_in_opens_calls_and_completes(env):
     config = load_config()
-    with Store(Path(env["CABIN_DB"]), migration_sets=[migrations]) as store:
+    with open_store(Path(env["CABIN_DB"])) as store:
         accounts = Accounts(store)
         root = accounts.add("root", "admin", STAFF_PASSWORD)
         accounts.add("li", "clerk", STAFF_PASSWORD, by=root)
@@ -101,7 +100,7 @@ def test_a_clerk_signs_in_opens_calls_and_completes(env):
         time.sleep(0.5)
     finally:
         tmux.close()
-    with Store(Path(env["CABIN_DB"]), migration_sets=[migrations]) as store:
+    with open_store(Path(env["CABIN_DB"])) as store:
         with store.read() as conn:
             kinds = [(r[0], r[1]) for r in conn.execute("SELECT kind, clerk FROM events WHERE window = 1 ORDER BY id")]
     assert ("called", "li") in kinds and ("done", "li") in kinds and ("window_open", "li") in kinds

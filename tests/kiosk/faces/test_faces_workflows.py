@@ -107,10 +107,9 @@ class Rig:
         return 2 if service.startswith("id.") else (3 if service.startswith("ee.") else 4)
 
     def services(self):
-        from cabin.kiosk.business.migrations import migrations
-        from cabin.queue.store import Store
+        from cabin.kiosk.station import open_store
 
-        return Store(self.db, migration_sets=[migrations])
+        return open_store(self.db)
 
     link = None
 
@@ -126,10 +125,9 @@ def make_rig(tmp_path: Path):
         config = dataclasses.replace(base, windows={**base.windows, 2: window},
                                      temporary_card=dataclasses.replace(base.temporary_card, photo_decoder=DECODER))
         clock = fixed_clock(config)
-        from cabin.kiosk.business.migrations import migrations
-        from cabin.queue.store import Store
+        from cabin.kiosk.station import open_store
 
-        with Store(tmp_path / "cabin.sqlite", migration_sets=[migrations]) as store:
+        with open_store(tmp_path / "cabin.sqlite") as store:
             accounts = Accounts(store, clock)
             root = accounts.add("root", "admin", PW)
             for name, role in (("li", "clerk"), ("wang", "supervisor"), ("zhao", "supervisor")):

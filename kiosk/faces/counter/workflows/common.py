@@ -22,7 +22,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, Footer, Input, Label, Static
 
 from cabin.drivers.errors import DeviceError
-from cabin.kiosk.business import identity
+from cabin.kiosk.privacy import mask_card
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.faces.strings import CATALOG
@@ -343,7 +343,7 @@ class WorkflowScreen(Localised, Screen):
 
     def done_read(self, card) -> None:
         self.card = card
-        shown = card.masked()
+        shown = mask_card(card)
         self.fill_from_card(shown)
         self.say(self.t("wf_card_read", kind=card.card_type.label, name=shown.name, number=shown.id_number), "-ok")
 
@@ -449,7 +449,3 @@ class WorkflowScreen(Localised, Screen):
 
     def finish(self) -> None:
         self.dismiss(self.result)
-
-
-def masked(number: str) -> str:
-    return identity.mask(number)

@@ -1,0 +1,53 @@
+"""One way to open the station: the store with the queue's and the counter's migrations applied,
+the config and the clock.
+
+The CLI, every face, the demo and the tests open the station here and nowhere else, so a store a
+service of kiosk/business receives always holds the counter's tables: the services never check
+for them. The queue's own store knows nothing of kiosk (queue/ imports nothing from it): the
+counter's migration set is handed to it here.
+
+Everything else a store does is the Store's own (cabin.queue.store): a foreign or empty file is
+refused, quick_check runs before the first write, a file this process cannot write opens
+read-only, the files are private to their owner.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cabin.config import StationConfig, load_config
+from cabin.queue.clock import SystemClock
+from cabin.queue.engine import Station
+from cabin.queue.store import Store
+
+from cabin.kiosk import paths
+from cabin.kiosk.business.migrations import migrations as kiosk_migrations
+
+# Applied after the queue's set, which the Store always applies first.
+MIGRATION_SETS = (kiosk_migrations,)
+
+
+def open_store(db: str | os.PathLike | None = None, *, create: bool = True, durable: bool = True,
+               busy_timeout_ms: int | None = None) -> Store:
+    """The station database, its schema up to date. `db`: a path, or None for $CABIN_DB or the
+    default in the user data dir (paths.resolve_db). create=False refuses a missing file instead
+    of making one; durable=False is for throw-away simulated days only (see Store)."""
+    return Store(paths.resolve_db(db), migration_sets=MIGRATION_SETS, create=create, durable=durable,
+                 busy_timeout_ms=busy_timeout_ms)
+
+
+def station_clock(config: StationConfig, clock=None):
+    """The station's clock: `clock` when one is given (a fixed one in tests, a simulated day's),
+    otherwise the wall clock in the station's time zone. Nothing in kiosk/ reads the wall clock
+    any other way."""
+    return clock if clock is not None else SystemClock(config.station.tz)
+
+
+def open_station(db: str | os.PathLike | None = None, *, config: StationConfig | None = None, clock=None,
+                 create: bool = True, durable: bool = True, busy_timeout_ms: int | None = None) -> Station:
+    """The station: `open_store(db, ...)`, `config` (default: the configured one, load_config)
+    and `station_clock(config, clock)`, as one queue engine (`.store`, `.config`, `.clock`).
+    The config is read before the database is opened: a broken config is reported first."""
+    config = config if config is not None else load_config()
+    store = open_store(db, create=create, durable=durable, busy_timeout_ms=busy_timeout_ms)
+    return Station(store, config, station_clock(config, clock))
