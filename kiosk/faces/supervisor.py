@@ -3,7 +3,8 @@ accounts) and `SupervisorApp` (`cabin supervisor`: its own sign-in, supervisor o
 
 - today's figures across the top — tickets, served, waiting, SLA %, longest wait — and the
   tickets issued per hour as a sparkline: computed by the export's own code
-  (`cabin.queue.reports.report.day_report`, its `by_hour` breakdown; `day_figures` where that is absent);
+  (`cabin.queue.reports.report.day_report`, its `by_hour` breakdown); the wait still going on
+  from `Station.queue_state()`;
 - 1 windows: open / pause / close the highlighted one (`Station.set_window`), with the services
   each serves (from the config) and who is at it;
 - 2 approvals: temporary cards waiting for the second person; approve or refuse (with a reason)
@@ -56,21 +57,22 @@ class SupervisorView:
     accounts: list[Account] = field(default_factory=list)
 
 
-def today_figures(conn, config, day: str, now_ms: int) -> tuple[dict, list[int], float | None]:
-    """(the day's summary figures, tickets issued per hour, the longest wait still going on),
-    by the code the daily export uses."""
-    from cabin.queue.reports.figures import Ledger, day_events
+def today_figures(conn, config, day: str, now_ms: int) -> tuple[dict, list[int]]:
+    """(the day's summary figures, tickets issued per hour), by the code the daily export uses."""
     from cabin.queue.reports.report import day_report
 
-    events = day_events(conn, day)
-    figures = day_report(conn, config, day, now_ms=now_ms, events=events)
+    figures = day_report(conn, config, day, now_ms=now_ms)
     hourly = [0] * 24
     for row in figures["by_hour"]:
         hourly[row["hour"]] = row["tickets_issued"]
-    ledger = Ledger(config.station.code, day, config.station.tz, until_ms=now_ms).feed(
-        e for e in events if e[3] is not None)
-    waits = [now_ms - r.since for r in ledger.requests.values() if r.state == "waiting" and r.since is not None]
-    return figures, hourly, (max(waits) / 60_000 if waits else None)
+    return figures, hourly
+
+
+def longest_wait_min(queue: dict, now_ms: int) -> float | None:
+    """The longest wait still going on, from `Station.queue_state()`: since when the
+    longest-waiting errand of each service has waited."""
+    since = queue["waiting_since"].values()
+    return (now_ms - min(since)) / 60_000 if since else None
 
 
 def read_view(link: StationLink, with_accounts: bool = True) -> SupervisorView:
@@ -79,12 +81,13 @@ def read_view(link: StationLink, with_accounts: bool = True) -> SupervisorView:
 
     station = link.station()
     queue = station.queue_state()
+    now_ms = link.now_ms()
     with station.store.read() as conn:
-        figures, hourly, longest = today_figures(conn, link.config, queue["day"], link.now_ms())
+        figures, hourly = today_figures(conn, link.config, queue["day"], now_ms)
     approvals = TempCards(station.store, link.config, link.clock).list("requested")
     accounts = Accounts(station.store, link.clock).list() if with_accounts else []
-    return SupervisorView(queue["day"], figures, hourly, sum(queue["waiting"].values()), longest,
-                          queue["windows"], approvals, accounts)
+    return SupervisorView(queue["day"], figures, hourly, sum(queue["waiting"].values()),
+                          longest_wait_min(queue, now_ms), queue["windows"], approvals, accounts)
 
 
 def minutes(value: float | None) -> str:
