@@ -23,12 +23,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, TabbedContent, TabPane
 
 from cabin.kiosk.business.accounts import Account
 
-from cabin.kiosk.faces.base import FaceApp, StationLink, name_stands, sign_again
+from cabin.kiosk.faces.base import FaceApp, Refusal, StationLink, name_stands, sign_again
 from cabin.kiosk.faces.widgets import TitleBar
 from cabin.kiosk.faces.counter.workflows.common import (
     AskScreen,
@@ -376,7 +378,17 @@ class SupervisorScreen(Localised, Screen):
 
 # -- `cabin supervisor`: its own app, with a sign-in -----------------------------------------------------------
 class SupervisorLogin(Localised, Screen):
+    """The sign-in: it asks the app to sign in (`SignIn`); the app sets the refusal on it, or
+    None when the supervisor signs out (the fields are cleared for the next one)."""
+
     BINDINGS = [Binding("enter", "sign_in", "key_sign_in", priority=True), Binding("ctrl+q", "app.quit", "key_quit")]
+
+    @dataclass
+    class SignIn(Message):
+        name: str
+        password: str
+
+    refusal: var[Refusal | None] = var(None, always_update=True, init=False)
 
     def compose(self) -> ComposeResult:
         t = self.app.strings
@@ -400,16 +412,23 @@ class SupervisorLogin(Localised, Screen):
             password.focus()
         else:
             self.say(self.app.strings("sv_checking"), "")
-            self.app.sign_in(name.value.strip(), password.value)
+            self.post_message(self.SignIn(name.value.strip(), password.value))
 
     def say(self, text: str, kind: str = "-fault") -> None:
         status = self.query_one("#wf-status", Static)
         status.update(text)
         status.set_classes(kind)
 
-    def refused(self, text: str, keep_name: bool) -> None:
-        sign_again(self, self.query_one("#login-name", Input), self.query_one("#login-password", Input), keep_name)
-        self.say(text)
+    def watch_refusal(self, refusal: Refusal | None) -> None:
+        if refusal is not None:
+            sign_again(self, self.query_one("#login-name", Input), self.query_one("#login-password", Input),
+                       refusal.keep_name)
+            self.say(refusal.text)
+            return
+        for i in self.query(Input):
+            i.value = ""
+        self.query_one("#login-name", Input).focus()
+        self.say("", "")
 
 
 class SupervisorApp(FaceApp):
@@ -419,10 +438,14 @@ class SupervisorApp(FaceApp):
         super().__init__(link, lang, theme)
         self.screen_options = screen_options
         self.account: Account | None = None
+        self.login = SupervisorLogin()
 
     def on_mount(self) -> None:  # FaceApp.on_mount runs too
         self.title = self.strings("sv_title")
-        self.push_screen(SupervisorLogin())
+        self.push_screen(self.login)
+
+    def on_supervisor_login_sign_in(self, message: SupervisorLogin.SignIn) -> None:
+        self.sign_in(message.name, message.password)
 
     @work(thread=True, exclusive=True, group="sign-in")
     def sign_in(self, name: str, password: str) -> None:
@@ -440,8 +463,7 @@ class SupervisorApp(FaceApp):
             self.call_from_thread(self._signed_in, account)
 
     def _refused(self, reason: str, keep_name: bool) -> None:
-        if isinstance(self.screen, SupervisorLogin):
-            self.screen.refused(self.strings("wf_refused", reason=reason), keep_name)
+        self.login.refusal = Refusal(self.strings("wf_refused", reason=reason), keep_name)
 
     def _signed_in(self, account: Account) -> None:
         self.account = account
@@ -449,8 +471,4 @@ class SupervisorApp(FaceApp):
 
     def _signed_out(self, _=None) -> None:
         self.account = None
-        if isinstance(self.screen, SupervisorLogin):
-            for i in self.screen.query(Input):
-                i.value = ""
-            self.screen.query_one("#login-name", Input).focus()
-            self.screen.say("", "")
+        self.login.refusal = None  # a fresh sign-in for the next one

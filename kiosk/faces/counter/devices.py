@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cabin.config import StationConfig
 from cabin.kiosk.devices import ConfiguredDevice
+from textual.reactive import var
 from textual.widgets import Static
 
 from cabin.kiosk.faces.strings import CATALOG
@@ -40,6 +41,17 @@ def fault_text(strings, status: dict) -> str:
         if key in CATALOG:
             return strings(key)
     return status.get("detail", "")
+
+
+class ShowsDevices:
+    """A screen with a device bar: the app sets `devices` (each role's status) and the bar
+    shows them."""
+
+    devices: var[dict] = var(dict, always_update=True)
+
+    def watch_devices(self, devices: dict) -> None:
+        for bar in self.query(DeviceBar):  # type: ignore[attr-defined]
+            bar.show(self.app.strings, devices)  # type: ignore[attr-defined]
 
 
 class DeviceBar(Static):

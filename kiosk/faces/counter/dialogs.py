@@ -12,12 +12,17 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 
+def service_name(strings, config, code: str) -> str:
+    """A service's name in the face's language; its code when the config no longer has it."""
+    service = config.services.get(code)
+    return strings.name(service) if service else code
+
+
 def errand_lines(strings, config, ticket: dict) -> list[str]:
     """A ticket's errands, one line each: position, service, state, where."""
     lines = []
     for e in ticket["errands"]:
-        service = config.services.get(e["service"])
-        name = strings.name(service) if service else e["service"]
+        name = service_name(strings, config, e["service"])
         where = ""
         if e["window"] and e["state"] in ("called", "serving", "done", "transferred", "no_show"):
             where = strings("ctr_errand_where", window=strings("window_n", n=e["window"]))
