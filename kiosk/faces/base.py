@@ -30,6 +30,10 @@ from cabin.kiosk.faces.strings import Strings
 
 STYLESHEET = Path(__file__).with_name("faces.tcss")
 
+# the catalog's words for an account's role and a window's state, by their value in the store
+ROLE_KEYS = {"clerk": "role_clerk", "supervisor": "role_supervisor", "admin": "role_admin"}
+WINDOW_STATE_KEYS = {"open": "state_open", "paused": "state_paused", "closed": "state_closed"}
+
 # Two themes of our own, so a station's look does not move with Textual's defaults.
 # Dark for a lobby TV and a dim hall; light for a bright hall or a sunny dispenser.
 THEMES = {

@@ -30,9 +30,10 @@ from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, 
 
 from cabin.kiosk.business.accounts import Account
 
-from cabin.kiosk.faces.base import FaceApp, Refusal, StationLink, name_stands, sign_again
+from cabin.kiosk.faces.base import ROLE_KEYS, WINDOW_STATE_KEYS, FaceApp, Refusal, StationLink, name_stands, sign_again
 from cabin.kiosk.faces.widgets import TitleBar
 from cabin.kiosk.faces.counter.workflows.common import (
+    BASIS_KEYS,
     AskScreen,
     JobDone,
     JobFailed,
@@ -44,6 +45,8 @@ from cabin.kiosk.faces.counter.workflows.common import (
 REFRESH_SECONDS = 3.0
 SUPERVISOR_ROLES = ("supervisor", "admin")
 TABS = ("windows", "approvals", "accounts")
+DONE_KEYS = {"window": "sv_done_window", "approve": "sv_done_approve", "refuse": "receipt_refused",
+             "add": "sv_done_add", "disable": "sv_done_disable"}  # what each action says once done
 
 
 # -- what the screen shows, read in one go (thread side) -----------------------------------------------
@@ -98,15 +101,15 @@ def minutes(value: float | None) -> str:
 
 class SupervisorScreen(Localised, Screen):
     BINDINGS = [
-        Binding("escape", "back", "key_back"),
+        Binding("escape", "back", "back"),
         Binding("1", "tab('windows')", "sv_tab_windows"),
         Binding("2", "tab('approvals')", "sv_tab_approvals"),
         Binding("3", "tab('accounts')", "sv_tab_accounts"),
         Binding("o", "window('open')", "key_sv_open"),
-        Binding("p", "window('paused')", "key_sv_pause"),
-        Binding("c", "window('closed')", "key_sv_close"),
+        Binding("p", "window('paused')", "key_pause"),
+        Binding("c", "window('closed')", "key_close"),
         Binding("a", "approve", "key_sv_approve"),
-        Binding("r", "refuse", "key_sv_refuse"),
+        Binding("r", "refuse", "key_refuse"),
         Binding("n", "add_account", "key_sv_add"),
         Binding("d", "disable_account", "key_sv_disable"),
         Binding("f5", "refresh", "key_sv_refresh"),
@@ -145,18 +148,18 @@ class SupervisorScreen(Localised, Screen):
                 yield DataTable(id="sv-approvals", cursor_type="row", zebra_stripes=True)
             with TabPane(t("sv_tab_accounts_title"), id="accounts"):
                 yield DataTable(id="sv-accounts", cursor_type="row", zebra_stripes=True)
-        yield Static(t("sv_signed_in", name=self.account.name, role=t(f"role_{self.account.role}")),
+        yield Static(t("sv_signed_in", name=self.account.name, role=t(ROLE_KEYS[self.account.role])),
                      id="wf-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         t = self.t
         self.query_one("#sv-windows", DataTable).add_columns(
-            t("sv_col_window"), t("sv_col_state"), t("sv_col_current"), t("sv_col_services"))
+            t("sv_col_window"), t("col_state"), t("sv_col_current"), t("sv_col_services"))
         self.query_one("#sv-approvals", DataTable).add_columns(
-            t("col_receipt"), t("col_number"), t("f_name"), t("sv_col_basis"), t("sv_col_requested_by"))
+            t("col_receipt"), t("f_number"), t("f_name"), t("f_basis"), t("sv_col_requested_by"))
         self.query_one("#sv-accounts", DataTable).add_columns(
-            t("sv_col_account"), t("sv_col_role"), t("sv_col_account_state"))
+            t("account"), t("sv_col_role"), t("col_state"))
         self.query_one("#sv-windows", DataTable).focus()
         self.load()
         self.set_interval(self.refresh_seconds, self.load)
@@ -214,13 +217,13 @@ class SupervisorScreen(Localised, Screen):
         self.query_one("#sv-hourly-label", Label).update(
             t("sv_hourly_range", first=hours[0], last=hours[-1] + 1, peak=max(view.hourly)))
         self._fill("#sv-windows", [(str(w["window"]), (
-            t("window_n", n=w["window"]), t(f"sv_state_{w['state']}"),
+            t("window_n", n=w["window"]), t(WINDOW_STATE_KEYS[w["state"]]),
             self.current_text(w), self.services_text(w["services"]))) for w in view.windows])
         self._fill("#sv-approvals", [(a["receipt"], (
-            a["receipt"], a["number"], a["name"], t(f"basis_{a['basis']}") if a["basis"] else "-", a["requested_by"]))
+            a["receipt"], a["number"], a["name"], t(BASIS_KEYS[a["basis"]]) if a["basis"] else "-", a["requested_by"]))
             for a in view.approvals])
         self._fill("#sv-accounts", [(a.name, (
-            a.name, t(f"role_{a.role}"), t("sv_disabled") if a.disabled else (
+            a.name, t(ROLE_KEYS[a.role]), t("sv_disabled") if a.disabled else (
                 t("sv_locked") if a.locked_until and a.locked_until > self.link.now_ms() else t("sv_enabled"))))
             for a in view.accounts])
         pane = self.query_one("#sv-tabs", TabbedContent)
@@ -286,7 +289,7 @@ class SupervisorScreen(Localised, Screen):
         self.busy = False
         result, view = message.result
         self.show(view)
-        self.say(self.t(f"sv_done_{message.tag}", **result), "-ok")
+        self.say(self.t(DONE_KEYS[message.tag], **result), "-ok")
 
     def on_job_failed(self, message: JobFailed) -> None:
         from cabin.queue.errors import CabinError
@@ -312,7 +315,7 @@ class SupervisorScreen(Localised, Screen):
         if number is None or self.tab() != "windows":
             return
         self.act("window", lambda: {**self.station().set_window(int(number), state),
-                                    "state_text": self.t(f"sv_state_{state}")})
+                                    "state_text": self.t(WINDOW_STATE_KEYS[state])})
 
     def action_approve(self) -> None:
         from cabin.kiosk.business.tempcards import TempCards
@@ -343,7 +346,7 @@ class SupervisorScreen(Localised, Screen):
         if self.account.role != "admin" or self.tab() != "accounts":
             return
         t = self.t
-        self.app.push_screen(AskScreen(t("sv_add_title"), [("name", t("sv_col_account"), False),
+        self.app.push_screen(AskScreen(t("sv_add_title"), [("name", t("account"), False),
                                                            ("role", t("sv_role_prompt"), False),
                                                            ("password", t("sv_new_password"), True)]),
                              self._add)
@@ -395,7 +398,7 @@ class SupervisorLogin(Localised, Screen):
         yield TitleBar(self.app.station_name(), t("sv_title"))
         with Vertical(id="sv-login", classes="ask"):
             yield Label(t("sv_login_title"), classes="section-title")
-            yield form_field(t("sv_col_account"), text_input("login-name"))
+            yield form_field(t("account"), text_input("login-name"))
             yield form_field(t("f_password"), text_input("login-password", password=True))
             yield Static("", id="wf-status", markup=False)
         yield Footer()
@@ -411,7 +414,7 @@ class SupervisorLogin(Localised, Screen):
         elif not password.value:
             password.focus()
         else:
-            self.say(self.app.strings("sv_checking"), "")
+            self.say(self.app.strings("checking"), "")
             self.post_message(self.SignIn(name.value.strip(), password.value))
 
     def say(self, text: str, kind: str = "-fault") -> None:
@@ -456,7 +459,7 @@ class SupervisorApp(FaceApp):
             account = Accounts(self.link.station().store, self.link.clock).authenticate(name, password)
             if account.role not in SUPERVISOR_ROLES:
                 raise CabinError(self.strings("sv_not_supervisor", name=account.name,
-                                              role=self.strings(f"role_{account.role}")))
+                                              role=self.strings(ROLE_KEYS[account.role])))
         except Exception as exc:
             self.call_from_thread(self._refused, self.strings.refusal(exc), name_stands(exc))
         else:

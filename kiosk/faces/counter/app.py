@@ -31,7 +31,7 @@ from textual.worker import get_current_worker
 
 from cabin.queue.errors import CabinError, NothingToCall
 
-from cabin.kiosk.faces.base import FaceApp, Refusal, StationLink, name_stands
+from cabin.kiosk.faces.base import ROLE_KEYS, WINDOW_STATE_KEYS, FaceApp, Refusal, StationLink, name_stands
 from cabin.kiosk.faces.counter.desk import KEY_SHOWN, DeskScreen, LogLine
 from cabin.kiosk.faces.counter.devices import (
     CHECK_SECONDS,
@@ -250,13 +250,13 @@ class CounterApp(FaceApp):
         else:
             if account.role not in COUNTER_ROLES:
                 self.post_message(self.SignInRefused(t("ctr_login_not_counter", name=account.name,
-                                                       role=t(f"ctr_role_{account.role}"))))
+                                                       role=t(ROLE_KEYS[account.role]))))
             else:
                 self.post_message(self.SignedIn(account))
 
     def on_counter_app_signed_in(self, message: SignedIn) -> None:
         self.account = message.account
-        self.last_log = self.strings("ctr_signed_in", name=self.account.name, role=self.strings(f"ctr_role_{self.account.role}"))
+        self.last_log = self.strings("ctr_signed_in", name=self.account.name, role=self.strings(ROLE_KEYS[self.account.role]))
         self.switch_screen(self._new_desk())
         self.read_view()
 
@@ -381,7 +381,7 @@ class CounterApp(FaceApp):
             return t("ctr_did_transfer_service", ticket=r["ticket"], service=self._service(r["service"]))
         if op == "window":
             r = station.set_window(n, kw["state"])
-            key = f"ctr_window_{kw['state']}_state"
+            key = WINDOW_STATE_KEYS[kw["state"]]
             return t("ctr_did_window", window=t("window_n", n=n), state=t(key)) if r["changed"] else \
                 t("ctr_did_window_same", window=t("window_n", n=n), state=t(key))
         raise ValueError(op)

@@ -22,9 +22,9 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Label
 
-from cabin.kiosk.faces.base import settle_memory
+from cabin.kiosk.faces.base import WINDOW_STATE_KEYS, settle_memory
 from cabin.kiosk.faces.counter.devices import DeviceBar, ShowsDevices
-from cabin.kiosk.faces.counter.dialogs import errand_lines, service_name
+from cabin.kiosk.faces.counter.dialogs import REQUEST_STATE_KEYS, errand_lines, service_name
 from cabin.kiosk.faces.counter.model import DeskView
 from cabin.kiosk.faces.widgets import BigNumber, Pane, TitleBar
 
@@ -41,7 +41,7 @@ DESK_KEYS = (
     ("c", "complete", "ctr_key_complete", "ctr_help_complete", "all"),
     ("t", "transfer", "ctr_key_transfer", "ctr_help_transfer", "all"),
     ("o", "window_state('open')", "ctr_key_open", "ctr_help_open", "all"),
-    ("p", "window_state('paused')", "ctr_key_pause", "ctr_help_pause", "all"),
+    ("p", "window_state('paused')", "key_pause", "ctr_help_pause", "all"),
     ("x", "window_state('closed')", "ctr_key_close", "ctr_help_close", "all"),
     ("d", "check_devices", "ctr_key_devices", "ctr_help_devices", "all"),
     ("u", "supervisor", "ctr_key_supervisor", "ctr_help_supervisor", "supervisor"),
@@ -191,7 +191,7 @@ class DeskScreen(ShowsDevices, Screen):
         with Vertical(classes="bottom-bar"):
             yield Pane("", id="desk-question")
             yield Pane("", id="desk-log")
-            yield KeyStrip(((KEY_SHOWN["ctrl+p"], t("ctr_key_palette")), (KEY_SHOWN["ctrl+q"], t("ctr_key_quit"))))
+            yield KeyStrip(((KEY_SHOWN["ctrl+p"], t("ctr_key_palette")), (KEY_SHOWN["ctrl+q"], t("key_quit"))))
 
     def on_mount(self) -> None:
         self.call_after_refresh(settle_memory)
@@ -326,7 +326,7 @@ class DeskScreen(ShowsDevices, Screen):
         t, config = app.strings, app.config
         window = config.windows[view.window]
         line = t("ctr_window_line", window=t("window_n", n=view.window), name=t.name(window),
-                 state=t(f"ctr_window_{view.state}_state"))
+                 state=t(WINDOW_STATE_KEYS[view.state]))
         window_line = self.query_one("#window-line", Label)
         if str(window_line.content) != line:
             window_line.update(line, layout=False)  # one line, the pane's width: its size never changes
@@ -342,7 +342,7 @@ class DeskScreen(ShowsDevices, Screen):
             c = view.current
             number.show(c["ticket"])
             what = service_name(t, config, c["service"])
-            lines = [f"[b]{t('ctr_req_' + c['state'])}[/]  {what}"]
+            lines = [f"[b]{t(REQUEST_STATE_KEYS[c['state']])}[/]  {what}"]
             if view.ticket:
                 errand = next((e for e in view.ticket["errands"] if e["request_id"] == c["request_id"]), None)
                 if errand and errand["recalls"]:
@@ -357,7 +357,7 @@ class DeskScreen(ShowsDevices, Screen):
         summary = self.query_one("#queue-summary", Pane)
         table_widget = self.query_one("#queue-table", Pane)
         if not view.waiting:
-            summary.show(t("ctr_queue_none"))
+            summary.show(t("nobody_waiting"))
             table_widget.show("")
             return
         summary.show(t("ctr_queue_total", n=view.waiting, here=view.waiting_here, m=view.longest_min))

@@ -13,7 +13,7 @@ from cabin.kiosk.devices import ConfiguredDevice
 from textual.reactive import var
 from textual.widgets import Static
 
-from cabin.kiosk.faces.strings import CATALOG
+from cabin.kiosk.faces.faults import FAULT_KEYS, PRINTER_FAULT_KEYS
 
 CHECK_SECONDS = 10.0
 FAULT_CHECK_SECONDS = 3.0
@@ -36,11 +36,8 @@ def fault_text(strings, status: dict) -> str:
     a printer's own words for its faults, the workflows' for the rest; the driver's own sentence
     (which already says what to do) only for a kind the catalog does not know."""
     role, kind = status["role"], status.get("kind")
-    for key in ({"card-printer": f"ctr_fault_card_{kind}", "ticket-printer": f"ctr_fault_ticket_{kind}"}.get(role),
-                f"dev_{kind}"):
-        if key in CATALOG:
-            return strings(key)
-    return status.get("detail", "")
+    key = PRINTER_FAULT_KEYS.get(role, {}).get(kind) or FAULT_KEYS.get(kind)
+    return strings(key) if key else status.get("detail", "")
 
 
 class ShowsDevices:

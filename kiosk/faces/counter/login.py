@@ -19,7 +19,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
-from cabin.kiosk.faces.base import Refusal, sign_again
+from cabin.kiosk.faces.base import ROLE_KEYS, Refusal, sign_again
 from cabin.kiosk.faces.counter.devices import DeviceBar, ShowsDevices
 from cabin.kiosk.faces.widgets import TitleBar
 
@@ -52,13 +52,13 @@ class LoginScreen(ShowsDevices, Screen):
         yield DeviceBar("", id="device-bar")  # the devices, always in sight
         with Vertical(id="login-box"):
             yield Label(t("ctr_login_title"), classes="section-title")
-            yield Label(t("ctr_login_name"), classes="login-label")
-            yield Input(id="login-name", placeholder=t("ctr_login_name"))
-            yield Label(t("ctr_login_password"), classes="login-label")
-            yield Input(id="login-password", password=True, placeholder=t("ctr_login_password"))
+            yield Label(t("account"), classes="login-label")
+            yield Input(id="login-name", placeholder=t("account"))
+            yield Label(t("f_password"), classes="login-label")
+            yield Input(id="login-password", password=True, placeholder=t("f_password"))
             yield Static("", id="login-message")
         if self.demo_accounts:
-            lines = [t("ctr_login_demo")] + [t("ctr_login_demo_line", name=n, role=t(f"ctr_role_{r}"), password=p)
+            lines = [t("ctr_login_demo")] + [t("ctr_login_demo_line", name=n, role=t(ROLE_KEYS[r]), password=p)
                                           for n, r, p in self.demo_accounts if r in COUNTER_ROLES]
             lines.append(t("ctr_demo_hint"))
             yield Static("\n".join(lines), id="login-demo")
@@ -66,7 +66,7 @@ class LoginScreen(ShowsDevices, Screen):
 
         with Vertical(classes="bottom-bar"):
             yield KeyStrip(((KEY_SHOWN["enter"], t("ctr_login_enter")), (KEY_SHOWN["escape"], t("ctr_login_clear")),
-                            (KEY_SHOWN["ctrl+q"], t("ctr_key_quit"))))
+                            (KEY_SHOWN["ctrl+q"], t("key_quit"))))
 
     def on_mount(self) -> None:
         self.query_one("#login-name", Input).focus()
@@ -91,7 +91,7 @@ class LoginScreen(ShowsDevices, Screen):
         if not name.value.strip():
             name.focus()
             return
-        self.show_message(self.app.strings("ctr_login_checking"), error=False)
+        self.show_message(self.app.strings("checking"), error=False)
         self.post_message(self.SignIn(name.value.strip(), password.value))
 
     def show_message(self, text: str, error: bool = True) -> None:
