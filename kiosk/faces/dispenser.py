@@ -75,15 +75,15 @@ class ChoiceScreen(Screen):
 
     @dataclass
     class TogglePriority(Message):
-        pass
+        """Ask for a priority ticket, or not."""
 
     @dataclass
     class Clear(Message):
-        pass
+        """Clear the choice."""
 
     @dataclass
     class Take(Message):
-        pass
+        """Take the ticket for the errands chosen."""
 
     basket: var[Basket | None] = var(None, always_update=True)  # bound to the app's (data_bind)
 

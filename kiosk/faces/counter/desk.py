@@ -138,15 +138,15 @@ class DeskScreen(ShowsDevices, Screen):
 
     @dataclass
     class CheckDevices(Message):
-        pass
+        """Check the window's devices now."""
 
     @dataclass
     class OpenSupervisor(Message):
-        pass
+        """The supervisor's view (supervisor accounts)."""
 
     @dataclass
     class SignOut(Message):
-        pass
+        """Sign out, back to the sign-in."""
 
     # -- what the app sets ---------------------------------------------------------------------
     view: var[DeskView | None] = var(None, always_update=True)  # each read redraws (and re-checks the keys)
