@@ -14,7 +14,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from rich.cells import cell_len
 from textual.app import App
@@ -29,6 +29,10 @@ from cabin.kiosk.faces.strings import Strings
 from cabin.kiosk.station import open_station, station_clock
 
 STYLESHEET = Path(__file__).with_name("faces.tcss")
+
+# the catalog's words for an account's role and a window's state, by their value in the store
+ROLE_KEYS = {"clerk": "role_clerk", "supervisor": "role_supervisor", "admin": "role_admin"}
+WINDOW_STATE_KEYS = {"open": "state_open", "paused": "state_paused", "closed": "state_closed"}
 
 # Two themes of our own, so a station's look does not move with Textual's defaults.
 # Dark for a lobby TV and a dim hall; light for a bright hall or a sunny dispenser.
@@ -115,6 +119,13 @@ def name_stands(error: BaseException) -> bool:
     return isinstance(error, SignInRefused)
 
 
+class Refusal(NamedTuple):
+    """A refused sign-in, as a sign-in screen shows it: the words, and whether the name stands."""
+
+    text: str
+    keep_name: bool
+
+
 def sign_again(screen, name, password, keep_name: bool) -> None:
     """After a refused sign-in (`name`, `password`: its two Inputs on `screen`): the password is
     typed again, never kept; so is the name unless `keep_name` (name_stands). The focus moves
@@ -123,6 +134,17 @@ def sign_again(screen, name, password, keep_name: bool) -> None:
     if not keep_name:
         name.value = ""
     screen.set_focus(password if keep_name else name)
+
+
+def settle_memory() -> None:
+    """Once a face's working screen is up: collect, then set what lives now aside from the
+    cyclic garbage collector (gc.freeze). Textual, the stylesheet and the screen are tens of
+    thousands of objects that live as long as the app; a full collection walked them all,
+    46 ms in the middle of a key's frame at the counter. The earlier freeze is undone first,
+    so a screen left since (the desk of a clerk who signed out) is still collected."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class FaceApp(App):
@@ -151,17 +173,6 @@ class FaceApp(App):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick_clock)
-
-    @staticmethod
-    def settle_memory() -> None:
-        """Once a face's working screen is up: collect, then set what lives now aside from the
-        cyclic garbage collector (gc.freeze). Textual, the stylesheet and the screen are tens of
-        thousands of objects that live as long as the app; a full collection walked them all,
-        46 ms in the middle of a key's frame at the counter. The earlier freeze is undone first,
-        so a screen left since (the desk of a clerk who signed out) is still collected."""
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
 
     def _tick_clock(self) -> None:
         from cabin.kiosk.faces.widgets import TitleBar

@@ -11,12 +11,18 @@ The ticket is issued, signed and printed by the TicketDesk in a thread worker (a
 9600 baud takes a quarter of a second, a faulty one its timeout): the screen shows "issuing"
 meanwhile and never freezes. A printer fault never undoes the ticket: the number is shown with
 a plain message.
+
+The screens never call the app: they post what the citizen did (`ChoiceScreen.Toggle`,
+`HomeScreen.Chosen`, `ChoiceScreen.Take`, `TicketScreen.Done`, ...); the app keeps the basket
+and binds it to the choice screens (`data_bind`), and sets the outcome on the ticket screen it
+shows (`issued`, `failed`, `countdown`).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 from textual import events, work
@@ -24,6 +30,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Button, Label, Static
 
@@ -31,7 +38,7 @@ from cabin.config import DEFAULT_PRIORITY, Category
 from cabin.drivers.errors import DeviceError
 from cabin.queue.errors import CabinError
 
-from cabin.kiosk.faces.base import FaceApp, StationLink
+from cabin.kiosk.faces.base import FaceApp, StationLink, settle_memory
 from cabin.kiosk.faces.basket import Basket, dispenser_priority
 from cabin.kiosk.faces.widgets import BigNumber, Notice, TitleBar
 
@@ -61,6 +68,25 @@ class ChoiceScreen(Screen):
         Binding("0,escape,backspace", "back", show=False),
     ]
 
+    # -- what the citizen did (the app changes the basket) -------------------------------------
+    @dataclass
+    class Toggle(Message):
+        service: str
+
+    @dataclass
+    class TogglePriority(Message):
+        """Ask for a priority ticket, or not."""
+
+    @dataclass
+    class Clear(Message):
+        """Clear the choice."""
+
+    @dataclass
+    class Take(Message):
+        """Take the ticket for the errands chosen."""
+
+    basket: var[Basket | None] = var(None, always_update=True)  # bound to the app's (data_bind)
+
     @property
     def face(self) -> "DispenserApp":
         return self.app  # type: ignore[return-value]
@@ -76,12 +102,13 @@ class ChoiceScreen(Screen):
 
     can_go_back = False
 
-    def on_screen_resume(self) -> None:
-        self.refresh_choice()
+    def watch_basket(self, basket: Basket | None) -> None:
+        if basket is not None:
+            self.refresh_choice(basket)
 
-    def refresh_choice(self) -> None:
-        """Show the basket as it is (the app calls this after every change)."""
-        t, basket = self.face.strings, self.face.basket
+    def refresh_choice(self, basket: Basket) -> None:
+        """Show the basket as it is (after every change: the app's basket is bound to it)."""
+        t = self.face.strings
         names = "、" if t.lang == "zh" else ", "
         text = (t("basket", n=len(basket.services),
                   names=names.join(t.name(self.face.config.services[c]) for c in basket.services))
@@ -96,10 +123,10 @@ class ChoiceScreen(Screen):
         for target in self.query(".service").results(Target):
             chosen = target.value in basket.services
             target.set_class(chosen, "-chosen")
-            target.label = self.service_label(target.value)
+            target.label = self.service_label(target.value, basket)
             target.disabled = not chosen and basket.full
 
-    def service_label(self, code: str) -> str:
+    def service_label(self, code: str, basket: Basket) -> str:
         return code
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -123,21 +150,24 @@ class ChoiceScreen(Screen):
             self.pressed(targets[n - 1].value)
 
     def action_take(self) -> None:
-        if self.face.basket.services:
-            self.face.take_ticket()
+        self.post_message(self.Take())
 
     def action_priority(self) -> None:
         if self.face.priority_class is not None:
-            self.face.basket.priority = not self.face.basket.priority
-            self.refresh_choice()
+            self.post_message(self.TogglePriority())
 
     def action_back(self) -> None:
-        self.face.basket.clear()
-        self.refresh_choice()
+        self.post_message(self.Clear())
 
 
 class HomeScreen(ChoiceScreen):
     """The start: the categories."""
+
+    @dataclass
+    class Chosen(Message):
+        """A category: its services' screen comes next."""
+
+        category: str
 
     def compose(self) -> ComposeResult:
         t = self.face.strings
@@ -151,11 +181,8 @@ class HomeScreen(ChoiceScreen):
         priority = self.face.priority_class
         yield Notice(t("keys_home") + (("\n" + t("priority_hint", name=t.name(priority))) if priority else ""))
 
-    def on_mount(self) -> None:
-        self.refresh_choice()
-
     def pressed(self, value: str) -> None:
-        self.app.push_screen(ServicesScreen(self.face.config.categories[value]))
+        self.post_message(self.Chosen(value))
 
 
 class ServicesScreen(ChoiceScreen):
@@ -178,28 +205,33 @@ class ServicesScreen(ChoiceScreen):
         yield from self.choice_bar()
         yield Notice(t("keys_services"))
 
-    def on_mount(self) -> None:
-        self.refresh_choice()
-
-    def service_label(self, code: str) -> str:
+    def service_label(self, code: str, basket: Basket) -> str:
         t = self.face.strings
         n = [s for s in self.face.config.services.values() if s.category == self.category.code].index(
             self.face.config.services[code]) + 1
-        mark = ("  " + t("chosen_mark")) if code in self.face.basket.services else ""
+        mark = ("  " + t("chosen_mark")) if code in basket.services else ""
         return f"{n}  {t.name(self.face.config.services[code])}{mark}"
 
     def pressed(self, value: str) -> None:
-        self.face.basket.toggle(value)
-        self.refresh_choice()
+        self.post_message(self.Toggle(value))
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
 
 class TicketScreen(Screen):
-    """The issued ticket: number, people ahead, estimated wait, and whether it was printed."""
+    """The issued ticket: number, people ahead, estimated wait, and whether it was printed.
+    The app sets the outcome (`issued` or `failed`) and the seconds left (`countdown`)."""
 
     BINDINGS = [Binding("enter,escape,0,space", "done", show=False)]
+
+    @dataclass
+    class Done(Message):
+        """The citizen has read it: back to the start."""
+
+    issued: var[dict | None] = var(None, init=False)
+    failed = var(False, init=False)
+    countdown: var[float | None] = var(None, always_update=True, init=False)
 
     def compose(self) -> ComposeResult:
         t = self.app.strings
@@ -214,6 +246,17 @@ class TicketScreen(Screen):
         with Horizontal(classes="actions"):
             yield Target(t("done"), "done", classes="done")
         yield Notice("", id="ticket-countdown")
+
+    def watch_issued(self, issued: dict | None) -> None:
+        if issued is not None:
+            self.show_issued(issued)
+
+    def watch_failed(self, failed: bool) -> None:
+        if failed:
+            self.show_failure()
+
+    def watch_countdown(self, seconds: float | None) -> None:
+        self.show_countdown(seconds)
 
     def show_issued(self, issued: dict) -> None:
         t, config = self.app.strings, self.app.config
@@ -255,7 +298,7 @@ class TicketScreen(Screen):
         self.action_done()  # any key: the citizen has read it
 
     def action_done(self) -> None:
-        self.app.back_to_start()
+        self.post_message(self.Done())
 
 
 class IdleClock:
@@ -274,6 +317,8 @@ class IdleClock:
 
 class DispenserApp(FaceApp):
     TITLE = "Cabin"
+
+    basket: var[Basket | None] = var(None)  # the choice so far, bound to the choice screens
 
     class Issued(Message):
         def __init__(self, issued: dict):
@@ -297,24 +342,47 @@ class DispenserApp(FaceApp):
         self.idle = IdleClock(now)
         self.issuing = False
         self.last_issued: dict | None = None
+        self.home: HomeScreen | None = None
+        self.ticket_screen: TicketScreen | None = None  # while a ticket is shown
 
     def on_mount(self) -> None:  # FaceApp.on_mount runs too (Textual calls each class's handler)
         self.title = self.strings("dispenser_title")
-        self.push_screen(HomeScreen())
+        self.home = HomeScreen().data_bind(DispenserApp.basket)
+        self.push_screen(self.home)
         self.set_interval(0.5, self._check_idle)
-        self.call_after_refresh(self.settle_memory)
+        self.call_after_refresh(settle_memory)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             self.idle.touch()
         await super().on_event(event)
 
+    # -- the citizen's choice ---------------------------------------------------------------
+    def _basket_changed(self) -> None:
+        self.mutate_reactive(DispenserApp.basket)  # the choice screens show it again
+
+    def on_home_screen_chosen(self, message: HomeScreen.Chosen) -> None:
+        self.push_screen(ServicesScreen(self.config.categories[message.category]).data_bind(DispenserApp.basket))
+
+    def on_choice_screen_toggle(self, message: ChoiceScreen.Toggle) -> None:
+        self.basket.toggle(message.service)
+        self._basket_changed()
+
+    def on_choice_screen_toggle_priority(self) -> None:
+        self.basket.priority = not self.basket.priority
+        self._basket_changed()
+
+    def on_choice_screen_clear(self) -> None:
+        self.basket.clear()
+        self._basket_changed()
+
     # -- the ticket ------------------------------------------------------------------------
-    def take_ticket(self) -> None:
+    def on_choice_screen_take(self) -> None:
         if self.issuing or not self.basket.services:
             return
         self.issuing = True
-        self.push_screen(TicketScreen())
+        self.ticket_screen = TicketScreen()
+        self.push_screen(self.ticket_screen)
         priority = self.priority_class.code if self.basket.priority and self.priority_class else DEFAULT_PRIORITY
         self.issue_ticket(list(self.basket.services), priority)
 
@@ -333,35 +401,38 @@ class DispenserApp(FaceApp):
         if message.issued.get("printed") is False:
             self.log.warning(f"dispenser: {message.issued['ticket']} not printed: {message.issued['print_error']}")
         self.basket.clear()
+        self._basket_changed()
         self.idle.touch()
-        if isinstance(self.screen, TicketScreen):
-            self.screen.show_issued(message.issued)
+        if self.ticket_screen is not None:
+            self.ticket_screen.issued = message.issued
 
     def on_dispenser_app_issue_failed(self, message: IssueFailed) -> None:
         self.issuing = False
         self.log.error(f"dispenser: no ticket issued: {message.reason}")
         self.idle.touch()
-        if isinstance(self.screen, TicketScreen):
-            self.screen.show_failure()
+        if self.ticket_screen is not None:
+            self.ticket_screen.failed = True
 
     # -- back to the start -----------------------------------------------------------------
+    def on_ticket_screen_done(self) -> None:
+        self.back_to_start()
+
     def back_to_start(self) -> None:
         if self.issuing:
             return  # the ticket is on its way: show it first
         self.basket.clear()
+        self._basket_changed()  # while every choice screen is still up
+        self.ticket_screen = None
         while len(self.screen_stack) > 2:  # the default screen, then HomeScreen
             self.pop_screen()
         self.idle.touch()
-        if isinstance(self.screen, HomeScreen):
-            self.screen.refresh_choice()
 
     def _check_idle(self) -> None:
-        screen = self.screen
-        if isinstance(screen, TicketScreen):
+        if self.ticket_screen is not None:
             left = None if self.issuing else self.ticket_seconds - self.idle.idle()
-            screen.show_countdown(left)
+            self.ticket_screen.countdown = left
             if left is not None and left <= 0:
                 self.back_to_start()
         elif self.idle.idle() >= self.idle_seconds and (
-                not isinstance(screen, HomeScreen) or self.basket.services or self.basket.priority):
+                self.screen is not self.home or self.basket.services or self.basket.priority):
             self.back_to_start()

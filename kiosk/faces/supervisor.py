@@ -3,7 +3,8 @@ accounts) and `SupervisorApp` (`cabin supervisor`: its own sign-in, supervisor o
 
 - today's figures across the top — tickets, served, waiting, SLA %, longest wait — and the
   tickets issued per hour as a sparkline: computed by the export's own code
-  (`cabin.queue.reports.report.day_report`, its `by_hour` breakdown; `day_figures` where that is absent);
+  (`cabin.queue.reports.report.day_report`, its `by_hour` breakdown); the wait still going on
+  from `Station.queue_state()`;
 - 1 windows: open / pause / close the highlighted one (`Station.set_window`), with the services
   each serves (from the config) and who is at it;
 - 2 approvals: temporary cards waiting for the second person; approve or refuse (with a reason)
@@ -22,16 +23,19 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, TabbedContent, TabPane
 
-from cabin.queue.results import WindowState
+from cabin.queue.results import QueueState, WindowState
 
 from cabin.kiosk.business.accounts import Account
 
-from cabin.kiosk.faces.base import FaceApp, StationLink, name_stands, sign_again
+from cabin.kiosk.faces.base import ROLE_KEYS, WINDOW_STATE_KEYS, FaceApp, Refusal, StationLink, name_stands, sign_again
 from cabin.kiosk.faces.widgets import TitleBar
 from cabin.kiosk.faces.counter.workflows.common import (
+    BASIS_KEYS,
     AskScreen,
     JobDone,
     JobFailed,
@@ -43,6 +47,8 @@ from cabin.kiosk.faces.counter.workflows.common import (
 REFRESH_SECONDS = 3.0
 SUPERVISOR_ROLES = ("supervisor", "admin")
 TABS = ("windows", "approvals", "accounts")
+DONE_KEYS = {"window": "sv_done_window", "approve": "sv_done_approve", "refuse": "receipt_refused",
+             "add": "sv_done_add", "disable": "sv_done_disable"}  # what each action says once done
 
 
 # -- what the screen shows, read in one go (thread side) -----------------------------------------------
@@ -58,21 +64,22 @@ class SupervisorView:
     accounts: list[Account] = field(default_factory=list)
 
 
-def today_figures(conn, config, day: str, now_ms: int) -> tuple[dict, list[int], float | None]:
-    """(the day's summary figures, tickets issued per hour, the longest wait still going on),
-    by the code the daily export uses."""
-    from cabin.queue.reports.figures import Ledger, day_events
+def today_figures(conn, config, day: str, now_ms: int) -> tuple[dict, list[int]]:
+    """(the day's summary figures, tickets issued per hour), by the code the daily export uses."""
     from cabin.queue.reports.report import day_report
 
-    events = day_events(conn, day)
-    figures = day_report(conn, config, day, now_ms=now_ms, events=events)
+    figures = day_report(conn, config, day, now_ms=now_ms)
     hourly = [0] * 24
     for row in figures["by_hour"]:
         hourly[row["hour"]] = row["tickets_issued"]
-    ledger = Ledger(config.station.code, day, config.station.tz, until_ms=now_ms).feed(
-        e for e in events if e[3] is not None)
-    waits = [now_ms - r.since for r in ledger.requests.values() if r.state == "waiting" and r.since is not None]
-    return figures, hourly, (max(waits) / 60_000 if waits else None)
+    return figures, hourly
+
+
+def longest_wait_min(queue: QueueState, now_ms: int) -> float | None:
+    """The longest wait still going on, from `Station.queue_state()`: since when the
+    longest-waiting errand of each service has waited."""
+    since = queue.waiting_since.values()
+    return (now_ms - min(since)) / 60_000 if since else None
 
 
 def read_view(link: StationLink, with_accounts: bool = True) -> SupervisorView:
@@ -81,12 +88,13 @@ def read_view(link: StationLink, with_accounts: bool = True) -> SupervisorView:
 
     station = link.station()
     queue = station.queue_state()
+    now_ms = link.now_ms()
     with station.store.read() as conn:
-        figures, hourly, longest = today_figures(conn, link.config, queue.day, link.now_ms())
+        figures, hourly = today_figures(conn, link.config, queue.day, now_ms)
     approvals = TempCards(station.store, link.config, link.clock).list("requested")
     accounts = Accounts(station.store, link.clock).list() if with_accounts else []
-    return SupervisorView(queue.day, figures, hourly, sum(queue.waiting.values()), longest,
-                          queue.windows, approvals, accounts)
+    return SupervisorView(queue.day, figures, hourly, sum(queue.waiting.values()),
+                          longest_wait_min(queue, now_ms), queue.windows, approvals, accounts)
 
 
 def minutes(value: float | None) -> str:
@@ -95,15 +103,15 @@ def minutes(value: float | None) -> str:
 
 class SupervisorScreen(Localised, Screen):
     BINDINGS = [
-        Binding("escape", "back", "key_back"),
+        Binding("escape", "back", "back"),
         Binding("1", "tab('windows')", "sv_tab_windows"),
         Binding("2", "tab('approvals')", "sv_tab_approvals"),
         Binding("3", "tab('accounts')", "sv_tab_accounts"),
         Binding("o", "window('open')", "key_sv_open"),
-        Binding("p", "window('paused')", "key_sv_pause"),
-        Binding("c", "window('closed')", "key_sv_close"),
+        Binding("p", "window('paused')", "key_pause"),
+        Binding("c", "window('closed')", "key_close"),
         Binding("a", "approve", "key_sv_approve"),
-        Binding("r", "refuse", "key_sv_refuse"),
+        Binding("r", "refuse", "key_refuse"),
         Binding("n", "add_account", "key_sv_add"),
         Binding("d", "disable_account", "key_sv_disable"),
         Binding("f5", "refresh", "key_sv_refresh"),
@@ -142,18 +150,18 @@ class SupervisorScreen(Localised, Screen):
                 yield DataTable(id="sv-approvals", cursor_type="row", zebra_stripes=True)
             with TabPane(t("sv_tab_accounts_title"), id="accounts"):
                 yield DataTable(id="sv-accounts", cursor_type="row", zebra_stripes=True)
-        yield Static(t("sv_signed_in", name=self.account.name, role=t(f"role_{self.account.role}")),
+        yield Static(t("sv_signed_in", name=self.account.name, role=t(ROLE_KEYS[self.account.role])),
                      id="wf-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         t = self.t
         self.query_one("#sv-windows", DataTable).add_columns(
-            t("sv_col_window"), t("sv_col_state"), t("sv_col_current"), t("sv_col_services"))
+            t("sv_col_window"), t("col_state"), t("sv_col_current"), t("sv_col_services"))
         self.query_one("#sv-approvals", DataTable).add_columns(
-            t("col_receipt"), t("col_number"), t("f_name"), t("sv_col_basis"), t("sv_col_requested_by"))
+            t("col_receipt"), t("f_number"), t("f_name"), t("f_basis"), t("sv_col_requested_by"))
         self.query_one("#sv-accounts", DataTable).add_columns(
-            t("sv_col_account"), t("sv_col_role"), t("sv_col_account_state"))
+            t("account"), t("sv_col_role"), t("col_state"))
         self.query_one("#sv-windows", DataTable).focus()
         self.load()
         self.set_interval(self.refresh_seconds, self.load)
@@ -211,13 +219,13 @@ class SupervisorScreen(Localised, Screen):
         self.query_one("#sv-hourly-label", Label).update(
             t("sv_hourly_range", first=hours[0], last=hours[-1] + 1, peak=max(view.hourly)))
         self._fill("#sv-windows", [(str(w.window), (
-            t("window_n", n=w.window), t(f"sv_state_{w.state}"),
+            t("window_n", n=w.window), t(WINDOW_STATE_KEYS[w.state]),
             self.current_text(w), self.services_text(w.services))) for w in view.windows])
         self._fill("#sv-approvals", [(a["receipt"], (
-            a["receipt"], a["number"], a["name"], t(f"basis_{a['basis']}") if a["basis"] else "-", a["requested_by"]))
+            a["receipt"], a["number"], a["name"], t(BASIS_KEYS[a["basis"]]) if a["basis"] else "-", a["requested_by"]))
             for a in view.approvals])
         self._fill("#sv-accounts", [(a.name, (
-            a.name, t(f"role_{a.role}"), t("sv_disabled") if a.disabled else (
+            a.name, t(ROLE_KEYS[a.role]), t("sv_disabled") if a.disabled else (
                 t("sv_locked") if a.locked_until and a.locked_until > self.link.now_ms() else t("sv_enabled"))))
             for a in view.accounts])
         pane = self.query_one("#sv-tabs", TabbedContent)
@@ -283,7 +291,7 @@ class SupervisorScreen(Localised, Screen):
         self.busy = False
         result, view = message.result
         self.show(view)
-        self.say(self.t(f"sv_done_{message.tag}", **result), "-ok")
+        self.say(self.t(DONE_KEYS[message.tag], **result), "-ok")
 
     def on_job_failed(self, message: JobFailed) -> None:
         from cabin.queue.errors import CabinError
@@ -309,7 +317,7 @@ class SupervisorScreen(Localised, Screen):
         if number is None or self.tab() != "windows":
             return
         self.act("window", lambda: {**self.station().set_window(int(number), state).as_dict(),
-                                    "state_text": self.t(f"sv_state_{state}")})
+                                    "state_text": self.t(WINDOW_STATE_KEYS[state])})
 
     def action_approve(self) -> None:
         from cabin.kiosk.business.tempcards import TempCards
@@ -340,7 +348,7 @@ class SupervisorScreen(Localised, Screen):
         if self.account.role != "admin" or self.tab() != "accounts":
             return
         t = self.t
-        self.app.push_screen(AskScreen(t("sv_add_title"), [("name", t("sv_col_account"), False),
+        self.app.push_screen(AskScreen(t("sv_add_title"), [("name", t("account"), False),
                                                            ("role", t("sv_role_prompt"), False),
                                                            ("password", t("sv_new_password"), True)]),
                              self._add)
@@ -375,14 +383,24 @@ class SupervisorScreen(Localised, Screen):
 
 # -- `cabin supervisor`: its own app, with a sign-in -----------------------------------------------------------
 class SupervisorLogin(Localised, Screen):
+    """The sign-in: it asks the app to sign in (`SignIn`); the app sets the refusal on it, or
+    None when the supervisor signs out (the fields are cleared for the next one)."""
+
     BINDINGS = [Binding("enter", "sign_in", "key_sign_in", priority=True), Binding("ctrl+q", "app.quit", "key_quit")]
+
+    @dataclass
+    class SignIn(Message):
+        name: str
+        password: str
+
+    refusal: var[Refusal | None] = var(None, always_update=True, init=False)
 
     def compose(self) -> ComposeResult:
         t = self.app.strings
         yield TitleBar(self.app.station_name(), t("sv_title"))
         with Vertical(id="sv-login", classes="ask"):
             yield Label(t("sv_login_title"), classes="section-title")
-            yield form_field(t("sv_col_account"), text_input("login-name"))
+            yield form_field(t("account"), text_input("login-name"))
             yield form_field(t("f_password"), text_input("login-password", password=True))
             yield Static("", id="wf-status", markup=False)
         yield Footer()
@@ -398,17 +416,24 @@ class SupervisorLogin(Localised, Screen):
         elif not password.value:
             password.focus()
         else:
-            self.say(self.app.strings("sv_checking"), "")
-            self.app.sign_in(name.value.strip(), password.value)
+            self.say(self.app.strings("checking"), "")
+            self.post_message(self.SignIn(name.value.strip(), password.value))
 
     def say(self, text: str, kind: str = "-fault") -> None:
         status = self.query_one("#wf-status", Static)
         status.update(text)
         status.set_classes(kind)
 
-    def refused(self, text: str, keep_name: bool) -> None:
-        sign_again(self, self.query_one("#login-name", Input), self.query_one("#login-password", Input), keep_name)
-        self.say(text)
+    def watch_refusal(self, refusal: Refusal | None) -> None:
+        if refusal is not None:
+            sign_again(self, self.query_one("#login-name", Input), self.query_one("#login-password", Input),
+                       refusal.keep_name)
+            self.say(refusal.text)
+            return
+        for i in self.query(Input):
+            i.value = ""
+        self.query_one("#login-name", Input).focus()
+        self.say("", "")
 
 
 class SupervisorApp(FaceApp):
@@ -418,10 +443,14 @@ class SupervisorApp(FaceApp):
         super().__init__(link, lang, theme)
         self.screen_options = screen_options
         self.account: Account | None = None
+        self.login = SupervisorLogin()
 
     def on_mount(self) -> None:  # FaceApp.on_mount runs too
         self.title = self.strings("sv_title")
-        self.push_screen(SupervisorLogin())
+        self.push_screen(self.login)
+
+    def on_supervisor_login_sign_in(self, message: SupervisorLogin.SignIn) -> None:
+        self.sign_in(message.name, message.password)
 
     @work(thread=True, exclusive=True, group="sign-in")
     def sign_in(self, name: str, password: str) -> None:
@@ -432,15 +461,14 @@ class SupervisorApp(FaceApp):
             account = Accounts(self.link.station().store, self.link.clock).authenticate(name, password)
             if account.role not in SUPERVISOR_ROLES:
                 raise CabinError(self.strings("sv_not_supervisor", name=account.name,
-                                              role=self.strings(f"role_{account.role}")))
+                                              role=self.strings(ROLE_KEYS[account.role])))
         except Exception as exc:
             self.call_from_thread(self._refused, self.strings.refusal(exc), name_stands(exc))
         else:
             self.call_from_thread(self._signed_in, account)
 
     def _refused(self, reason: str, keep_name: bool) -> None:
-        if isinstance(self.screen, SupervisorLogin):
-            self.screen.refused(self.strings("wf_refused", reason=reason), keep_name)
+        self.login.refusal = Refusal(self.strings("wf_refused", reason=reason), keep_name)
 
     def _signed_in(self, account: Account) -> None:
         self.account = account
@@ -448,8 +476,4 @@ class SupervisorApp(FaceApp):
 
     def _signed_out(self, _=None) -> None:
         self.account = None
-        if isinstance(self.screen, SupervisorLogin):
-            for i in self.screen.query(Input):
-                i.value = ""
-            self.screen.query_one("#login-name", Input).focus()
-            self.screen.say("", "")
+        self.login.refusal = None  # a fresh sign-in for the next one

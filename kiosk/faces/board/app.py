@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 
 from cabin.queue.errors import CabinError
 
-from cabin.kiosk.faces.base import FaceApp, StationLink
+from cabin.kiosk.faces.base import FaceApp, StationLink, settle_memory
 from cabin.kiosk.faces.board.model import BoardView, CallShown, read_board
 from cabin.kiosk.faces.widgets import BigNumber, Notice, TitleBar
 
@@ -101,7 +101,7 @@ class BoardApp(FaceApp):
     def on_mount(self) -> None:  # FaceApp.on_mount runs too (Textual calls each class's handler)
         self.title = self.strings("board_title")
         self.watch_station()
-        self.call_after_refresh(self.settle_memory)
+        self.call_after_refresh(settle_memory)
 
     # -- the watch (a thread) --------------------------------------------------------------
     @work(thread=True, exclusive=True, group="board-watch")

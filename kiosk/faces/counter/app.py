@@ -10,6 +10,11 @@ never waits. Three workers run all the time: the station watch (PRAGMA data_vers
 WATCH_SECONDS, so calls made at other windows show at once), the device check (every
 CHECK_SECONDS, sooner while one is at fault) and the scanner's tick. A hand scanner's token
 (`CABIN1:...` + Enter) pulls the ticket up from any screen (counter_scanner.py).
+
+The screens never call the app: the sign-in and the desk post what the clerk asked for
+(`LoginScreen.SignIn`, `DeskScreen.Operate`, ...), and the app sets what they show on the
+screens it made (`self.login`, `self.desk`: `refusal`, `view`, `log`, `devices`, `busy`,
+`question`).
 """
 
 from __future__ import annotations
@@ -21,20 +26,20 @@ from functools import partial
 from textual import events, work
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.message import Message
+from textual.reactive import var
 from textual.worker import get_current_worker
 
 from cabin.queue.errors import CabinError, NothingToCall
 from cabin.queue.results import AtWindow, Outlook, Ticket
 
-from cabin.kiosk.faces.base import FaceApp, StationLink, name_stands
-from cabin.kiosk.faces.counter.desk import DESK_KEYS, KEY_SHOWN, DeskScreen
+from cabin.kiosk.faces.base import ROLE_KEYS, WINDOW_STATE_KEYS, FaceApp, Refusal, StationLink, name_stands
+from cabin.kiosk.faces.counter.desk import KEY_SHOWN, DeskScreen, LogLine
 from cabin.kiosk.faces.counter.devices import (
     CHECK_SECONDS,
     FAULT_CHECK_SECONDS,
-    DeviceBar,
     window_devices,
 )
-from cabin.kiosk.faces.counter.dialogs import TicketCard, TransferScreen
+from cabin.kiosk.faces.counter.dialogs import TicketCard, TransferScreen, service_name
 from cabin.kiosk.faces.counter.login import COUNTER_ROLES, LoginScreen
 from cabin.kiosk.faces.counter.model import DeskView, read_desk
 from cabin.kiosk.faces.counter.scanner import GAP_SECONDS, ScanBuffer
@@ -50,19 +55,13 @@ class CounterCommands(Provider):
     the keys its footer shows (enabled ones only)."""
 
     def _commands(self):
-        app = self.app
         screen = self.screen
-        if not isinstance(screen, DeskScreen):
+        palette = getattr(screen, "palette_commands", None)  # the desk's own, with help
+        if palette is None:
             yield from self._screen_keys(screen)
             return
-        t = app.strings
-        for key, action, name, who in DESK_KEYS:
-            if who == "demo" and not app.demo:
-                continue
-            if app.desk_action_state(action, ()) is False:
-                continue
-            shown = KEY_SHOWN.get(key, key.upper())
-            yield f"{t(name)}  [{shown}]", partial(app.call_later, screen.run_action, action), t(name.replace("ctr_key_", "ctr_help_"))
+        for text, action, help in palette():
+            yield text, partial(self.app.call_later, screen.run_action, action), help
 
     def _screen_keys(self, screen):
         seen = set()
@@ -124,6 +123,8 @@ class CounterApp(FaceApp):
             super().__init__()
             self.ticket, self.outlook, self.text = ticket, outlook, text
 
+    op_running = var(False)  # a queue operation is under way (the desk's keys wait for it)
+
     def __init__(self, link: StationLink, window: int, lang: str | None = None, theme: str | None = None, *,
                  demo: bool = False, demo_accounts=(), account=None, scan_gap: float = GAP_SECONDS,
                  watch_seconds: float = WATCH_SECONDS, device_seconds: float = CHECK_SECONDS):
@@ -136,7 +137,9 @@ class CounterApp(FaceApp):
         self.account = account
         self.view: DeskView | None = None
         self.last_log = ""
-        self.op_running = False
+        self.login: LoginScreen | None = None  # the screens this app shows state on, while they are up
+        self.desk: DeskScreen | None = None
+        self.card: TicketCard | None = None
         self.scanner = ScanBuffer(scan_gap)
         self.watch_seconds, self.device_seconds = watch_seconds, device_seconds
         self.device_config = window_devices(self.config, window)
@@ -161,10 +164,7 @@ class CounterApp(FaceApp):
         self.title = self.strings("ctr_counter_title")
         self.set_interval(0.1, self._scan_tick)
         self.set_interval(1.0, self._device_tick)
-        if self.account is not None:
-            self.push_screen(DeskScreen())
-        else:
-            self.push_screen(LoginScreen())
+        self.push_screen(self._new_desk() if self.account is not None else self._new_login())
         self.check_devices()
         self.watch_station()
 
@@ -213,11 +213,30 @@ class CounterApp(FaceApp):
             self.notify(message.text, severity="error", timeout=8)
             self.log_line(message.text, error=True)
             return
-        if isinstance(self.screen, TicketCard):
+        if self.screen is self.card:  # a ticket pulled up before: the new one takes its place
             self.pop_screen()
-        self.push_screen(TicketCard(message.ticket, message.outlook))
+        self.card = TicketCard(message.ticket, message.outlook)
+        self.push_screen(self.card)
+
+    # -- the screens this app shows state on ----------------------------------------------------
+    def _new_login(self) -> LoginScreen:
+        self.desk = None
+        self.login = LoginScreen(self.demo_accounts, self.devices)
+        return self.login
+
+    def _new_desk(self) -> DeskScreen:
+        self.login = None
+        self.desk = DeskScreen(self.account, self.demo, self.view, LogLine(self.last_log), self.devices)
+        return self.desk
+
+    def watch_op_running(self, running: bool) -> None:
+        if self.desk is not None:
+            self.desk.busy = running
 
     # -- signing in and out ---------------------------------------------------------------------
+    def on_login_screen_sign_in(self, message: LoginScreen.SignIn) -> None:
+        self.sign_in(message.name, message.password)
+
     @work(thread=True, exclusive=True, group="sign-in")
     def sign_in(self, name: str, password: str) -> None:
         from cabin.kiosk.business.accounts import Accounts
@@ -232,26 +251,26 @@ class CounterApp(FaceApp):
         else:
             if account.role not in COUNTER_ROLES:
                 self.post_message(self.SignInRefused(t("ctr_login_not_counter", name=account.name,
-                                                       role=t(f"ctr_role_{account.role}"))))
+                                                       role=t(ROLE_KEYS[account.role]))))
             else:
                 self.post_message(self.SignedIn(account))
 
     def on_counter_app_signed_in(self, message: SignedIn) -> None:
         self.account = message.account
-        self.last_log = self.strings("ctr_signed_in", name=self.account.name, role=self.strings(f"ctr_role_{self.account.role}"))
-        self.switch_screen(DeskScreen())
+        self.last_log = self.strings("ctr_signed_in", name=self.account.name, role=self.strings(ROLE_KEYS[self.account.role]))
+        self.switch_screen(self._new_desk())
         self.read_view()
 
     def on_counter_app_sign_in_refused(self, message: SignInRefused) -> None:
-        if isinstance(self.screen, LoginScreen):
-            self.screen.refused(message.text, message.keep_name)
+        if self.login is not None:
+            self.login.refusal = Refusal(message.text, message.keep_name)
 
-    def sign_out(self) -> None:
+    def on_desk_screen_sign_out(self) -> None:
         self.account = None
         self.last_log = ""
-        while len(self.screen_stack) > 2:
+        while len(self.screen_stack) > 2:  # the default screen, then the desk: back to the desk
             self.pop_screen()
-        self.switch_screen(LoginScreen())
+        self.switch_screen(self._new_login())
 
     # -- the view ---------------------------------------------------------------------------------
     def _read(self) -> tuple[int, DeskView]:
@@ -293,43 +312,18 @@ class CounterApp(FaceApp):
         self._shown_seq = message.seq
         self.view = message.view
         self.frames += 1
-        for screen in self.screen_stack:
-            if isinstance(screen, DeskScreen):
-                screen.show_view(message.view)
-                screen.refresh_bindings()
+        if self.desk is not None:
+            self.desk.view = message.view
 
     def log_line(self, text: str, error: bool = False) -> None:
         self.last_log = text
-        for screen in self.screen_stack:
-            if isinstance(screen, DeskScreen):
-                screen.show_log(text, error)
-
-    # -- which desk actions apply now ---------------------------------------------------------------
-    def desk_action_state(self, action: str, parameters: tuple = ()) -> bool | None:
-        if self.account is None:
-            return False
-        if action == "supervisor":
-            return self.account.role == "supervisor"
-        if action == "switch":
-            return self.demo
-        if action in ("check_devices", "sign_out"):
-            return True
-        view = self.view
-        if view is None or self.op_running:
-            return None
-        current = view.current
-        if action == "call":
-            return (view.state == "open" and current is None) or None
-        if action in ("recall", "no_show", "start"):
-            return (current is not None and current.state == "called") or None
-        if action in ("complete", "transfer", "handle"):
-            return current is not None or None
-        if action == "window_state":
-            state = parameters[0] if parameters else None
-            return state is None or view.state != state or None
-        return True
+        if self.desk is not None:
+            self.desk.log = LogLine(text, error)
 
     # -- queue operations (a thread each; the result comes back as OpDone) ------------------------------
+    def on_desk_screen_operate(self, message: DeskScreen.Operate) -> None:
+        self.queue_op(message.op, **({"state": message.state} if message.op == "window" else {}))
+
     def queue_op(self, op: str, then: str | None = None, **kw) -> None:
         if self.account is None or self.op_running:
             return
@@ -358,8 +352,7 @@ class CounterApp(FaceApp):
         self.post_message(self.OpDone(text, error, then))
 
     def _service(self, code: str) -> str:
-        service = self.config.services.get(code)
-        return self.strings.name(service) if service else code
+        return service_name(self.strings, self.config, code)
 
     def _do(self, station, op: str, n: int, kw: dict) -> str:
         t = self.strings
@@ -389,16 +382,14 @@ class CounterApp(FaceApp):
             return t("ctr_did_transfer_service", ticket=r.ticket, service=self._service(r.service))
         if op == "window":
             r = station.set_window(n, kw["state"])
-            key = f"ctr_window_{kw['state']}_state"
+            key = WINDOW_STATE_KEYS[kw["state"]]
             return t("ctr_did_window", window=t("window_n", n=n), state=t(key)) if r.changed else \
                 t("ctr_did_window_same", window=t("window_n", n=n), state=t(key))
         raise ValueError(op)
 
     def on_counter_app_op_done(self, message: OpDone) -> None:
-        self.op_running = False
+        self.op_running = False  # the desk's keys are checked again (DeskScreen.watch_busy)
         self.log_line(message.text, message.error)
-        if isinstance(self.screen, DeskScreen):
-            self.screen.refresh_bindings()
         if message.then == "workflow":
             self.open_workflow()
 
@@ -409,16 +400,12 @@ class CounterApp(FaceApp):
             self.log_line(self.strings("ctr_need_current"), error=True)
         return current
 
-    def ask_complete(self, question: str | None = None) -> None:
-        current = self._current()
-        if current is None:
-            return
-        question = question or self.strings("ctr_confirm_complete", ticket=current.ticket,
-                                             service=self._service(current.service))
-        if isinstance(self.screen, DeskScreen):
-            self.screen.ask(question, lambda yes: yes and self.queue_op("complete"))
+    def ask_complete(self, question: str) -> None:
+        """Ask the desk's yes-or-no; yes comes back as DeskScreen.Operate("complete")."""
+        if self.desk is not None:
+            self.desk.question = question
 
-    def handle_errand(self) -> None:
+    def on_desk_screen_handle(self) -> None:
         """Enter: the errand's workflow (started first if the citizen was only called)."""
         current = self._current()
         if current is None:
@@ -458,7 +445,7 @@ class CounterApp(FaceApp):
         else:
             self.log_line(t("ctr_workflow_back"))
 
-    def pick_transfer(self) -> None:
+    def on_desk_screen_transfer(self) -> None:
         current = self._current()
         if current is None:
             return
@@ -472,7 +459,7 @@ class CounterApp(FaceApp):
         self.push_screen(TransferScreen(current.ticket, current.service, self.window_number,
                                         self.view.windows), callback=chosen)
 
-    def open_supervisor(self) -> None:
+    def on_desk_screen_open_supervisor(self) -> None:
         if self.account is None or self.account.role != "supervisor":
             return
         from cabin.kiosk.faces.supervisor import SupervisorScreen  # when first needed, as the workflows
@@ -484,6 +471,9 @@ class CounterApp(FaceApp):
             self.exit(face)
 
     # -- devices ---------------------------------------------------------------------------------------
+    def on_desk_screen_check_devices(self) -> None:
+        self.check_devices()
+
     def check_devices(self) -> None:
         if self._devices_checking:
             return
@@ -501,7 +491,9 @@ class CounterApp(FaceApp):
         self._devices_checking = False
         self._devices_checked_at = time.monotonic()
         self.devices = message.statuses
-        self.show_devices()
+        for screen in (self.login, self.desk):
+            if screen is not None:
+                screen.devices = self.devices
 
     def any_device_fault(self) -> bool:
         return any(isinstance(s, dict) and s["status"] != "ready" for s in self.devices.values())
@@ -511,7 +503,3 @@ class CounterApp(FaceApp):
         if time.monotonic() - self._devices_checked_at >= every:
             self.check_devices()
 
-    def show_devices(self) -> None:
-        for screen in self.screen_stack:
-            for bar in screen.query(DeviceBar):
-                bar.show(self.strings, self.devices)

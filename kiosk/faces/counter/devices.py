@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from cabin.config import StationConfig
 from cabin.kiosk.devices import DEVICE_KINDS, ConfiguredDevice
+from textual.reactive import var
 from textual.widgets import Static
 
-from cabin.kiosk.faces.strings import CATALOG
+from cabin.kiosk.faces.faults import FAULT_KEYS, PRINTER_FAULT_KEYS
 
 CHECK_SECONDS = 10.0
 FAULT_CHECK_SECONDS = 3.0
@@ -34,11 +35,19 @@ def fault_text(strings, status: dict) -> str:
     a printer's own words for its faults, the workflows' for the rest; the driver's own sentence
     (which already says what to do) only for a kind the catalog does not know."""
     role, kind = status["role"], status.get("kind")
-    for key in ({"card-printer": f"ctr_fault_card_{kind}", "ticket-printer": f"ctr_fault_ticket_{kind}"}.get(role),
-                f"dev_{kind}"):
-        if key in CATALOG:
-            return strings(key)
-    return status.get("detail", "")
+    key = PRINTER_FAULT_KEYS.get(role, {}).get(kind) or FAULT_KEYS.get(kind)
+    return strings(key) if key else status.get("detail", "")
+
+
+class ShowsDevices:
+    """A screen with a device bar: the app sets `devices` (each role's status) and the bar
+    shows them."""
+
+    devices: var[dict] = var(dict, always_update=True)
+
+    def watch_devices(self, devices: dict) -> None:
+        for bar in self.query(DeviceBar):  # type: ignore[attr-defined]
+            bar.show(self.app.strings, devices)  # type: ignore[attr-defined]
 
 
 class DeviceBar(Static):

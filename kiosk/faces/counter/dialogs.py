@@ -12,20 +12,33 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cabin.queue.results import Outlook, Ticket, WindowState
+from cabin.kiosk.faces.base import WINDOW_STATE_KEYS
+
+REQUEST_STATE_KEYS = {"pending": "ctr_req_pending", "waiting": "ctr_req_waiting", "called": "ctr_req_called",
+                      "serving": "ctr_req_serving", "done": "ctr_req_done", "no_show": "ctr_req_no_show",
+                      "cancelled": "ctr_req_cancelled", "transferred": "ctr_req_transferred",
+                      "expired": "ctr_req_expired"}
+TICKET_STATE_KEYS = {"open": "ctr_ticket_open", "closed": "ctr_ticket_closed"}
+
+
+def service_name(strings, config, code: str) -> str:
+    """A service's name in the face's language; its code when the config no longer has it."""
+    service = config.services.get(code)
+    return strings.name(service) if service else code
+
 
 
 def errand_lines(strings, config, ticket: Ticket) -> list[str]:
     """A ticket's errands, one line each: position, service, state, where."""
     lines = []
     for e in ticket.errands:
-        service = config.services.get(e.service)
-        name = strings.name(service) if service else e.service
+        name = service_name(strings, config, e.service)
         where = ""
         if e.window and e.state in ("called", "serving", "done", "transferred", "no_show"):
             where = strings("ctr_errand_where", window=strings("window_n", n=e.window))
         elif e.target_window:
             where = strings("ctr_errand_for", window=strings("window_n", n=e.target_window))
-        state = strings(f"ctr_req_{e.state}")
+        state = strings(REQUEST_STATE_KEYS[e.state])
         style = {"called": "b $accent", "serving": "b $success", "waiting": "", "pending": "dim"}.get(e.state, "dim")
         marker = f"[{style}]{state}[/]" if style else state
         lines.append(f"{e.position}. {name}  {marker}{where}")
@@ -53,7 +66,7 @@ class TransferScreen(ModalScreen):
             if w.state == "closed":
                 continue
             options.append(Option(t("ctr_transfer_window", window=t("window_n", n=n), name=t.name(config.windows[n]),
-                                    state=t(f"ctr_window_{w.state}_state")), id=f"window:{n}"))
+                                    state=t(WINDOW_STATE_KEYS[w.state])), id=f"window:{n}"))
         for code, s in config.services.items():
             if code != self.service:
                 options.append(Option(t("ctr_transfer_service", service=t.name(s)), id=f"service:{code}"))
@@ -87,7 +100,7 @@ class TicketCard(ModalScreen):
         app = self.app
         t = app.strings
         ticket = self.ticket
-        lines = [t("ctr_scan_state", state=t(f"ctr_ticket_{ticket.state}"),
+        lines = [t("ctr_scan_state", state=t(TICKET_STATE_KEYS[ticket.state]),
                    priority=t.name(app.config.priorities[ticket.priority])
                    if ticket.priority in app.config.priorities else ticket.priority)]
         if any(e.state == "waiting" for e in ticket.errands):

@@ -89,11 +89,14 @@ def test_every_device_fault_kind_has_plain_words():
     from cabin.drivers.idreader.errors import SW3
     from cabin.drivers.ticketprinter.driver import MESSAGES as TICKET_FAULTS
 
+    from cabin.kiosk.faces.faults import FAULT_KEYS, PRINTER_FAULT_KEYS
+
     reader = {kind for _, kind, _ in SW3.values()} | {"no_card", "card_removed"}
     generic = {"timeout", "protocol", "link"}
-    missing = sorted(k for k in reader | set(CARD_FAULTS) | generic if f"dev_{k}" not in CATALOG)
-    missing += sorted(f"ticket {k}" for k in TICKET_FAULTS if f"ctr_fault_ticket_{k}" not in CATALOG)
-    missing += sorted(f"card {k}" for k in set(CARD_FAULTS) - {"nack"} if f"ctr_fault_card_{k}" not in CATALOG)
+    card, ticket = PRINTER_FAULT_KEYS["card-printer"], PRINTER_FAULT_KEYS["ticket-printer"]
+    missing = sorted(k for k in reader | set(CARD_FAULTS) | generic if FAULT_KEYS.get(k) not in CATALOG)
+    missing += sorted(f"ticket {k}" for k in TICKET_FAULTS if ticket.get(k) not in CATALOG)
+    missing += sorted(f"card {k}" for k in set(CARD_FAULTS) - {"nack"} if card.get(k) not in CATALOG)
     assert missing == []
 
 
@@ -110,12 +113,13 @@ def test_a_fault_without_a_kind_is_named_by_what_failed():
 
 
 def test_every_catalog_string_is_used():
-    """A word nobody shows is a word nobody checks: each key is named somewhere in the faces, as
-    a literal or under a prefix the code completes (f"ctr_req_{state}", "ctr_help_" + …)."""
+    """A word nobody shows is a word nobody checks: each key is named, as a literal, somewhere in
+    the faces (no key is built at run time: a key made of a state is looked up in a table of
+    literal keys, ROLE_KEYS, WINDOW_STATE_KEYS ...)."""
     import ast
     from pathlib import Path
 
-    named, prefixes = set(), set()
+    named = set()
     faces = Path(__file__).resolve().parents[3] / "kiosk" / "faces"
     for path in faces.rglob("*.py"):
         if path.name == "strings.py":
@@ -123,12 +127,16 @@ def test_every_catalog_string_is_used():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 named.add(node.value)
-                if node.value.endswith("_"):
-                    prefixes.add(node.value)
-            elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
-                prefixes.add(node.values[0].value)
-    unused = [k for k in CATALOG if k not in named and not any(p and k.startswith(p) for p in prefixes)]
+    unused = [k for k in CATALOG if k not in named]
     assert unused == []
+
+
+def test_no_two_catalog_entries_say_the_same():
+    """One wording, one key: the same words in both languages are one entry, used by every site."""
+    by_words: dict[tuple[str, ...], list[str]] = {}
+    for key, texts in CATALOG.items():
+        by_words.setdefault(texts, []).append(key)
+    assert [keys for keys in by_words.values() if len(keys) > 1] == []
 
 
 def test_the_clock_tick_between_a_title_bar_and_its_clock_is_harmless(tmp_path):

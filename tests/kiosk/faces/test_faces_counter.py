@@ -485,7 +485,7 @@ async def test_the_supervisor_key_is_only_for_supervisors(db, config, clock):
     app = counter(db, config, clock, lang="en")
     async with app.run_test(size=(120, 40)) as pilot:
         await sign_in(pilot, app, "li")
-        assert "Supervisor" not in screen_text(app) and app.desk_action_state("supervisor") is False
+        assert "Supervisor" not in screen_text(app) and app.screen.action_state("supervisor") is False
     app = counter(db, config, clock, lang="en")
     async with app.run_test(size=(120, 40)) as pilot:
         await sign_in(pilot, app, "boss")

@@ -29,16 +29,18 @@ from cabin.kiosk.faces.counter.workflows.context import WorkflowResult
 from textual import work
 from textual.screen import Screen
 
-KINDS = ("first", "renewal", "replacement")
+KIND_KEYS = {"first": "kind_first", "renewal": "kind_renewal", "replacement": "kind_replacement"}
+STATE_KEYS = {"accepted": "ap_state_accepted", "approved": "ap_state_approved", "received": "ap_state_received",
+              "collected": "ap_state_collected", "refused": "ap_state_refused"}
 
 
 def application_lines(t, r: dict) -> list[str]:
-    lines = [t("ap_line", receipt=r["receipt"], number=r["number"], kind=t(f"kind_{r['kind']}"),
+    lines = [t("ap_line", receipt=r["receipt"], number=r["number"], kind=t(KIND_KEYS[r["kind"]]),
                where=t("ap_cross_region") if r["cross_region"] else t("ap_local")),
              t("ap_terms", fee=r["fee_yuan"],
                validity=t("ap_long_term") if r["validity_years"] is None else t("ap_years", n=r["validity_years"]),
                due=r["due_on"]),
-             t("ap_state", state=t(f"ap_state_{r['state']}"))]
+             t("ap_state", state=t(STATE_KEYS[r["state"]]))]
     return lines
 
 
@@ -49,10 +51,10 @@ class ApplicationScreen(WorkflowScreen):
 
     def body(self) -> ComposeResult:
         t = self.t
-        yield Label(t("ap_citizen"), classes="section-title")
+        yield Label(t("applicant"), classes="section-title")
         yield from self.identity_fields()
         default = "replacement" if self.context.request.get("service") == "id.cross_region" else "first"
-        yield field(t("f_kind"), Choice([(t(f"kind_{k}"), k) for k in KINDS], id="kind", value=default))
+        yield field(t("f_kind"), Choice([(t(key), k) for k, key in KIND_KEYS.items()], id="kind", value=default))
         yield Static(t("ap_rules_hint"), classes="hint")
         yield Static("", id="ap-summary", classes="record")
 
@@ -90,7 +92,7 @@ class ApplicationsScreen(Localised, Screen):
     signed-in `clerk` (from a counter's application screen, or the supervisor's view)."""
 
     BINDINGS = [
-        Binding("escape", "back", "key_back"),
+        Binding("escape", "back", "back"),
         Binding("a", "advance('approved')", "key_ap_approved"),
         Binding("v", "advance('received')", "key_ap_received"),
         Binding("c", "advance('collected')", "key_ap_collected"),
@@ -115,7 +117,7 @@ class ApplicationsScreen(Localised, Screen):
     def on_mount(self) -> None:
         t = self.app.strings
         table = self.query_one(DataTable)
-        table.add_columns(t("col_receipt"), t("col_number"), t("col_kind"), t("col_where"), t("col_state"),
+        table.add_columns(t("col_receipt"), t("f_number"), t("col_kind"), t("col_where"), t("col_state"),
                           t("col_due"))
         self.load()
 
@@ -146,12 +148,12 @@ class ApplicationsScreen(Localised, Screen):
         table.clear()
         for r in self.rows:
             mark = " ⚠" if r["receipt"] in overdue else ""
-            table.add_row(r["receipt"], r["number"], t(f"kind_{r['kind']}"),
+            table.add_row(r["receipt"], r["number"], t(KIND_KEYS[r["kind"]]),
                           t("ap_cross_region") if r["cross_region"] else t("ap_local"),
-                          t(f"ap_state_{r['state']}"), r["due_on"] + mark, key=r["receipt"])
+                          t(STATE_KEYS[r["state"]]), r["due_on"] + mark, key=r["receipt"])
         status = self.query_one("#wf-status", Static)
         if done is not None:
-            status.update(t("ap_advanced", receipt=done["receipt"], state=t(f"ap_state_{done['state']}")))
+            status.update(t("ap_advanced", receipt=done["receipt"], state=t(STATE_KEYS[done["state"]])))
             status.set_classes("-ok")
         else:
             status.update(t("ap_list_hint", n=len(self.rows)))

@@ -25,11 +25,15 @@ from cabin.drivers.errors import DeviceError
 from cabin.kiosk.privacy import mask_card
 from cabin.queue.errors import CabinError
 
+from cabin.kiosk.faces.faults import FAULT_KEYS
 from cabin.kiosk.faces.strings import CATALOG
 from cabin.kiosk.faces.widgets import TitleBar
 from cabin.kiosk.faces.counter.workflows.context import WorkflowContext, WorkflowResult
 
 READER_TIMEOUT = 10.0  # seconds the reader waits for a card to be placed
+# why a temporary card is asked for while the main card is pending (TempCards' basis)
+BASIS_KEYS = {"application": "basis_application", "household_register": "basis_household_register",
+              "pending_receipt": "basis_pending_receipt"}
 
 
 # -- bindings in the face's language ---------------------------------------------------------------
@@ -194,7 +198,7 @@ class WorkflowScreen(Localised, Screen):
     `result` is what Escape hands back: nothing (WorkflowResult()) until a record is made."""
 
     BINDINGS = [
-        Binding("escape", "back", "key_back"),
+        Binding("escape", "back", "back"),
         # priority: Enter confirms the step whichever field has the focus (an Input would take it)
         Binding("enter", "enter", "key_confirm", priority=True),
         Binding("f2", "read_card", "key_read_card"),
@@ -309,8 +313,8 @@ class WorkflowScreen(Localised, Screen):
         from cabin.kiosk.devices import fault_kind
 
         self.log.warning(f"workflow: device: {error}")
-        key = f"dev_{fault_kind(error)}"
-        return self.t(key) if key in CATALOG else self.t("dev_other", reason=str(error))
+        key = FAULT_KEYS.get(fault_kind(error))
+        return self.t(key) if key else self.t("dev_other", reason=str(error))
 
     # -- services (called in the worker thread) -------------------------------------------------------
     def store(self):

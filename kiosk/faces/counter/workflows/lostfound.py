@@ -25,6 +25,10 @@ from cabin.kiosk.faces.counter.workflows.common import (
 )
 from cabin.kiosk.faces.counter.workflows.context import WorkflowResult
 
+LOSS_STATE_KEYS = {"reported": "loss_state_reported", "cancelled": "loss_state_cancelled",
+                   "replaced": "loss_state_replaced"}
+FOUND_STATE_KEYS = {"held": "found_state_held", "destroyed": "found_state_destroyed", "returned": "found_state_returned"}
+
 
 def found_lines(t, found: list[dict]) -> list[str]:
     return [t("lf_found_held", id=f["id"], found_on=f["found_on"], place=f["place"]) for f in found]
@@ -33,7 +37,7 @@ def found_lines(t, found: list[dict]) -> list[str]:
 def loss_line(t, loss: dict | None) -> list[str]:
     if not loss:
         return []
-    return [t("lf_loss_matches", receipt=loss["receipt"], state=t(f"loss_state_{loss['state']}"))]
+    return [t("lf_loss_matches", receipt=loss["receipt"], state=t(LOSS_STATE_KEYS[loss["state"]]))]
 
 
 class _LostFoundScreen(WorkflowScreen):
@@ -105,7 +109,7 @@ class LossReportScreen(_LostFoundScreen):
 
     def _lines(self, r: dict) -> list[str]:
         t = self.t
-        return [t("lr_line", receipt=r["receipt"], number=r["number"], state=t(f"loss_state_{r['state']}"))] + \
+        return [t("lr_line", receipt=r["receipt"], number=r["number"], state=t(LOSS_STATE_KEYS[r["state"]]))] + \
             found_lines(t, r["found"])
 
     def done_report(self, r: dict) -> None:
@@ -184,7 +188,7 @@ class FoundCardScreen(_LostFoundScreen):
 
     def _lines(self, r: dict) -> list[str]:
         t = self.t
-        return [t("fc_line", id=r["id"], number=r["number"], state=t(f"found_state_{r['state']}"),
+        return [t("fc_line", id=r["id"], number=r["number"], state=t(FOUND_STATE_KEYS[r["state"]]),
                   finder=r["finder_name"] or "-", phone=r["finder_phone"] or "-", place=r["place"],
                   found_on=r["found_on"])] + loss_line(t, r["loss"])
 

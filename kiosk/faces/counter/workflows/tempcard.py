@@ -31,6 +31,7 @@ from cabin.queue.errors import CabinError
 
 from cabin.kiosk.faces.base import name_stands, sign_again
 from cabin.kiosk.faces.counter.workflows.common import (
+    BASIS_KEYS,
     AskScreen,
     Choice,
     WorkflowScreen,
@@ -38,6 +39,10 @@ from cabin.kiosk.faces.counter.workflows.common import (
     text_input,
 )
 from cabin.kiosk.faces.counter.workflows.context import WorkflowContext, WorkflowResult
+
+AGENT_KEYS = {"": "agent_none", "guardian": "agent_guardian", "proxy": "agent_proxy"}  # "": in person
+STATE_KEYS = {"requested": "tc_state_requested", "approved": "tc_state_approved", "refused": "tc_state_refused",
+              "printed": "tc_state_printed", "voided": "tc_state_voided"}
 
 
 def default_printer(url: str, baud: int):
@@ -70,7 +75,7 @@ class TempCardScreen(WorkflowScreen):
     def body(self) -> ComposeResult:
         t = self.t
         with Vertical(id="tc-request"):
-            yield Label(t("tc_applicant"), classes="section-title")
+            yield Label(t("applicant"), classes="section-title")
             yield from self.identity_fields()
             yield field(t("f_name"), text_input("name", t("ph_name")))
             yield field(t("f_sex"), Choice([(t("sex_1"), "1"), (t("sex_2"), "2")], id="sex"))
@@ -78,13 +83,10 @@ class TempCardScreen(WorkflowScreen):
             yield field(t("f_address"), text_input("address", t("ph_address")))
             yield field(t("f_photo"), text_input("photo", t("ph_photo")))
             yield Label(t("tc_basis"), classes="section-title")
-            yield field(t("f_basis"), Choice([(t("basis_application"), "application"),
-                                              (t("basis_household_register"), "household_register"),
-                                              (t("basis_pending_receipt"), "pending_receipt")], id="basis"))
+            yield field(t("f_basis"), Choice([(t(key), basis) for basis, key in BASIS_KEYS.items()], id="basis"))
             yield field(t("f_basis_ref"), text_input("basis_ref", t("ph_basis_ref")))
             yield Label(t("tc_agent"), classes="section-title")
-            yield field(t("f_agent"), Choice([(t("agent_none"), ""), (t("agent_guardian"), "guardian"),
-                                              (t("agent_proxy"), "proxy")], id="agent"))
+            yield field(t("f_agent"), Choice([(t(key), kind) for kind, key in AGENT_KEYS.items()], id="agent"))
             yield field(t("f_agent_number"), text_input("agent_number"), id="agent-number-row")
             yield field(t("f_agent_name"), text_input("agent_name"), id="agent-name-row")
             yield field(t("f_attorney"), text_input("attorney"), id="attorney-row")
@@ -291,7 +293,7 @@ class TempCardScreen(WorkflowScreen):
         self.query_one("#tc-approve").display = False
         self.set_focus(None)
         self.say(self.t("tc_refused", receipt=record["receipt"], supervisor=record["decided_by"]), "-ok")
-        self.result = WorkflowResult(receipt=self.receipt, message=self.t("tc_left_refused", receipt=self.receipt))
+        self.result = WorkflowResult(receipt=self.receipt, message=self.t("receipt_refused", receipt=self.receipt))
 
     def action_reprint(self) -> None:
         if self.stage != "printed" or self.busy:
@@ -345,18 +347,18 @@ class TempCardScreen(WorkflowScreen):
         self.show_record(record)
         self.query_one("#tc-approve").display = False
         self.say(self.t("tc_voided", receipt=record["receipt"]), "-ok")
-        self.result = WorkflowResult(receipt=self.receipt, message=self.t("tc_left_voided", receipt=self.receipt))
+        self.result = WorkflowResult(receipt=self.receipt, message=self.t("tc_voided", receipt=self.receipt))
 
     # -- the record, masked ----------------------------------------------------------------------------------
     def show_record(self, r: dict) -> None:
         t = self.t
         self.record = r
-        lines = [t("tc_line_card", receipt=r["receipt"], state=t(f"tc_state_{r['state']}"), number=r["number"],
+        lines = [t("tc_line_card", receipt=r["receipt"], state=t(STATE_KEYS[r["state"]]), number=r["number"],
                    name=r["name"], sex=r["sex"], nation=r["nation"]),
-                 t("tc_line_basis", basis=t(f"basis_{r['basis']}") if r["basis"] else "-",
+                 t("tc_line_basis", basis=t(BASIS_KEYS[r["basis"]]) if r["basis"] else "-",
                    ref=r["basis_ref"] or "-", fee=r["fee_yuan"])]
         if r["agent_kind"]:
-            lines.append(t("tc_line_agent", agent=t(f"agent_{r['agent_kind']}")))
+            lines.append(t("tc_line_agent", agent=t(AGENT_KEYS[r["agent_kind"]])))
         lines.append(t("tc_line_requested", clerk=r["requested_by"]))
         if r["decided_by"]:
             lines.append(t("tc_line_decided", supervisor=r["decided_by"]))
