@@ -4,6 +4,7 @@ standard input."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -231,7 +232,9 @@ def test_own_password_needs_the_old_one(accts, admin, kstore):
     assert "either with the old one or by an admin" in refused(accts.passwd, "li", "another one", )
 
 
-def test_equal_passwords_never_hash_alike(accts, admin, kstore):
+def test_equal_passwords_never_hash_alike(real_scrypt, accts, admin, kstore):
+    """The one test at the product's own scrypt parameters (the rest of the suite hashes cheaply:
+    tests/conftest.py cheap_scrypt)."""
     accts.add("li", "clerk", PW, by=admin)
     accts.add("wang", "clerk", PW, by=admin)
     accts.passwd("wang", PW, by=admin)
@@ -240,6 +243,10 @@ def test_equal_passwords_never_hash_alike(accts, admin, kstore):
     assert all(len(r["pw_salt"]) == 16 for r in rows)
     assert all(json.loads(r["pw_params"]) == SCRYPT_PARAMS == {"alg": "scrypt", "n": 16384, "r": 8, "p": 1, "dklen": 32}
                for r in rows)
+    for r in rows:  # the stored hash is scrypt at those parameters, worked out independently
+        assert hashlib.scrypt(PW.encode(), salt=r["pw_salt"], n=16384, r=8, p=1, dklen=32,
+                              maxmem=32 * 1024 * 1024) == r["pw_hash"]
+    assert accts.authenticate("wang", PW).name == "wang"
 
 
 def test_no_password_or_hash_reaches_the_audit_log(accts, admin, kstore):
