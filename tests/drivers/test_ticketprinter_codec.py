@@ -17,13 +17,9 @@ from cabin.drivers.ticketprinter.escpos import Status, StatusParser, decode_stat
 from cabin.drivers.ticketprinter.interpreter import MAX_ELEMENTS, MAX_LINE_BYTES, Interpreter
 from cabin.drivers.ticketprinter.parser import MAX_PENDING, Command, Parser
 from cabin.drivers.ticketprinter.simulator import FAULTS, SimulatedTicketPrinter
-from cabin.drivers.ticketprinter.ticket import TicketContent, layout, native_ticket, raster_ticket
+from cabin.drivers.ticketprinter.ticket import layout, native_ticket, raster_ticket
 
-TOKEN = "CABIN1:350206001:2026-11-28:20261128-A023-00123:" + "Zm9vYmFyYmF6cXV4LWhtYW"  # 70 chars
-CONTENT = TicketContent(
-    station="思明分局莲前派出所", number="A023", errands=["居民身份证换领", "出入境证件申请"],
-    issued_at="2026-11-28 09:15", ahead=3, estimated_wait_min=12.4, token=TOKEN,
-)
+from devicekit import CONTENT, TOKEN
 
 # Every command the ticket uses and the interpreter knows, with what it should make of it.
 KITCHEN_SINK = b"".join((
