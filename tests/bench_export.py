@@ -28,7 +28,6 @@ import json
 import shutil
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -43,22 +42,13 @@ from cabin.queue.reports.figures import EVENT_COLUMNS, _first_id_on_or_after
 from cabin.queue.simulate import simulate_day
 from cabin.queue.store import Store
 
+from tests.benchtools import log, result
+
 GOAL = 3.0
 DAY = "2026-11-23"       # a Monday
 CITIZENS = 2_000
 WINDOWS = 50
 YEAR_DAYS = 250          # weekdays of 2026 holding a copy of the day: 500,000 tickets
-
-
-def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
-    ratio = value / floor if floor else float("inf")
-    ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
-    return {"name": name, "value": round(value, 3), "unit": unit, "floor": round(floor, 3),
-            "ratio": round(ratio, 3), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
-
-
-def log(text: str) -> None:
-    print(f"# {text}", file=sys.stderr, flush=True)
 
 
 def big_station(tmp: Path) -> Path:

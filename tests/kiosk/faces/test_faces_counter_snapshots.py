@@ -12,7 +12,7 @@ from cabin.kiosk.faces.counter.app import CounterApp
 from cabin.kiosk.faces.counter.dialogs import TicketCard, TransferScreen
 
 from facekit import fixed_clock, link, open_station, until
-from test_faces_counter import device_config, devices, make_station, sign_in, token_for  # noqa: F401 (fixture)
+from counterkit import device_config, devices, make_station, sign_in, token_for  # noqa: F401 (fixture)
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 LOOKS = [(lang, size) for lang in ("zh", "en") for size in SIZES]

@@ -10,8 +10,7 @@ import pytest
 from cabin.kiosk.faces.supervisor import SupervisorApp, SupervisorScreen
 
 from facekit import busy_morning, until
-from test_faces_supervisor import request_card
-from test_faces_workflows import ADULT, PW, WANG, Host, rig, test_printer  # noqa: F401 (fixture)
+from workflowkit import ADULT, PW, WANG, Host, request_card, rig, test_printer  # noqa: F401 (fixture)
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 LOOKS = [(lang, size) for lang in ("zh", "en") for size in SIZES]
