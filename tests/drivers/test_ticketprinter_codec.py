@@ -151,12 +151,20 @@ def test_status_parser_frames_three_bytes_in_any_chunks():
         assert frames == [bytes((0x12, 0x16, 0x1E))]
 
 
+# The bits of the three replies that Cabin reads (ESC/POS DLE EOT 1, 2, 4), by byte and bit.
+STATUS_BITS = {"offline": (0, 0x08), "cover_open": (1, 0x04), "paper_end_stop": (1, 0x20), "error": (1, 0x40),
+               "paper_near_end": (2, 0x0C), "paper_out": (2, 0x60)}
+
+
 @given(st.binary(min_size=3, max_size=3))
-def test_status_decoding_fuzz(reply):
-    try:
-        decode_status(*reply)
-    except ProtocolError:
-        pass
+def test_any_three_status_bytes_decode_to_their_bits_or_are_refused(reply):
+    if any(b & 0x12 != 0x12 for b in reply):  # bits 1 and 4 are set in every status byte
+        with pytest.raises(ProtocolError, match="not an ESC/POS status byte"):
+            decode_status(*reply)
+        return
+    status = decode_status(*reply)
+    assert status == Status(**{name: bool(reply[i] & mask) for name, (i, mask) in STATUS_BITS.items()})
+    assert decode_status(*(encode_status(n, status) for n in escpos.STATUS_KINDS)) == status
 
 
 # --- parser ----------------------------------------------------------------------------------
