@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from clikit import (DEFAULT_CONFIG, UNPRIVILEGED, Cli, Run, assert_refused, copy_station, dump, one_json, prepare,
-                    refusal_problems, run_all, run_cli)
+from clikit import (DEFAULT_CONFIG, UNPRIVILEGED, Cli, Run, assert_refused, base_env, copy_station, dump, one_json,
+                    prepare, refusal_problems, run_all, run_cli)
 
 
 ISSUE_KEYS = {"ticket", "ticket_id", "services", "ahead", "estimated_wait_min"}
@@ -261,6 +261,18 @@ def test_the_installed_script_keeps_the_contract(fresh):
     assert one_json(nothing)["exit"] == 3
     usage = fresh("frobnicate", process=True)
     assert usage.code == 2 and "usage:" in usage.err and usage.out == "", usage
+
+
+def test_an_in_process_run_sees_only_its_own_environment_and_leaves_this_process_as_it_was(tmp_path, monkeypatch):
+    """tests/clikit.py's run_cli, on which the in-process tests rely: a CABIN_* variable of this
+    process is not seen by the run, and the environment, folder and streams are put back."""
+    monkeypatch.setenv("CABIN_CONFIG", str(tmp_path / "nowhere.toml"))
+    before = (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr)
+    r = run_cli(["--json", "queue"], env=base_env(tmp_path / "cabin.sqlite", tmp_path / "xdg"), cwd=tmp_path)
+    assert r.code == 0 and r.err == "", r
+    assert one_json(r)["waiting"] == {}
+    assert (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr) == before
+    assert run_cli(["--json", "queue"]).code == 1  # this process's CABIN_CONFIG, when no env is given
 
 
 # -- exit codes 2 (usage) and 3 (nothing to call) -----------------------------------------
