@@ -27,7 +27,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from tests.bench_faces import COLD_TEXTUAL, _env, cold_start, log, result
+from tests.benchtools import COLD_TEXTUAL, child_env, cold_start, log, result
 
 KEY_GOAL_MS = 50.0
 WAITING = 10_000
@@ -153,7 +153,7 @@ def key_to_frame(db: Path) -> tuple[list[float], list[float]]:
 
 
 def memory(db: Path, which: str) -> float:
-    out = subprocess.run([sys.executable, "-c", MEMORY, str(db), which], capture_output=True, text=True, env=_env(),
+    out = subprocess.run([sys.executable, "-c", MEMORY, str(db), which], capture_output=True, text=True, env=child_env(),
                          cwd=db.parent, timeout=180)
     if out.returncode:
         raise RuntimeError(out.stderr)

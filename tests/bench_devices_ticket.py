@@ -34,17 +34,13 @@ from cabin.drivers.fonts import cjk_font
 from cabin.drivers.ticketprinter import escpos
 from cabin.drivers.ticketprinter.parser import MAX_PENDING
 from cabin.drivers.ticketprinter.simulator import SimulatedTicketPrinter
-from cabin.drivers.ticketprinter.ticket import TicketContent
+
 from tests.benchtools import result
+from tests.devicekit import CONTENT  # a realistic ticket: two errands, a 70-character signed token
 
 BAUD = 9600
 NATIVE_MAX = 600
 GARBAGE_BYTES, GARBAGE_S, GARBAGE_MB = 1 << 20, 5.0, 64
-CONTENT = TicketContent(  # a realistic ticket: two errands, a 70-character signed token
-    station="思明分局莲前派出所", number="A023", errands=["居民身份证换领", "出入境证件申请"],
-    issued_at="2026-11-28 09:15", ahead=3, estimated_wait_min=12.4,
-    token="CABIN1:350206001:2026-11-28:20261128-A023-00123:Zm9vYmFyYmF6cXV4LWhtYW",
-)
 
 
 def print_at_9600(mode: str, runs: int) -> tuple[int, float]:

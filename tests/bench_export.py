@@ -42,6 +42,7 @@ from cabin.queue.reports.figures import EVENT_COLUMNS, _first_id_on_or_after
 from cabin.queue.simulate import simulate_day
 from tests.benchtools import log, result
 
+
 GOAL = 3.0
 DAY = "2026-11-23"       # a Monday
 CITIZENS = 2_000

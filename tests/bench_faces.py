@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -27,7 +26,8 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-from tests.benchtools import log, result
+
+from tests.benchtools import COLD_TEXTUAL, child_env, cold_start, log, result
 
 LAG_GOAL_MS = 500.0
 CALLS = 25
@@ -62,28 +62,6 @@ COLD_DISPENSER = textwrap.dedent("""
     asyncio.run(main())
 """)
 
-COLD_TEXTUAL = textwrap.dedent("""
-    import asyncio, time
-    from textual.app import App
-    from textual.widgets import Label
-    class One(App):
-        def compose(self):
-            yield Label("A001")
-    app = One()
-    async def main():
-        async with app.run_test() as pilot:
-            drawn = asyncio.Event()
-            app.call_after_refresh(drawn.set)
-            await drawn.wait()
-            print(time.monotonic(), flush=True)
-    asyncio.run(main())
-""")
-
-
-def _env() -> dict:
-    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-
-
 def board_lag(tmp: Path) -> list[float]:
     from cabin.config import load_config
     from cabin.kiosk.faces.base import StationLink
@@ -111,7 +89,7 @@ def board_lag(tmp: Path) -> list[float]:
                 self.call_after_refresh(lambda: self.shown.setdefault(ticket, time.monotonic()))
 
     caller = subprocess.Popen([sys.executable, "-c", CALLER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, env=_env(), cwd=tmp)
+                              text=True, env=child_env(), cwd=tmp)
     lags: list[float] = []
 
     async def run() -> None:
@@ -138,18 +116,6 @@ def board_lag(tmp: Path) -> list[float]:
         caller.stdin.close()
         caller.wait(timeout=30)
     return lags
-
-
-def cold_start(script: str, tmp: Path, runs: int = 5) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.monotonic()
-        out = subprocess.run([sys.executable, "-c", script, str(tmp / "cold.sqlite")], capture_output=True, text=True,
-                             env=_env(), cwd=tmp, timeout=120)
-        if out.returncode:
-            raise RuntimeError(out.stderr)
-        times.append((float(out.stdout.split()[-1]) - started) * 1000)
-    return statistics.median(times)
 
 
 def bench_faces() -> list[dict]:

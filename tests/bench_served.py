@@ -35,7 +35,7 @@ import urllib.request
 from pathlib import Path
 
 from cabin.kiosk.faces.board.served import LINGER_SECONDS
-from tests.bench_faces import _env, log, result
+from tests.benchtools import child_env, log, result
 
 VIEWERS = 8
 TRYING = 30
@@ -90,7 +90,7 @@ class Served:
     """A `cabin board --serve` on a free port of 127.0.0.1, for one measurement."""
 
     def __init__(self, tmp: Path):
-        self.env = dict(_env(), CABIN_DB=str(tmp / "cabin.sqlite"), XDG_DATA_HOME=str(tmp / "xdg"))
+        self.env = dict(child_env(), CABIN_DB=str(tmp / "cabin.sqlite"), XDG_DATA_HOME=str(tmp / "xdg"))
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen([*_cabin(), "board", "--serve", f"127.0.0.1:{port}"], env=self.env,
@@ -220,7 +220,7 @@ def queue_under_viewers(tmp: Path) -> tuple[list[float], list[float], int, int]:
 def bench_served() -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="cabin-bench-served-") as d:
         tmp = Path(d)
-        subprocess.run([*_cabin(), "queue"], env=dict(_env(), CABIN_DB=str(tmp / "cabin.sqlite"),
+        subprocess.run([*_cabin(), "queue"], env=dict(child_env(), CABIN_DB=str(tmp / "cabin.sqlite"),
                                                        XDG_DATA_HOME=str(tmp / "xdg")), capture_output=True, check=True)
         one, many = [], []
         for r in range(ROUNDS):  # ABBA: drift hits both alike

@@ -1,27 +1,20 @@
-"""What the benches share: a result line of the shape tests/bench.py reports, progress on stderr, and
-1 MB of random bytes through a simulator, timed and traced."""
+"""What the benches share: a result line, the log, a child process's environment and cold start,
+and 1 MB of random bytes through a simulator, timed and traced."""
 
 from __future__ import annotations
 
+import os
 import random
+import statistics
+import subprocess
 import sys
+import textwrap
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Callable
 
 GARBAGE_BYTES = 1 << 20
-
-
-def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
-    """One line of the report: the value, its floor measured in the same run, their ratio and the goal."""
-    ratio = value / floor if floor else float("inf")
-    ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
-    return {"name": name, "value": round(value, 3), "unit": unit, "floor": round(floor, 3),
-            "ratio": round(ratio, 3), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
-
-
-def log(text: str) -> None:
-    print(f"# {text}", file=sys.stderr, flush=True)
 
 
 def swallow_garbage(write: Callable[[bytes], object], taken: Callable[[], int], traced: bool) -> tuple[float, float]:
@@ -40,3 +33,50 @@ def swallow_garbage(write: Callable[[bytes], object], taken: Callable[[], int], 
     finally:
         if traced:
             tracemalloc.stop()
+
+
+def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
+    """One line of the report: the value, its floor measured in the same run, their ratio and the goal."""
+    ratio = value / floor if floor else float("inf")
+    ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
+    return {"name": name, "value": round(value, 3), "unit": unit, "floor": round(floor, 3),
+            "ratio": round(ratio, 3), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
+
+
+def log(text: str) -> None:
+    print(f"# {text}", file=sys.stderr, flush=True)
+
+
+def child_env() -> dict:
+    """The environment of a process a bench starts: this one's, less PYTHONPATH."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+COLD_TEXTUAL = textwrap.dedent("""
+    import asyncio, time
+    from textual.app import App
+    from textual.widgets import Label
+    class One(App):
+        def compose(self):
+            yield Label("A001")
+    app = One()
+    async def main():
+        async with app.run_test() as pilot:
+            drawn = asyncio.Event()
+            app.call_after_refresh(drawn.set)
+            await drawn.wait()
+            print(time.monotonic(), flush=True)
+    asyncio.run(main())
+""")
+
+
+def cold_start(script: str, tmp: Path, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.monotonic()
+        out = subprocess.run([sys.executable, "-c", script, str(tmp / "cold.sqlite")], capture_output=True, text=True,
+                             env=child_env(), cwd=tmp, timeout=120)
+        if out.returncode:
+            raise RuntimeError(out.stderr)
+        times.append((float(out.stdout.split()[-1]) - started) * 1000)
+    return statistics.median(times)

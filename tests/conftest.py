@@ -89,6 +89,34 @@ def own_data_dir(tmp_path_factory):
         os.environ["XDG_DATA_HOME"] = previous
 
 
+# scrypt at the product's parameters (kiosk/business/accounts.py SCRYPT_PARAMS: 16 MiB, ~0.1 s a
+# hash) would cost the suite minutes: every account made, every sign-in, every refused one. The
+# suite hashes at the cheapest parameters scrypt takes instead; the product's defaults are not
+# touched, only this process's module attribute. Each hash stores its parameters, so a database
+# made here verifies anywhere. Processes a test starts hash at the real ones; so does a test that
+# asks for the fixture real_scrypt (test_accounts checks them).
+CHEAP_SCRYPT = {"alg": "scrypt", "n": 2, "r": 1, "p": 1, "dklen": 32}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_scrypt():
+    from cabin.kiosk.business import accounts
+
+    real = accounts.SCRYPT_PARAMS
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(accounts, "SCRYPT_PARAMS", CHEAP_SCRYPT)
+        yield real
+
+
+@pytest.fixture
+def real_scrypt(cheap_scrypt, monkeypatch):
+    """Passwords hashed at the product's own scrypt parameters in this test."""
+    from cabin.kiosk.business import accounts
+
+    monkeypatch.setattr(accounts, "SCRYPT_PARAMS", cheap_scrypt)
+    return cheap_scrypt
+
+
 @pytest.fixture(autouse=True, scope="session")
 def no_system_fonts(tmp_path_factory):
     fontsetup.use(fontsetup.fontconfig(tmp_path_factory.mktemp("fontconfig")))

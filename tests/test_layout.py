@@ -131,16 +131,16 @@ def test_default_config_is_package_data():
 
 
 def test_doctor_on_a_fresh_database(tmp_path):
+    from clikit import run_cli  # the CLI in this process: the layering checks above import nothing of Cabin's
+
     db = tmp_path / "data" / "cabin.sqlite"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
     env.update(CABIN_DB=str(db), XDG_DATA_HOME=str(tmp_path / "xdg"))
-    script = Path(sys.executable).with_name("cabin")
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
-    r = subprocess.run([*argv, "doctor"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    r = run_cli(["doctor"], env=env, cwd=tmp_path)
     assert r.returncode == 1 and "there is no database at" in r.stderr, r
     assert not db.parent.exists(), "doctor must not create the database it diagnoses"
-    subprocess.run([*argv, "queue"], env=env, cwd=tmp_path, check=True, capture_output=True, timeout=60)
-    r = subprocess.run([*argv, "doctor", "--json"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run_cli(["queue"], env=env, cwd=tmp_path).code == 0
+    r = run_cli(["doctor", "--json"], env=env, cwd=tmp_path)
     assert r.returncode == 0 and r.stderr == "", r
     report = json.loads(r.stdout)
     assert report["database"] == str(db)
@@ -157,7 +157,7 @@ def test_doctor_on_a_fresh_database(tmp_path):
     assert applied[0] in report["schema_version"] and applied[-1] in report["schema_version"]  # each set's latest
     assert report["config"] == str(importlib.resources.files("cabin.config").joinpath("station.toml"))
     # the human report names the same things
-    r2 = subprocess.run([*argv, "doctor"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    r2 = run_cli(["doctor"], env=env, cwd=tmp_path)
     assert r2.returncode == 0, r2
     for key in ("schema_version", "journal_mode", "integrity_check"):
         assert key in r2.stdout

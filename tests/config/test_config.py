@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from itertools import combinations
 from pathlib import Path
 
@@ -16,20 +14,17 @@ import pytest
 
 from cabin.config import ConfigError, default_config_path, load_config, resolve_config_path
 
+from clikit import Run, run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 ID_SERVICES = {"id.temporary", "id.apply", "id.cross_region", "id.loss_report", "id.found_card"}
 
 
-def cabin_argv() -> list[str]:
-    script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
-
-
-def cabin(tmp_path: Path, *argv, **env: str) -> subprocess.CompletedProcess:
+def cabin(tmp_path: Path, *argv, **env: str) -> Run:
+    """`cabin` in this process (tests/clikit.py)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
     base.update(CABIN_DB=str(tmp_path / "cabin.sqlite"), XDG_DATA_HOME=str(tmp_path / "xdg"), **env)
-    return subprocess.run([*cabin_argv(), *map(str, argv)], env=base, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    return run_cli(argv, env=base, cwd=tmp_path)
 
 
 def default_text() -> str:

@@ -4,6 +4,7 @@ parsers fed in chunks of every size and fuzzed (only typed results, never anothe
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 
@@ -124,13 +125,58 @@ def test_compression_round_trip(lines):
     assert len(packed) <= len(lines) * (LINE_BYTES + 1)    # never more than a byte a line
 
 
+# One encoded line and the line it stands for, built from the format (a count byte: 0x00 a blank
+# line, 0xFF a full one, 1..81 that many bytes, the rest of the line blank), not from decompress.
+ENCODED_LINE = st.one_of(
+    st.just((b"\x00", bytes(LINE_BYTES))),
+    st.just((b"\xff", b"\xff" * LINE_BYTES)),
+    st.binary(min_size=1, max_size=LINE_BYTES).map(lambda b: (bytes([len(b)]) + b, b + bytes(LINE_BYTES - len(b)))),
+)
+DEFECTS = ["none", "cut short", "a count past 81", "one line too many"]
+
+
+@given(st.lists(ENCODED_LINE, min_size=1, max_size=40), st.sampled_from(DEFECTS), st.data())
+def test_decompress_gives_the_encoded_lines_or_names_the_defect(lines, defect, data):
+    packed, expected = b"".join(p for p, _ in lines), b"".join(line for _, line in lines)
+    if defect == "none":
+        assert decompress(packed, max_lines=len(lines)) == expected
+        assert decompress(compress(expected)) == expected
+        return
+    limit = LINES
+    if defect == "cut short":  # a literal line whose bytes stop before its count
+        payload = data.draw(st.binary(min_size=1, max_size=LINE_BYTES))
+        packed += bytes([len(payload)]) + payload[:data.draw(st.integers(0, len(payload) - 1))]
+        words = "is cut short"
+    elif defect == "a count past 81":
+        at = data.draw(st.sampled_from([0, *itertools.accumulate(len(p) for p, _ in lines)]))  # a line's start
+        packed = packed[:at] + bytes([data.draw(st.integers(LINE_BYTES + 1, 0xFE))]) + packed[at:]
+        words = "claims"
+    else:
+        limit = len(lines) - 1
+        words = f"goes past {limit} lines"
+    with pytest.raises(ProtocolError, match=words):
+        decompress(packed, max_lines=limit)
+
+
 @given(st.binary(max_size=600))
-def test_decompress_fuzz_only_lines_or_protocol_error(data):
+def test_decompress_of_any_bytes_is_whole_lines_that_round_trip_or_a_protocol_error(data):
     try:
         out = decompress(data)
-    except ProtocolError:
+    except ProtocolError as exc:
+        assert re.search(r"is cut short|claims \d+ bytes|goes past \d+ lines", str(exc)), exc
         return
-    assert len(out) % LINE_BYTES == 0 and compress(out) is not None
+    assert len(out) % LINE_BYTES == 0 and len(out) // LINE_BYTES <= LINES
+    assert decompress(compress(out)) == out
+    assert len(out) // LINE_BYTES == decoded_line_count(data)
+
+
+def decoded_line_count(data: bytes) -> int:
+    """How many lines `data` encodes, read from its count bytes alone."""
+    i, count = 0, 0
+    while i < len(data):
+        i += 1 + (data[i] if data[i] not in (0x00, 0xFF) else 0)
+        count += 1
+    return count
 
 
 def test_full_random_panel_round_trip():

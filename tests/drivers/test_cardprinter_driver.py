@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from cabin.drivers.cardprinter import codec
 from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, INSIDE, NOTHING, OTHER_PRINTER, PANELS_OFF,
@@ -19,21 +19,11 @@ from cabin.drivers.cardprinter.simulator import SimulatedCardPrinter
 from cabin.drivers.errors import DeviceFault, DeviceTimeout
 from cabin.drivers.simhost import PtyHost, Reply, TcpHost
 
+from devicekit import face
+
 STATUS = ["Rse", "Sk", "Rcr", "Rlr"]            # cover, feeder, ribbon, card position: no Rst
 WITNESS = ["Rco", "Rco", "Rlr", "Rsn"]           # cards inserted, panels printed, position, serial
 JOB = STATUS + WITNESS + ["Pem", "Pr", "Pmi", "Pc", "Ss", "Sr", "Dbc", "Se"] + WITNESS
-
-
-def face() -> Image.Image:
-    """A landscape card face in greys: text, a photo box, a gradient (all thresholded)."""
-    img = Image.new("RGB", (1016, 648), "white")
-    draw = ImageDraw.Draw(img)
-    draw.rectangle((40, 40, 300, 380), fill=(60, 60, 60))
-    for x in range(0, 256):
-        draw.line((340 + x, 560, 340 + x, 620), fill=(x, x, x))
-    for row in range(6):
-        draw.text((340, 60 + row * 50), f"LINE {row} 0123456789", fill="black")
-    return img
 
 
 @pytest.fixture

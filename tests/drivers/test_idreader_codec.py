@@ -248,10 +248,19 @@ def test_fuzz_frames_between_noise_all_come_through(pairs, tail):
 @settings(max_examples=300, deadline=1000)
 @given(st.binary(min_size=0, max_size=1400), st.booleans())
 def test_fuzz_decoder_raises_only_protocol_errors(data, fingerprint):
+    head = 6 if fingerprint else 4  # a 2-byte length for each block: text, photo (, fingerprint)
+    lengths = [int.from_bytes(data[i:i + 2], "big") for i in range(0, head, 2)]
+    if len(data) < head or head + sum(lengths) != len(data):  # the blocks do not fill the reply exactly
+        with pytest.raises(ProtocolError):
+            decode_base_info(data, fingerprint=fingerprint)
+        return
     try:
-        decode_base_info(data, fingerprint=fingerprint)
-    except (ProtocolError, UnknownCardType):
-        pass
+        card = decode_base_info(data, fingerprint=fingerprint)
+    except (ProtocolError, UnknownCardType):  # a text block that is not a card's
+        return
+    photo_at = head + lengths[0]
+    assert card.photo == data[photo_at:photo_at + lengths[1]]
+    assert card.fingerprint == data[photo_at + lengths[1]:]
 
 
 @settings(max_examples=200, deadline=1000)

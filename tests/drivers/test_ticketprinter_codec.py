@@ -17,13 +17,9 @@ from cabin.drivers.ticketprinter.escpos import Status, StatusParser, decode_stat
 from cabin.drivers.ticketprinter.interpreter import MAX_ELEMENTS, MAX_LINE_BYTES, Interpreter
 from cabin.drivers.ticketprinter.parser import MAX_PENDING, Command, Parser
 from cabin.drivers.ticketprinter.simulator import FAULTS, SimulatedTicketPrinter
-from cabin.drivers.ticketprinter.ticket import TicketContent, layout, native_ticket, raster_ticket
+from cabin.drivers.ticketprinter.ticket import layout, native_ticket, raster_ticket
 
-TOKEN = "CABIN1:350206001:2026-11-28:20261128-A023-00123:" + "Zm9vYmFyYmF6cXV4LWhtYW"  # 70 chars
-CONTENT = TicketContent(
-    station="思明分局莲前派出所", number="A023", errands=["居民身份证换领", "出入境证件申请"],
-    issued_at="2026-11-28 09:15", ahead=3, estimated_wait_min=12.4, token=TOKEN,
-)
+from devicekit import CONTENT, TOKEN
 
 # Every command the ticket uses and the interpreter knows, with what it should make of it.
 KITCHEN_SINK = b"".join((
@@ -155,12 +151,20 @@ def test_status_parser_frames_three_bytes_in_any_chunks():
         assert frames == [bytes((0x12, 0x16, 0x1E))]
 
 
+# The bits of the three replies that Cabin reads (ESC/POS DLE EOT 1, 2, 4), by byte and bit.
+STATUS_BITS = {"offline": (0, 0x08), "cover_open": (1, 0x04), "paper_end_stop": (1, 0x20), "error": (1, 0x40),
+               "paper_near_end": (2, 0x0C), "paper_out": (2, 0x60)}
+
+
 @given(st.binary(min_size=3, max_size=3))
-def test_status_decoding_fuzz(reply):
-    try:
-        decode_status(*reply)
-    except ProtocolError:
-        pass
+def test_any_three_status_bytes_decode_to_their_bits_or_are_refused(reply):
+    if any(b & 0x12 != 0x12 for b in reply):  # bits 1 and 4 are set in every status byte
+        with pytest.raises(ProtocolError, match="not an ESC/POS status byte"):
+            decode_status(*reply)
+        return
+    status = decode_status(*reply)
+    assert status == Status(**{name: bool(reply[i] & mask) for name, (i, mask) in STATUS_BITS.items()})
+    assert decode_status(*(encode_status(n, status) for n in escpos.STATUS_KINDS)) == status
 
 
 # --- parser ----------------------------------------------------------------------------------

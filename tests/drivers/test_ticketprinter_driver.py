@@ -16,7 +16,7 @@ from cabin.drivers.ticketprinter.escpos import Status
 from cabin.drivers.ticketprinter.simulator import SimulatedTicketPrinter
 from cabin.drivers.ticketprinter.ticket import layout, native_ticket
 
-from test_ticketprinter_codec import CONTENT, TOKEN
+from devicekit import CONTENT, TOKEN
 
 
 def serve(tmp_path, faults=(), baud=None, **kw):

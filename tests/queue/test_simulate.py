@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +13,8 @@ from cabin.queue.errors import CabinError
 from cabin.queue.reports.figures import STATE_AFTER, day_figures, percentile
 from cabin.queue.simulate import capacity_citizens, last_open_day, simulate_day
 from cabin.queue.store import Store
+
+from clikit import run_cli
 
 MONDAY = "2026-11-23"
 
@@ -143,8 +143,7 @@ def test_every_request_event_kind_has_a_state():
 
 
 def cabin(*args, env):
-    return subprocess.run([sys.executable, "-m", "cabin.kiosk.cli.app", *args], capture_output=True, text=True,
-                          env=env, cwd=Path(__file__).parent, timeout=120)
+    return run_cli(args, env=env, cwd=Path(__file__).parent)
 
 
 def test_cli_simulate_and_demo(tmp_path):

@@ -9,8 +9,9 @@
 - `cabin backup --to FILE` and `cabin restore FILE`;
 - a read-only database serves reads and exports and refuses writes saying it is read-only.
 
-Every command under test runs as the real `cabin` script in a subprocess (test_cli's helpers),
-on a real SQLite file.
+Every command under test runs through the CLI's main in this process (tests/clikit.py), as the
+real `cabin` script in a process where the process is the point (a umask, a read-only mount,
+dropped privileges), on a real SQLite file.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from test_cli import UNPRIVILEGED, Cli, assert_refused, copy_station, one_json, prepare, run_all
-from test_lostfound import PW, A
+from clikit import UNPRIVILEGED, Cli, Run, assert_refused, copy_station, one_json, prepare, run_all
+
+PW = "correct horse"
+A = "350206199001011239"  # a valid citizen ID number
 
 UMASKS = ["022", "000", "077"]
 
@@ -51,18 +54,11 @@ def staffed(tmp_path_factory) -> Path:
                      ("window", "open", "1"), ("ticket", "issue", "id.apply")])
     for argv, stdin in ((("user", "add", "root", "--role", "admin"), f"{PW}\n"),
                         (("user", "add", "li", "--role", "clerk", "--as", "root"), f"{PW}\n{PW}\n")):
-        r = subprocess.run([*cabin_script(), *argv], input=stdin, env=cli.env, capture_output=True, text=True,
-                           timeout=60)
+        r = cli(*argv, stdin=stdin)
         assert r.returncode == 0, r
     Path(f"{cli.db}-lock").unlink(missing_ok=True)
     assert not Path(f"{cli.db}-wal").exists()
     return cli.db
-
-
-def cabin_script() -> list[str]:
-    from test_cli import CABIN
-
-    return list(CABIN)
 
 
 @pytest.fixture
@@ -72,10 +68,9 @@ def station(tmp_path, staffed) -> Cli:
     return cli
 
 
-def signed(cli: Cli, *argv: str) -> subprocess.CompletedProcess:
+def signed(cli: Cli, *argv: str) -> Run:
     """A command that asks for li's password (one stdin line)."""
-    return subprocess.run([*cabin_script(), *argv], input=f"{PW}\n", env=cli.env, capture_output=True, text=True,
-                          timeout=60, cwd=cli.data)
+    return cli(*argv, stdin=f"{PW}\n")
 
 
 # -- 1. modes -----------------------------------------------------------------------------
@@ -106,8 +101,7 @@ def test_the_simulated_printers_renderings_are_private(tmp_path, umask):
     from cabin.drivers.simhost import PtyHost
     from cabin.drivers.ticketprinter.driver import TicketPrinter
     from cabin.drivers.ticketprinter.simulator import SimulatedTicketPrinter
-    from test_cardprinter_driver import face
-    from test_ticketprinter_codec import CONTENT
+    from devicekit import CONTENT, face
 
     previous = os.umask(umask)
     try:

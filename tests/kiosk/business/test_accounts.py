@@ -1,16 +1,13 @@
 """Accounts on a real SQLite file: first admin, roles, passwords, lockout, disabling, the audit
-entry of every change; and `cabin user` / `cabin audit` through subprocesses with passwords on
+entry of every change; and `cabin user` / `cabin audit` through the CLI's main with passwords on
 standard input."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -27,6 +24,8 @@ from cabin.kiosk.station import open_store
 from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
 from cabin.queue.store import Store, schema_version
+
+from clikit import Run, base_env, run_cli
 
 PW = "correct horse"
 
@@ -233,7 +232,9 @@ def test_own_password_needs_the_old_one(accts, admin, kstore):
     assert "either with the old one or by an admin" in refused(accts.passwd, "li", "another one", )
 
 
-def test_equal_passwords_never_hash_alike(accts, admin, kstore):
+def test_equal_passwords_never_hash_alike(real_scrypt, accts, admin, kstore):
+    """The one test at the product's own scrypt parameters (the rest of the suite hashes cheaply:
+    tests/conftest.py cheap_scrypt)."""
     accts.add("li", "clerk", PW, by=admin)
     accts.add("wang", "clerk", PW, by=admin)
     accts.passwd("wang", PW, by=admin)
@@ -242,6 +243,10 @@ def test_equal_passwords_never_hash_alike(accts, admin, kstore):
     assert all(len(r["pw_salt"]) == 16 for r in rows)
     assert all(json.loads(r["pw_params"]) == SCRYPT_PARAMS == {"alg": "scrypt", "n": 16384, "r": 8, "p": 1, "dklen": 32}
                for r in rows)
+    for r in rows:  # the stored hash is scrypt at those parameters, worked out independently
+        assert hashlib.scrypt(PW.encode(), salt=r["pw_salt"], n=16384, r=8, p=1, dklen=32,
+                              maxmem=32 * 1024 * 1024) == r["pw_hash"]
+    assert accts.authenticate("wang", PW).name == "wang"
 
 
 def test_no_password_or_hash_reaches_the_audit_log(accts, admin, kstore):
@@ -272,31 +277,18 @@ def test_every_account_change_is_audited_in_its_own_transaction(accts, admin, ks
 
 
 # -- the CLI ----------------------------------------------------------------------------------
-# Until kiosk/cli.py's build_parser calls add_commands, the commands run through the same
-# cli.main with a parser built the way build_parser builds its own.
-
-
-def cabin_argv() -> list[str]:
-    """The installed `cabin` script (the real parser, every command wired as shipped)."""
-    script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
-
-
 @pytest.fixture
 def cabin(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
-    env.update(CABIN_DB=str(tmp_path / "cabin.sqlite"), XDG_DATA_HOME=str(tmp_path / "xdg"),
-               CABIN_BUSY_TIMEOUT_MS="300")
-    argv = cabin_argv()
+    """`cabin` in this process (tests/clikit.py), on its own database and data dir."""
+    env = base_env(tmp_path / "cabin.sqlite", tmp_path / "xdg")
 
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([*argv, *args], input=stdin, env=env, cwd=tmp_path, capture_output=True,
-                              text=True, timeout=60)
+    def run(*args: str, stdin: str = "") -> Run:
+        return run_cli(args, stdin, env=env, cwd=tmp_path)
     run.db = tmp_path / "cabin.sqlite"
     return run
 
 
-def assert_refused(r: subprocess.CompletedProcess, words: str) -> None:
+def assert_refused(r: Run, words: str) -> None:
     assert r.returncode == 1, r
     assert r.stderr.startswith("cabin: ") and r.stderr.count("\n") == 1 and words in r.stderr, r.stderr
     assert "Traceback" not in r.stderr

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from datetime import datetime
 
 import pytest
@@ -14,6 +12,8 @@ import pytest
 from cabin.kiosk.business.applications import Applications
 from cabin.kiosk.business.audit import verify
 from cabin.queue.errors import CabinError
+
+from clikit import run_cli
 
 PW = "counter-pass-1"
 LOCAL = "350206198503120019"        # Fujian, born 1985: 41 at application -> 20 years
@@ -101,8 +101,7 @@ def test_cli(tmp_path):
     env.update(CABIN_DB=str(tmp_path / "c.sqlite"), XDG_DATA_HOME=str(tmp_path / "xdg"))
 
     def cabin(*args, stdin=""):
-        return subprocess.run([sys.executable, "-m", "cabin.kiosk.cli.app", *args], input=stdin, capture_output=True,
-                              text=True, env=env, cwd=tmp_path, timeout=60)
+        return run_cli(args, stdin, env=env, cwd=tmp_path)
 
     cabin("user", "add", "root", "--role", "admin", stdin=f"{PW}\n")
     cabin("user", "add", "li", "--role", "clerk", "--as", "root", stdin=f"{PW}\n{PW}\n")

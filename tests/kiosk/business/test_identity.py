@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from datetime import date
 
@@ -10,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cabin.kiosk.cli import app as cli
 from cabin.kiosk.business import identity
 from cabin.kiosk.business.identity import check
+
+from clikit import run_cli
 
 TODAY = date(2026, 5, 1)
 
@@ -218,40 +218,13 @@ def test_every_single_character_change_is_caught(number, position, replacement):
 
 # -- `cabin id check` --------------------------------------------------------------------------
 @pytest.fixture
-def run(monkeypatch, capsys):
-    """cli.main with `cabin id` in the parser: as wired by cli.build_parser, or added here the way
-    build_parser's `command` helper would add it, until it is."""
-    from cabin.kiosk.cli import identity as cli_identity
-
-    original = cli.build_parser
-
-    def build_parser():
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "id" not in sub.choices:
-            common = cli.Parser(add_help=False)
-            common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-            common.add_argument("--db", default=argparse.SUPPRESS)
-            common.add_argument("--config", default=argparse.SUPPRESS)
-
-            def command(name, func, help, parent=sub):
-                p = parent.add_parser(name, parents=[common], help=help, description=help)
-                p.set_defaults(func=func)
-                return p
-
-            cli_identity.add_commands(sub, command)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build_parser)
-    monkeypatch.setenv("CABIN_DB", "/nonexistent/never-opened.sqlite")  # `id check` needs no database
+def run(monkeypatch):
+    """`cabin id ...` through the real parser, in this process (tests/clikit.py); `id check`
+    needs no database, so the one it would open does not exist."""
+    monkeypatch.setenv("CABIN_DB", "/nonexistent/never-opened.sqlite")
 
     def run(*argv):
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
+        return tuple(run_cli(argv))
 
     return run
 

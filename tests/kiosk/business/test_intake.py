@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -13,6 +11,8 @@ from cabin.kiosk.business.audit import verify
 from cabin.kiosk.business.intake import Intake, checklist, fee_for
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError
+
+from clikit import run_cli
 
 PW = "counter-pass-1"
 NUMBER = "350206198503120019"
@@ -103,8 +103,7 @@ def test_cli(tmp_path):
     env.update(CABIN_DB=str(tmp_path / "c.sqlite"), XDG_DATA_HOME=str(tmp_path / "xdg"))
 
     def cabin(*args, stdin=""):
-        return subprocess.run([sys.executable, "-m", "cabin.kiosk.cli.app", *args], input=stdin, capture_output=True,
-                              text=True, env=env, cwd=tmp_path, timeout=60)
+        return run_cli(args, stdin, env=env, cwd=tmp_path)
 
     assert cabin("user", "add", "root", "--role", "admin", stdin=f"{PW}\n").returncode == 0
     assert cabin("user", "add", "li", "--role", "clerk", "--as", "root", stdin=f"{PW}\n{PW}\n").returncode == 0

@@ -1,13 +1,11 @@
 """Loss reports and found cards on a real SQLite file: every rule, the meeting of a loss report
 and a found card in both orders, masking in every output, the audit entry of every operation,
-refusals that change nothing; and `cabin loss` / `cabin found` through subprocesses."""
+refusals that change nothing; and `cabin loss` / `cabin found` through the CLI's main."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import datetime
 
 import pytest
@@ -17,6 +15,8 @@ from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.lostfound import LostFound
 from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
+
+from clikit import Run, run_cli
 
 PW = "correct horse"
 A = "350206199001011239"
@@ -252,18 +252,14 @@ def test_a_reason_naming_a_ticket_or_a_receipt_is_kept(lf, clerk):
 
 
 # -- the CLI ------------------------------------------------------------------------------------
-CABIN_CLI = [sys.executable, "-m", "cabin.kiosk.cli.app"]  # the real parser, every command wired as shipped
-
-
 @pytest.fixture
 def cabin(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
     env.update(CABIN_DB=str(tmp_path / "cabin.sqlite"), XDG_DATA_HOME=str(tmp_path / "xdg"),
                CABIN_BUSY_TIMEOUT_MS="300")
 
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([*CABIN_CLI, *args], input=stdin, env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=60)
+    def run(*args: str, stdin: str = "") -> Run:  # in this process, the real parser (tests/clikit.py)
+        return run_cli(args, stdin, env=env, cwd=tmp_path)
     return run
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -27,6 +24,8 @@ from cabin.kiosk.business.tempcards import Person, TempCards
 from cabin.queue.clock import local_day
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError
+
+from clikit import run_cli
 
 PW = "counter-pass-1"
 A = "350206198503120019"     # Huli, male
@@ -147,17 +146,12 @@ def test_a_printed_temporary_card_is_kept_until_it_expires(kiosk_store, config, 
     assert purge(kiosk_store, 30, mar + 30 * day, "2027-03-31")["purged"]["temp_cards"] == 1
 
 
-def cabin_argv() -> list[str]:
-    script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
-
-
 def test_cli_reveal_purge_and_the_unmasked_card_read(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
     env.update(CABIN_DB=str(tmp_path / "c.sqlite"), XDG_DATA_HOME=str(tmp_path / "xdg"))
 
     def cabin(*args, stdin=f"{PW}\n"):
-        return subprocess.run([*cabin_argv(), *args], input=stdin, env=env, capture_output=True, text=True, timeout=60)
+        return run_cli(args, stdin, env=env)
 
     with open_store(tmp_path / "c.sqlite") as store:
         accounts = Accounts(store)

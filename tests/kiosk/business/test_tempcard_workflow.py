@@ -1,5 +1,6 @@
-"""The temporary card end to end, as a clerk runs it: the real `cabin` CLI in subprocesses, the
-simulated reader and card printer on real pseudo-terminals, one real SQLite file.
+"""The temporary card end to end, as a clerk runs it: the real `cabin` CLI (its main in this process,
+a process of its own where it is killed mid-job), the simulated reader and card printer on real
+pseudo-terminals, one real SQLite file.
 
 read the card -> main-card application -> temporary-card request -> a supervisor's approval ->
 print -> the card the simulator printed is, dot for dot, the face of the citizen's data (taken
@@ -35,14 +36,11 @@ from cabin.drivers.simhost import PtyHost
 from cabin.drivers.fonts import cjk_font
 from cabin.kiosk.business.cardface import FaceFields, render
 
+from clikit import CABIN, Run, run_cli
+
 PW = "counter-pass-1"
 SAMPLES = json.loads((Path(__file__).resolve().parents[3] / "drivers" / "idreader" / "samples.json").read_text("utf-8"))
 CHEN, WANG = SAMPLES[0], SAMPLES[1]   # 陈𠮷 (a name beyond the BMP), 王秀英
-
-
-def cabin_argv() -> list[str]:
-    script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
 
 
 @pytest.fixture
@@ -63,15 +61,14 @@ def station(tmp_path):
         env.update(CABIN_DB=str(tmp_path / "cabin.sqlite"), CABIN_CONFIG=str(config),
                    XDG_DATA_HOME=str(tmp_path / "xdg"))
 
-        def run(*args: str, stdin: str = f"{PW}\n", ok: bool = True) -> subprocess.CompletedProcess:
-            r = subprocess.run([*cabin_argv(), *args], input=stdin, env=env, capture_output=True, text=True,
-                               timeout=120)
+        def run(*args: str, stdin: str = f"{PW}\n", ok: bool = True) -> Run:  # in this process
+            r = run_cli(args, stdin, env=env)
             if ok:
                 assert r.returncode == 0, (args, r.stderr[:600])
             return r
 
-        def start(*args: str) -> subprocess.Popen:
-            p = subprocess.Popen([*cabin_argv(), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        def start(*args: str) -> subprocess.Popen:  # a process, to be killed
+            p = subprocess.Popen([*CABIN, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, env=env, text=True)
             p.stdin.write(f"{PW}\n")
             p.stdin.close()
@@ -276,7 +273,7 @@ class SimProcess:
     answers on the same line); its first line says where it listens."""
 
     def __init__(self, port: int, *args: str):
-        self.proc = subprocess.Popen([*cabin_argv(), "sim", "card-printer", "--tcp", f"127.0.0.1:{port}", *args,
+        self.proc = subprocess.Popen([*CABIN, "sim", "card-printer", "--tcp", f"127.0.0.1:{port}", *args,
                                       "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert line, self.proc.stderr.read()

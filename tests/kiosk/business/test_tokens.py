@@ -3,13 +3,13 @@
 import json
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
 
 from cabin.kiosk.business import tokens
 from cabin.queue.errors import CabinError
+
+from clikit import run_cli
 
 SECRET = bytes(range(32))
 
@@ -54,8 +54,7 @@ def test_cli_issue_then_verify(tmp_path):
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"), CABIN_DB=str(tmp_path / "c.sqlite"))
 
     def cabin(*args):
-        return subprocess.run([sys.executable, "-m", "cabin.kiosk.cli.app", *args], capture_output=True, text=True,
-                              env=env, cwd=tmp_path, timeout=60)
+        return run_cli(args, env=env, cwd=tmp_path)
 
     issued = json.loads(cabin("ticket", "issue", "id.apply", "--json").stdout)
     r = cabin("ticket", "verify", issued["token"], "--json")
@@ -90,8 +89,7 @@ def test_a_damaged_or_exposed_secret_is_refused(tmp_path):
 def test_no_ticket_is_issued_without_a_usable_secret(tmp_path):
     (tmp_path / "xdg").write_text("not a folder")
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"), CABIN_DB=str(tmp_path / "c.sqlite"))
-    r = subprocess.run([sys.executable, "-m", "cabin.kiosk.cli.app", "ticket", "issue", "id.apply", "--json"],
-                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    r = run_cli(["ticket", "issue", "id.apply", "--json"], env=env, cwd=tmp_path)
     assert r.returncode == 1 and "station secret" in r.stderr and "Traceback" not in r.stderr
     assert json.loads(r.stdout)["exit"] == 1
     import sqlite3

@@ -1,11 +1,13 @@
-"""The CLI contract of issue 2, through the real `cabin` console script in subprocesses.
+"""The CLI contract of issue 2: in this process through `cabin.kiosk.cli.app.main` (tests/clikit.py),
+and through the real `cabin` console script where the process is the point (the entry point's
+own exit codes and output, dropped privileges).
 
 `--json` prints exactly one JSON object; exit codes are 0 done, 1 refused (one line on stderr
 starting "cabin: ", no traceback, nothing changed), 2 usage, 3 nothing to call. "Nothing
 changed" is checked by dumping the station's tables before and after the refused command (or,
 for a file Cabin must not touch, its bytes).
 
-Every process gets its own database (CABIN_DB), data dir (XDG_DATA_HOME) and a 300 ms busy
+Every run gets its own database (CABIN_DB), data dir (XDG_DATA_HOME) and a 300 ms busy
 timeout (CABIN_BUSY_TIMEOUT_MS) so the locked-database case does not wait the default 10 s.
 The CLI runs on the real clock: all of a test's commands fall in the same station day unless
 a test straddles local midnight in Asia/Shanghai.
@@ -13,144 +15,23 @@ a test straddles local midnight in Asia/Shanghai.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import random
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from cabin.config import default_config_path
+from clikit import (DEFAULT_CONFIG, UNPRIVILEGED, Cli, Run, assert_refused, base_env, copy_station, dump, one_json,
+                    prepare, refusal_problems, run_all, run_cli)
 
-DEFAULT_CONFIG = default_config_path()
-TABLES = ("tickets", "requests", "windows", "events", "meta")
-BUSY_TIMEOUT_MS = "300"
 
 ISSUE_KEYS = {"ticket", "ticket_id", "services", "ahead", "estimated_wait_min"}
 CALL_KEYS = {"ticket", "ticket_id", "request_id", "service", "window"}
-
-
-def cabin_argv() -> list[str]:
-    """The installed console script beside this interpreter, else the module."""
-    script = Path(sys.executable).with_name("cabin")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "cabin.kiosk.cli.app"]
-
-
-CABIN = cabin_argv()
-
-
-@dataclass
-class Run:
-    argv: list[str]
-    code: int
-    out: str
-    err: str
-
-    def __str__(self) -> str:
-        return f"cabin {' '.join(self.argv)} -> exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
-
-
-def base_env(db: Path, data: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
-    env.update(CABIN_DB=str(db), XDG_DATA_HOME=str(data), CABIN_BUSY_TIMEOUT_MS=BUSY_TIMEOUT_MS)
-    env.update(extra)
-    return env
-
-
-def run(argv, env, prefix=(), timeout=60) -> Run:
-    argv = [str(a) for a in argv]
-    p = subprocess.run([*prefix, *CABIN, *argv], env=env, capture_output=True, text=True, timeout=timeout,
-                       cwd=env.get("XDG_DATA_HOME"))
-    return Run(argv, p.returncode, p.stdout, p.stderr)
-
-
-def one_json(r: Run) -> dict:
-    """stdout is exactly one JSON object, on one line."""
-    assert len(r.out.splitlines()) == 1, f"not one line of JSON:\n{r}"
-    value = json.loads(r.out)
-    assert isinstance(value, dict), r
-    return value
-
-
-def refusal_problems(r: Run, *needles: str, code: int = 1, quiet_stdout: bool = True) -> list[str]:
-    """What is wrong with `r` as a refusal (empty if it is a proper one)."""
-    problems = []
-    if r.code != code:
-        problems.append(f"exit {r.code}, expected {code}")
-    lines = r.err.splitlines()
-    if len(lines) != 1:
-        problems.append(f"{len(lines)} lines on stderr, expected exactly one")
-    elif not lines[0].startswith("cabin: "):
-        problems.append("the stderr line does not start with 'cabin: '")
-    if "Traceback" in r.err or "Traceback" in r.out:
-        problems.append("a traceback")
-    for needle in needles:
-        if needle not in r.err:
-            problems.append(f"{needle!r} is not in the message")
-    if quiet_stdout and r.out:
-        problems.append("output on stdout")
-    return problems
-
-
-def assert_refused(r: Run, *needles: str, code: int = 1, quiet_stdout: bool = True) -> str:
-    problems = refusal_problems(r, *needles, code=code, quiet_stdout=quiet_stdout)
-    assert not problems, f"{'; '.join(problems)}\n{r}"
-    return r.err.strip()
-
-
-def dump(db: Path) -> dict:
-    """Every row of the station's tables, and the schema."""
-    conn = sqlite3.connect(db)
-    try:
-        out = {"schema": conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()}
-        for table in TABLES:
-            out[table] = conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
-        return out
-    finally:
-        conn.close()
-
-
-class Cli:
-    """`cabin` against one database in a temporary folder."""
-
-    def __init__(self, folder: Path, db: Path | None = None):
-        self.folder = folder
-        self.db = db or folder / "cabin.sqlite"
-        self.data = folder / "xdg"
-        self.data.mkdir(exist_ok=True)
-        self.env = base_env(self.db, self.data)
-
-    def __call__(self, *argv, env: dict | None = None, prefix=()) -> Run:
-        return run(argv, {**self.env, **(env or {})}, prefix=prefix)
-
-    def ok(self, *argv) -> Run:
-        r = self(*argv)
-        assert r.code == 0, r
-        assert "Traceback" not in r.err, r
-        return r
-
-    def json(self, *argv) -> dict:
-        r = self(*argv, "--json")
-        assert r.code == 0, r
-        assert r.err == "", r
-        return one_json(r)
-
-    def dump(self) -> dict:
-        return dump(self.db)
-
-    def prepare(self, *steps) -> None:
-        prepare(self.db, steps)
 
 
 # -- the station every refusal is tried against ------------------------------------------
@@ -197,17 +78,6 @@ READS = [
 ]
 
 
-def prepare(db: Path, steps) -> None:
-    """Set-up steps through the CLI's main() in this process (a subprocess each would cost
-    ~0.25 s); what is under test always runs in a subprocess."""
-    from cabin.kiosk.cli.app import main
-
-    for argv in steps:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
-            code = main(["--db", str(db), "--config", str(DEFAULT_CONFIG), *argv])
-        assert code == 0, f"set-up step {argv} -> exit {code}: {err.getvalue()}"
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("template") / "cabin.sqlite"
@@ -229,17 +99,6 @@ def fresh(tmp_path) -> Cli:
     return Cli(tmp_path)
 
 
-def copy_station(template: Path, db: Path) -> None:
-    """A copy of the template station, private as Cabin makes its own files (0600)."""
-    shutil.copyfile(template, db)
-    db.chmod(0o600)
-
-
-def run_all(cli: Cli, commands, *, env=None, prefix=()) -> list[Run]:
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda argv: cli(*argv, env=env, prefix=prefix), commands))
-
-
 def check_all_refused(runs: list[Run], *needles: str) -> None:
     """Each run is a proper refusal; `doctor` also prints its report on stdout."""
     bad = [f"{' '.join(r.argv)}: {'; '.join(p)}\n{r}" for r in runs
@@ -259,18 +118,14 @@ def test_template_station_is_as_described(cli):
 
 
 def test_every_command_works_on_the_station(tmp_path, template):
-    """The control for the refusals below (in this process: the contract tests cover the
-    script itself)."""
-    from cabin.kiosk.cli.app import main
-
+    """The control for the refusals below."""
     for i, argv in enumerate(WRITES + READS):
         db = tmp_path / f"{i}.sqlite"
         copy_station(template, db)
         before = dump(db)
-        with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
-            code = main(["--db", str(db), "--config", str(DEFAULT_CONFIG), "--json", *argv])
-        assert code == 0 and err.getvalue() == "", (argv, code, err.getvalue())
-        assert isinstance(json.loads(out.getvalue()), dict)
+        r = run_cli(["--db", str(db), "--config", str(DEFAULT_CONFIG), "--json", *argv])
+        assert r.code == 0 and r.err == "", (argv, r.code, r.err)
+        assert isinstance(json.loads(r.out), dict)
         assert (dump(db) == before) == (argv in READS), argv
 
 
@@ -391,6 +246,33 @@ def test_no_command_prints_the_index(fresh):
                     "reactivate", "window", "queue", "config", "doctor"):
         assert command in r.out
     assert not fresh.db.exists()
+
+
+def test_the_installed_script_keeps_the_contract(fresh):
+    """The console script as scripts and button boxes run it: a real process's exit codes 0, 1,
+    2 and 3, one JSON object on stdout, one line on stderr."""
+    issued = fresh("ticket", "issue", "id.apply", "--json", process=True)
+    assert issued.code == 0 and issued.err == "", issued
+    assert one_json(issued)["ticket"] == "A001"
+    assert_refused(fresh("call", "--window", "9", process=True), "no window 9")
+    assert fresh("window", "open", "4", process=True).code == 0
+    nothing = fresh("call", "--window", "4", "--json", process=True)
+    assert_refused(nothing, "window 4", code=3, quiet_stdout=False)
+    assert one_json(nothing)["exit"] == 3
+    usage = fresh("frobnicate", process=True)
+    assert usage.code == 2 and "usage:" in usage.err and usage.out == "", usage
+
+
+def test_an_in_process_run_sees_only_its_own_environment_and_leaves_this_process_as_it_was(tmp_path, monkeypatch):
+    """tests/clikit.py's run_cli, on which the in-process tests rely: a CABIN_* variable of this
+    process is not seen by the run, and the environment, folder and streams are put back."""
+    monkeypatch.setenv("CABIN_CONFIG", str(tmp_path / "nowhere.toml"))
+    before = (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr)
+    r = run_cli(["--json", "queue"], env=base_env(tmp_path / "cabin.sqlite", tmp_path / "xdg"), cwd=tmp_path)
+    assert r.code == 0 and r.err == "", r
+    assert one_json(r)["waiting"] == {}
+    assert (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr) == before
+    assert run_cli(["--json", "queue"]).code == 1  # this process's CABIN_CONFIG, when no env is given
 
 
 # -- exit codes 2 (usage) and 3 (nothing to call) -----------------------------------------
@@ -558,20 +440,6 @@ def test_busy_timeout_variable_is_checked(cli):
     r = cli("queue", env={"CABIN_BUSY_TIMEOUT_MS": "soon"})
     assert_refused(r, "CABIN_BUSY_TIMEOUT_MS")
     assert cli.dump() == before
-
-
-# Dropping CAP_DAC_OVERRIDE (and friends) from the bounding set makes root obey file modes in
-# the process it then execs; a non-root user needs nothing.
-DROP_PRIVILEGE = """
-import ctypes, os, sys
-if os.geteuid() == 0:
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (1, 2, 3):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
-        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
-            sys.exit(f"prctl(PR_CAPBSET_DROP, {cap}): {os.strerror(ctypes.get_errno())}")
-os.execv(sys.argv[1], sys.argv[1:])
-"""
-UNPRIVILEGED = (sys.executable, "-c", DROP_PRIVILEGE)
 
 
 def make_read_only(cli: Cli) -> None:

@@ -23,10 +23,7 @@ built the same way every time).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
 import shutil
 import sqlite3
 import tempfile
@@ -36,7 +33,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cabin.kiosk.cli.app import build_parser, main
+from cabin.kiosk.cli.app import build_parser
+
+from clikit import run_cli
 
 PASSWORD = "hostile-pass-1"
 ID_A = "350206199001011239"
@@ -143,21 +142,6 @@ def arguments(draw, name: str, parser: argparse.ArgumentParser) -> list[str]:
 
 
 # -- the seeded station ----------------------------------------------------------------------
-def run_cli(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    saved_stdin = os.sys.stdin
-    os.sys.stdin = io.StringIO(stdin)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(argv)
-            except SystemExit as exc:  # argparse: usage (2) or --help (0)
-                code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        os.sys.stdin = saved_stdin
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory):
     """A station with accounts (root, li), tickets, a loss report and a found card."""

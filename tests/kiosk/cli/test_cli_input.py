@@ -1,8 +1,8 @@
 """Issue 12: the CLI under out-of-range and hostile input, one test per defect found.
 
-In-process through `cabin.kiosk.cli.app.main` (tests/test_cli_hostile.py's run_cli) where a
-traceback would show as an exception; in a subprocess where the process itself is the point
-(a closed stdout, a port in use, /dev/zero never read).
+In-process through `cabin.kiosk.cli.app.main` (tests/clikit.py's run_cli) where a traceback
+would show as an exception; in a subprocess where the process itself is the point (a closed
+stdout, a port in use: a simulator that served instead would never end).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from cabin.kiosk.business import tokens
 from cabin.kiosk.business.intake import fee_for
 from cabin.queue.errors import CabinError, Said, shown
 
-from test_cli import CABIN, base_env
-from test_cli_hostile import PASSWORD, run_cli
+from clikit import CABIN, base_env, run_cli
 
+PASSWORD = "hostile-pass-1"
 TOO_BIG = str(2**63)
 ARABIC_ONE, FULLWIDTH_ONE = "\u0661", "\uff11"
 
@@ -36,8 +36,8 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("CABIN_BUSY_TIMEOUT_MS", "300")
     monkeypatch.chdir(tmp_path)
-    assert run_cli(["user", "add", "root", "--role", "admin"], f"{PASSWORD}\n")[0] == 0
-    assert run_cli(["user", "add", "li", "--role", "clerk", "--as", "root"], f"{PASSWORD}\n{PASSWORD}\n")[0] == 0
+    assert run_cli(["user", "add", "root", "--role", "admin"], f"{PASSWORD}\n").code == 0
+    assert run_cli(["user", "add", "li", "--role", "clerk", "--as", "root"], f"{PASSWORD}\n{PASSWORD}\n").code == 0
     return tmp_path
 
 
@@ -73,8 +73,7 @@ def test_ticket_verify_with_a_non_ascii_digit_is_one_json_refusal(env):
 
 # -- point 5: bounded reads ------------------------------------------------------------------------------
 def test_export_merge_refuses_dev_zero_without_reading_it(env):
-    r = subprocess.run([*CABIN, "--json", "export", "merge", "/dev/zero", "--out", str(env / "m")],
-                       env=base_env(env / "cabin.sqlite", env / "data"), capture_output=True, text=True, timeout=30)
+    r = run_cli(["--json", "export", "merge", "/dev/zero", "--out", str(env / "m")])
     assert r.returncode == 1 and "not a regular file" in one_object(r.stdout)["error"], r
     assert not (env / "m").exists()
 
@@ -185,7 +184,7 @@ def test_sim_on_a_port_in_use_says_so(tmp_path):
 def test_a_closed_stdout_after_the_work_is_done_exits_0(tmp_path, argv):
     env = base_env(tmp_path / "cabin.sqlite", tmp_path)
     for setup in (["window", "open", "1"], ["window", "open", "2"], ["ticket", "issue", "id.apply"]):
-        subprocess.run([*CABIN, *setup], env=env, check=True, capture_output=True)
+        assert run_cli(setup, env=env).code == 0
     read, write = os.pipe()
     os.close(read)  # the reader has gone before the command writes a byte: as `| true`, but certain
     try:
@@ -193,7 +192,7 @@ def test_a_closed_stdout_after_the_work_is_done_exits_0(tmp_path, argv):
     finally:
         os.close(write)
     assert r.returncode == 0 and r.stderr == "", r.stderr
-    state = subprocess.run([*CABIN, "--json", "queue"], env=env, capture_output=True, text=True, check=True)
+    state = run_cli(["--json", "queue"], env=env)
     windows = {w["window"]: w for w in json.loads(state.stdout)["windows"]}
     if argv[1] == "call":
         assert windows[1]["current"]["ticket"] == "A001"  # the citizen was called: the exit 0 is true
@@ -216,7 +215,7 @@ def test_a_refused_first_ticket_leaves_a_fresh_database_empty(tmp_path, monkeypa
     code, out, err = run_cli(["--json", "ticket", "issue", "no.such.service"])
     assert code == 1 and "unknown service" in one_object(out)["error"]
     assert all(not rows for name, rows in tables(db).items() if name in ("windows", "meta", "tickets", "events"))
-    assert run_cli(["ticket", "issue", "id.apply"])[0] == 0  # the first accepted one writes them
+    assert run_cli(["ticket", "issue", "id.apply"]).code == 0  # the first accepted one writes them
     assert len(tables(db)["windows"]) == 4 and tables(db)["meta"]
 
 

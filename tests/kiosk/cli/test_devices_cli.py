@@ -1,4 +1,5 @@
-"""`cabin sim` and `cabin devices`: real simulator processes on real pseudo-terminals."""
+"""`cabin sim` and `cabin devices`: real simulator processes on real pseudo-terminals; the commands
+that talk to them in this process."""
 
 from __future__ import annotations
 
@@ -6,17 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cabin.config import default_config_path
 
-
-def cabin_argv() -> list[str]:
-    script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
+from clikit import CABIN, run_cli
 
 
 @pytest.fixture
@@ -24,15 +21,22 @@ def env(tmp_path):
     return dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"), CABIN_DB=str(tmp_path / "c.sqlite"))
 
 
-def cabin(env, *args, timeout=60):
-    return subprocess.run([*cabin_argv(), *args], capture_output=True, text=True, env=env, timeout=timeout)
+def cabin(env, *args):
+    """A command in this process (tests/clikit.py)."""
+    return run_cli(args, env=env)
+
+
+def cabin_process(env, *args, timeout=60):
+    """A simulator that must refuse to start: in a process, so one that served instead would
+    end at the timeout rather than hold the test forever."""
+    return subprocess.run([*CABIN, *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
 class Sim:
     """`cabin sim ...` running in the background; its first line says where it listens."""
 
     def __init__(self, env, *args):
-        self.proc = subprocess.Popen([*cabin_argv(), "sim", *args, "--json"], stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([*CABIN, "sim", *args, "--json"], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
         assert line, self.proc.stderr.read()
@@ -77,7 +81,7 @@ def test_read_id_faults_are_one_clear_line(env, tmp_path, sims):
 
 
 def test_sim_refuses_an_unknown_fault(env):
-    r = cabin(env, "sim", "reader", "--fault", "gremlins")
+    r = cabin_process(env, "sim", "reader", "--fault", "gremlins")
     assert r.returncode == 1 and 'unknown fault "gremlins"' in r.stderr and "no_card" in r.stderr
 
 
@@ -203,7 +207,7 @@ def test_reader_card_removed_mid_poll_and_put_back_through_the_control_socket(en
 
 def test_sim_control_path_that_is_not_a_socket_is_refused(env, tmp_path):
     (tmp_path / "notes").write_text("keep me")
-    r = cabin(env, "sim", "reader", "--control", str(tmp_path / "notes"))
+    r = cabin_process(env, "sim", "reader", "--control", str(tmp_path / "notes"))
     assert r.returncode == 1 and r.stderr.startswith("cabin: cannot start the reader simulator: ")
     assert "is not a socket" in r.stderr and (tmp_path / "notes").read_text() == "keep me"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from cabin.kiosk.faces.board.app import BoardApp, WindowCard
 from cabin.kiosk.faces.board.model import read_board
 
+from clikit import CABIN
 from facekit import busy_morning, fixed_clock, link, open_station, pilot_test, screen_text, until
 
 
@@ -89,11 +89,6 @@ async def test_a_new_call_flashes_and_stays_marked(db, config):
         assert card(app, 1).has_class("-called") and not card(app, 1).has_class("-flash")
 
 
-def cabin_argv() -> list[str]:
-    script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
-
-
 @pilot_test
 async def test_the_board_follows_a_call_made_by_another_process(db, config, tmp_path):
     station = open_station(db, config)           # the real clock: the subprocess has no other
@@ -104,7 +99,7 @@ async def test_the_board_follows_a_call_made_by_another_process(db, config, tmp_
     async with app.run_test() as pilot:
         await until(pilot, lambda: app.view is not None)
         env = dict(os.environ, CABIN_DB=str(db), XDG_DATA_HOME=str(tmp_path / "xdg"))
-        r = subprocess.run([*cabin_argv(), "call", "--window", "2", "--json"], env=env, capture_output=True,
+        r = subprocess.run([*CABIN, "call", "--window", "2", "--json"], env=env, capture_output=True,
                            text=True, timeout=60)
         committed = time.monotonic()
         assert r.returncode == 0, r.stderr

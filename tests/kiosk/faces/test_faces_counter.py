@@ -12,13 +12,6 @@ import types
 import pytest
 from textual.screen import Screen
 
-from cabin.config import load_config
-from cabin.drivers.cardprinter import SimulatedCardPrinter
-from cabin.drivers.idreader import SimulatedReader
-from cabin.drivers.simhost import PtyHost
-from cabin.drivers.ticketprinter import SimulatedTicketPrinter
-from cabin.kiosk.business import tokens
-from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.faces.counter.app import CounterApp
 from cabin.kiosk.faces.counter.desk import DeskScreen
 from cabin.kiosk.faces.counter.dialogs import TicketCard, TransferScreen
@@ -26,24 +19,13 @@ from cabin.kiosk.faces.counter.login import LoginScreen
 from cabin.kiosk.faces.counter.workflows.context import WorkflowContext, WorkflowResult
 
 from conftest import STAFF_PASSWORD
-from facekit import SECRET, config_with, fixed_clock, link, open_station, pilot_test, screen_text, until
+from counterkit import device_config, devices, make_station, sign_in, token_for  # noqa: F401 (the fixture)
+from facekit import fixed_clock, link, open_station, pilot_test, screen_text, until
 
 
 def asking(app) -> bool:
     """The desk is asking a yes-or-no in its bottom bar."""
     return isinstance(app.screen, DeskScreen) and app.screen.question is not None
-
-
-def make_station(db, config, clock, open_windows=(2, 3, 4)):
-    """Staff accounts (root admin, li clerk, boss supervisor); windows 2-4 open, window 1 closed."""
-    station = open_station(db, config, clock)
-    accounts = Accounts(station.store, clock)
-    root = accounts.add("root", "admin", STAFF_PASSWORD)
-    accounts.add("li", "clerk", STAFF_PASSWORD, by=root)
-    accounts.add("boss", "supervisor", STAFF_PASSWORD, by=root)
-    for w in open_windows:
-        station.set_window(w, "open")
-    return station
 
 
 @pytest.fixture
@@ -56,13 +38,6 @@ def db(tmp_path, config, clock):
 def counter(db, config, clock, **kw) -> CounterApp:
     kw.setdefault("scan_gap", 2.0)  # Pilot types fast, but a loaded CI machine may pause
     return CounterApp(link(db, config, clock), kw.pop("window", 1), **kw)
-
-
-async def sign_in(pilot, app, name="li", password=STAFF_PASSWORD) -> None:
-    await until(pilot, lambda: isinstance(app.screen, LoginScreen))
-    await pilot.press(*name, "enter", *password, "enter")
-    await until(pilot, lambda: isinstance(app.screen, DeskScreen) and app.screen.is_mounted and app.view is not None)
-    await pilot.pause()
 
 
 async def press_and_wait(pilot, app, *keys) -> None:
@@ -276,26 +251,6 @@ async def test_the_queue_at_a_glance(db, config, clock):
 
 
 # -- devices -------------------------------------------------------------------------------------------
-@pytest.fixture
-def devices(tmp_path):
-    sims = {"reader": SimulatedReader(), "card": SimulatedCardPrinter(["cover_open"]), "ticket": SimulatedTicketPrinter()}
-    hosts = {k: PtyHost(s, link=tmp_path / k).__enter__() for k, s in sims.items()}
-    yield sims, hosts
-    for h in hosts.values():
-        h.__exit__(None, None, None)
-
-
-def device_config(tmp_path, hosts):
-    text = (config_with(tmp_path, f'[dispenser]\nticket_printer = {{ url = "{hosts["ticket"].path}", baud = 9600 }}\n')
-            .read_text(encoding="utf-8"))
-    first = text.index("[[windows]]")
-    end = text.index("[[windows]]", first + 1)
-    window = text[first:end].rstrip() + (f'\nreader = "{hosts["reader"].path}"\n'
-                                         f'card_printer = "{hosts["card"].path}"\n\n')
-    (tmp_path / "devices.toml").write_text(text[:first] + window + text[end:], encoding="utf-8")
-    return load_config(tmp_path / "devices.toml")
-
-
 @pilot_test
 async def test_device_status_ready_and_a_fault_with_what_to_do(tmp_path, devices):
     sims, hosts = devices
@@ -336,10 +291,6 @@ async def test_a_device_that_does_not_answer(tmp_path, devices):
 
 
 # -- the scanner -------------------------------------------------------------------------------------------
-def token_for(config, day: str, ticket_id: int, secret: bytes = SECRET) -> str:
-    return tokens.sign(secret, config.station.code, day, ticket_id)
-
-
 @pilot_test
 async def test_a_scanned_ticket_is_pulled_up_from_any_screen(db, config, clock):
     station = open_station(db, config, clock)

@@ -1,7 +1,9 @@
-"""SVG snapshots of the counter app's screens at 80x24 and 120x40, in Chinese and English: the
-sign-in (with the demo accounts), the desk with a three-errand ticket at the window and the
-devices (real simulators on pseudo-terminals, the card printer's cover open), the transfer
-picker, the desk asking to complete (in its bottom bar), and a ticket pulled up by the scanner; one desk in the light theme. The clock is fixed."""
+"""SVG snapshots of the counter app's screens: the desk with a three-errand ticket at the window and
+the devices (real simulators on pseudo-terminals, the card printer's cover open) at 80x24 and
+120x40, in Chinese and English; in one look (Chinese at 80x24, where a layout breaks first) the
+sign-in (with the demo accounts), the transfer picker, the desk asking to complete (in its
+bottom bar) and a ticket pulled up by the scanner; one desk in the light theme. The clock is
+fixed."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from cabin.kiosk.faces.counter.app import CounterApp
 from cabin.kiosk.faces.counter.dialogs import TicketCard, TransferScreen
 
 from facekit import fixed_clock, link, open_station, until
-from test_faces_counter import device_config, devices, make_station, sign_in, token_for  # noqa: F401 (fixture)
+from counterkit import device_config, devices, make_station, sign_in, token_for  # noqa: F401 (fixture)
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 LOOKS = [(lang, size) for lang in ("zh", "en") for size in SIZES]
 IDS = [f"{lang}-{size}" for lang, size in LOOKS]
+ONE_LOOK, ONE_ID = LOOKS[:1], IDS[:1]  # zh-80x24: the screens other than the desk itself
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ async def devices_checked(pilot, app):
     await until(pilot, lambda: "checking" not in app.devices.values())
 
 
-@pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
+@pytest.mark.parametrize("lang, size", ONE_LOOK, ids=ONE_ID)
 def test_sign_in(snap_compare, desk_db, lang, size):
     app = app_for(desk_db, lang)
 
@@ -70,7 +73,7 @@ def test_desk(snap_compare, desk_db, lang, size):
     assert snap_compare(app, terminal_size=SIZES[size], run_before=lambda pilot: at_the_desk(pilot, app))
 
 
-@pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
+@pytest.mark.parametrize("lang, size", ONE_LOOK, ids=ONE_ID)
 def test_transfer_picker(snap_compare, desk_db, lang, size):
     app = app_for(desk_db, lang)
 
@@ -83,7 +86,7 @@ def test_transfer_picker(snap_compare, desk_db, lang, size):
     assert snap_compare(app, terminal_size=SIZES[size], run_before=picking)
 
 
-@pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
+@pytest.mark.parametrize("lang, size", ONE_LOOK, ids=ONE_ID)
 def test_desk_asks_to_complete(snap_compare, desk_db, lang, size):
     app = app_for(desk_db, lang)
 
@@ -96,7 +99,7 @@ def test_desk_asks_to_complete(snap_compare, desk_db, lang, size):
     assert snap_compare(app, terminal_size=SIZES[size], run_before=asking)
 
 
-@pytest.mark.parametrize("lang, size", LOOKS, ids=IDS)
+@pytest.mark.parametrize("lang, size", ONE_LOOK, ids=ONE_ID)
 def test_scanned_ticket(snap_compare, desk_db, lang, size):
     db, config, clock = desk_db
     app = app_for(desk_db, lang)

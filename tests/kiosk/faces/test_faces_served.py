@@ -17,7 +17,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -27,6 +26,7 @@ import pytest
 from cabin.config import load_config
 
 import fontsetup
+from clikit import CABIN
 from facekit import open_station
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -54,11 +54,6 @@ SCREEN_TEXT = """
   return lines.join("\\n");
 })()
 """
-
-
-def cabin_argv() -> list[str]:
-    script = Path(sys.executable).with_name("cabin")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cabin.kiosk.cli.app"]
 
 
 def free_port() -> int:
@@ -146,7 +141,7 @@ def test_the_served_board_shows_a_call_in_chromium(tmp_path, processes):
     env = dict(os.environ, CABIN_DB=str(db), XDG_DATA_HOME=str(tmp_path / "xdg"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([*cabin_argv(), "board", "--lang", "en", "--serve", f"127.0.0.1:{port}"], env=env,
+    server = subprocess.Popen([*CABIN, "board", "--lang", "en", "--serve", f"127.0.0.1:{port}"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     processes.append(server)
     wait_for_http(url, server)
@@ -176,7 +171,7 @@ def test_the_served_board_shows_a_call_in_chromium(tmp_path, processes):
                 await tools.send("Page.navigate", url=url)
                 await until_page_shows(tools, "Lobby board")
                 await until_page_shows(tools, "1 waiting")
-                call = await asyncio.to_thread(subprocess.run, [*cabin_argv(), "call", "--window", "2"], env=env,
+                call = await asyncio.to_thread(subprocess.run, [*CABIN, "call", "--window", "2"], env=env,
                                                capture_output=True, text=True, timeout=60)
                 assert call.returncode == 0, call.stderr
                 text = await until_page_shows(tools, "A001, please go to window 2")
@@ -235,7 +230,7 @@ def start_server(tmp_path: Path, processes: list, *args: str, viewers: int = 3) 
     config.write_text(text.replace("served_viewers = 8", f"served_viewers = {viewers}"), encoding="utf-8")
     env = dict(os.environ, CABIN_DB=str(db), CABIN_CONFIG=str(config), XDG_DATA_HOME=str(tmp_path / "xdg"))
     port = free_port()
-    server = subprocess.Popen([*cabin_argv(), "board", "--lang", "en", "--serve", f"127.0.0.1:{port}", *args],
+    server = subprocess.Popen([*CABIN, "board", "--lang", "en", "--serve", f"127.0.0.1:{port}", *args],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     processes.append(server)
     url = f"http://127.0.0.1:{port}"
@@ -300,12 +295,12 @@ def test_sizes_are_clamped():
 def test_a_network_address_needs_public_and_says_what_it_shows(tmp_path, processes):
     env = dict(os.environ, CABIN_DB=str(tmp_path / "cabin.sqlite"), XDG_DATA_HOME=str(tmp_path / "xdg"))
     for host in ("0.0.0.0", "[::]"):
-        out = subprocess.run([*cabin_argv(), "board", "--serve", f"{host}:{free_port()}"], env=env,
+        out = subprocess.run([*CABIN, "board", "--serve", f"{host}:{free_port()}"], env=env,
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 1, out
         assert out.stderr.count("\n") == 1 and "--public" in out.stderr and "Traceback" not in out.stderr
     port = free_port()
-    server = subprocess.Popen([*cabin_argv(), "board", "--serve", f"0.0.0.0:{port}", "--public"], env=env,
+    server = subprocess.Popen([*CABIN, "board", "--serve", f"0.0.0.0:{port}", "--public"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     processes.append(server)
     wait_for_http(f"http://127.0.0.1:{port}", server)
@@ -321,7 +316,7 @@ def test_a_port_in_use_is_one_clear_line(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        out = subprocess.run([*cabin_argv(), "board", "--serve", f"127.0.0.1:{port}"], env=env,
+        out = subprocess.run([*CABIN, "board", "--serve", f"127.0.0.1:{port}"], env=env,
                              capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert out.stderr == f"cabin: port {port} on 127.0.0.1 is already in use (another program, or a board served" \

@@ -11,18 +11,7 @@ from cabin.kiosk.faces.supervisor import SupervisorApp, SupervisorLogin, Supervi
 from cabin.kiosk.business.tempcards import TempCards
 
 from facekit import busy_morning, pilot_test, screen_text, until
-from test_faces_workflows import ADULT, PW, rig  # noqa: F401 (the fixture)
-
-
-def request_card(rig, by: str = "li") -> str:
-    from cabin.drivers.idreader.simphoto import decode
-    from cabin.drivers.idreader.simulator import placeholder
-    from cabin.kiosk.business.tempcards import Person
-
-    with rig.services() as store:
-        Applications(store, rig.config, rig.clock).accept(ADULT, "replacement", by=rig.accounts[by])
-        person = Person(ADULT, "陈小明", "1", "01", "福建省厦门市湖里区云顶北路101号", decode(placeholder(b"PHOTO", ADULT)))
-        return TempCards(store, rig.config, rig.clock).request(person, by=rig.accounts[by])["receipt"]
+from workflowkit import ADULT, PW, request_card, rig  # noqa: F401 (the fixture)
 
 
 def card_state(rig, receipt: str) -> dict:
