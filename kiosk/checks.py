@@ -22,7 +22,6 @@ import unicodedata
 from cabin.queue import errors
 from cabin.queue.errors import CabinError, Said
 
-from cabin.kiosk.business import identity
 from cabin.kiosk.privacy import mask_id, mask_phone
 
 # Where an ID number came from: read from the card, or typed by hand (with a reason).
@@ -164,6 +163,8 @@ def _national(phone: str) -> str:
 def personal_number(text: str) -> Said | None:
     """What personal number `text` holds, masked, as a Said ("an ID number (350206********0017)",
     "a phone number (138****5678)"), or None. An ID number before a phone, then the first."""
+    from cabin.kiosk.identity import looks_like_id  # the ID-number rule, loaded by the text that needs it
+
     runs = []
     for number in _NUMBER.finditer(_ascii_digits(text)):
         groups = _GROUPS.findall(number.group(0))
@@ -177,7 +178,7 @@ def personal_number(text: str) -> Said | None:
                     break
                 runs.append(run)
     for run in runs:
-        if identity.looks_like_id(run):
+        if looks_like_id(run):
             return Said("an ID number ({number})", number=mask_id(run))
     for run in runs:
         digits = run.removesuffix("X")  # "13812345678x" is a phone and a stray x (an "x" of a word)

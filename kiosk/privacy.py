@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from cabin.kiosk.business.identity import normalise
 
 KEPT_HEAD, KEPT_TAIL = 6, 4   # of an ID number
 PHONE_HEAD, PHONE_TAIL = 3, 4
@@ -38,6 +37,8 @@ def mask_id(number: str | None) -> str | None:
     normalised first (trimmed, full-width digits made ASCII), as the ID checks read it."""
     if not number:
         return number
+    from cabin.kiosk.identity import normalise  # loaded by a number to mask, not by every import
+
     return _keep_ends(normalise(number), KEPT_HEAD, KEPT_TAIL)
 
 

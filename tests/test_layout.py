@@ -91,7 +91,8 @@ def test_queue_drivers_config_import_without_kiosk_or_textual(tmp_path):
     result = json.loads(r.stdout)
     assert result["forbidden"] == []
     assert {"cabin.queue.engine", "cabin.queue.store", "cabin.queue.migrations"} <= set(result["imported"])
-    expected = {f"cabin.queue.{p.stem}" for p in (ROOT / "queue").glob("*.py")}
+    expected = {"cabin.queue." + ".".join(p.relative_to(ROOT / "queue").with_suffix("").parts).removesuffix(".__init__")
+                for p in (ROOT / "queue").rglob("*.py")}
     assert expected <= set(result["imported"]), "every module of queue/ was imported"
 
 
@@ -117,6 +118,42 @@ def test_no_kiosk_or_textual_import_in_the_source(folder):
                 bad.append(f"{path.relative_to(ROOT)}: {module}")
             elif level >= 2 and top == "kiosk":
                 bad.append(f"{path.relative_to(ROOT)}: {'.' * level}{module}")
+    assert not bad
+
+
+# The rooms of kiosk/ and what each may import (README, Architecture). The CLI and the demo sit
+# on top and may import anything; the faces show the business but never run a command; the
+# business knows neither the CLI nor the faces, nor Textual.
+ROOMS_MAY_NOT_IMPORT = {
+    "cabin.kiosk.business": ("cabin.kiosk.cli", "cabin.kiosk.faces", "cabin.kiosk.demo", "textual"),
+    "cabin.kiosk.faces": ("cabin.kiosk.cli",),
+    "cabin.kiosk.checks": ("cabin.kiosk.business", "cabin.kiosk.cli", "cabin.kiosk.faces", "textual"),
+    "cabin.kiosk.paths": ("cabin.kiosk.business", "cabin.kiosk.cli", "cabin.kiosk.faces", "textual"),
+}
+
+
+def absolute_imports(path: Path) -> list[str]:
+    """Every module `path` imports (top level or inside a function), relative ones resolved."""
+    parts = ("cabin",) + path.relative_to(ROOT).with_suffix("").parts
+    package = parts[:-1]  # a module's package; an __init__'s package is its own folder
+    found = []
+    for module, level in imports_of(path):
+        if level:
+            base = package[: len(package) - (level - 1)]
+            module = ".".join(base + ((module,) if module else ()))
+        found.append(module)
+    return found
+
+
+def test_each_room_of_kiosk_imports_only_what_it_may():
+    bad = []
+    for path in sorted((ROOT / "kiosk").rglob("*.py")):
+        name = ".".join(("cabin",) + path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        rules = [banned for room, banned in ROOMS_MAY_NOT_IMPORT.items() if name == room or name.startswith(room + ".")]
+        for module in absolute_imports(path):
+            for banned in (b for rule in rules for b in rule):
+                if module == banned or module.startswith(banned + "."):
+                    bad.append(f"{path.relative_to(ROOT)}: {module}")
     assert not bad
 
 

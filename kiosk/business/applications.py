@@ -13,7 +13,8 @@ from cabin.config import StationConfig
 from cabin.queue.clock import SystemClock, local_date
 from cabin.queue.errors import CabinError
 
-from cabin.kiosk.business import audit, cardrules, identity
+from cabin.kiosk import identity
+from cabin.kiosk.business import audit, cardrules
 from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt

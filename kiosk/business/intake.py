@@ -17,7 +17,8 @@ from cabin.config import StationConfig
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, Said
 
-from cabin.kiosk.business import audit, identity
+from cabin.kiosk import identity
+from cabin.kiosk.business import audit
 from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.checks import check_source

@@ -30,7 +30,8 @@ from datetime import date
 from cabin.queue.clock import EARLIEST_DAY, SystemClock, local_date, local_day
 from cabin.queue.errors import CabinError
 
-from cabin.kiosk.business import audit, identity
+from cabin.kiosk import identity
+from cabin.kiosk.business import audit
 from cabin.kiosk.privacy import mask_id, mask_name, mask_phone
 from cabin.kiosk.checks import check_source, clean_phone, clean_required
 from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor

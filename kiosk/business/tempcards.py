@@ -62,7 +62,8 @@ from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
 from cabin.queue.clock import SystemClock, local_date
 from cabin.queue.errors import CabinError, Said
 
-from cabin.kiosk.business import audit, cardface, identity, temprules
+from cabin.kiosk import identity
+from cabin.kiosk.business import audit, cardface, temprules
 from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt

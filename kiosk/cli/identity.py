@@ -1,11 +1,11 @@
-"""`cabin id ...`: ID numbers from the command line, a thin face over cabin.kiosk.business.identity."""
+"""`cabin id ...`: ID numbers from the command line, a thin face over cabin.kiosk.identity."""
 
 from __future__ import annotations
 
 from datetime import date
 
 
-from cabin.kiosk.business import identity
+from cabin.kiosk import identity
 from cabin.kiosk.cli.app import EXIT_OK, EXIT_REFUSED, complain, emit
 from cabin.kiosk.privacy import mask_id
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from cabin.kiosk.business.identity import check_character
+from cabin.kiosk.identity import check_character
 from cabin.kiosk.business.intake import Intake
 from cabin.kiosk.cli.app import Context, build_parser
 from cabin.kiosk.faces.base import StationLink

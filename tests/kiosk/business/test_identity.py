@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cabin.kiosk.business import identity
-from cabin.kiosk.business.identity import check
+from cabin.kiosk import identity
+from cabin.kiosk.identity import check
 
 from clikit import run_cli
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from stdnum import numdb
 
-from cabin.kiosk.business import identity
+from cabin.kiosk import identity
 
 
 def every_code_of_the_table() -> list[str]:

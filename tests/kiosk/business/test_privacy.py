@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
@@ -21,7 +21,6 @@ from cabin.kiosk.station import open_store
 from cabin.kiosk.business.retention import purge
 from cabin.kiosk.business.reveal import reveal
 from cabin.kiosk.business.tempcards import Person, TempCards
-from cabin.queue.clock import local_day
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError
 

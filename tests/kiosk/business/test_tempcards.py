@@ -23,7 +23,7 @@ from cabin.kiosk.business import temprules
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.applications import Applications
 from cabin.kiosk.business.audit import verify
-from cabin.kiosk.business.identity import check_character
+from cabin.kiosk.identity import check_character
 from cabin.kiosk.business.reveal import reveal
 from cabin.kiosk.business.tempcards import Person, TempCards
 from cabin.queue.errors import CabinError

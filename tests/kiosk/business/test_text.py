@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cabin.kiosk.business.identity import check_character
+from cabin.kiosk.identity import check_character
 from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.checks import clean, clean_reason, personal_number, printable, problem
 from cabin.queue.errors import CabinError

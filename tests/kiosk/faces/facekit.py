@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
-import os
 import re
-import string
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 
-from cabin.config import ConfigError, default_config_path, load_config
-from cabin.kiosk.faces.base import StationLink, widen_svg_text
-from cabin.kiosk.faces.strings import CATALOG, LANGUAGES, Strings
+from cabin.config import default_config_path
+from cabin.kiosk.faces.base import StationLink
 from cabin.kiosk import station as opener
 from cabin.queue.clock import ManualClock
 from cabin.queue.engine import Station

@@ -26,8 +26,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from stdnum import numdb
-from stdnum.cn import ric
 
 from cabin.queue.errors import Said
 
@@ -72,6 +70,10 @@ def normalise(text: str) -> str:
 
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of 17 digits."""
+    # stdnum is imported where it is used: its package imports ssl and pydoc (~13 ms), which
+    # every command that merely checks typed text for an ID number would pay at start
+    from stdnum.cn import ric
+
     return ric.calc_check_digit(first17 + "0")  # stdnum's helper expects the check position present
 
 
@@ -201,11 +203,13 @@ def _parse_names(value: str) -> list[_Name]:
 
 
 @lru_cache(maxsize=64)
-def _province_table(province: str) -> numdb.NumDB:
+def _province_table(province: str):
     """stdnum's cn/loc table for one province (two digits): its block of cn/loc.dat, the
     province's line and the lines indented under it, read by stdnum's own parser. A look-up
     needs no other province, and reading the whole 241 KB table cost a one-number
     `cabin id check` more than the rest of its work together."""
+    from stdnum import numdb
+
     table = (Path(numdb.__file__).parent / "cn" / "loc.dat").read_bytes()  # stdnum's package data
     start = table.find(b"\n" + province.encode("ascii") + b" ")  # a province's line: two digits, unindented
     if start < 0:
@@ -260,6 +264,8 @@ def _region(code: str, birth_year: int, this_year: int) -> tuple[str | None, str
 def region_codes(year: int | None = None) -> Iterator[str]:
     """Every address code in stdnum's table (county, prefecture and province level) that was in
     use in `year`; with None, those still in use. Residence-permit codes are not included."""
+    from stdnum import numdb
+
     for length, low, high, props, children in numdb.get("cn/loc").prefixes:
         if length != 2:
             continue
