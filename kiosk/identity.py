@@ -87,7 +87,7 @@ def upgrade(legacy15: str) -> str:
 def looks_like_id(candidate: str) -> bool:
     """Could these 15 or 18 characters (digits; the 18th may be X) be someone's ID number, typed
     in passing, with a slip or two? Looser than `check` on purpose: it finds ID numbers in free
-    text (kiosk/text.py), where a mistyped number is as personal as a right one.
+    text (kiosk/checks.py), where a mistyped number is as personal as a right one.
 
     18 characters: a real birth date 1900-2099 in characters 7-14, whatever the check
     character; or the right check character (stdnum) after a province code in use, whatever

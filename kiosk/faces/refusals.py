@@ -253,7 +253,7 @@ REFUSALS: dict[str, str] = {
     "the applicant is {age}: a guardian applies only for a child under {below}; an adult applies in "
     "person or through a proxy with a power of attorney":
         "申请人 {age} 周岁：监护人只为未满 {below} 周岁的未成年人代为申请；成年人应本人申请，或由受委托人凭委托书代为申请",
-    # kiosk/text.py
+    # kiosk/checks.py
     "it contains a terminal escape sequence": "含有终端控制序列",
     "the {field} must be text": "{field}必须是文字",
     "the {field} was not accepted: {reason}; type it again": "{field}未被接受：{reason}；请重新输入",

@@ -42,7 +42,7 @@ ID_A = "350206199001011239"
 ID_B = "350206198512314560"
 
 # Faces need a terminal; these serve or simulate until stopped. Their argument parsing is
-# covered by tests of their own (tests/test_cli_input.py).
+# covered by tests of their own (tests/kiosk/cli/test_cli_input.py).
 SKIPPED = {
     "cabin board": "a Textual face (its --serve HOST:PORT parsing: test_cli_input.py)",
     "cabin dispenser": "a Textual face",
