@@ -5,7 +5,7 @@
 3. ticket issue `cabin ticket issue id.apply` with no ticket printer configured (information)
 
 Each against `python -c "import sqlite3"` (the interpreter's own start, the floor) measured in the
-same run, interleaved command by command in a rotating order, median of ROUNDS. Goal (issue 14):
+same run, interleaved command by command in a rotating order, median of ROUNDS. Goal:
 the first two at most 3x the floor. The commands run as an installed Cabin does: the station's
 data folder (XDG_DATA_HOME, the default database in it) in a temporary folder, bytecode cached
 (PYTHONPYCACHEPREFIX there too, warmed by one run of each), the shipped config. The note gives

@@ -22,7 +22,7 @@ greys in one bit. It is drawn as the card is read (1016 x 648, landscape) and pr
   card_garbage_1mb_s / card_garbage_1mb_peak_mb
                           1 MB of random bytes written to the simulator, then `Rco;c` answered:
                           the seconds until it has taken every byte and tracemalloc's peak,
-                          against the issue's bounds, 5 s and 64 MB
+                          against the bounds set for it, 5 s and 64 MB
 
 Run alone: `python -m tests.bench_devices_card` (JSON lines, then a table).
 """
@@ -150,7 +150,7 @@ def swallow_garbage(traced: bool) -> tuple[float, float]:
 def bench_garbage() -> list[dict]:
     took, _ = swallow_garbage(traced=False)
     _, peak = swallow_garbage(traced=True)
-    note = "1 MB of random bytes through the pty, then Rco;c answered; the floor is the issue's bound"
+    note = "1 MB of random bytes through the pty, then Rco;c answered; the floor is the bound set for it"
     return [result("card_garbage_1mb_s", took, "s", GARBAGE_MAX_S, 1.0, "max", note),
             result("card_garbage_1mb_peak_mb", peak, "MB", GARBAGE_MAX_MB, 1.0, "max",
                    note + " (tracemalloc's peak over every thread while the bytes went through)")]

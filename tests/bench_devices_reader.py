@@ -85,7 +85,7 @@ def swallow_garbage(traced: bool) -> tuple[float, float]:
 def bench_garbage() -> list[dict]:
     took, _ = swallow_garbage(traced=False)
     _, peak = swallow_garbage(traced=True)
-    note = "1 MB of random bytes through the pty, then a find card answered; the floor is the issue's bound"
+    note = "1 MB of random bytes through the pty, then a find card answered; the floor is the bound set for it"
     return [result("reader_garbage_1mb_s", took, "s", GARBAGE_MAX_S, 1.0, note),
             result("reader_garbage_1mb_peak_mb", peak, "MB", GARBAGE_MAX_MB, 1.0,
                    note + " (tracemalloc's peak over every thread while the bytes went through)")]
