@@ -48,12 +48,6 @@ class InboundLine:
         return replies
 
 
-def result(name: str, value: float, unit: str, floor: float, goal: float | None, note: str) -> dict:
-    ratio = value / floor
-    return {"name": name, "value": round(value, 3), "unit": unit, "floor": round(floor, 3), "ratio": round(ratio, 3),
-            "goal": goal, "goal_is": "max" if goal else None, "ok": (ratio <= goal) if goal else None, "note": note}
-
-
 def measure(reads: int, fingerprint: bool) -> tuple[list[float], list[float]]:
     # with a fingerprint: the sample that has one, every time
     sim = SimulatedReader(sample_cards()[:1] if fingerprint else None, radio_s=RADIO_S)
@@ -86,9 +80,9 @@ def bench_garbage() -> list[dict]:
     took, _ = swallow_garbage(traced=False)
     _, peak = swallow_garbage(traced=True)
     note = "1 MB of random bytes through the pty, then a find card answered; the floor is the bound set for it"
-    return [result("reader_garbage_1mb_s", took, "s", GARBAGE_MAX_S, 1.0, note),
-            result("reader_garbage_1mb_peak_mb", peak, "MB", GARBAGE_MAX_MB, 1.0,
-                   note + " (tracemalloc's peak over every thread while the bytes went through)")]
+    return [benchtools.result("reader_garbage_1mb_s", took, "s", GARBAGE_MAX_S, 1.0, "max", note),
+            benchtools.result("reader_garbage_1mb_peak_mb", peak, "MB", GARBAGE_MAX_MB, 1.0, "max",
+                              note + " (tracemalloc's peak over every thread while the bytes went through)")]
 
 
 def bench_reader(reads: int = 15) -> list[dict]:
@@ -96,8 +90,8 @@ def bench_reader(reads: int = 15) -> list[dict]:
     for name, fingerprint, goal in (("reader_read_card", False, 1.10), ("reader_read_card_fingerprint", True, None)):
         times, floors = measure(reads, fingerprint)
         ratios = sorted(t / f for t, f in zip(times, floors))
-        out.append(result(
-            name, statistics.median(times), "ms", statistics.median(floors), goal,
+        out.append(benchtools.result(
+            name, statistics.median(times), "ms", statistics.median(floors), goal, "max" if goal else None,
             f"find+select+read{' with fingerprint' if fingerprint else ''} at {BAUD} baud over a paced pty,"
             f" {(statistics.median(floors) / 1000 - RADIO_S) * BAUD / 10:.0f} bytes a read; median of {reads} reads;"
             f" per-read ratios {ratios[0]:.3f}..{ratios[-1]:.3f}; the floor includes {RADIO_S:g} s of radio"))

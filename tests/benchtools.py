@@ -35,12 +35,12 @@ def swallow_garbage(write: Callable[[bytes], object], taken: Callable[[], int], 
             tracemalloc.stop()
 
 
-def result(name, value, unit, floor, goal=None, goal_is=None, note=""):
+def result(name, value, unit, floor, goal=None, goal_is=None, note="", digits=3):
     """One line of the report: the value, its floor measured in the same run, their ratio and the goal."""
     ratio = value / floor if floor else float("inf")
     ok = None if goal is None else (ratio <= goal if goal_is == "max" else ratio >= goal)
-    return {"name": name, "value": round(value, 3), "unit": unit, "floor": round(floor, 3),
-            "ratio": round(ratio, 3), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
+    return {"name": name, "value": round(value, digits), "unit": unit, "floor": round(floor, digits),
+            "ratio": round(ratio, digits), "goal": goal, "goal_is": goal_is, "ok": ok, "note": note}
 
 
 def log(text: str) -> None:
