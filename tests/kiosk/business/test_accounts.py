@@ -31,18 +31,13 @@ PW = "correct horse"
 
 
 @pytest.fixture
-def kstore(kiosk_store):  # (conftest's: the station as the opener makes it)
-    return kiosk_store
-
-
-@pytest.fixture
 def mclock(config):
     return ManualClock(config.station.tz, datetime(2026, 11, 23, 9, 0, tzinfo=config.station.tz))
 
 
 @pytest.fixture
-def accts(kstore, mclock):
-    return Accounts(kstore, mclock)
+def accts(kiosk_store, mclock):
+    return Accounts(kiosk_store, mclock)
 
 
 @pytest.fixture
@@ -67,14 +62,14 @@ def refused(fn, *args, **kw) -> str:
 
 
 # -- the store applies the kiosk set --------------------------------------------------------
-def test_store_applies_the_kiosk_set_after_the_queue_and_reports_each(kstore, tmp_path):
+def test_store_applies_the_kiosk_set_after_the_queue_and_reports_each(kiosk_store, tmp_path):
     # the kiosk's latest migration, whichever it is: a new migration must not break this test
     kiosk_names = [m.name for m in kiosk_migrations._migrations]
     assert kiosk_names[0] == "0001_accounts_audit"
-    assert kstore.schema_versions() == {"cabin.queue": "0001_queue", "cabin.kiosk": kiosk_names[-1]}
-    assert schema_version(kstore.db) == "0001_queue"
-    assert schema_version(kstore.db, [kiosk_migrations]) == f"cabin.queue 0001_queue; cabin.kiosk {kiosk_names[-1]}"
-    kstore.close()
+    assert kiosk_store.schema_versions() == {"cabin.queue": "0001_queue", "cabin.kiosk": kiosk_names[-1]}
+    assert schema_version(kiosk_store.db) == "0001_queue"
+    assert schema_version(kiosk_store.db, [kiosk_migrations]) == f"cabin.queue 0001_queue; cabin.kiosk {kiosk_names[-1]}"
+    kiosk_store.close()
     plain = Store(tmp_path / "cabin.sqlite")  # reopened without the set: nothing is lost or re-run
     assert plain.schema_versions() == {"cabin.queue": "0001_queue"}
     assert plain.conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 1 + len(kiosk_names)
@@ -92,16 +87,16 @@ def test_the_opener_brings_a_store_made_without_the_set_up_to_date(tmp_path, mcl
 
 
 # -- adding ---------------------------------------------------------------------------------
-def test_the_first_account_must_be_an_admin_and_needs_no_authentication(accts, kstore):
+def test_the_first_account_must_be_an_admin_and_needs_no_authentication(accts, kiosk_store):
     assert "first account must be an admin" in refused(accts.add, "li", "clerk", PW)
     root = accts.add("root", "admin", PW)
     assert (root.name, root.role, root.disabled) == ("root", "admin", False)
     assert "an admin must add" in refused(accts.add, "second", "admin", PW)
-    assert actions(kstore) == [(None, "account.add", "root")]
-    assert entries(kstore)[0]["detail"] == {"role": "admin", "first_account": True}
+    assert actions(kiosk_store) == [(None, "account.add", "root")]
+    assert entries(kiosk_store)[0]["detail"] == {"role": "admin", "first_account": True}
 
 
-def test_later_accounts_need_an_authenticated_admin(accts, admin, kstore):
+def test_later_accounts_need_an_authenticated_admin(accts, admin, kiosk_store):
     clerk = accts.add("li", "clerk", PW, by=admin)
     sup = accts.add("wang", "supervisor", PW, by=admin)
     for actor in (accts.authenticate("li", PW), accts.authenticate("wang", PW)):
@@ -110,8 +105,8 @@ def test_later_accounts_need_an_authenticated_admin(accts, admin, kstore):
         assert "this needs admin" in refused(accts.passwd, "li", "new password", by=actor)
     assert {a.name: a.role for a in accts.list()} == {"li": "clerk", "root": "admin", "wang": "supervisor"}
     assert (clerk.role, sup.role) == ("clerk", "supervisor")
-    assert ("root", "account.add", "li") in actions(kstore)
-    assert not any(a == "account.add" and s == "zhao" for _, a, s in actions(kstore))
+    assert ("root", "account.add", "li") in actions(kiosk_store)
+    assert not any(a == "account.add" and s == "zhao" for _, a, s in actions(kiosk_store))
 
 
 def test_names_roles_and_passwords_are_checked(accts, admin):
@@ -135,35 +130,35 @@ def test_an_actor_disabled_since_signing_in_cannot_act(accts, admin):
 
 
 # -- signing in -----------------------------------------------------------------------------
-def test_wrong_name_and_wrong_password_are_refused_in_the_same_words(accts, admin, kstore):
+def test_wrong_name_and_wrong_password_are_refused_in_the_same_words(accts, admin, kiosk_store):
     assert SIGN_IN_REFUSED == "wrong name or password, or the account cannot sign in now"
     assert refused(accts.authenticate, "root", "not it!!") == SIGN_IN_REFUSED
     assert refused(accts.authenticate, "nobody", PW) == SIGN_IN_REFUSED
     assert refused(accts.authenticate, "root", "") == SIGN_IN_REFUSED
     assert accts.authenticate("root", PW).name == "root"
-    assert [a for _, a, _ in actions(kstore)][-4:] == ["login.failed", "login.failed", "login.failed", "login"]
+    assert [a for _, a, _ in actions(kiosk_store)][-4:] == ["login.failed", "login.failed", "login.failed", "login"]
 
 
-def test_lockout_after_five_failures_for_fifteen_minutes(accts, admin, mclock, kstore):
+def test_lockout_after_five_failures_for_fifteen_minutes(accts, admin, mclock, kiosk_store):
     accts.add("li", "clerk", PW, by=admin)
     for _ in range(LOCKOUT_FAILURES - 1):
         assert refused(accts.authenticate, "li", "guess1234") == SIGN_IN_REFUSED
     # the fifth locks the account: the audit log says so, the person at the keyboard is not told
     assert refused(accts.authenticate, "li", "guess1234") == SIGN_IN_REFUSED
     assert accts.get("li").locked_until == mclock.now_ms() + 15 * 60_000
-    assert [(e["action"], e["detail"]) for e in entries(kstore)[-2:]] == [
+    assert [(e["action"], e["detail"]) for e in entries(kiosk_store)[-2:]] == [
         ("login.failed", {"reason": "wrong password", "failed_attempts": 5}),
         ("account.locked", {"failed_attempts": 5, "minutes": 15})]
     # the right password does not help while locked, and the refusal is the same
     mclock.advance(minutes=14)
     assert refused(accts.authenticate, "li", PW) == SIGN_IN_REFUSED
-    assert entries(kstore)[-1]["action"] == "login.failed" and entries(kstore)[-1]["detail"] == {"reason": "locked"}
+    assert entries(kiosk_store)[-1]["action"] == "login.failed" and entries(kiosk_store)[-1]["detail"] == {"reason": "locked"}
     mclock.advance(minutes=1)
     li = accts.authenticate("li", PW)
     assert li.failed_attempts == 0 and li.locked_until is None
 
 
-def test_every_failed_sign_in_is_the_same_refusal_and_the_audit_log_has_the_cause(accts, admin, mclock, kstore):
+def test_every_failed_sign_in_is_the_same_refusal_and_the_audit_log_has_the_cause(accts, admin, mclock, kiosk_store):
     """An unknown name, a wrong password, a locked and a disabled account: one exception type,
     one sentence; only the audit log tells them apart."""
     accts.add("locked", "clerk", PW, by=admin)
@@ -177,7 +172,7 @@ def test_every_failed_sign_in_is_the_same_refusal_and_the_audit_log_has_the_caus
             accts.authenticate(name, password)
         said.append((type(info.value), str(info.value), info.value.said.template, info.value.said.values))
     assert said == [(SignInRefused, SIGN_IN_REFUSED, SIGN_IN_REFUSED, {})] * 4
-    causes = [(e["subject"], e["detail"]["reason"]) for e in entries(kstore)[-4:]]
+    causes = [(e["subject"], e["detail"]["reason"]) for e in entries(kiosk_store)[-4:]]
     assert causes == [("nobody", "unknown name"), ("root", "wrong password"), ("locked", "locked"), ("gone", "disabled")]
 
 
@@ -191,25 +186,25 @@ def test_failures_must_be_consecutive(accts, admin):
     assert accts.authenticate("li", PW).failed_attempts == 0
 
 
-def test_an_admin_reset_clears_a_lockout(accts, admin, kstore):
+def test_an_admin_reset_clears_a_lockout(accts, admin, kiosk_store):
     accts.add("li", "clerk", PW, by=admin)
     for _ in range(LOCKOUT_FAILURES):
         refused(accts.authenticate, "li", "guess1234")
     accts.passwd("li", "a new one!", by=admin)
     assert accts.authenticate("li", "a new one!").name == "li"
     assert refused(accts.authenticate, "li", PW) == SIGN_IN_REFUSED
-    assert ("root", "account.passwd", "li") in actions(kstore)
+    assert ("root", "account.passwd", "li") in actions(kiosk_store)
 
 
-def test_a_disabled_account_is_refused(accts, admin, kstore):
+def test_a_disabled_account_is_refused(accts, admin, kiosk_store):
     accts.add("li", "clerk", PW, by=admin)
     account, changed = accts.disable("li", by=admin)
     assert account.disabled and changed
     assert accts.disable("li", by=admin)[1] is False  # already: no second entry
     assert refused(accts.authenticate, "li", PW) == SIGN_IN_REFUSED  # the right password: no hint either
-    assert entries(kstore)[-1]["detail"] == {"reason": "disabled"}
+    assert entries(kiosk_store)[-1]["detail"] == {"reason": "disabled"}
     assert refused(accts.authenticate, "li", "guess1234") == SIGN_IN_REFUSED
-    assert [e for e in actions(kstore) if e[1] == "account.disable"] == [("root", "account.disable", "li")]
+    assert [e for e in actions(kiosk_store) if e[1] == "account.disable"] == [("root", "account.disable", "li")]
 
 
 def test_the_last_enabled_admin_cannot_be_disabled(accts, admin):
@@ -221,24 +216,24 @@ def test_the_last_enabled_admin_cannot_be_disabled(accts, admin):
 
 
 # -- passwords ------------------------------------------------------------------------------
-def test_own_password_needs_the_old_one(accts, admin, kstore):
+def test_own_password_needs_the_old_one(accts, admin, kiosk_store):
     accts.add("li", "clerk", PW, by=admin)
     assert refused(accts.passwd, "li", "brand new pw", old_password="guess1234") == SIGN_IN_REFUSED
     assert accts.get("li").failed_attempts == 1  # a wrong old password counts towards lockout
     accts.passwd("li", "brand new pw", old_password=PW)
     assert accts.authenticate("li", "brand new pw").name == "li"
     assert refused(accts.authenticate, "li", PW) == SIGN_IN_REFUSED
-    assert ("li", "account.passwd", "li") in actions(kstore)
+    assert ("li", "account.passwd", "li") in actions(kiosk_store)
     assert "either with the old one or by an admin" in refused(accts.passwd, "li", "another one", )
 
 
-def test_equal_passwords_never_hash_alike(real_scrypt, accts, admin, kstore):
+def test_equal_passwords_never_hash_alike(real_scrypt, accts, admin, kiosk_store):
     """The one test at the product's own scrypt parameters (the rest of the suite hashes cheaply:
     tests/conftest.py cheap_scrypt)."""
     accts.add("li", "clerk", PW, by=admin)
     accts.add("wang", "clerk", PW, by=admin)
     accts.passwd("wang", PW, by=admin)
-    rows = kstore.conn.execute("SELECT name, pw_hash, pw_salt, pw_params FROM accounts").fetchall()
+    rows = kiosk_store.conn.execute("SELECT name, pw_hash, pw_salt, pw_params FROM accounts").fetchall()
     assert len({r["pw_hash"] for r in rows}) == len(rows) == 3
     assert all(len(r["pw_salt"]) == 16 for r in rows)
     assert all(json.loads(r["pw_params"]) == SCRYPT_PARAMS == {"alg": "scrypt", "n": 16384, "r": 8, "p": 1, "dklen": 32}
@@ -249,30 +244,30 @@ def test_equal_passwords_never_hash_alike(real_scrypt, accts, admin, kstore):
     assert accts.authenticate("wang", PW).name == "wang"
 
 
-def test_no_password_or_hash_reaches_the_audit_log(accts, admin, kstore):
+def test_no_password_or_hash_reaches_the_audit_log(accts, admin, kiosk_store):
     accts.add("li", "clerk", PW, by=admin)
     accts.passwd("li", "brand new pw", old_password=PW)
     refused(accts.authenticate, "li", "guess1234")
-    dump = "\n".join(kstore.conn.iterdump())
-    audit_rows = json.dumps([dict(r) for r in kstore.conn.execute("SELECT * FROM audit")])
+    dump = "\n".join(kiosk_store.conn.iterdump())
+    audit_rows = json.dumps([dict(r) for r in kiosk_store.conn.execute("SELECT * FROM audit")])
     assert PW not in audit_rows and "brand new pw" not in audit_rows and "guess1234" not in audit_rows
     assert PW not in dump and "guess1234" not in dump
 
 
-def test_every_account_change_is_audited_in_its_own_transaction(accts, admin, kstore, tmp_path):
+def test_every_account_change_is_audited_in_its_own_transaction(accts, admin, kiosk_store, tmp_path):
     accts.add("li", "clerk", PW, by=admin)
     accts.passwd("li", "brand new pw", by=admin)
     accts.disable("li", by=admin)
-    assert [(a, s) for _, a, s in actions(kstore) if a.startswith("account.")] == [
+    assert [(a, s) for _, a, s in actions(kiosk_store) if a.startswith("account.")] == [
         ("account.add", "root"), ("account.add", "li"), ("account.passwd", "li"), ("account.disable", "li")]
     # when the audit entry cannot be written, the change is not made either
-    kstore.conn.execute("CREATE TRIGGER audit_jammed BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'jammed'); END")
+    kiosk_store.conn.execute("CREATE TRIGGER audit_jammed BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'jammed'); END")
     refused(accts.add, "wang", "clerk", PW, by=admin)
     refused(accts.passwd, "root", "brand new pw", by=admin)
-    assert kstore.conn.execute("SELECT count(*) FROM accounts WHERE name = 'wang'").fetchone()[0] == 0
-    kstore.conn.execute("DROP TRIGGER audit_jammed")
+    assert kiosk_store.conn.execute("SELECT count(*) FROM accounts WHERE name = 'wang'").fetchone()[0] == 0
+    kiosk_store.conn.execute("DROP TRIGGER audit_jammed")
     assert accts.authenticate("root", PW).name == "root"  # the password did not change
-    with kstore.read() as conn:
+    with kiosk_store.read() as conn:
         assert audit.verify(conn) == (True, None, None)
 
 

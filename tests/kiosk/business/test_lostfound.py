@@ -26,18 +26,13 @@ B_MASKED = "350206********4560"
 
 
 @pytest.fixture
-def kstore(kiosk_store):  # (conftest's: the station as the opener makes it)
-    return kiosk_store
-
-
-@pytest.fixture
 def mclock(config):
     return ManualClock(config.station.tz, datetime(2026, 11, 28, 9, 0, tzinfo=config.station.tz))
 
 
 @pytest.fixture
-def clerk(kstore, mclock):
-    accts = Accounts(kstore, mclock)
+def clerk(kiosk_store, mclock):
+    accts = Accounts(kiosk_store, mclock)
     accts.add("root", "admin", PW)
     root = accts.authenticate("root", PW)
     accts.add("li", "clerk", PW, by=root)
@@ -45,8 +40,8 @@ def clerk(kstore, mclock):
 
 
 @pytest.fixture
-def lf(kstore, config, mclock):
-    return LostFound(kstore, config, mclock)
+def lf(kiosk_store, config, mclock):
+    return LostFound(kiosk_store, config, mclock)
 
 
 def snapshot(store):
@@ -76,7 +71,7 @@ def finder(**kw):
 
 
 # -- loss reports -------------------------------------------------------------------------------
-def test_loss_report_receipts_are_numbered_per_day(lf, clerk, kstore, mclock, config):
+def test_loss_report_receipts_are_numbered_per_day(lf, clerk, kiosk_store, mclock, config):
     r1 = lf.report_loss(A, by=clerk)
     r2 = lf.report_loss(B, by=clerk, source="manual", reason="reader broken")
     assert (r1.receipt, r2.receipt) == ("GS-20261128-0001", "GS-20261128-0002")
@@ -85,75 +80,75 @@ def test_loss_report_receipts_are_numbered_per_day(lf, clerk, kstore, mclock, co
     lf.cancel_loss(r1.receipt, number=A, by=clerk)
     mclock.set(datetime(2026, 11, 29, 9, 0, tzinfo=config.station.tz))
     assert lf.report_loss(A, by=clerk).receipt == "GS-20261129-0001"
-    assert lf_actions(kstore) == [("li", "loss.report", "GS-20261128-0001"), ("li", "loss.report", "GS-20261128-0002"),
+    assert lf_actions(kiosk_store) == [("li", "loss.report", "GS-20261128-0001"), ("li", "loss.report", "GS-20261128-0002"),
                                   ("li", "loss.cancel", "GS-20261128-0001"), ("li", "loss.report", "GS-20261129-0001")]
 
 
-def test_loss_report_is_in_person_only_and_one_open_per_number(lf, clerk, kstore):
-    assert "in person only" in refused(kstore, lf.report_loss, A, applicant=B, by=clerk)
-    assert "not valid" in refused(kstore, lf.report_loss, "350206199001011238", by=clerk)
-    assert "reason" in refused(kstore, lf.report_loss, A, by=clerk, source="manual")
-    assert "source" in refused(kstore, lf.report_loss, A, by=clerk, source="phone")
+def test_loss_report_is_in_person_only_and_one_open_per_number(lf, clerk, kiosk_store):
+    assert "in person only" in refused(kiosk_store, lf.report_loss, A, applicant=B, by=clerk)
+    assert "not valid" in refused(kiosk_store, lf.report_loss, "350206199001011238", by=clerk)
+    assert "reason" in refused(kiosk_store, lf.report_loss, A, by=clerk, source="manual")
+    assert "source" in refused(kiosk_store, lf.report_loss, A, by=clerk, source="phone")
     r = lf.report_loss(A, applicant="３５０２０６１９９００１０１１２３９", by=clerk)  # full-width digits
-    assert "already has an open loss report" in refused(kstore, lf.report_loss, A, by=clerk)
+    assert "already has an open loss report" in refused(kiosk_store, lf.report_loss, A, by=clerk)
     lf.cancel_loss(r.receipt, number=A, by=clerk)
     assert lf.report_loss(A, by=clerk).state == "reported"  # a new one after the cancellation
 
 
-def test_cancel_needs_the_card_and_a_reported_state(lf, clerk, kstore):
+def test_cancel_needs_the_card_and_a_reported_state(lf, clerk, kiosk_store):
     r = lf.report_loss(A, by=clerk)
-    assert "not the one reported" in refused(kstore, lf.cancel_loss, r.receipt, number=B, by=clerk)
-    assert "no loss report" in refused(kstore, lf.cancel_loss, "GS-20261128-0099", number=A, by=clerk)
+    assert "not the one reported" in refused(kiosk_store, lf.cancel_loss, r.receipt, number=B, by=clerk)
+    assert "no loss report" in refused(kiosk_store, lf.cancel_loss, "GS-20261128-0099", number=A, by=clerk)
     done = lf.cancel_loss(r.receipt.lower(), number=A, by=clerk, source="manual", reason="chip unreadable")
     assert (done.state, done.closed_by, done.close_source, done.close_reason) == (
         "cancelled", "li", "manual", "chip unreadable")
-    assert "cancelled, not reported" in refused(kstore, lf.cancel_loss, r.receipt, number=A, by=clerk)
+    assert "cancelled, not reported" in refused(kiosk_store, lf.cancel_loss, r.receipt, number=A, by=clerk)
 
 
-def test_only_clerks_and_supervisors_and_enabled_accounts_act(lf, clerk, kstore, mclock):
-    accts = Accounts(kstore, mclock)
+def test_only_clerks_and_supervisors_and_enabled_accounts_act(lf, clerk, kiosk_store, mclock):
+    accts = Accounts(kiosk_store, mclock)
     root = accts.authenticate("root", PW)
-    assert "needs clerk or supervisor" in refused(kstore, lf.report_loss, A, by=root)
+    assert "needs clerk or supervisor" in refused(kiosk_store, lf.report_loss, A, by=root)
     accts.disable("li", by=root)
-    assert "disabled" in refused(kstore, lf.report_loss, A, by=clerk)
+    assert "disabled" in refused(kiosk_store, lf.report_loss, A, by=clerk)
 
 
 # -- found cards --------------------------------------------------------------------------------
-def test_found_card_held_with_notification_then_handed_over(lf, clerk, kstore):
+def test_found_card_held_with_notification_then_handed_over(lf, clerk, kiosk_store):
     card = lf.register_found(A, by=clerk, **finder())
     assert card.state == "held" and card.loss is None and A_MASKED in card.notification
     assert A not in card.notification
-    assert "not the card's" in refused(kstore, lf.handover, card.id, number=B, by=clerk)
+    assert "not the card's" in refused(kiosk_store, lf.handover, card.id, number=B, by=clerk)
     back = lf.handover(card.id, number=A, by=clerk)
     assert (back.state, back.returned_by, back.returned_source) == ("returned", "li", "reader")
     assert back.returned_at is not None
-    assert "returned, not held" in refused(kstore, lf.handover, card.id, number=A, by=clerk)
-    with kstore.read() as conn:
+    assert "returned, not held" in refused(kiosk_store, lf.handover, card.id, number=A, by=clerk)
+    with kiosk_store.read() as conn:
         assert conn.execute("SELECT count(*) FROM found_notifications").fetchone()[0] == 1
-    assert [a for _, a, _ in lf_actions(kstore)] == ["found.register", "found.notify", "found.handover"]
+    assert [a for _, a, _ in lf_actions(kiosk_store)] == ["found.register", "found.notify", "found.handover"]
 
 
-def test_the_owner_told_is_recorded_once_and_only_for_a_held_card(lf, clerk, kstore, mclock):
+def test_the_owner_told_is_recorded_once_and_only_for_a_held_card(lf, clerk, kiosk_store, mclock):
     held = lf.register_found(A, by=clerk, **finder())
     destroyed = lf.register_found(B, by=clerk, replaced=True, **finder())
     assert held.notified_at is None and [c.id for c in lf.list_found(to_notify=True)] == [held.id]
-    assert 'unknown way "fax"' in refused(kstore, lf.notified, held.id, by=clerk, how="fax")
-    assert "destroyed: only a held card's owner is told" in refused(kstore, lf.notified, destroyed.id, by=clerk,
+    assert 'unknown way "fax"' in refused(kiosk_store, lf.notified, held.id, by=clerk, how="fax")
+    assert "destroyed: only a held card's owner is told" in refused(kiosk_store, lf.notified, destroyed.id, by=clerk,
                                                                     how="phone")
     mclock.advance(minutes=5)
     told = lf.notified(held.id, by=clerk, how="sms")
     assert told.notified_at == mclock.now_ms() and told.public()["notified_at"] == told.notified_at
     assert lf.list_found(to_notify=True) == []
-    assert "has been told already" in refused(kstore, lf.notified, held.id, by=clerk, how="phone")
-    with kstore.read() as conn:
+    assert "has been told already" in refused(kiosk_store, lf.notified, held.id, by=clerk, how="phone")
+    with kiosk_store.read() as conn:
         entry = [e for e in audit.show(conn, 100) if e["action"] == "found.notified"]
     assert len(entry) == 1 and entry[0]["detail"]["how"] == "sms" and A not in str(entry[0])
     lf.handover(held.id, number=A, by=clerk)
-    assert "returned: only a held card's owner is told" in refused(kstore, lf.notified, held.id, by=clerk,
+    assert "returned: only a held card's owner is told" in refused(kiosk_store, lf.notified, held.id, by=clerk,
                                                                    how="phone")
 
 
-def test_found_card_destroyed_when_the_owner_replaced_it(lf, clerk, kstore):
+def test_found_card_destroyed_when_the_owner_replaced_it(lf, clerk, kiosk_store):
     flagged = lf.register_found(A, by=clerk, replaced=True, **finder())
     assert flagged.state == "destroyed" and "clerk" in flagged.destroyed_reason
     r = lf.report_loss(B, by=clerk)
@@ -161,20 +156,20 @@ def test_found_card_destroyed_when_the_owner_replaced_it(lf, clerk, kstore):
     by_report = lf.register_found(B, by=clerk, **finder())
     assert by_report.state == "destroyed" and r.receipt in by_report.destroyed_reason
     assert by_report.loss.receipt == r.receipt and by_report.loss.state == "replaced"
-    assert "destroyed, not held" in refused(kstore, lf.handover, by_report.id, number=B, by=clerk)
-    with kstore.read() as conn:
+    assert "destroyed, not held" in refused(kiosk_store, lf.handover, by_report.id, number=B, by=clerk)
+    with kiosk_store.read() as conn:
         assert conn.execute("SELECT count(*) FROM found_notifications").fetchone()[0] == 0
-    assert [a for _, a, _ in lf_actions(kstore)] == [
+    assert [a for _, a, _ in lf_actions(kiosk_store)] == [
         "found.register", "found.destroy", "loss.report", "loss.replaced", "found.register", "found.destroy"]
 
 
-def test_found_card_input_is_checked(lf, clerk, kstore):
-    assert "not valid" in refused(kstore, lf.register_found, "350206199001011238", by=clerk, **finder())
-    assert "phone" in refused(kstore, lf.register_found, A, by=clerk, **finder(phone="call me"))
-    assert "in the future" in refused(kstore, lf.register_found, A, by=clerk, **finder(found_on="2026-11-29"))
-    assert "not a date" in refused(kstore, lf.register_found, A, by=clerk, **finder(found_on="yesterday"))
-    assert "escape sequence" in refused(kstore, lf.register_found, A, by=clerk, **finder(place="park\x1b[2J"))
-    assert "empty" in refused(kstore, lf.register_found, A, by=clerk, **finder(finder="  "))
+def test_found_card_input_is_checked(lf, clerk, kiosk_store):
+    assert "not valid" in refused(kiosk_store, lf.register_found, "350206199001011238", by=clerk, **finder())
+    assert "phone" in refused(kiosk_store, lf.register_found, A, by=clerk, **finder(phone="call me"))
+    assert "in the future" in refused(kiosk_store, lf.register_found, A, by=clerk, **finder(found_on="2026-11-29"))
+    assert "not a date" in refused(kiosk_store, lf.register_found, A, by=clerk, **finder(found_on="yesterday"))
+    assert "escape sequence" in refused(kiosk_store, lf.register_found, A, by=clerk, **finder(place="park\x1b[2J"))
+    assert "empty" in refused(kiosk_store, lf.register_found, A, by=clerk, **finder(finder="  "))
     card = lf.register_found(A, by=clerk, **finder(finder="𠀀明"))  # beyond the BMP, kept
     assert card.finder_name == "𠀀明" and card.public()["finder_name"] == "𠀀*"
 
@@ -191,20 +186,20 @@ def test_loss_report_first_then_found_card(lf, clerk):
     assert lf.list_found("held")[0].loss.receipt == r.receipt
 
 
-def test_found_card_first_then_loss_report(lf, clerk, kstore):
+def test_found_card_first_then_loss_report(lf, clerk, kiosk_store):
     card = lf.register_found(A, by=clerk, **finder())
     lf.register_found(B, by=clerk, **finder())  # another number does not meet it
     r = lf.report_loss(A, by=clerk)
     assert [f.id for f in r.found] == [card.id]
     assert lf.get_found(card.id).loss.receipt == r.receipt
-    with kstore.read() as conn:
+    with kiosk_store.read() as conn:
         assert audit.show(conn, 1)[0]["detail"]["found"] == [card.id]
     lf.handover(card.id, number=A, by=clerk)
     assert lf.get_loss(r.receipt).found == ()  # only held cards are pending for the report
 
 
 # -- masking ------------------------------------------------------------------------------------
-def test_every_output_is_masked(lf, clerk, kstore):
+def test_every_output_is_masked(lf, clerk, kiosk_store):
     r = lf.report_loss(A, by=clerk)
     card = lf.register_found(A, by=clerk, **finder())
     lf.handover(card.id, number=A, by=clerk)
@@ -212,7 +207,7 @@ def test_every_output_is_masked(lf, clerk, kstore):
         r.public(), lf.get_loss(r.receipt).public(), lf.get_found(card.id).public(),
         [c.public() for c in lf.list_found()], [x.public() for x in lf.list_losses()])]
     outputs += [repr(r), repr(card), repr(lf.get_loss(r.receipt))]
-    with kstore.read() as conn:
+    with kiosk_store.read() as conn:
         outputs.append(json.dumps(audit.show(conn, 1000), ensure_ascii=False))
         stored = conn.execute("SELECT number, finder_name, finder_phone FROM found_cards").fetchone()
     assert tuple(stored) == (A, "张三丰", "13812345678")  # stored whole
@@ -221,15 +216,15 @@ def test_every_output_is_masked(lf, clerk, kstore):
     assert A_MASKED in outputs[2] and "张*" in outputs[2] and "138****5678" in outputs[2]
 
 
-def test_audit_chain_stays_intact(lf, clerk, kstore):
+def test_audit_chain_stays_intact(lf, clerk, kiosk_store):
     r = lf.report_loss(A, by=clerk)
     lf.register_found(A, by=clerk, **finder())
     lf.cancel_loss(r.receipt, number=A, by=clerk)
-    with kstore.read() as conn:
+    with kiosk_store.read() as conn:
         assert audit.verify(conn) == (True, None, None)
 
 
-def test_a_reason_with_an_id_or_phone_number_is_refused_and_nothing_is_written(lf, clerk, kstore):
+def test_a_reason_with_an_id_or_phone_number_is_refused_and_nothing_is_written(lf, clerk, kiosk_store):
     """A reason stays whole in its record and for ever in the audit log: no ID number, no phone."""
     report = lf.report_loss(B, by=clerk)
     found = lf.register_found(B, **finder(), by=clerk)
@@ -237,12 +232,12 @@ def test_a_reason_with_an_id_or_phone_number_is_refused_and_nothing_is_written(l
                           ("the owner, 138-1234-5678", "138****5678"), ("0592-1234567 called", "059****4567")]:
         for fn, args, kw in [(lf.report_loss, (A,), {}), (lf.cancel_loss, (report.receipt,), {"number": B}),
                              (lf.handover, (found.id,), {"number": B})]:
-            message = refused(kstore, fn, *args, by=clerk, source="manual", reason=reason, **kw)
+            message = refused(kiosk_store, fn, *args, by=clerk, source="manual", reason=reason, **kw)
             assert f"holds an ID number ({shown})" in message or f"holds a phone number ({shown})" in message
             assert "put it in its own field, not in the reason" in message
             assert "13812345678" not in message and "1234567" not in message
     # with the card read, a reason is optional, and checked all the same when given
-    assert "holds an ID number" in refused(kstore, lf.report_loss, A, by=clerk, reason=f"for {B}")
+    assert "holds an ID number" in refused(kiosk_store, lf.report_loss, A, by=clerk, reason=f"for {B}")
 
 
 def test_a_reason_naming_a_ticket_or_a_receipt_is_kept(lf, clerk):
