@@ -3,7 +3,7 @@
 spoken to over 127.0.0.1 as the PCs of a station speak to theirs. No mock: the PostgreSQL store
 (issue 15) must be proved against the server it will meet.
 
-    server = PgServer().start()          # initdb + pg_ctl start -w: about a second
+    server = PgServer().start()          # initdb + pg_ctl start -w: about 0.6 s
     server.url("postgres")               # postgresql://postgres@127.0.0.1:PORT/postgres
     with server.fresh_database("name") as url: ...   # CREATE DATABASE, dropped after
     server.restart()                     # stop -m fast + start, the same data
