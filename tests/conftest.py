@@ -4,11 +4,13 @@ The whole suite runs as on a fresh machine: fontconfig finds no font at all, so 
 draws uses the font its dependencies bring, whatever this machine has installed (tests that want
 a system font set one up: tests/fontsetup.py)."""
 
+import os
 from datetime import datetime
 
 import pytest
 
 import fontsetup
+import pgserver
 
 from cabin.config import load_config
 from cabin.queue.clock import ManualClock
@@ -132,3 +134,58 @@ def procs():
     for p in started:
         p.terminate()
         p.wait(timeout=10)
+
+
+def postgres_unavailable(reason: str):
+    """Skip a test that needs PostgreSQL, or fail it where it must run (CI sets
+    CABIN_REQUIRE_POSTGRES=1 after installing the server: there a skip would hide a broken
+    store)."""
+    if os.environ.get("CABIN_REQUIRE_POSTGRES"):
+        pytest.fail(f"{reason} (CABIN_REQUIRE_POSTGRES is set: the PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_bindir():
+    """The folder of the machine's PostgreSQL server binaries, and psycopg importable: else the
+    test is skipped, or failed where PostgreSQL is required."""
+    try:
+        import psycopg  # noqa: F401  (the tests and the store speak to the server through it)
+    except ImportError as e:
+        postgres_unavailable(f"psycopg not installed: {e} (pip install 'cabin[postgres]')")
+    try:
+        return pgserver.find_bindir()
+    except pgserver.ServerNotFound as e:
+        postgres_unavailable(f"PostgreSQL server binaries not found: {e}")
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_bindir):
+    """A real PostgreSQL server (tests/pgserver.py) for this process: one per xdist worker, and
+    none in a worker whose tests never ask for it. Stopped when the session ends, whatever the
+    tests did (and at interpreter exit should the session die)."""
+    server = pgserver.PgServer(pg_bindir).start()
+    yield server
+    server.stop()
+
+
+PG_LOG_START = pytest.StashKey[int]()
+
+
+@pytest.fixture
+def pg_url(pg_server, request):
+    """A libpq URL to a database of this test's own, created empty and dropped after it."""
+    with pg_server.fresh_database(request.node.name) as url:
+        request.node.stash[PG_LOG_START] = pg_server.log_size()
+        yield url
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the server shows what the server logged meanwhile."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("pg_server")
+    if report.failed and server is not None:
+        said = server.log(since=item.stash.get(PG_LOG_START, 0)) or "(nothing logged during the test)"
+        report.sections.append(("PostgreSQL server log", said))
+    return report
