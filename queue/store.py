@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 
 from cabin.queue import private
 from cabin.queue.errors import Said, StoreError
-from cabin.queue.migrations import MigrationSet, migrations
+from cabin.queue.migrations import MigrationSet, migrations, schema_version_text
 
 # sqlite-utils (its Database and Migrations) is imported where a database is made, migrated or
 # asked for its schema version, not to open one that is up to date: a command-line start pays
@@ -70,10 +70,7 @@ def schema_version(db, migration_sets: Iterable[MigrationSet] = ()) -> str | Non
     """The queue's latest migration alone (as before) when no other set is named; with other sets,
     each set's: "cabin.queue 0001_queue; cabin.kiosk 0001_accounts_audit"."""
     migration_sets = tuple(migration_sets)
-    versions = schema_versions(db, migration_sets)
-    if not migration_sets:
-        return versions[migrations.name]
-    return "; ".join(f"{name} {latest or '(none)'}" for name, latest in versions.items())
+    return schema_version_text(schema_versions(db, migration_sets), queue_alone=not migration_sets)
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
