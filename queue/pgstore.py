@@ -1,0 +1,442 @@
+"""The station store on a PostgreSQL server (issue 15): the connection layer beside queue/store.py.
+
+Not selectable yet: nothing in the station opens it (CABIN_DB and the engine come next). psycopg is
+imported here only, and nothing on the command line's start path imports this module.
+
+What it offers, in the SQLite store's terms:
+- `write()`: one SERIALIZABLE transaction, committed or rolled back as a whole. SQLite serialises
+  writers with a lock; PostgreSQL lets them run side by side and refuses (SQLSTATE 40001/40P01)
+  the one that would break serial order. write() cannot re-run its body, so such a refusal is a
+  StoreError saying to try again; `transaction(fn)` re-runs `fn` instead and is what the engine's
+  operations are to use.
+- `read()`: a REPEATABLE READ, READ ONLY snapshot.
+- `notify_changed()` / `wait_for_change()`: LISTEN/NOTIFY instead of polling `PRAGMA data_version`.
+- The SQL the services run is written for sqlite3 with `?` placeholders: `PgConnection.execute`
+  takes it unchanged where it is portable (see to_psycopg) and its rows are read by index or by
+  column name as sqlite3.Row's are. `cursor.lastrowid` does not exist on PostgreSQL: an insert
+  that needs its id says `RETURNING id`.
+- A lost connection (the server restarted, the network gone, the backend killed) is a StoreError
+  "the database server cannot be reached"; the store connects again on its next use. A transaction
+  whose BEGIN finds the connection dead is begun again on a new one: nothing of it had been sent.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from cabin.queue.errors import StoreError
+from cabin.queue.migrations import migrations, MigrationSet, postgres_schema_versions
+
+T = TypeVar("T")
+
+CONNECT_TIMEOUT_S = 10
+TRANSACTION_RETRIES = 10
+# SQLSTATEs after which the whole transaction may simply be run again
+RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
+
+
+def shown_url(url: str) -> str:
+    """`url` as a message may show it: a libpq URL or key=value string without its password."""
+    if "://" in url:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, hosts = netloc.rpartition("@")
+            netloc = f"{userinfo.partition(':')[0]}@{hosts}"
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(a connection string that cannot be read)"
+    params.pop("password", None)
+    return make_conninfo(**params)
+
+
+def _password(url: str) -> str | None:
+    try:
+        return conninfo_to_dict(url).get("password") or None
+    except psycopg.ProgrammingError:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def to_psycopg(query: str) -> str:
+    """sqlite3's `?` placeholders as psycopg's `%s`, and every literal `%` doubled (psycopg reads
+    `%` everywhere in a query that has parameters, inside string literals too). A `?` inside a
+    string literal, a quoted identifier or a comment is left as it is."""
+    out = []
+    i, n = 0, len(query)
+    while i < n:
+        ch = query[i]
+        if ch in "'\"":  # a literal or a quoted identifier; a doubled quote stays inside it
+            end = i + 1
+            while end < n:
+                if query[end] == ch:
+                    if end + 1 < n and query[end + 1] == ch:
+                        end += 2
+                        continue
+                    break
+                end += 1
+            out.append(query[i:end + 1].replace("%", "%%"))
+            i = end + 1
+        elif query.startswith("--", i):
+            end = query.find("\n", i)
+            end = n if end < 0 else end
+            out.append(query[i:end].replace("%", "%%"))
+            i = end
+        elif query.startswith("/*", i):
+            end = query.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            out.append(query[i:end].replace("%", "%%"))
+            i = end
+        elif ch == "?":
+            out.append("%s")
+            i += 1
+        elif ch == "%":
+            out.append("%%")
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+class Row:
+    """A row read by index, slice or column name (names as sqlite3.Row reads them: any case)."""
+
+    __slots__ = ("_values", "_index")
+
+    def __init__(self, values: tuple, index: dict[str, int]):
+        self._values = values
+        self._index = index
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            try:
+                return self._values[self._index[key]]
+            except KeyError:
+                try:
+                    return self._values[self._index[key.lower()]]
+                except KeyError:
+                    raise IndexError(f"No item with that key: {key}") from None  # as sqlite3.Row
+        return self._values[key]
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Row) and self._values == other._values and self._index == other._index
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._index, self._values))!r})"
+
+
+def rows(cursor):
+    """psycopg row factory making Rows."""
+    if cursor.description is None:
+        return tuple
+    index: dict[str, int] = {}
+    for i, column in enumerate(cursor.description):
+        index.setdefault(column.name, i)  # the first of two same-named columns, as sqlite3.Row
+    return lambda values: Row(tuple(values), index)
+
+
+class PgConnection:
+    """The connection a write, read or transaction hands out: `execute(sql, params)` with sqlite3's
+    `?` placeholders, returning a psycopg cursor (fetchone, fetchall, iteration, rowcount)."""
+
+    def __init__(self, raw: psycopg.Connection, channel: str):
+        self.raw = raw
+        self.channel = channel
+
+    def execute(self, query: str, params: Iterable = ()):
+        # parameters always given, even none: the doubled `%` of to_psycopg is then read as one
+        return self.raw.cursor().execute(to_psycopg(query), tuple(params))
+
+    def executemany(self, query: str, seq_of_params: Iterable[Iterable]):
+        cur = self.raw.cursor()
+        cur.executemany(to_psycopg(query), [tuple(p) for p in seq_of_params])
+        return cur
+
+    def notify_changed(self) -> None:
+        """Wake every listener (wait_for_change) when this transaction commits; nothing if it
+        rolls back. Several calls in one transaction send one notification."""
+        self.raw.execute("SELECT pg_notify(%s, '')", [self.channel])
+
+
+class PgStore:
+    def __init__(self, url: str, *, migration_sets: Iterable[MigrationSet] = (),
+                 connect_timeout: int = CONNECT_TIMEOUT_S):
+        """Connect to the PostgreSQL database at `url` (a libpq URL or key=value string: hosts,
+        service files, TLS and passwords as libpq reads them) and apply the queue's migrations,
+        then each of `migration_sets`. A message never shows the password (shown_url)."""
+        self.url = url
+        self.shown_url = shown_url(url)
+        self.migration_sets: tuple[MigrationSet, ...] = (migrations, *migration_sets)
+        self.connect_timeout = connect_timeout
+        self.serialization_retries = 0  # transactions run again after 40001/40P01, since open
+        self._lock = threading.RLock()
+        self._conn: psycopg.Connection | None = None
+        self._listener: psycopg.Connection | None = None
+        self._channel: str | None = None
+        try:
+            conn = self._connection()
+            for mset in self.migration_sets:
+                mset.apply_postgres(conn)
+        except psycopg.Error as exc:
+            self.close()
+            raise self._translate(exc) from None
+        except BaseException:
+            self.close()
+            raise
+
+    # -- connections --------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection:
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout, row_factory=rows)
+        except psycopg.Error as exc:
+            raise self._translate(exc, unreachable=True) from None
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+            if self._channel is None:
+                # NOTIFY reaches the sessions of one database: the channel says which station's
+                self._channel = f"cabin_changed_{self._conn.info.dbname}"[:63]
+        return self._conn
+
+    @property
+    def channel(self) -> str:
+        if self._channel is None:
+            self._connection()
+        return self._channel
+
+    def _drop(self) -> None:
+        """Forget a connection that failed: the next use connects again."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+
+    def __enter__(self) -> "PgStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def schema_versions(self) -> dict[str, str | None]:
+        """The latest applied migration of each set this store was opened with."""
+        with self._lock:
+            try:
+                return postgres_schema_versions(self._connection(), self.migration_sets[1:])
+            except psycopg.Error as exc:
+                raise self._failed(exc) from None
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def _begin(self, statement: str) -> psycopg.Connection:
+        """BEGIN on the connection, or on a new one when the old one turns out dead: nothing of the
+        transaction was sent, so beginning it again cannot do anything twice."""
+        conn = self._connection()
+        try:
+            conn.execute(statement)
+            return conn
+        except psycopg.OperationalError as exc:
+            if not conn.broken and not conn.closed:
+                raise self._failed(exc) from None
+            self._drop()
+        conn = self._connection()
+        try:
+            conn.execute(statement)
+        except psycopg.Error as exc:
+            raise self._failed(exc) from None
+        return conn
+
+    def _end(self, conn: psycopg.Connection, statement: str) -> None:
+        if not conn.closed and not conn.broken:
+            conn.execute(statement)
+
+    def _rollback(self, conn: psycopg.Connection) -> None:
+        try:
+            self._end(conn, "ROLLBACK")
+        except psycopg.Error:
+            self._drop()
+
+    @contextmanager
+    def write(self) -> Iterator[PgConnection]:
+        """One SERIALIZABLE write transaction: all of it is committed, or none of it.
+
+        A serialization failure (another host changed the same rows at the same moment) is a
+        StoreError saying to try again: a `with` body runs once, and a context manager cannot run
+        it again (a generator context manager yields once; the with-statement has no loop). Use
+        transaction(fn) where the work can be re-run.
+        """
+        with self._lock:
+            conn = self._begin("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            try:
+                yield PgConnection(conn, self.channel)
+                conn.execute("COMMIT")
+            except psycopg.Error as exc:
+                self._rollback(conn)
+                raise self._failed(exc) from None
+            except BaseException:
+                self._rollback(conn)
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[PgConnection]:
+        """A consistent snapshot for several SELECTs (REPEATABLE READ, READ ONLY)."""
+        with self._lock:
+            conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield PgConnection(conn, self.channel)
+            except psycopg.Error as exc:
+                self._rollback(conn)
+                raise self._failed(exc) from None
+            except BaseException:
+                self._rollback(conn)
+                raise
+            else:
+                self._rollback(conn)
+
+    def transaction(self, fn: Callable[[PgConnection], T], retries: int = TRANSACTION_RETRIES) -> T:
+        """fn(conn) in one SERIALIZABLE transaction, run again from the start (up to `retries`
+        more times, after a short random pause) when PostgreSQL refuses it for a serialization
+        failure or a deadlock (SQLSTATE 40001/40P01): its result. Nothing of a refused run was
+        kept, so running it again does nothing twice — but `fn` must have no effect outside the
+        transaction (no printing, no device) and must read everything it decides on through conn.
+
+        Why a function and not a `with` block: a with-statement runs its body once; its context
+        manager may suppress an exception but cannot run the body again.
+
+        A lost connection is not retried (whether a COMMIT that lost its answer took effect
+        cannot be known): it is a StoreError, and the next use connects again."""
+        attempt = 0
+        while True:
+            with self._lock:
+                conn = self._begin("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                try:
+                    result = fn(PgConnection(conn, self.channel))
+                    conn.execute("COMMIT")
+                    return result
+                except RETRYABLE as exc:
+                    self._rollback(conn)
+                    if attempt >= retries:
+                        raise self._failed(exc) from None
+                except psycopg.Error as exc:
+                    self._rollback(conn)
+                    raise self._failed(exc) from None
+                except BaseException:
+                    self._rollback(conn)
+                    raise
+                attempt += 1
+                self.serialization_retries += 1
+            time.sleep(random.uniform(0, 0.002 * attempt))  # outside the lock: let the other run end
+
+    # -- change notification ------------------------------------------------------------------
+
+    def _listening(self) -> psycopg.Connection:
+        if self._listener is None or self._listener.closed:
+            self._listener = self._connect()
+            self._listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+        return self._listener
+
+    def listen(self) -> None:
+        """Start listening now (wait_for_change does so on its first call): commits from then on
+        are heard."""
+        try:
+            self._listening()
+        except psycopg.Error as exc:
+            self._listener = None
+            raise self._translate(exc, unreachable=True) from None
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """True as soon as a transaction that called notify_changed commits (any host, any store
+        on this database), False after `timeout` seconds without one. Notifications that came
+        meanwhile are all consumed by one call: a change wakes a board once, not once per commit.
+        True as well when the listening connection was lost and made again: commits may have
+        been missed, so the caller reads afresh."""
+        try:
+            listener = self._listening()
+            heard = any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
+            if heard:
+                for _ in listener.notifies(timeout=0):
+                    pass
+            return heard
+        except psycopg.OperationalError:
+            if self._listener is not None:
+                self._listener.close()
+            self._listener = None
+            self.listen()  # raises StoreError while the server cannot be reached
+            return True
+        except psycopg.Error as exc:
+            raise self._translate(exc) from None
+
+    def changes(self, timeout: float | None = None) -> Iterator[None]:
+        """Yields once per wake-up of wait_for_change; ends after `timeout` s without a change
+        (None: never)."""
+        while True:
+            if self.wait_for_change(3600 if timeout is None else timeout):
+                yield None
+            elif timeout is not None:
+                return
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def _failed(self, exc: psycopg.Error) -> StoreError:
+        """The StoreError for `exc`, the connection dropped when it is no longer usable."""
+        if self._conn is not None and (self._conn.broken or self._conn.closed):
+            self._drop()
+            return self._translate(exc, unreachable=True)
+        return self._translate(exc)
+
+    def _translate(self, exc: psycopg.Error, *, unreachable: bool = False) -> StoreError:
+        """PostgreSQL's errors in words a clerk (or the person they call) can act on; the password
+        never among them."""
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        password = _password(self.url)
+        if password:
+            why = why.replace(password, "***")
+        url = self.shown_url
+        if unreachable or isinstance(exc, (errors.AdminShutdown, errors.CannotConnectNow)):
+            return StoreError("the database server cannot be reached ({url}): {why}; check the network and that"
+                              " the server is running, then try again", url=url, why=why)
+        if isinstance(exc, RETRYABLE):
+            return StoreError("the database {url} was changed by another window at the same moment: nothing was"
+                              " written; try again", url=url)
+        if isinstance(exc, (errors.LockNotAvailable, errors.QueryCanceled)):
+            return StoreError("the database {url} is busy: try again", url=url)
+        if isinstance(exc, (errors.ReadOnlySqlTransaction, errors.InsufficientPrivilege)):
+            return StoreError("the database {url} refuses this change to this account: {why}", url=url, why=why)
+        if isinstance(exc, errors.InvalidPassword):
+            return StoreError("the database server refused the password or account for {url}", url=url)
+        if isinstance(exc, psycopg.OperationalError):
+            return StoreError("the database server cannot be reached ({url}): {why}; check the network and that"
+                              " the server is running, then try again", url=url, why=why)
+        return StoreError("database error in {url}: {why}", url=url, why=why)
