@@ -50,12 +50,12 @@ def test_question_marks_are_placeholders_outside_literals_and_percent_is_literal
         conn.execute("INSERT INTO notes (text) VALUES (?), ('what? 100%'), (?)", ["a?b", "50%"])
     assert notes(store) == ["a?b", "what? 100%", "50%"]
     with store.read() as conn:
-        row = conn.execute("SELECT count(*) AS n, '?' AS mark, ? AS given FROM notes"
-                           " WHERE text LIKE '%?%' OR text = ?", ["x", "50%"]).fetchone()
+        row = conn.execute("SELECT count(*) AS n, '?' AS mark, ? AS given, 7 % ? AS rest FROM notes"
+                           " WHERE text LIKE '%?%' OR text = ?", ["x", 4, "50%"]).fetchone()
     assert (row[0], row[1], row[2]) == (3, "?", "x")  # 'what? 100%' and 'a?b' (LIKE), '50%' (=)
     assert (row["n"], row["mark"], row["GIVEN"]) == (3, "?", "x")
-    assert row.keys() == ["n", "mark", "given"]
-    assert list(row) == [3, "?", "x"] and len(row) == 3
+    assert row.keys() == ["n", "mark", "given", "rest"]
+    assert list(row) == [3, "?", "x", 3] and len(row) == 4
     with pytest.raises(IndexError):
         row["missing"]
 
@@ -168,7 +168,9 @@ def test_a_restarted_server_loses_nothing_and_the_store_reconnects(store, pg_ser
     except StoreError as e:
         assert "the database server cannot be reached" in str(e)
         expected = ["before restart"]
-    assert notes(store) == expected
+    with store.write() as conn:  # the next use connects again, whichever way the first went
+        conn.execute("INSERT INTO notes (text) VALUES (?)", ["later"])
+    assert notes(store) == [*expected, "later"]
 
 
 def test_a_connection_killed_mid_transaction_writes_nothing(store, pg_url):
