@@ -289,6 +289,24 @@ class PgStore:
             self._drop()
 
     @contextmanager
+    def _begun(self, begin: str, end: str = "COMMIT", *, passing: tuple = ()) -> Iterator[psycopg.Connection]:
+        """A transaction begun with `begin`, ended with `end` when its block ends and rolled back
+        when it raises; psycopg's errors become StoreErrors, but for those of types `passing`."""
+        with self._lock:
+            conn = self._begin(begin)
+            try:
+                yield conn
+                conn.execute(end)
+            except psycopg.Error as exc:
+                self._rollback(conn)
+                if isinstance(exc, passing):
+                    raise
+                raise self._failed(exc) from None
+            except BaseException:
+                self._rollback(conn)
+                raise
+
+    @contextmanager
     def write(self) -> Iterator[PgConnection]:
         """One SERIALIZABLE write transaction: all of it is committed, or none of it.
 
@@ -297,33 +315,14 @@ class PgStore:
         it again (a generator context manager yields once; the with-statement has no loop). Use
         transaction(fn) where the work can be re-run.
         """
-        with self._lock:
-            conn = self._begin("BEGIN ISOLATION LEVEL SERIALIZABLE")
-            try:
-                yield PgConnection(conn, self.channel)
-                conn.execute("COMMIT")
-            except psycopg.Error as exc:
-                self._rollback(conn)
-                raise self._failed(exc) from None
-            except BaseException:
-                self._rollback(conn)
-                raise
+        with self._begun("BEGIN ISOLATION LEVEL SERIALIZABLE") as conn:
+            yield PgConnection(conn, self.channel)
 
     @contextmanager
     def read(self) -> Iterator[PgConnection]:
         """A consistent snapshot for several SELECTs (REPEATABLE READ, READ ONLY)."""
-        with self._lock:
-            conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                yield PgConnection(conn, self.channel)
-            except psycopg.Error as exc:
-                self._rollback(conn)
-                raise self._failed(exc) from None
-            except BaseException:
-                self._rollback(conn)
-                raise
-            else:
-                self._rollback(conn)
+        with self._begun("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "ROLLBACK") as conn:
+            yield PgConnection(conn, self.channel)
 
     def transaction(self, fn: Callable[[PgConnection], T], retries: int = TRANSACTION_RETRIES) -> T:
         """fn(conn) in one SERIALIZABLE transaction, run again from the start (up to `retries`
@@ -339,25 +338,15 @@ class PgStore:
         cannot be known): it is a StoreError, and the next use connects again."""
         attempt = 0
         while True:
-            with self._lock:
-                conn = self._begin("BEGIN ISOLATION LEVEL SERIALIZABLE")
-                try:
-                    result = fn(PgConnection(conn, self.channel))
-                    conn.execute("COMMIT")
-                    return result
-                except RETRYABLE as exc:
-                    self._rollback(conn)
-                    if attempt >= retries:
-                        raise self._failed(exc) from None
-                except psycopg.Error as exc:
-                    self._rollback(conn)
+            try:
+                with self._begun("BEGIN ISOLATION LEVEL SERIALIZABLE", passing=RETRYABLE) as conn:
+                    return fn(PgConnection(conn, self.channel))
+            except RETRYABLE as exc:
+                if attempt >= retries:
                     raise self._failed(exc) from None
-                except BaseException:
-                    self._rollback(conn)
-                    raise
-                attempt += 1
-                self.serialization_retries += 1
-            time.sleep(random.uniform(0, 0.002 * attempt))  # outside the lock: let the other run end
+            attempt += 1
+            self.serialization_retries += 1
+            time.sleep(random.uniform(0, 0.002 * attempt))  # the lock released: let the other run end
 
     # -- change notification ------------------------------------------------------------------
 
