@@ -326,6 +326,16 @@ REFUSALS: dict[str, str] = {
     "window {window} is closed: open it first or choose another window": "{window}号窗口已关闭：请先开窗，或选择其他窗口",
     "unknown service \"{code}\"": "没有业务“{code}”",
     "{ticket} is already for {service}": "{ticket} 办理的已是{service}",
+    # queue/pgstore.py (the PostgreSQL store: the address shown without its password)
+    "the database server cannot be reached ({url}): {why}; check the network and that the server is running,"
+    " then try again":
+        "无法连接数据库服务器（{url}）：{why}；请检查网络以及服务器是否在运行，然后重试",
+    "the database {url} was changed by another window at the same moment: nothing was written; try again":
+        "数据库 {url} 同时被另一个窗口修改：本次未写入任何内容；请重试",
+    "the database {url} is busy: try again": "数据库 {url} 正忙：请重试",
+    "the database {url} refuses this change to this account: {why}": "数据库 {url} 不允许此账户进行该修改：{why}",
+    "the database server refused the password or account for {url}": "数据库服务器拒绝了 {url} 的密码或账户",
+    "database error in {url}: {why}": "数据库 {url} 出错：{why}",
     # queue/store.py
     "database error in {path}: {why}": "数据库 {path} 出错：{why}",
     "{variable}=\"{text}\" is not a whole number of milliseconds": "{variable}=\"{text}\" 不是以毫秒为单位的整数",
