@@ -59,13 +59,13 @@ class _Tx:
     def flush(self) -> None:
         if self.events:
             self.conn.executemany(
-                "INSERT INTO events (at, day, kind, ticket_id, request_id, service, window, clerk, detail)"
+                "INSERT INTO events (at, day, kind, ticket_id, request_id, service, \"window\", clerk, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.events)
             self.events.clear()
 
     def set_request(self, req: sqlite3.Row | dict, state: str, kind: str, *, at_window=None, detail=None, **columns) -> None:
         """Move a request to `state` and write the event that says so."""
-        sets = ", ".join(f"{c} = ?" for c in columns)
+        sets = ", ".join(f'"{c}" = ?' for c in columns)  # quoted: PostgreSQL reserves "window"
         self.conn.execute(
             f"UPDATE requests SET state = ?, updated_at = ?{', ' + sets if sets else ''} WHERE id = ?",
             (state, self.now, *columns.values(), req["id"]),
@@ -111,17 +111,21 @@ class Station:
         if row and row[0] >= tx.day:
             return
         if row:
+            # ORDER BY wherever rows become events: without it PostgreSQL's order follows its
+            # updates and SQLite's its query plan, and the event log would differ between them
             stale = tx.conn.execute(
                 "SELECT r.* FROM requests r JOIN tickets t ON t.id = r.ticket_id"
-                " WHERE t.state = 'open' AND t.day < ? AND r.state IN (?, ?, ?, ?)", (tx.day, *LIVE)
+                " WHERE t.state = 'open' AND t.day < ? AND r.state IN (?, ?, ?, ?)"
+                " ORDER BY r.ticket_id, r.position, r.id", (tx.day, *LIVE)
             ).fetchall()
             for req in stale:
                 tx.set_request(req, "expired", "expired", at_window=req["window"], detail={"reason": "day closed"})
             tx.conn.execute("UPDATE tickets SET state = 'closed' WHERE state = 'open' AND day < ?", (tx.day,))
-            for (number,) in tx.conn.execute("SELECT number FROM windows WHERE state != 'closed'").fetchall():
+            for (number,) in tx.conn.execute("SELECT number FROM windows WHERE state != 'closed' ORDER BY number").fetchall():
                 tx.event("window_close", window=number, detail={"reason": "day closed"})
             tx.conn.execute("UPDATE windows SET state = 'closed', current_request_id = NULL, updated_at = ?", (tx.now,))
-        tx.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('day', ?)", (tx.day,))
+        tx.conn.execute("INSERT INTO meta (key, value) VALUES ('day', ?)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (tx.day,))
 
     def _wanted_windows(self) -> dict[int, str]:
         return {n: json.dumps(list(w.services)) for n, w in self.config.windows.items()}
@@ -137,7 +141,7 @@ class Station:
 
     def _sync_windows(self, tx: _Tx) -> None:
         """The config says which windows exist and what they serve; the table follows it."""
-        have = {r["number"]: r for r in tx.conn.execute("SELECT * FROM windows")}
+        have = {r["number"]: r for r in tx.conn.execute("SELECT * FROM windows ORDER BY number")}
         for number, services in self._wanted_windows().items():
             tx.conn.execute(
                 "INSERT INTO windows (number, state, services, updated_at) VALUES (?, 'closed', ?, ?)"
@@ -217,22 +221,26 @@ class Station:
         prefix = self.config.prefix_for(services[0])
         with self._tx() as tx:
             sort_key = tx.now - head_start
-            ticket_id, number = tx.conn.execute(
+            # the number formatted here: printf() and numbered placeholders are SQLite's only; the
+            # write transaction (SQLite's lock, PostgreSQL's SERIALIZABLE) keeps MAX(seq) + 1 unique
+            seq = tx.conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets WHERE day = ? AND prefix = ?", (tx.day, prefix)
+            ).fetchone()[0]
+            number = f"{prefix}{seq:03d}"
+            ticket_id = tx.conn.execute(
                 "INSERT INTO tickets (day, number, prefix, seq, priority, channel, issued_at, sort_key, state)"
-                " SELECT ?1, ?2 || printf('%03d', n), ?2, n, ?3, ?4, ?5, ?6, 'open'"
-                " FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM tickets WHERE day = ?1 AND prefix = ?2)"
-                " RETURNING id, number",
-                (tx.day, prefix, priority, channel, tx.now, sort_key),
-            ).fetchall()[0]
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id",
+                (tx.day, number, prefix, seq, priority, channel, tx.now, sort_key),
+            ).fetchone()[0]
             tx.event("issued", ticket_id=ticket_id, detail={"number": number, "priority": priority, "channel": channel,
                                                                "services": services})
             for position, code in enumerate(services, start=1):
                 state = "waiting" if position == 1 else "pending"
                 request_id = tx.conn.execute(
                     "INSERT INTO requests (ticket_id, position, service, state, sort_key, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (ticket_id, position, code, state, sort_key, tx.now),
-                ).lastrowid
+                ).fetchone()[0]
                 tx.event("queued" if state == "waiting" else "pending", ticket_id=ticket_id, request_id=request_id, service=code)
             ahead = routing.ahead_of(tx.conn, services[0], sort_key, ticket_id)
             wait = estimate.wait_minutes(tx.conn, self.config, services[0], ahead, tx.day)
@@ -353,9 +361,9 @@ class Station:
                 service = to_service
             new_id = tx.conn.execute(
                 "INSERT INTO requests (ticket_id, position, service, state, sort_key, target_window,"
-                " transferred_from, updated_at) VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?)",
+                " transferred_from, updated_at) VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?) RETURNING id",
                 (req["ticket_id"], req["position"], service, req["sort_key"], to_window, req["id"], tx.now),
-            ).lastrowid
+            ).fetchone()[0]
             tx.set_request(req, "transferred", "transferred", at_window=window,
                            detail={"to_request": new_id, "to_window": to_window, "to_service": to_service})
             tx.event("queued", ticket_id=req["ticket_id"], request_id=new_id, service=service,
@@ -448,7 +456,7 @@ class Station:
         if state == "closed":
             # Errands transferred to this window must not wait for it forever.
             for req in tx.conn.execute(
-                "SELECT * FROM requests WHERE state = 'waiting' AND target_window = ?", (number,)
+                "SELECT * FROM requests WHERE state = 'waiting' AND target_window = ? ORDER BY id", (number,)
             ).fetchall():
                 tx.conn.execute("UPDATE requests SET target_window = NULL, updated_at = ? WHERE id = ?", (tx.now, req["id"]))
                 tx.event("retargeted", ticket_id=req["ticket_id"], request_id=req["id"], service=req["service"],
@@ -464,10 +472,12 @@ class Station:
         with self.store.read() as conn:
             # one pass: how many wait per service, and since when the longest-waiting has (the
             # request's updated_at: when it last became waiting)
-            counted = conn.execute(
+            # sorted here, by code point as SQLite's BINARY sorts: a PostgreSQL database's collation
+            # (en_US, say) may order "id.apply" and "id-x" otherwise
+            counted = sorted(conn.execute(
                 "SELECT r.service, COUNT(*), MIN(r.updated_at) FROM requests r JOIN tickets t ON t.id = r.ticket_id"
-                " WHERE r.state = 'waiting' AND t.day = ? GROUP BY r.service ORDER BY r.service", (day,)
-            ).fetchall()
+                " WHERE r.state = 'waiting' AND t.day = ? GROUP BY r.service", (day,)
+            ).fetchall(), key=lambda row: row[0])
             waiting = {service: n for service, n, _ in counted}
             waiting_since = {service: since for service, _, since in counted}
             rolled = conn.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 _ONE = (
     "SELECT * FROM (SELECT * FROM requests WHERE state = 'waiting' AND service = ?"
-    " AND (target_window IS NULL OR target_window = ?) ORDER BY sort_key, ticket_id, position LIMIT 1)"
+    " AND (target_window IS NULL OR target_window = ?) ORDER BY sort_key, ticket_id, position LIMIT 1) AS one"  # PostgreSQL < 16 needs the alias
 )
 
 
