@@ -126,8 +126,27 @@ def _account(row) -> Account:
     return Account(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _name_key(name: str) -> str:
+    """A name as the unique index compares it: ASCII letters folded, every other character kept
+    ("Li" and "li" are one account, "É" and "é" two) — SQLite's NOCASE."""
+    return name.translate(_ASCII_LOWER)
+
+
+def _name_is(conn) -> str:
+    """The WHERE clause finding an account by name as the database's unique index compares names.
+    SQLite: the NOCASE column (ASCII letters folded) with its index. PostgreSQL: its index on
+    lower(name COLLATE "C"), the same folding whatever the database's locale; a plain lower()
+    would follow the locale (en_US folds "É" too) and could find two accounts."""
+    if isinstance(conn, sqlite3.Connection):
+        return "name = ?"
+    return 'lower(name COLLATE "C") = lower(CAST(? AS TEXT) COLLATE "C")'
+
+
 def _row(conn: sqlite3.Connection, name: str):
-    return conn.execute(f"SELECT {_COLUMNS}, pw_hash, pw_salt, pw_params FROM accounts WHERE name = ?",
+    return conn.execute(f"SELECT {_COLUMNS}, pw_hash, pw_salt, pw_params FROM accounts WHERE {_name_is(conn)}",
                         [name]).fetchone()
 
 
@@ -162,7 +181,7 @@ class Accounts:
 
     def get(self, name: str) -> Account:
         with self.store.read() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE name = ?",
+            row = conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE {_name_is(conn)}",
                                [unicodedata.normalize("NFC", name or "")]).fetchone()
         if row is None:
             raise CabinError("there is no account {name}", name=audit.printable(name))
@@ -170,7 +189,9 @@ class Accounts:
 
     def list(self) -> list[Account]:
         with self.store.read() as conn:
-            return [_account(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM accounts ORDER BY name")]
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM accounts").fetchall()
+        # sorted as the NOCASE column sorts, not by a PostgreSQL database's locale
+        return [_account(r) for r in sorted(rows, key=lambda r: _name_key(r[1]))]
 
     # -- signing in -----------------------------------------------------------------------------
     def authenticate(self, name: str, password: str) -> Account:
@@ -240,11 +261,12 @@ class Accounts:
                 actor = check_actor(conn, by, "admin").name
             if _row(conn, name) is not None:
                 raise CabinError("there is already an account {name}", name=name)
-            cur = conn.execute(
+            account_id = conn.execute(
                 "INSERT INTO accounts (name, role, pw_hash, pw_salt, pw_params, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", [name, role, pw_hash, salt, json.dumps(params), now, now])
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                [name, role, pw_hash, salt, json.dumps(params), now, now]).fetchone()[0]
             audit.record(conn, actor, "account.add", name, {"role": role, "first_account": by is None}, at=now)
-            return _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", [cur.lastrowid]).fetchone())
+            return _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", [account_id]).fetchone())
 
     def passwd(self, name: str, new_password: str, *, old_password: str | None = None,
                by: Account | None = None) -> Account:
