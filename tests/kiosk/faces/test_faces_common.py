@@ -1,26 +1,19 @@
 """The faces' foundation: the catalog, the config key, the import boundary."""
 
 from __future__ import annotations
+
 import asyncio
-import functools
 import json
 import os
-import re
 import string
 import subprocess
 import sys
-from datetime import datetime
-from pathlib import Path
-import pytest
-from cabin.config import ConfigError, default_config_path, load_config
-from cabin.kiosk.faces.base import StationLink, widen_svg_text
-from cabin.kiosk.faces.strings import CATALOG, LANGUAGES, Strings
-from cabin.kiosk.business.migrations import migrations as kiosk_migrations
-from cabin.queue.clock import ManualClock
-from cabin.queue.engine import Station
-from cabin.queue.store import Store
 
-from facekit import *  # noqa: F403  (the helpers and constants the checks below use)
+import pytest
+
+from cabin.config import ConfigError, default_config_path, load_config
+from cabin.kiosk.faces.base import widen_svg_text
+from cabin.kiosk.faces.strings import CATALOG, LANGUAGES, Strings
 
 
 # -- the catalog ------------------------------------------------------------------------------
