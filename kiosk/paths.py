@@ -1,6 +1,6 @@
 """Where Cabin keeps its files: the XDG user data dir, in this one module.
 
-CABIN_DB / --db choose the database; XDG_DATA_HOME moves the whole data dir (tests use it).
+CABIN_DB / --db choose the database (a file, or a postgresql:// URL for a station of several PCs); XDG_DATA_HOME moves the whole data dir (tests use it).
 The data dir holds the station secret, the default and demo databases and the demo's card and
 ticket renderings: Cabin creates it 0700 (cabin.queue.private), and refuses one that other
 accounts may use.
@@ -42,11 +42,20 @@ def secret_file() -> Path:
     return data_dir() / "station.secret"
 
 
-def resolve_db(explicit: str | os.PathLike | None = None) -> Path:
-    """--db wins, then CABIN_DB, then the default in the user data dir."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("CABIN_DB")
-    if env:
-        return Path(env)
-    return default_db()
+SERVER_SCHEMES = ("postgresql://", "postgres://")  # libpq's two URL schemes
+
+
+def is_server(db: str | os.PathLike) -> bool:
+    """A database on a PostgreSQL server (a libpq URL), not a file."""
+    return isinstance(db, str) and db.lower().startswith(SERVER_SCHEMES)
+
+
+def resolve_db(explicit: str | os.PathLike | None = None) -> Path | str:
+    """--db wins, then CABIN_DB, then the default in the user data dir. A file is a Path; a
+    server's URL (is_server) stays the text it is: a Path would fold its "//"."""
+    chosen = explicit or os.environ.get("CABIN_DB")
+    if not chosen:
+        return default_db()
+    if is_server(str(chosen)):
+        return str(chosen)
+    return Path(chosen)

@@ -18,6 +18,7 @@ import os
 from cabin.config import StationConfig, load_config
 from cabin.queue.clock import SystemClock
 from cabin.queue.engine import Station
+from cabin.queue.errors import StoreError
 from cabin.queue.store import Store
 
 from cabin.kiosk import paths
@@ -28,11 +29,22 @@ MIGRATION_SETS = (kiosk_migrations,)
 
 
 def open_store(db: str | os.PathLike | None = None, *, create: bool = True, durable: bool = True,
-               busy_timeout_ms: int | None = None) -> Store:
-    """The station database, its schema up to date. `db`: a path, or None for $CABIN_DB or the
-    default in the user data dir (paths.resolve_db). create=False refuses a missing file instead
-    of making one; durable=False is for throw-away simulated days only (see Store)."""
-    return Store(paths.resolve_db(db), migration_sets=MIGRATION_SETS, create=create, durable=durable,
+               busy_timeout_ms: int | None = None):
+    """The station database, its schema up to date: a Store (one SQLite file) or, for a
+    postgresql:// URL, a PgStore (a server several PCs share). `db`: a path or URL, or None for
+    $CABIN_DB or the default in the user data dir (paths.resolve_db). create=False refuses a
+    missing file instead of making one; durable=False is for throw-away simulated days only (see
+    Store); neither applies to a server, whose database is made by its administrator and is
+    always durable."""
+    where = paths.resolve_db(db)
+    if paths.is_server(where):
+        try:
+            from cabin.queue.pgstore import PgStore
+        except ImportError:
+            raise StoreError("the station is on a PostgreSQL server, but this Cabin was installed without its"
+                             " driver: pip install 'cabin[postgres]'") from None
+        return PgStore(where, migration_sets=MIGRATION_SETS)
+    return Store(where, migration_sets=MIGRATION_SETS, create=create, durable=durable,
                  busy_timeout_ms=busy_timeout_ms)
 
 

@@ -1,7 +1,8 @@
 """The queue engine: one ticket, several errands, no second queue.
 
 Every operation is one write transaction of the store: it checks, changes the rows and appends
-its events together, or refuses (CabinError) and changes nothing. The rules are written out in
+its events together, or refuses (CabinError) and changes nothing. On a PostgreSQL server an
+operation that met another host's at the same rows is run again whole (queue/conflicts.py). The rules are written out in
 the README ("Routing"); `routing.py` holds the pick, `estimate.py` the wait estimate.
 """
 
@@ -17,6 +18,7 @@ from typing import Iterator
 from cabin.config import DEFAULT_PRIORITY, StationConfig
 
 from cabin.queue import estimate, routing
+from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.clock import SystemClock, local_day
 from cabin.queue.errors import CabinError, NothingToCall, Said
 from cabin.queue.results import (
@@ -201,6 +203,7 @@ class Station:
         return f"{s.name} ({service})" if s else service
 
     # -- issuing -------------------------------------------------------------------------
+    @rerun_on_conflict
     def issue(self, services: list[str], priority: str = DEFAULT_PRIORITY, channel: str = CHANNELS[0]) -> Issued:
         services = list(services)
         limit = self.config.queue.max_errands
@@ -247,6 +250,7 @@ class Station:
         return Issued(number, ticket_id, services, priority, ahead, wait, tx.day)
 
     # -- at a window ---------------------------------------------------------------------
+    @rerun_on_conflict
     def call_next(self, window: int) -> Call:
         with self._tx() as tx:
             row = self._window(tx, window)
@@ -273,6 +277,7 @@ class Station:
         number = tx.conn.execute("SELECT number FROM tickets WHERE id = ?", (req["ticket_id"],)).fetchone()[0]
         return Call(number, req["ticket_id"], req["id"], req["service"], window)
 
+    @rerun_on_conflict
     def recall(self, window: int) -> Recalled:
         """Call the same citizen again; past the recall limit the errand becomes a no-show."""
         with self._tx() as tx:
@@ -285,6 +290,7 @@ class Station:
                            recalls=req["recalls"] + 1)
             return Recalled(req["ticket"], req["id"], window, req["recalls"] + 1, no_show=False)
 
+    @rerun_on_conflict
     def no_show(self, window: int) -> MarkedNoShow:
         with self._tx() as tx:
             _, req = self._current(tx, window, ("called",), Said("mark no-show"))
@@ -301,12 +307,14 @@ class Station:
         tx.conn.execute("UPDATE windows SET current_request_id = NULL, updated_at = ? WHERE number = ?", (tx.now, window))
         self._close_ticket_if_finished(tx, req["ticket_id"])
 
+    @rerun_on_conflict
     def start(self, window: int) -> Started:
         with self._tx() as tx:
             _, req = self._current(tx, window, ("called",), Said("start"))
             tx.set_request(req, "serving", "started", at_window=window)
             return Started(req["ticket"], req["id"], window, req["service"])
 
+    @rerun_on_conflict
     def complete(self, window: int, record=None) -> Completed:
         """Finish the errand at the window; the ticket's next errand continues here if this
         window serves it (the one-stop rule), else it joins the queue at the ticket's place.
@@ -337,6 +345,7 @@ class Station:
                 tx.set_request(nxt, "waiting", "queued", detail={"after": req["id"]})
             return Completed(req["id"], req["ticket"], continued)
 
+    @rerun_on_conflict
     def transfer(self, window: int, to_window: int | None = None, to_service: str | None = None) -> Transferred:
         """Send the errand at the window to another window or turn it into another service.
         The citizen keeps the ticket's place in the queue."""
@@ -372,6 +381,7 @@ class Station:
             return Transferred(req["id"], new_id, req["ticket"], service, to_window)
 
     # -- tickets -------------------------------------------------------------------------
+    @rerun_on_conflict
     def cancel(self, ticket_ref: str) -> Cancelled:
         with self._tx() as tx:
             ticket = self._ticket(tx.conn, ticket_ref, tx.day)
@@ -391,6 +401,7 @@ class Station:
             self._close_ticket_if_finished(tx, ticket["id"])
             return Cancelled(ticket["number"], ticket["id"], [r["id"] for r in live])
 
+    @rerun_on_conflict
     def reactivate(self, ticket_ref: str) -> Reactivated:
         """A no-show citizen turned up in time: the ticket returns to its old place."""
         with self._tx() as tx:
@@ -426,6 +437,7 @@ class Station:
             tx.conn.execute("UPDATE tickets SET state = 'closed' WHERE id = ?", (ticket_id,))
 
     # -- windows -------------------------------------------------------------------------
+    @rerun_on_conflict
     def set_window(self, number: int, state: str) -> WindowChanged:
         if state not in ("open", "paused", "closed"):
             raise CabinError('a window can be open, paused or closed, not "{state}"', state=state)

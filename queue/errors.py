@@ -94,3 +94,10 @@ class NothingToCall(CabinError):
 
 class StoreError(CabinError):
     """The database cannot be used: locked, unwritable, damaged or from a newer Cabin."""
+
+
+class Conflict(StoreError):
+    """Another host changed the same rows at the same moment (PostgreSQL's serialization failure
+    or deadlock): nothing was written, and running the whole operation again is safe. The
+    operations of the engine and the counter's services do so themselves (cabin.queue.conflicts);
+    one still refused after that reaches the clerk as "try again"."""

@@ -1,14 +1,15 @@
-"""The station store on a PostgreSQL server (issue 15): the connection layer beside queue/store.py.
+"""The station store on a PostgreSQL server, beside queue/store.py (SQLite's).
 
-Not selectable yet: nothing in the station opens it (CABIN_DB and the engine come next). psycopg is
-imported here only, and nothing on the command line's start path imports this module.
+Chosen by a URL where a database file would be named (kiosk/station.py: `--db`, CABIN_DB). psycopg
+is imported here only, and nothing on the command line's start path imports this module unless the
+station is on a server.
 
 What it offers, in the SQLite store's terms:
 - `write()`: one SERIALIZABLE transaction, committed or rolled back as a whole. SQLite serialises
   writers with a lock; PostgreSQL lets them run side by side and refuses (SQLSTATE 40001/40P01)
   the one that would break serial order. write() cannot re-run its body, so such a refusal is a
-  StoreError saying to try again; `transaction(fn)` re-runs `fn` instead and is what the engine's
-  operations are to use.
+  Conflict (a StoreError saying to try again): the engine's operations and the counter's services
+  run themselves again on it (queue/conflicts.py); `transaction(fn)` re-runs `fn` likewise.
 - `read()`: a REPEATABLE READ, READ ONLY snapshot.
 - `notify_changed()` / `wait_for_change()`: LISTEN/NOTIFY instead of polling `PRAGMA data_version`.
 - The SQL the services run is written for sqlite3 with `?` placeholders: `PgConnection.execute`
@@ -34,7 +35,7 @@ import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from cabin.queue.errors import StoreError
+from cabin.queue.errors import Conflict, StoreError
 from cabin.queue.migrations import migrations, MigrationSet, postgres_schema_versions
 
 T = TypeVar("T")
@@ -184,6 +185,9 @@ class PgConnection:
 
 
 class PgStore:
+    dialect = "postgresql"  # the SQLite store's is "sqlite": where SQL must differ, it asks this
+    read_only = False  # an account without the grants is refused by the server, operation by operation
+
     def __init__(self, url: str, *, migration_sets: Iterable[MigrationSet] = (),
                  connect_timeout: int = CONNECT_TIMEOUT_S):
         """Connect to the PostgreSQL database at `url` (a libpq URL or key=value string: hosts,
@@ -208,6 +212,14 @@ class PgStore:
         except BaseException:
             self.close()
             raise
+
+    @property
+    def where(self) -> str:
+        """The store as a message names it: the URL without its password."""
+        return self.shown_url
+
+    def verify(self) -> None:
+        """Nothing to do: the server checks its own pages (SQLite's store runs quick_check here)."""
 
     # -- connections --------------------------------------------------------------------------
 
@@ -417,7 +429,7 @@ class PgStore:
             return StoreError("the database server cannot be reached ({url}): {why}; check the network and that"
                               " the server is running, then try again", url=url, why=why)
         if isinstance(exc, RETRYABLE):
-            return StoreError("the database {url} was changed by another window at the same moment: nothing was"
+            return Conflict("the database {url} was changed by another window at the same moment: nothing was"
                               " written; try again", url=url)
         if isinstance(exc, (errors.LockNotAvailable, errors.QueryCanceled)):
             return StoreError("the database {url} is busy: try again", url=url)

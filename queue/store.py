@@ -217,6 +217,8 @@ def _fsync(path: Path) -> None:
 
 
 class Store:
+    dialect = "sqlite"  # the PostgreSQL store's is "postgresql": where SQL must differ, it asks this
+
     def __init__(self, path: str | os.PathLike, *, durable: bool = True, busy_timeout_ms: int | None = None,
                  migration_sets: Iterable[MigrationSet] = (), create: bool = True):
         """Open the station database at `path` and bring its schema up to date.
@@ -305,6 +307,11 @@ class Store:
         except BaseException:
             self.conn.close()
             raise
+
+    @property
+    def where(self) -> str:
+        """The store as a message names it: its file."""
+        return str(self.path)
 
     @functools.cached_property
     def db(self):

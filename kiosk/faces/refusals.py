@@ -326,6 +326,10 @@ REFUSALS: dict[str, str] = {
     "window {window} is closed: open it first or choose another window": "{window}号窗口已关闭：请先开窗，或选择其他窗口",
     "unknown service \"{code}\"": "没有业务“{code}”",
     "{ticket} is already for {service}": "{ticket} 办理的已是{service}",
+    # kiosk/station.py
+    "the station is on a PostgreSQL server, but this Cabin was installed without its driver: pip install"
+    " 'cabin[postgres]'":
+        "本站数据库在 PostgreSQL 服务器上，但本机安装的 Cabin 缺少其驱动：请执行 pip install 'cabin[postgres]'",
     # queue/pgstore.py (the PostgreSQL store: the address shown without its password)
     "the database server cannot be reached ({url}): {why}; check the network and that the server is running,"
     " then try again":
