@@ -189,3 +189,13 @@ def pytest_runtest_makereport(item, call):
         said = server.log(since=item.stash.get(PG_LOG_START, 0)) or "(nothing logged during the test)"
         report.sections.append(("PostgreSQL server log", said))
     return report
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request, tmp_path):
+    """Where a station's database is, once per backend: a file's path, then a PostgreSQL URL (a
+    fresh database on the test server). One test body proves both stores keep the same promise;
+    the PostgreSQL run skips, saying why, where no server can be had (CI requires one)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "cabin.sqlite")
+    return request.getfixturevalue("pg_url")
