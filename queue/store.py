@@ -75,9 +75,30 @@ def schema_version(db, migration_sets: Iterable[MigrationSet] = ()) -> str | Non
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
+# The database files (device, inode) this process has open through a Store, and how many Stores.
+# POSIX locks belong to a process, not to a descriptor: closing ANY descriptor of a file drops
+# every lock the process holds on it, SQLite's included. Were a second Store to open and close the
+# file to read its header, the first Store's connection would silently lose its shared lock, and
+# another process closing its last connection would take itself for the last user and delete the
+# -wal and -shm under the first (commits lost: seen with two Stores in one process). SQLite itself
+# never does this (its unix VFS defers such closes); Cabin opens such a file only through SQLite.
+_open_here: dict[tuple[int, int], int] = {}
+_open_here_lock = threading.Lock()
+
+
+def _file_key(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino
+
+
+def _is_open_here(st: os.stat_result) -> bool:
+    with _open_here_lock:
+        return _file_key(st) in _open_here
+
+
 def examine(path: Path) -> str:
     """What is at `path` before SQLite opens it: "missing", "empty" (0 bytes) or "sqlite" (an
-    SQLite header); anything else is refused. Reads 16 bytes, writes nothing."""
+    SQLite header); anything else is refused. Reads 16 bytes, writes nothing; a file a Store of
+    this process holds open is already known, and is not opened again (see _open_here)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -90,6 +111,8 @@ def examine(path: Path) -> str:
         raise StoreError("cannot open the database {path}: it is not a file", path=path)
     if st.st_size == 0:
         return "empty"
+    if _is_open_here(st):
+        return "sqlite"
     try:
         with open(path, "rb") as f:
             header = f.read(len(SQLITE_HEADER))
@@ -200,6 +223,9 @@ def is_cabin_database(conn: sqlite3.Connection) -> bool:
 
 def _writable(path: Path) -> bool:
     try:
+        if _is_open_here(os.stat(path)):
+            # not opened again (see _open_here); access() asks the same of the permissions and the mount
+            return os.access(path, os.W_OK)
         os.close(os.open(path, os.O_RDWR))
         return True
     except OSError as exc:
@@ -269,6 +295,7 @@ class Store:
             self.conn = self._connect()
         except sqlite3.Error as exc:
             raise translate(exc, self.path, self.busy_timeout_ms) from None
+        self._file_key = self._hold_file()
         try:
             # Another program's SQLite file is refused before anything is written to it (not even
             # the switch to WAL, which rewrites the header).
@@ -302,10 +329,10 @@ class Store:
                     for mset in self.migration_sets:
                         mset.apply(self.db)
         except sqlite3.Error as exc:
-            self.conn.close()
+            self.close()
             raise translate(exc, self.path, self.busy_timeout_ms) from None
         except BaseException:
-            self.conn.close()
+            self.close()
             raise
 
     @property
@@ -373,8 +400,29 @@ class Store:
         """The latest applied migration of each set this store was opened with."""
         return schema_versions(self.db, self.migration_sets[1:])
 
+    def _hold_file(self) -> tuple[int, int] | None:
+        """Count this Store among those of the process holding its file open (see _open_here)."""
+        try:
+            key = _file_key(os.stat(self.path))
+        except OSError:
+            return None
+        with _open_here_lock:
+            _open_here[key] = _open_here.get(key, 0) + 1
+        return key
+
+    def _release_file(self) -> None:
+        key, self._file_key = self._file_key, None
+        if key is None:
+            return
+        with _open_here_lock:
+            if _open_here.get(key, 0) <= 1:
+                _open_here.pop(key, None)
+            else:
+                _open_here[key] -= 1
+
     def close(self) -> None:
         self.conn.close()
+        self._release_file()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

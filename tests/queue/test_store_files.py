@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from cabin.queue.errors import StoreError
 from clikit import UNPRIVILEGED, Cli, Run, assert_refused, copy_station, one_json, prepare, run_all
 
 PW = "correct horse"
@@ -395,3 +396,33 @@ def test_a_read_only_database_serves_reads_and_exports_and_refuses_writes(tmp_pa
         assert_refused(r, str(cli.db), "is read-only", "nothing can be written")
     assert backup.code == 0, backup  # a backup only reads the station
     assert cli.db.read_bytes() == raw and cli.dump() == before
+
+
+def test_a_second_store_of_the_file_in_one_process_leaves_the_first_its_locks(tmp_path):
+    """POSIX locks are the process's: had the second Store opened and closed the file (to read its
+    header, to try writing it), the first Store's connection would lose the shared lock SQLite
+    holds, and another process closing its last connection would take itself for the last user
+    and delete the -wal and -shm from under the first — its next commits lost."""
+    from cabin.kiosk.station import open_store
+
+    db = tmp_path / "cabin.sqlite"
+    first = open_store(db)
+    with first.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('first', '1')")
+    second = open_store(db)
+    assert second.read_only is False  # the writability check did not need to open the file
+    wal = Path(f"{db}-wal")
+    assert wal.exists()
+    subprocess.run([sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+                    " c.execute('SELECT count(*) FROM meta').fetchone(); c.close()", str(db)], check=True)
+    assert wal.exists(), "another process took itself for the last user of the database"
+    with first.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('after', '1')")
+    second.close()
+    first.close()
+    with open_store(db) as again, again.read() as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'after'").fetchone()[0] == "1"
+    # a Store closed is forgotten: the next one examines the file afresh
+    db.write_bytes(b"not a database at all, 16+ bytes")
+    with pytest.raises(StoreError, match="not a Cabin database|damaged"):
+        open_store(db)
