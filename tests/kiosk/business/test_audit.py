@@ -194,37 +194,39 @@ def test_control_characters_are_stored_visibly_and_names_beyond_the_bmp_kept(sto
 PROCESSES, THREADS, ENTRIES = 3, 2, 20
 
 
-def appender(db: str, actor: str, go, counted: list) -> None:
-    """ENTRIES entries by `actor`, each in a write transaction of its own through a store of its
-    own, run again whole when the server refuses it for a conflict, as the counter's services do."""
-    with open_store(db) as store:
-        @rerun_on_conflict
-        def append(n: int) -> None:
-            try:
-                with store.write() as conn:
-                    audit.record(conn, actor, "append", f"{actor} {n}", {"n": n}, at=T0 + n)
-            except Conflict:
-                counted.append("conflict")
-                raise
+def appender(store, actor: str, go, counted: list) -> None:
+    """ENTRIES entries by `actor`, each in a write transaction of its own, run again whole when the
+    server refuses it for a conflict, as the counter's services do."""
+    @rerun_on_conflict
+    def append(n: int) -> None:
+        try:
+            with store.write() as conn:
+                audit.record(conn, actor, "append", f"{actor} {n}", {"n": n}, at=T0 + n)
+        except Conflict:
+            counted.append("conflict")
+            raise
 
-        go.wait()
-        for n in range(ENTRIES):
-            append(n)
-            counted.append("appended")
+    go.wait()
+    for n in range(ENTRIES):
+        append(n)
+        counted.append("appended")
 
 
 def appending_process(db: str, name: str, go, results) -> None:
+    """THREADS threads appending through this process's one store, as a face's threads share it."""
     counted: list = []
-    threads = [threading.Thread(target=appender, args=(db, f"{name}.{t}", go, counted)) for t in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with open_store(db) as store:
+        threads = [threading.Thread(target=appender, args=(store, f"{name}.{t}", go, counted))
+                   for t in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     results.put((counted.count("appended"), counted.count("conflict")))
 
 
 def test_writers_appending_at_once_make_one_chain(path):
-    """Six writers (three processes, two threads each, a store each) append flat out at once:
+    """Six writers (three processes of two threads) append flat out at once:
     every entry is there once, the ids run 1..N without a gap, each entry links to the one before
     (no two share a predecessor: no fork) and verify passes. On PostgreSQL the writers did meet
     (the server refused some appends, which ran again)."""
