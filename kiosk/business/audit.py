@@ -74,7 +74,8 @@ _CLAIM_ID = {
         RETURNING CAST(value AS BIGINT)""",
 }
 # PostgreSQL's audit.id is GENERATED ALWAYS: the id the hash covers is given explicitly, so said so
-_INSERT = "INSERT INTO audit (id, at, actor, action, subject, detail, prev_hash, hash) {overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = ("INSERT INTO audit (id, at, actor, action, subject, detail, prev_hash, hash)"
+           " {overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _OVERRIDING = {SQLITE: "", POSTGRESQL: "OVERRIDING SYSTEM VALUE "}
 _COLUMNS = ("id", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
 

@@ -60,6 +60,7 @@ from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, INSIDE
 from cabin.drivers.errors import DeviceError, DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
 from cabin.queue.clock import SystemClock, local_date
+from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk import identity
@@ -178,6 +179,7 @@ class TempCards:
         return local_date(self.clock.now_ms(), self.tz)
 
     # -- request --------------------------------------------------------------------------------
+    @rerun_on_conflict
     def request(self, person: Person, *, by: Account, basis: str | None = None, basis_ref: str | None = None,
                 agent: dict | None = None) -> dict:
         """Take the request: checked against the rules, the photo made black and white, the fee
@@ -285,6 +287,7 @@ class TempCards:
         elif row["cross_region"] and not self.policy.cross_region:
             temprules.check_region(True, False, None, False)
 
+    @rerun_on_conflict
     def _decide(self, receipt: str, by: Account, state: str, reason: str | None) -> dict:
         with self.store.write() as conn:
             supervisor = check_actor(conn, by, *APPROVERS)
@@ -358,6 +361,7 @@ class TempCards:
         face = cardface.render(fields, *(font or self.font(cardface.face_text(fields))))
         job_id = f"{row['receipt']}/{n}"
 
+        @rerun_on_conflict
         def claim(job: str, before: Witness) -> None:
             with self.store.write() as conn:
                 now_row = self._row(conn, receipt)
@@ -386,12 +390,16 @@ class TempCards:
             # the counters say now whether a card had left the feeder (a jam: spoiled)
             self._after_refusal(printer, printer_url, job_id)
             raise
-        with self.store.write() as conn:
-            job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
-            if job is None or job["job_id"] != job_id:  # settled by someone else meanwhile
-                return {**public(self._row(conn, receipt), self.today()), "resumed": True}
-            self._record_printed(conn, job, result.counter, confirmed="printer")
-            return {**public(self._row(conn, receipt), self.today()), "resumed": False}
+
+        @rerun_on_conflict
+        def recorded():
+            with self.store.write() as conn:
+                job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+                if job is None or job["job_id"] != job_id:  # settled by someone else meanwhile
+                    return {**public(self._row(conn, receipt), self.today()), "resumed": True}
+                self._record_printed(conn, job, result.counter, confirmed="printer")
+                return {**public(self._row(conn, receipt), self.today()), "resumed": False}
+        return recorded()
 
     def _check_printable(self, conn, row, reprint_reason: str | None, by: Account) -> Account:
         actor = check_actor(conn, by, *(APPROVERS if reprint_reason is not None else COUNTER_ROLES))
@@ -425,52 +433,56 @@ class TempCards:
         if pending is None:
             return None
         now = printer.witness()  # a DeviceError here leaves the job to settle later
-        with self.store.write() as conn:
-            job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
-            if job is None or job["job_id"] != pending["job_id"]:
-                return None
-            receipt = job["job_id"].split("/")[0]
-            before = self._before(job)
-            outcome = what_came_out(before, now, job["panels"])
-            if outcome == PRINTED:
-                self._record_printed(conn, job, now.cards, confirmed="counter")
-                return {"job": job["job_id"], "printed": True}
-            if outcome == SPOILED:
-                self._record_spoiled(conn, job, before, now)
-                return {"job": job["job_id"], "printed": False, "spoiled": True}
-            if outcome in (NOTHING, INSIDE):
-                # A card is counted when it leaves the feeder and is out when Rlr;p says none is
-                # inside: until the job's time is up it may still be on its way.
-                wait_ms = job["started_at"] + int(printer.print_timeout * 1000) - self.clock.now_ms()
-                if wait_ms > 0:
-                    raise CabinError("{job} may still be printing (sent {seconds} s ago): wait {wait} s until the"
-                                     " printer stops, then print again", job=job["job_id"],
-                                     seconds=self._ago(job["started_at"]), wait=math.ceil(wait_ms / 1000))
-            if outcome == INSIDE:
-                raise CabinError("a card of {job} is stuck inside the card printer {printer}: open its cover, take the"
-                                 " card out (a card with nothing printed on it is spoiled: shred it), close the cover"
-                                 " and print again: the printer's counters then tell what came out",
-                                 job=job["job_id"], printer=printer_url)
-            if outcome == NOTHING:
-                conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
-                audit.record(conn, job["clerk"], "tempcard.not_printed", receipt,
-                             {"job": job["job_id"], "cards_inserted": now.cards, "panels_printed": now.panels,
-                              "serial": now.serial}, at=self.clock.now_ms())
-                return {"job": job["job_id"], "printed": False}
-            # The printer cannot account for the card: recorded (committed) before it is refused.
-            audit.record(conn, by.name, "tempcard.print_held", receipt,
-                         {"job": job["job_id"], "printer": printer_url, "why": outcome,
-                          "cards_before": before.cards, "cards_now": now.cards, "panels_before": before.panels,
-                          "panels_now": now.panels, "position_now": now.position,
-                          "serial_before": before.serial, "serial_now": now.serial}, at=self.clock.now_ms())
-        raise CabinError(
-            "whether {receipt}'s card came out cannot be told from the card printer {printer}: {why}. When {job}"
-            " was sent: {before}; now: {now}. Nothing more is printed on it until a supervisor has looked in its"
-            " output tray: is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed"
-            " --reason ...",
-            receipt=receipt, printer=printer_url, why=self._why_in_doubt(outcome, before, now), job=job["job_id"],
-            before=self._counters(before, Said("not recorded (the job was sent before serial numbers were)")),
-            now=self._counters(now, Said("unreadable")))
+
+        @rerun_on_conflict
+        def settled():
+            with self.store.write() as conn:
+                job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+                if job is None or job["job_id"] != pending["job_id"]:
+                    return None
+                receipt = job["job_id"].split("/")[0]
+                before = self._before(job)
+                outcome = what_came_out(before, now, job["panels"])
+                if outcome == PRINTED:
+                    self._record_printed(conn, job, now.cards, confirmed="counter")
+                    return {"job": job["job_id"], "printed": True}
+                if outcome == SPOILED:
+                    self._record_spoiled(conn, job, before, now)
+                    return {"job": job["job_id"], "printed": False, "spoiled": True}
+                if outcome in (NOTHING, INSIDE):
+                    # A card is counted when it leaves the feeder and is out when Rlr;p says none is
+                    # inside: until the job's time is up it may still be on its way.
+                    wait_ms = job["started_at"] + int(printer.print_timeout * 1000) - self.clock.now_ms()
+                    if wait_ms > 0:
+                        raise CabinError("{job} may still be printing (sent {seconds} s ago): wait {wait} s until the"
+                                         " printer stops, then print again", job=job["job_id"],
+                                         seconds=self._ago(job["started_at"]), wait=math.ceil(wait_ms / 1000))
+                if outcome == INSIDE:
+                    raise CabinError("a card of {job} is stuck inside the card printer {printer}: open its cover, take"
+                                     " the card out (a card with nothing printed on it is spoiled: shred it), close the"
+                                     " cover and print again: the printer's counters then tell what came out",
+                                     job=job["job_id"], printer=printer_url)
+                if outcome == NOTHING:
+                    conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
+                    audit.record(conn, job["clerk"], "tempcard.not_printed", receipt,
+                                 {"job": job["job_id"], "cards_inserted": now.cards, "panels_printed": now.panels,
+                                  "serial": now.serial}, at=self.clock.now_ms())
+                    return {"job": job["job_id"], "printed": False}
+                # The printer cannot account for the card: recorded (committed) before it is refused.
+                audit.record(conn, by.name, "tempcard.print_held", receipt,
+                             {"job": job["job_id"], "printer": printer_url, "why": outcome,
+                              "cards_before": before.cards, "cards_now": now.cards, "panels_before": before.panels,
+                              "panels_now": now.panels, "position_now": now.position,
+                              "serial_before": before.serial, "serial_now": now.serial}, at=self.clock.now_ms())
+            raise CabinError(
+                "whether {receipt}'s card came out cannot be told from the card printer {printer}: {why}. When {job}"
+                " was sent: {before}; now: {now}. Nothing more is printed on it until a supervisor has looked in its"
+                " output tray: is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed"
+                " --reason ...",
+                receipt=receipt, printer=printer_url, why=self._why_in_doubt(outcome, before, now), job=job["job_id"],
+                before=self._counters(before, Said("not recorded (the job was sent before serial numbers were)")),
+                now=self._counters(now, Said("unreadable")))
+        return settled()
 
     @staticmethod
     def _before(job) -> Witness:
@@ -498,16 +510,20 @@ class TempCards:
         outcome = what_came_out(before, now, job["panels"])
         if outcome == INSIDE and now.panels == before.panels:
             outcome = SPOILED  # stopped with the card inside, nothing printed on it
-        with self.store.write() as conn:
-            again = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
-            if again is None or again["job_id"] != job_id:
-                return
-            if outcome == NOTHING:
-                conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
-                audit.record(conn, job["clerk"], "tempcard.not_printed", job_id.split("/")[0],
-                             {"job": job_id, "why": "refused by the printer"}, at=self.clock.now_ms())
-            elif outcome == SPOILED:
-                self._record_spoiled(conn, job, before, now)
+
+        @rerun_on_conflict
+        def settled():
+            with self.store.write() as conn:
+                again = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+                if again is None or again["job_id"] != job_id:
+                    return
+                if outcome == NOTHING:
+                    conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
+                    audit.record(conn, job["clerk"], "tempcard.not_printed", job_id.split("/")[0],
+                                 {"job": job_id, "why": "refused by the printer"}, at=self.clock.now_ms())
+                elif outcome == SPOILED:
+                    self._record_spoiled(conn, job, before, now)
+        return settled()
 
     def _record_spoiled(self, conn, job, before: Witness, now: Witness) -> None:
         """One card left the feeder for `job` and nothing was printed on it: counted once on the
@@ -542,6 +558,7 @@ class TempCards:
         """Whole seconds since `ms`, as a number the sentence puts its unit after."""
         return f"{max(0, self.clock.now_ms() - ms) / 1000:.0f}"
 
+    @rerun_on_conflict
     def settle_by_hand(self, receipt: str, *, printed: bool, by: Account, reason: str) -> dict:
         """A supervisor's record of what came out of a job the printer cannot tell about (a dead
         printer, other cards printed on it meanwhile, a swapped or reset one): looked at in the
@@ -594,6 +611,7 @@ class TempCards:
                 valid_from=valid_from, valid_to=valid_to, authority=self.policy.authority, photo=photo.copy())
 
     # -- void, show -----------------------------------------------------------------------------
+    @rerun_on_conflict
     def void(self, receipt: str, *, by: Account, reason: str) -> dict:
         reason = clean_reason(reason, Said("reason for voiding the card"))
         with self.store.write() as conn:
@@ -621,9 +639,9 @@ class TempCards:
 
     def list(self, state: str | None = None) -> list[dict]:
         today = self.today()
+        where, params = ("WHERE state = ?", [state]) if state is not None else ("", [])
         with self.store.read() as conn:
-            rows = conn.execute("SELECT * FROM temp_cards WHERE ? IS NULL OR state = ? ORDER BY id",
-                                (state, state)).fetchall()
+            rows = conn.execute(f"SELECT * FROM temp_cards {where} ORDER BY id", params).fetchall()
         return [public(r, today) for r in rows]
 
     @staticmethod
