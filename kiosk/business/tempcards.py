@@ -59,6 +59,7 @@ from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, INSIDE
                                               PANELS_UNKNOWN, PRINTED, SPOILED, Witness, what_came_out)
 from cabin.drivers.errors import DeviceError, DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
+from cabin.drivers.private import make_folder
 from cabin.queue.clock import SystemClock, local_date
 from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.errors import CabinError, Said
@@ -69,6 +70,7 @@ from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt
 from cabin.kiosk.checks import check_source, clean_reason, clean_required
+from cabin.kiosk.paths import data_dir
 
 APPROVERS = ("supervisor",)
 MAX_NAME, MAX_ADDRESS = 40, 120
@@ -132,6 +134,10 @@ def person_from_card(card: IdCard, config: StationConfig, photo_file: str | None
     photo = open_photo(photo_file) if photo_file else decode_photo(card.photo, config.temporary_card.photo_decoder)
     return Person(card.id_number, card.name, card.sex, card.nation_code, card.address, photo,
                   photo_source="file" if photo_file else "reader")
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def printer_key(url: str) -> str:
@@ -317,12 +323,27 @@ class TempCards:
         with self._printer_lock(printer_url):
             return self._print(receipt, printer, printer_url, by, reprint_reason, font)
 
+    def _printer_lock_file(self, printer_url: str) -> str:
+        """The lock file of a printer, one per station database and printer. SQLite: beside the
+        database, as every process printing into it runs on its host. A database on a server has
+        no folder here; the printer is attached to this PC, whose processes are the ones that can
+        print on it: the file is in this PC's data dir (kiosk/paths.py), named after the database
+        (its URL without the password) and the printer."""
+        name = _short_hash(printer_url)
+        if self.store.dialect == "sqlite":
+            return f"{self.store.path}-printer-{name}"
+        folder = data_dir() / "printers"
+        make_folder(folder)
+        return str(folder / f"{_short_hash(self.store.where)}-{name}")
+
     @contextlib.contextmanager
     def _printer_lock(self, printer_url: str):
         """One job at a time per printer across processes: settling a job row is only right when
-        no live process is still printing it. An flock, so a killed process lets go."""
-        name = hashlib.sha256(printer_url.encode()).hexdigest()[:16]
-        fd = os.open(f"{self.store.path}-printer-{name}", os.O_RDWR | os.O_CREAT, 0o600)
+        no live process is still printing it. An flock, so a killed process lets go. Local on
+        PostgreSQL too, rather than an advisory lock on the server: a session lock is lost
+        silently when the store's connection is made again mid-print (and another process could
+        then settle the job being printed), and printing never waits on the network."""
+        fd = os.open(self._printer_lock_file(printer_url), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
