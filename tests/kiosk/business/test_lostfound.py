@@ -71,6 +71,7 @@ def finder(**kw):
 
 
 # -- loss reports -------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_loss_report_receipts_are_numbered_per_day(lf, clerk, kiosk_store, mclock, config):
     r1 = lf.report_loss(A, by=clerk)
     r2 = lf.report_loss(B, by=clerk, source="manual", reason="reader broken")
@@ -84,6 +85,7 @@ def test_loss_report_receipts_are_numbered_per_day(lf, clerk, kiosk_store, mcloc
                                   ("li", "loss.cancel", "GS-20261128-0001"), ("li", "loss.report", "GS-20261129-0001")]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_loss_report_is_in_person_only_and_one_open_per_number(lf, clerk, kiosk_store):
     assert "in person only" in refused(kiosk_store, lf.report_loss, A, applicant=B, by=clerk)
     assert "not valid" in refused(kiosk_store, lf.report_loss, "350206199001011238", by=clerk)
@@ -95,6 +97,7 @@ def test_loss_report_is_in_person_only_and_one_open_per_number(lf, clerk, kiosk_
     assert lf.report_loss(A, by=clerk).state == "reported"  # a new one after the cancellation
 
 
+@pytest.mark.usefixtures("any_db")
 def test_cancel_needs_the_card_and_a_reported_state(lf, clerk, kiosk_store):
     r = lf.report_loss(A, by=clerk)
     assert "not the one reported" in refused(kiosk_store, lf.cancel_loss, r.receipt, number=B, by=clerk)
@@ -105,6 +108,7 @@ def test_cancel_needs_the_card_and_a_reported_state(lf, clerk, kiosk_store):
     assert "cancelled, not reported" in refused(kiosk_store, lf.cancel_loss, r.receipt, number=A, by=clerk)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_only_clerks_and_supervisors_and_enabled_accounts_act(lf, clerk, kiosk_store, mclock):
     accts = Accounts(kiosk_store, mclock)
     root = accts.authenticate("root", PW)
@@ -114,6 +118,7 @@ def test_only_clerks_and_supervisors_and_enabled_accounts_act(lf, clerk, kiosk_s
 
 
 # -- found cards --------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_found_card_held_with_notification_then_handed_over(lf, clerk, kiosk_store):
     card = lf.register_found(A, by=clerk, **finder())
     assert card.state == "held" and card.loss is None and A_MASKED in card.notification
@@ -128,6 +133,7 @@ def test_found_card_held_with_notification_then_handed_over(lf, clerk, kiosk_sto
     assert [a for _, a, _ in lf_actions(kiosk_store)] == ["found.register", "found.notify", "found.handover"]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_the_owner_told_is_recorded_once_and_only_for_a_held_card(lf, clerk, kiosk_store, mclock):
     held = lf.register_found(A, by=clerk, **finder())
     destroyed = lf.register_found(B, by=clerk, replaced=True, **finder())
@@ -148,6 +154,7 @@ def test_the_owner_told_is_recorded_once_and_only_for_a_held_card(lf, clerk, kio
                                                                    how="phone")
 
 
+@pytest.mark.usefixtures("any_db")
 def test_found_card_destroyed_when_the_owner_replaced_it(lf, clerk, kiosk_store):
     flagged = lf.register_found(A, by=clerk, replaced=True, **finder())
     assert flagged.state == "destroyed" and "clerk" in flagged.destroyed_reason
@@ -163,6 +170,7 @@ def test_found_card_destroyed_when_the_owner_replaced_it(lf, clerk, kiosk_store)
         "found.register", "found.destroy", "loss.report", "loss.replaced", "found.register", "found.destroy"]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_found_card_input_is_checked(lf, clerk, kiosk_store):
     assert "not valid" in refused(kiosk_store, lf.register_found, "350206199001011238", by=clerk, **finder())
     assert "phone" in refused(kiosk_store, lf.register_found, A, by=clerk, **finder(phone="call me"))
@@ -175,6 +183,7 @@ def test_found_card_input_is_checked(lf, clerk, kiosk_store):
 
 
 # -- the meeting --------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_loss_report_first_then_found_card(lf, clerk):
     r = lf.report_loss(A, by=clerk)
     assert r.found == ()
@@ -186,6 +195,7 @@ def test_loss_report_first_then_found_card(lf, clerk):
     assert lf.list_found("held")[0].loss.receipt == r.receipt
 
 
+@pytest.mark.usefixtures("any_db")
 def test_found_card_first_then_loss_report(lf, clerk, kiosk_store):
     card = lf.register_found(A, by=clerk, **finder())
     lf.register_found(B, by=clerk, **finder())  # another number does not meet it
@@ -199,6 +209,7 @@ def test_found_card_first_then_loss_report(lf, clerk, kiosk_store):
 
 
 # -- masking ------------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_every_output_is_masked(lf, clerk, kiosk_store):
     r = lf.report_loss(A, by=clerk)
     card = lf.register_found(A, by=clerk, **finder())
@@ -216,6 +227,7 @@ def test_every_output_is_masked(lf, clerk, kiosk_store):
     assert A_MASKED in outputs[2] and "张*" in outputs[2] and "138****5678" in outputs[2]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_audit_chain_stays_intact(lf, clerk, kiosk_store):
     r = lf.report_loss(A, by=clerk)
     lf.register_found(A, by=clerk, **finder())
@@ -224,6 +236,7 @@ def test_audit_chain_stays_intact(lf, clerk, kiosk_store):
         assert audit.verify(conn) == (True, None, None)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_reason_with_an_id_or_phone_number_is_refused_and_nothing_is_written(lf, clerk, kiosk_store):
     """A reason stays whole in its record and for ever in the audit log: no ID number, no phone."""
     report = lf.report_loss(B, by=clerk)
@@ -240,6 +253,7 @@ def test_a_reason_with_an_id_or_phone_number_is_refused_and_nothing_is_written(l
     assert "holds an ID number" in refused(kiosk_store, lf.report_loss, A, by=clerk, reason=f"for {B}")
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_reason_naming_a_ticket_or_a_receipt_is_kept(lf, clerk):
     reason = "reader broken at A001; see GS-20261128-0001 and LS-20261202-0001"
     report = lf.report_loss(A, by=clerk, source="manual", reason=reason)
@@ -309,6 +323,7 @@ def test_cli_loss_and_found(cabin):
         assert A not in text and B not in text and "张三丰" not in text and "13812345678" not in text, text
 
 
+@pytest.mark.usefixtures("any_db")
 def test_the_owner_collecting_the_card_cancels_the_loss_report(kiosk_store, config, clock, staff):
     clerk, _ = staff
     lf = LostFound(kiosk_store, config, clock)
@@ -320,6 +335,7 @@ def test_the_owner_collecting_the_card_cancels_the_loss_report(kiosk_store, conf
     assert (report.state, report.close_reason) == ("cancelled", f"the card came back as found card {found.id}")
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_replacement_application_marks_the_loss_report_replaced(kiosk_store, config, clock, staff):
     from cabin.kiosk.business.applications import Applications
 

@@ -744,7 +744,7 @@ def test_one_print_at_a_time_on_a_printer(desk, printer_rig, config, clock, kios
     cards, _, clerk, _, store = desk
     sim, printer, url = printer_rig
     first, second = approved(desk), approved(desk, CROSS_FREE, sex="2")
-    sim.print_seconds = 1.0
+    sim.print_seconds = 0.5   # the card takes its time (the printer waits up to 1 s for it)
     printing = threading.Thread(target=cards.print, args=(first, printer, url), kwargs={"by": clerk})
     printing.start()
     try:
