@@ -5,6 +5,7 @@ refusals that change nothing; and `cabin loss` / `cabin found` through the CLI's
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from datetime import datetime
 
@@ -13,6 +14,8 @@ import pytest
 from cabin.kiosk.business import audit
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.lostfound import LostFound
+from cabin.kiosk.identity import check_character
+from cabin.kiosk.station import open_store
 from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
 
@@ -375,3 +378,47 @@ def test_cli_a_reason_with_an_id_number_is_refused_and_never_stored(cabin):
     assert r.returncode == 0, r
     shown = cabin("loss", "show", json.loads(r.stdout)["receipt"], "--json").stdout
     assert json.loads(shown)["source_reason"] == "reader broken at A001, see LS-20261202-0001"
+
+
+# -- windows reporting at once --------------------------------------------------------------------
+
+REPORTERS, REPORTS = 3, 8
+
+
+def numbers_of(window: int) -> list[str]:
+    """REPORTS valid ID numbers of Huli, born on distinct days, for one window's citizens."""
+    first17 = [f"35020619900{window}{day:02d}12{3 + window}" for day in range(1, REPORTS + 1)]
+    return [n + check_character(n) for n in first17]
+
+
+def reporting_window(db: str, config, clerk, window: int, go, results) -> None:
+    """One window's process: its own store, its citizens' loss reports one after the other."""
+    clock = ManualClock(config.station.tz, datetime(2026, 11, 28, 9, 0, tzinfo=config.station.tz))
+    with open_store(db) as store:
+        lf = LostFound(store, config, clock)
+        go.wait()
+        results.put([lf.report_loss(number, by=clerk).receipt for number in numbers_of(window)])
+
+
+@pytest.mark.usefixtures("any_db")
+def test_windows_reporting_at_once_take_distinct_receipts(kiosk_store, clerk, config):
+    """Three windows (processes) report losses flat out at once: every report is there once, the
+    day's receipts run 0001..N without a repeat or a gap, and the audit chain is one chain (on
+    PostgreSQL the conflicting reports ran again, as the service does by itself)."""
+    context = multiprocessing.get_context("fork")
+    go, results = context.Event(), context.Queue()
+    processes = [context.Process(target=reporting_window, args=(kiosk_store.where, config, clerk, w, go, results))
+                 for w in range(1, REPORTERS + 1)]
+    for process in processes:
+        process.start()
+    go.set()
+    receipts = [r for _ in processes for r in results.get(timeout=120)]
+    for process in processes:
+        process.join(timeout=30)
+        assert process.exitcode == 0
+    total = REPORTERS * REPORTS
+    assert sorted(receipts) == [f"GS-20261128-{n:04d}" for n in range(1, total + 1)]
+    with kiosk_store.read() as conn:
+        assert conn.execute("SELECT count(*) FROM loss_reports").fetchone()[0] == total
+        assert audit.verify(conn) == (True, None, None)
+    assert [a for _, a, _ in lf_actions(kiosk_store)].count("loss.report") == total
