@@ -212,10 +212,11 @@ def appender(store, actor: str, go, counted: list) -> None:
         counted.append("appended")
 
 
-def appending_process(db: str, name: str, go, results) -> None:
+def appending_process(db: str, name: str, ready, go, results) -> None:
     """THREADS threads appending through this process's one store, as a face's threads share it."""
     counted: list = []
     with open_store(db) as store:
+        ready.wait()
         threads = [threading.Thread(target=appender, args=(store, f"{name}.{t}", go, counted))
                    for t in range(THREADS)]
         for thread in threads:
@@ -231,12 +232,13 @@ def test_writers_appending_at_once_make_one_chain(path):
     (no two share a predecessor: no fork) and verify passes. On PostgreSQL the writers did meet
     (the server refused some appends, which ran again)."""
     open_store(path).close()  # the schema made once, before the writers race
-    context = multiprocessing.get_context("fork")
-    go, results = context.Event(), context.Queue()
-    processes = [context.Process(target=appending_process, args=(path, f"w{p}", go, results))
+    context = multiprocessing.get_context("forkserver")  # fresh processes: no SQLite state of this one
+    ready, go, results = context.Barrier(PROCESSES + 1), context.Event(), context.Queue()
+    processes = [context.Process(target=appending_process, args=(path, f"w{p}", ready, go, results))
                  for p in range(PROCESSES)]
     for process in processes:
         process.start()
+    ready.wait(timeout=60)  # every writer's store open: they start together
     go.set()
     outcomes = [results.get(timeout=120) for _ in processes]
     for process in processes:

@@ -391,11 +391,12 @@ def numbers_of(window: int) -> list[str]:
     return [n + check_character(n) for n in first17]
 
 
-def reporting_window(db: str, config, clerk, window: int, go, results) -> None:
+def reporting_window(db: str, config, clerk, window: int, ready, go, results) -> None:
     """One window's process: its own store, its citizens' loss reports one after the other."""
     clock = ManualClock(config.station.tz, datetime(2026, 11, 28, 9, 0, tzinfo=config.station.tz))
     with open_store(db) as store:
         lf = LostFound(store, config, clock)
+        ready.wait()
         go.wait()
         results.put([lf.report_loss(number, by=clerk).receipt for number in numbers_of(window)])
 
@@ -405,12 +406,13 @@ def test_windows_reporting_at_once_take_distinct_receipts(kiosk_store, clerk, co
     """Three windows (processes) report losses flat out at once: every report is there once, the
     day's receipts run 0001..N without a repeat or a gap, and the audit chain is one chain (on
     PostgreSQL the conflicting reports ran again, as the service does by itself)."""
-    context = multiprocessing.get_context("fork")
-    go, results = context.Event(), context.Queue()
-    processes = [context.Process(target=reporting_window, args=(kiosk_store.where, config, clerk, w, go, results))
+    context = multiprocessing.get_context("forkserver")  # fresh processes: no SQLite state of this one
+    ready, go, results = context.Barrier(REPORTERS + 1), context.Event(), context.Queue()
+    processes = [context.Process(target=reporting_window, args=(kiosk_store.where, config, clerk, w, ready, go, results))
                  for w in range(1, REPORTERS + 1)]
     for process in processes:
         process.start()
+    ready.wait(timeout=60)  # every window's store open: they start together
     go.set()
     receipts = [r for _ in processes for r in results.get(timeout=120)]
     for process in processes:
