@@ -33,9 +33,11 @@ import unicodedata
 from dataclasses import asdict, dataclass
 
 from cabin.queue.clock import SystemClock
+from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk.business import audit
+from cabin.kiosk.business.sqldialect import nocase_equals
 
 ROLES = ("clerk", "supervisor", "admin")
 COUNTER_ROLES = ("clerk", "supervisor")  # who may act at a counter: accept, print, hand over, reveal
@@ -136,13 +138,9 @@ def _name_key(name: str) -> str:
 
 
 def _name_is(conn) -> str:
-    """The WHERE clause finding an account by name as the database's unique index compares names.
-    SQLite: the NOCASE column (ASCII letters folded) with its index. PostgreSQL: its index on
-    lower(name COLLATE "C"), the same folding whatever the database's locale; a plain lower()
-    would follow the locale (en_US folds "É" too) and could find two accounts."""
-    if isinstance(conn, sqlite3.Connection):
-        return "name = ?"
-    return 'lower(name COLLATE "C") = lower(CAST(? AS TEXT) COLLATE "C")'
+    """The WHERE clause finding an account by name as the database's unique index compares names:
+    SQLite's NOCASE column, PostgreSQL's index on lower(name COLLATE "C") (sqldialect)."""
+    return nocase_equals(conn, "name")
 
 
 def _row(conn: sqlite3.Connection, name: str):
@@ -208,6 +206,15 @@ class Accounts:
             ok = False
         else:
             ok = password_matches(password or "", row[7], row[8], json.loads(row[9]))
+        account = self._signed_in(key, ok)
+        if account is None:
+            raise SignInRefused(SIGN_IN_REFUSED)
+        return account
+
+    @rerun_on_conflict
+    def _signed_in(self, key: str, ok: bool) -> Account | None:
+        """The sign-in's outcome written: the account if `ok` (the password matched) and it may sign
+        in, else None; the audit entry either way. One transaction, run again on a conflict."""
         account = None
         with self.store.write() as conn:
             now = self.clock.now_ms()
@@ -237,8 +244,6 @@ class Accounts:
                              " WHERE id = ?", [now, current[0]])
                 audit.record(conn, current[1], "login", current[1], None, at=now)
                 account = _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", [current[0]]).fetchone())
-        if account is None:
-            raise SignInRefused(SIGN_IN_REFUSED)
         return account
 
     # -- changes --------------------------------------------------------------------------------
@@ -249,24 +254,28 @@ class Accounts:
         check_role(role)
         check_password_rules(password)
         pw_hash, salt, params = hash_password(password)
-        with self.store.write() as conn:
-            now = self.clock.now_ms()
-            if by is None:
-                if conn.execute("SELECT count(*) FROM accounts").fetchone()[0]:
-                    raise CabinError("the database has accounts already: an admin must add new ones")
-                if role != "admin":
-                    raise CabinError("the first account must be an admin (--role admin)")
-                actor = None
-            else:
-                actor = check_actor(conn, by, "admin").name
-            if _row(conn, name) is not None:
-                raise CabinError("there is already an account {name}", name=name)
-            account_id = conn.execute(
-                "INSERT INTO accounts (name, role, pw_hash, pw_salt, pw_params, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                [name, role, pw_hash, salt, json.dumps(params), now, now]).fetchone()[0]
-            audit.record(conn, actor, "account.add", name, {"role": role, "first_account": by is None}, at=now)
-            return _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", [account_id]).fetchone())
+
+        @rerun_on_conflict
+        def inserted():
+            with self.store.write() as conn:
+                now = self.clock.now_ms()
+                if by is None:
+                    if conn.execute("SELECT count(*) FROM accounts").fetchone()[0]:
+                        raise CabinError("the database has accounts already: an admin must add new ones")
+                    if role != "admin":
+                        raise CabinError("the first account must be an admin (--role admin)")
+                    actor = None
+                else:
+                    actor = check_actor(conn, by, "admin").name
+                if _row(conn, name) is not None:
+                    raise CabinError("there is already an account {name}", name=name)
+                account_id = conn.execute(
+                    "INSERT INTO accounts (name, role, pw_hash, pw_salt, pw_params, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    [name, role, pw_hash, salt, json.dumps(params), now, now]).fetchone()[0]
+                audit.record(conn, actor, "account.add", name, {"role": role, "first_account": by is None}, at=now)
+                return _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", [account_id]).fetchone())
+        return inserted()
 
     def passwd(self, name: str, new_password: str, *, old_password: str | None = None,
                by: Account | None = None) -> Account:
@@ -278,23 +287,28 @@ class Accounts:
         if by is None:
             self_account = self.authenticate(name, old_password)
         pw_hash, salt, params = hash_password(new_password)
-        with self.store.write() as conn:
-            now = self.clock.now_ms()
-            if by is None:
-                actor = check_actor(conn, self_account).name
-                target = self_account.name
-            else:
-                actor = check_actor(conn, by, "admin").name
-                row = _row(conn, unicodedata.normalize("NFC", name or ""))
-                if row is None:
-                    raise CabinError("there is no account {name}", name=audit.printable(name))
-                target = row[1]
-            conn.execute("UPDATE accounts SET pw_hash = ?, pw_salt = ?, pw_params = ?, failed_attempts = 0,"
-                         " locked_until = NULL, updated_at = ? WHERE name = ?",
-                         [pw_hash, salt, json.dumps(params), now, target])
-            audit.record(conn, actor, "account.passwd", target, {"by": "self" if by is None else "admin"}, at=now)
-            return _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE name = ?", [target]).fetchone())
 
+        @rerun_on_conflict
+        def changed():
+            with self.store.write() as conn:
+                now = self.clock.now_ms()
+                if by is None:
+                    actor = check_actor(conn, self_account).name
+                    target = self_account.name
+                else:
+                    actor = check_actor(conn, by, "admin").name
+                    row = _row(conn, unicodedata.normalize("NFC", name or ""))
+                    if row is None:
+                        raise CabinError("there is no account {name}", name=audit.printable(name))
+                    target = row[1]
+                conn.execute("UPDATE accounts SET pw_hash = ?, pw_salt = ?, pw_params = ?, failed_attempts = 0,"
+                             " locked_until = NULL, updated_at = ? WHERE name = ?",
+                             [pw_hash, salt, json.dumps(params), now, target])
+                audit.record(conn, actor, "account.passwd", target, {"by": "self" if by is None else "admin"}, at=now)
+                return _account(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE name = ?", [target]).fetchone())
+        return changed()
+
+    @rerun_on_conflict
     def disable(self, name: str, *, by: Account) -> tuple[Account, bool]:
         """Disable an account (an admin's act): it can no longer sign in. Returns the account and
         whether anything changed. The last enabled admin cannot be disabled."""

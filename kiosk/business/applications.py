@@ -11,6 +11,7 @@ from datetime import date
 
 from cabin.config import StationConfig
 from cabin.queue.clock import SystemClock, local_date
+from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk import identity
@@ -45,6 +46,7 @@ class Applications:
     def today(self) -> date:
         return local_date(self.clock.now_ms(), self.tz)
 
+    @rerun_on_conflict
     def accept(self, number: str, kind: str, *, by: Account, source: str = "reader", reason: str | None = None) -> dict:
         try:
             kind = cardrules.Kind(kind)
@@ -86,6 +88,7 @@ class Applications:
                                  {"number": mask_id(checked.number), "application": receipt}, at=now)
             return public(self._row(conn, receipt))
 
+    @rerun_on_conflict
     def advance(self, receipt: str, to: str, *, by: Account, reason: str | None = None) -> dict:
         try:
             target = cardrules.State(to)

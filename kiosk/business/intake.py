@@ -94,7 +94,7 @@ class Intake:
             day = self.station.today()
             receipt = next_receipt(conn, "intake_records", category.upper(), day)
             conn.execute(
-                "INSERT INTO intake_records (receipt, day, service, ticket_id, request_id, window, clerk, id_number,"
+                "INSERT INTO intake_records (receipt, day, service, ticket_id, request_id, \"window\", clerk, id_number,"
                 " source, source_reason, fee_option, fee_yuan, documents, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (receipt, day, service, req["ticket_id"], req["id"], window, clerk.name, checked.number, source,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from cabin.queue.clock import EARLIEST_DAY, SystemClock, local_date, local_day
+from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk import identity
@@ -199,6 +200,7 @@ class LostFound:
         return row
 
     # -- loss reports -------------------------------------------------------------------------
+    @rerun_on_conflict
     def report_loss(self, number: str, *, by: Account, applicant: str | None = None,
                     source: str = "reader", reason: str | None = None) -> LossReport:
         """A loss report of the card `number`, made in person by `applicant` (the number of the
@@ -219,16 +221,18 @@ class LostFound:
                 raise CabinError("{number} already has an open loss report, {receipt}",
                                  number=mask_id(card), receipt=open_row[0])
             receipt = self._receipt(conn, now)
-            cur = conn.execute(
+            loss_id = conn.execute(
                 "INSERT INTO loss_reports (receipt, number, state, source, source_reason, reported_by, reported_at)"
-                " VALUES (?, ?, 'reported', ?, ?, ?, ?)", [receipt, card, source, reason, actor, now])
+                " VALUES (?, ?, 'reported', ?, ?, ?, ?) RETURNING id", [receipt, card, source, reason, actor, now]
+            ).fetchone()[0]
             report = _loss(conn, conn.execute(f"SELECT {_LOSS_COLS} FROM loss_reports WHERE id = ?",
-                                              [cur.lastrowid]).fetchone())
+                                              [loss_id]).fetchone())
             audit.record(conn, actor, "loss.report", receipt,
                          {"number": mask_id(card), "source": source, "reason": reason,
                           "found": [f.id for f in report.found]}, at=now)
             return report
 
+    @rerun_on_conflict
     def cancel_loss(self, receipt: str, *, number: str, by: Account, source: str = "reader",
                     reason: str | None = None) -> LossReport:
         """解挂: the person brings the card; `number` (read from it or typed) must be the report's."""
@@ -252,6 +256,7 @@ class LostFound:
             return _loss(conn, conn.execute(f"SELECT {_LOSS_COLS} FROM loss_reports WHERE id = ?",
                                             [report.id]).fetchone())
 
+    @rerun_on_conflict
     def mark_replaced(self, receipt: str, *, by: Account) -> LossReport:
         """The owner has had the card replaced (补领): the report is closed as "replaced", and a
         found card of that number handed in later is destroyed."""
@@ -282,6 +287,7 @@ class LostFound:
                 f"SELECT {_LOSS_COLS} FROM loss_reports {where} ORDER BY id", params).fetchall()]
 
     # -- found cards --------------------------------------------------------------------------
+    @rerun_on_conflict
     def register_found(self, number: str, *, finder: str, phone: str, place: str, found_on: str | date,
                        by: Account, replaced: bool = False) -> FoundCard:
         """A card handed in. Destroyed (and logged) if the owner has replaced it (`replaced`, or a
@@ -310,22 +316,22 @@ class LostFound:
             if replaced or replaced_by_report:
                 why = ("the clerk says the owner has replaced the card" if replaced
                        else f"the owner has replaced the card (loss report {replaced_by_report[0]})")
-                cur = conn.execute(
+                found_id = conn.execute(
                     "INSERT INTO found_cards (number, state, finder_name, finder_phone, place, found_on,"
                     " registered_by, registered_at, destroyed_reason, destroyed_at)"
-                    " VALUES (?, 'destroyed', ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [card, finder, phone, place, day.isoformat(), actor, now, why, now])
+                    " VALUES (?, 'destroyed', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    [card, finder, phone, place, day.isoformat(), actor, now, why, now]).fetchone()[0]
             else:
-                cur = conn.execute(
+                found_id = conn.execute(
                     "INSERT INTO found_cards (number, state, finder_name, finder_phone, place, found_on,"
-                    " registered_by, registered_at) VALUES (?, 'held', ?, ?, ?, ?, ?, ?)",
-                    [card, finder, phone, place, day.isoformat(), actor, now])
+                    " registered_by, registered_at) VALUES (?, 'held', ?, ?, ?, ?, ?, ?) RETURNING id",
+                    [card, finder, phone, place, day.isoformat(), actor, now]).fetchone()[0]
                 text = (f"您的居民身份证（{mask_id(card)}）已被拾获并交至{self.config.station.name}，"
                         f"请本人携带身份证明前来领取。 Your resident ID card ({mask_id(card)}) was handed in at"
                         f" {self.config.station.name_en}; please collect it in person.")
                 conn.execute("INSERT INTO found_notifications (found_id, text, created_at) VALUES (?, ?, ?)",
-                             [cur.lastrowid, text, now])
-            found = _found(conn, self._found_row(conn, cur.lastrowid))
+                             [found_id, text, now])
+            found = _found(conn, self._found_row(conn, found_id))
             detail = {"number": found.number_masked, "state": found.state,
                       "finder": mask_name(finder), "phone": mask_phone(phone), "place": place,
                       "found_on": found.found_on, "loss": found.loss.receipt if found.loss else None}
@@ -338,6 +344,7 @@ class LostFound:
                              {"number": found.number_masked}, at=now)
             return found
 
+    @rerun_on_conflict
     def handover(self, found_id: int, *, number: str, by: Account, source: str = "reader",
                  reason: str | None = None) -> FoundCard:
         """The owner collects a held card: `number` (read or typed) must be the card's."""
@@ -387,6 +394,7 @@ class LostFound:
                 f"SELECT {_FOUND_COLS} FROM found_cards {where} ORDER BY id", params).fetchall()]
         return [c for c in cards if c.notification and c.notified_at is None] if to_notify else cards
 
+    @rerun_on_conflict
     def notified(self, found_id: int, *, by: Account, how: str) -> FoundCard:
         """The owner of a held card has been told (`how`: phone, sms or letter), by the clerk."""
         if how not in NOTIFY_WAYS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 
+from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.errors import CabinError
 
 from cabin.kiosk.business import audit
@@ -30,6 +31,7 @@ KINDS = {
 }
 
 
+@rerun_on_conflict
 def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int) -> dict:
     if kind not in KINDS:
         raise CabinError('unknown record kind "{kind}" ({kinds})', kind=audit.printable(kind), kinds=", ".join(KINDS))
@@ -58,6 +60,7 @@ def reveal(store, kind: str, ref: str, *, by: Account, reason: str, now_ms: int)
     return shown
 
 
+@rerun_on_conflict
 def audit_card_read(store, card, *, by: Account, reason: str, now_ms: int) -> None:
     """A card read shown unmasked (`cabin devices read-id --reveal`): its audit entry."""
     reason = clean_reason(reason, "reason for showing the personal data")

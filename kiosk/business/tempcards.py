@@ -59,7 +59,9 @@ from cabin.drivers.cardprinter.driver import (COUNTER_BACK, COUNTER_JUMP, INSIDE
                                               PANELS_UNKNOWN, PRINTED, SPOILED, Witness, what_came_out)
 from cabin.drivers.errors import DeviceError, DeviceFault
 from cabin.drivers.idreader.record import NATIONS, SEXES, IdCard
+from cabin.drivers.private import make_folder
 from cabin.queue.clock import SystemClock, local_date
+from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.errors import CabinError, Said
 
 from cabin.kiosk import identity
@@ -68,6 +70,7 @@ from cabin.kiosk.privacy import mask_id
 from cabin.kiosk.business.accounts import COUNTER_ROLES, Account, check_actor
 from cabin.kiosk.business.receipts import next_receipt
 from cabin.kiosk.checks import check_source, clean_reason, clean_required
+from cabin.kiosk.paths import data_dir
 
 APPROVERS = ("supervisor",)
 MAX_NAME, MAX_ADDRESS = 40, 120
@@ -133,6 +136,10 @@ def person_from_card(card: IdCard, config: StationConfig, photo_file: str | None
                   photo_source="file" if photo_file else "reader")
 
 
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def printer_key(url: str) -> str:
     """One name per physical printer for the job rows and the lock: a device path resolved
     through its links (/dev/serial/by-id/... and /dev/ttyUSB0 are one printer); a URL as given."""
@@ -178,6 +185,7 @@ class TempCards:
         return local_date(self.clock.now_ms(), self.tz)
 
     # -- request --------------------------------------------------------------------------------
+    @rerun_on_conflict
     def request(self, person: Person, *, by: Account, basis: str | None = None, basis_ref: str | None = None,
                 agent: dict | None = None) -> dict:
         """Take the request: checked against the rules, the photo made black and white, the fee
@@ -285,6 +293,7 @@ class TempCards:
         elif row["cross_region"] and not self.policy.cross_region:
             temprules.check_region(True, False, None, False)
 
+    @rerun_on_conflict
     def _decide(self, receipt: str, by: Account, state: str, reason: str | None) -> dict:
         with self.store.write() as conn:
             supervisor = check_actor(conn, by, *APPROVERS)
@@ -314,12 +323,27 @@ class TempCards:
         with self._printer_lock(printer_url):
             return self._print(receipt, printer, printer_url, by, reprint_reason, font)
 
+    def _printer_lock_file(self, printer_url: str) -> str:
+        """The lock file of a printer, one per station database and printer. SQLite: beside the
+        database, as every process printing into it runs on its host. A database on a server has
+        no folder here; the printer is attached to this PC, whose processes are the ones that can
+        print on it: the file is in this PC's data dir (kiosk/paths.py), named after the database
+        (its URL without the password) and the printer."""
+        name = _short_hash(printer_url)
+        if self.store.dialect == "sqlite":
+            return f"{self.store.path}-printer-{name}"
+        folder = data_dir() / "printers"
+        make_folder(folder)
+        return str(folder / f"{_short_hash(self.store.where)}-{name}")
+
     @contextlib.contextmanager
     def _printer_lock(self, printer_url: str):
         """One job at a time per printer across processes: settling a job row is only right when
-        no live process is still printing it. An flock, so a killed process lets go."""
-        name = hashlib.sha256(printer_url.encode()).hexdigest()[:16]
-        fd = os.open(f"{self.store.path}-printer-{name}", os.O_RDWR | os.O_CREAT, 0o600)
+        no live process is still printing it. An flock, so a killed process lets go. Local on
+        PostgreSQL too, rather than an advisory lock on the server: a session lock is lost
+        silently when the store's connection is made again mid-print (and another process could
+        then settle the job being printed), and printing never waits on the network."""
+        fd = os.open(self._printer_lock_file(printer_url), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -358,6 +382,7 @@ class TempCards:
         face = cardface.render(fields, *(font or self.font(cardface.face_text(fields))))
         job_id = f"{row['receipt']}/{n}"
 
+        @rerun_on_conflict
         def claim(job: str, before: Witness) -> None:
             with self.store.write() as conn:
                 now_row = self._row(conn, receipt)
@@ -386,12 +411,16 @@ class TempCards:
             # the counters say now whether a card had left the feeder (a jam: spoiled)
             self._after_refusal(printer, printer_url, job_id)
             raise
-        with self.store.write() as conn:
-            job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
-            if job is None or job["job_id"] != job_id:  # settled by someone else meanwhile
-                return {**public(self._row(conn, receipt), self.today()), "resumed": True}
-            self._record_printed(conn, job, result.counter, confirmed="printer")
-            return {**public(self._row(conn, receipt), self.today()), "resumed": False}
+
+        @rerun_on_conflict
+        def recorded():
+            with self.store.write() as conn:
+                job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+                if job is None or job["job_id"] != job_id:  # settled by someone else meanwhile
+                    return {**public(self._row(conn, receipt), self.today()), "resumed": True}
+                self._record_printed(conn, job, result.counter, confirmed="printer")
+                return {**public(self._row(conn, receipt), self.today()), "resumed": False}
+        return recorded()
 
     def _check_printable(self, conn, row, reprint_reason: str | None, by: Account) -> Account:
         actor = check_actor(conn, by, *(APPROVERS if reprint_reason is not None else COUNTER_ROLES))
@@ -425,52 +454,56 @@ class TempCards:
         if pending is None:
             return None
         now = printer.witness()  # a DeviceError here leaves the job to settle later
-        with self.store.write() as conn:
-            job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
-            if job is None or job["job_id"] != pending["job_id"]:
-                return None
-            receipt = job["job_id"].split("/")[0]
-            before = self._before(job)
-            outcome = what_came_out(before, now, job["panels"])
-            if outcome == PRINTED:
-                self._record_printed(conn, job, now.cards, confirmed="counter")
-                return {"job": job["job_id"], "printed": True}
-            if outcome == SPOILED:
-                self._record_spoiled(conn, job, before, now)
-                return {"job": job["job_id"], "printed": False, "spoiled": True}
-            if outcome in (NOTHING, INSIDE):
-                # A card is counted when it leaves the feeder and is out when Rlr;p says none is
-                # inside: until the job's time is up it may still be on its way.
-                wait_ms = job["started_at"] + int(printer.print_timeout * 1000) - self.clock.now_ms()
-                if wait_ms > 0:
-                    raise CabinError("{job} may still be printing (sent {seconds} s ago): wait {wait} s until the"
-                                     " printer stops, then print again", job=job["job_id"],
-                                     seconds=self._ago(job["started_at"]), wait=math.ceil(wait_ms / 1000))
-            if outcome == INSIDE:
-                raise CabinError("a card of {job} is stuck inside the card printer {printer}: open its cover, take the"
-                                 " card out (a card with nothing printed on it is spoiled: shred it), close the cover"
-                                 " and print again: the printer's counters then tell what came out",
-                                 job=job["job_id"], printer=printer_url)
-            if outcome == NOTHING:
-                conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
-                audit.record(conn, job["clerk"], "tempcard.not_printed", receipt,
-                             {"job": job["job_id"], "cards_inserted": now.cards, "panels_printed": now.panels,
-                              "serial": now.serial}, at=self.clock.now_ms())
-                return {"job": job["job_id"], "printed": False}
-            # The printer cannot account for the card: recorded (committed) before it is refused.
-            audit.record(conn, by.name, "tempcard.print_held", receipt,
-                         {"job": job["job_id"], "printer": printer_url, "why": outcome,
-                          "cards_before": before.cards, "cards_now": now.cards, "panels_before": before.panels,
-                          "panels_now": now.panels, "position_now": now.position,
-                          "serial_before": before.serial, "serial_now": now.serial}, at=self.clock.now_ms())
-        raise CabinError(
-            "whether {receipt}'s card came out cannot be told from the card printer {printer}: {why}. When {job}"
-            " was sent: {before}; now: {now}. Nothing more is printed on it until a supervisor has looked in its"
-            " output tray: is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed"
-            " --reason ...",
-            receipt=receipt, printer=printer_url, why=self._why_in_doubt(outcome, before, now), job=job["job_id"],
-            before=self._counters(before, Said("not recorded (the job was sent before serial numbers were)")),
-            now=self._counters(now, Said("unreadable")))
+
+        @rerun_on_conflict
+        def settled():
+            with self.store.write() as conn:
+                job = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+                if job is None or job["job_id"] != pending["job_id"]:
+                    return None
+                receipt = job["job_id"].split("/")[0]
+                before = self._before(job)
+                outcome = what_came_out(before, now, job["panels"])
+                if outcome == PRINTED:
+                    self._record_printed(conn, job, now.cards, confirmed="counter")
+                    return {"job": job["job_id"], "printed": True}
+                if outcome == SPOILED:
+                    self._record_spoiled(conn, job, before, now)
+                    return {"job": job["job_id"], "printed": False, "spoiled": True}
+                if outcome in (NOTHING, INSIDE):
+                    # A card is counted when it leaves the feeder and is out when Rlr;p says none is
+                    # inside: until the job's time is up it may still be on its way.
+                    wait_ms = job["started_at"] + int(printer.print_timeout * 1000) - self.clock.now_ms()
+                    if wait_ms > 0:
+                        raise CabinError("{job} may still be printing (sent {seconds} s ago): wait {wait} s until the"
+                                         " printer stops, then print again", job=job["job_id"],
+                                         seconds=self._ago(job["started_at"]), wait=math.ceil(wait_ms / 1000))
+                if outcome == INSIDE:
+                    raise CabinError("a card of {job} is stuck inside the card printer {printer}: open its cover, take"
+                                     " the card out (a card with nothing printed on it is spoiled: shred it), close the"
+                                     " cover and print again: the printer's counters then tell what came out",
+                                     job=job["job_id"], printer=printer_url)
+                if outcome == NOTHING:
+                    conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
+                    audit.record(conn, job["clerk"], "tempcard.not_printed", receipt,
+                                 {"job": job["job_id"], "cards_inserted": now.cards, "panels_printed": now.panels,
+                                  "serial": now.serial}, at=self.clock.now_ms())
+                    return {"job": job["job_id"], "printed": False}
+                # The printer cannot account for the card: recorded (committed) before it is refused.
+                audit.record(conn, by.name, "tempcard.print_held", receipt,
+                             {"job": job["job_id"], "printer": printer_url, "why": outcome,
+                              "cards_before": before.cards, "cards_now": now.cards, "panels_before": before.panels,
+                              "panels_now": now.panels, "position_now": now.position,
+                              "serial_before": before.serial, "serial_now": now.serial}, at=self.clock.now_ms())
+            raise CabinError(
+                "whether {receipt}'s card came out cannot be told from the card printer {printer}: {why}. When {job}"
+                " was sent: {before}; now: {now}. Nothing more is printed on it until a supervisor has looked in its"
+                " output tray: is {receipt}'s card there? Then: cabin tempcard settle {receipt} --printed|--not-printed"
+                " --reason ...",
+                receipt=receipt, printer=printer_url, why=self._why_in_doubt(outcome, before, now), job=job["job_id"],
+                before=self._counters(before, Said("not recorded (the job was sent before serial numbers were)")),
+                now=self._counters(now, Said("unreadable")))
+        return settled()
 
     @staticmethod
     def _before(job) -> Witness:
@@ -498,16 +531,20 @@ class TempCards:
         outcome = what_came_out(before, now, job["panels"])
         if outcome == INSIDE and now.panels == before.panels:
             outcome = SPOILED  # stopped with the card inside, nothing printed on it
-        with self.store.write() as conn:
-            again = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
-            if again is None or again["job_id"] != job_id:
-                return
-            if outcome == NOTHING:
-                conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
-                audit.record(conn, job["clerk"], "tempcard.not_printed", job_id.split("/")[0],
-                             {"job": job_id, "why": "refused by the printer"}, at=self.clock.now_ms())
-            elif outcome == SPOILED:
-                self._record_spoiled(conn, job, before, now)
+
+        @rerun_on_conflict
+        def settled():
+            with self.store.write() as conn:
+                again = conn.execute("SELECT * FROM card_jobs WHERE printer = ?", (printer_url,)).fetchone()
+                if again is None or again["job_id"] != job_id:
+                    return
+                if outcome == NOTHING:
+                    conn.execute("DELETE FROM card_jobs WHERE printer = ?", (printer_url,))
+                    audit.record(conn, job["clerk"], "tempcard.not_printed", job_id.split("/")[0],
+                                 {"job": job_id, "why": "refused by the printer"}, at=self.clock.now_ms())
+                elif outcome == SPOILED:
+                    self._record_spoiled(conn, job, before, now)
+        return settled()
 
     def _record_spoiled(self, conn, job, before: Witness, now: Witness) -> None:
         """One card left the feeder for `job` and nothing was printed on it: counted once on the
@@ -542,6 +579,7 @@ class TempCards:
         """Whole seconds since `ms`, as a number the sentence puts its unit after."""
         return f"{max(0, self.clock.now_ms() - ms) / 1000:.0f}"
 
+    @rerun_on_conflict
     def settle_by_hand(self, receipt: str, *, printed: bool, by: Account, reason: str) -> dict:
         """A supervisor's record of what came out of a job the printer cannot tell about (a dead
         printer, other cards printed on it meanwhile, a swapped or reset one): looked at in the
@@ -594,6 +632,7 @@ class TempCards:
                 valid_from=valid_from, valid_to=valid_to, authority=self.policy.authority, photo=photo.copy())
 
     # -- void, show -----------------------------------------------------------------------------
+    @rerun_on_conflict
     def void(self, receipt: str, *, by: Account, reason: str) -> dict:
         reason = clean_reason(reason, Said("reason for voiding the card"))
         with self.store.write() as conn:
@@ -621,9 +660,9 @@ class TempCards:
 
     def list(self, state: str | None = None) -> list[dict]:
         today = self.today()
+        where, params = ("WHERE state = ?", [state]) if state is not None else ("", [])
         with self.store.read() as conn:
-            rows = conn.execute("SELECT * FROM temp_cards WHERE ? IS NULL OR state = ? ORDER BY id",
-                                (state, state)).fetchall()
+            rows = conn.execute(f"SELECT * FROM temp_cards {where} ORDER BY id", params).fetchall()
         return [public(r, today) for r in rows]
 
     @staticmethod

@@ -87,6 +87,7 @@ def test_the_opener_brings_a_store_made_without_the_set_up_to_date(tmp_path, mcl
 
 
 # -- adding ---------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_the_first_account_must_be_an_admin_and_needs_no_authentication(accts, kiosk_store):
     assert "first account must be an admin" in refused(accts.add, "li", "clerk", PW)
     root = accts.add("root", "admin", PW)
@@ -96,6 +97,7 @@ def test_the_first_account_must_be_an_admin_and_needs_no_authentication(accts, k
     assert entries(kiosk_store)[0]["detail"] == {"role": "admin", "first_account": True}
 
 
+@pytest.mark.usefixtures("any_db")
 def test_later_accounts_need_an_authenticated_admin(accts, admin, kiosk_store):
     clerk = accts.add("li", "clerk", PW, by=admin)
     sup = accts.add("wang", "supervisor", PW, by=admin)
@@ -109,6 +111,7 @@ def test_later_accounts_need_an_authenticated_admin(accts, admin, kiosk_store):
     assert not any(a == "account.add" and s == "zhao" for _, a, s in actions(kiosk_store))
 
 
+@pytest.mark.usefixtures("any_db")
 def test_names_roles_and_passwords_are_checked(accts, admin):
     assert "already an account" in refused(accts.add, "ROOT", "clerk", PW, by=admin)  # one account, any case
     assert "unknown role" in refused(accts.add, "li", "boss", PW, by=admin)
@@ -122,6 +125,7 @@ def test_names_roles_and_passwords_are_checked(accts, admin):
     assert accts.authenticate(name, PW).name == name
 
 
+@pytest.mark.usefixtures("any_db")
 def test_an_actor_disabled_since_signing_in_cannot_act(accts, admin):
     other = accts.add("boss", "admin", PW, by=admin)
     boss = accts.authenticate(other.name, PW)
@@ -130,6 +134,7 @@ def test_an_actor_disabled_since_signing_in_cannot_act(accts, admin):
 
 
 # -- signing in -----------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_wrong_name_and_wrong_password_are_refused_in_the_same_words(accts, admin, kiosk_store):
     assert SIGN_IN_REFUSED == "wrong name or password, or the account cannot sign in now"
     assert refused(accts.authenticate, "root", "not it!!") == SIGN_IN_REFUSED
@@ -139,6 +144,7 @@ def test_wrong_name_and_wrong_password_are_refused_in_the_same_words(accts, admi
     assert [a for _, a, _ in actions(kiosk_store)][-4:] == ["login.failed", "login.failed", "login.failed", "login"]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_lockout_after_five_failures_for_fifteen_minutes(accts, admin, mclock, kiosk_store):
     accts.add("li", "clerk", PW, by=admin)
     for _ in range(LOCKOUT_FAILURES - 1):
@@ -158,6 +164,7 @@ def test_lockout_after_five_failures_for_fifteen_minutes(accts, admin, mclock, k
     assert li.failed_attempts == 0 and li.locked_until is None
 
 
+@pytest.mark.usefixtures("any_db")
 def test_every_failed_sign_in_is_the_same_refusal_and_the_audit_log_has_the_cause(accts, admin, mclock, kiosk_store):
     """An unknown name, a wrong password, a locked and a disabled account: one exception type,
     one sentence; only the audit log tells them apart."""
@@ -176,6 +183,7 @@ def test_every_failed_sign_in_is_the_same_refusal_and_the_audit_log_has_the_caus
     assert causes == [("nobody", "unknown name"), ("root", "wrong password"), ("locked", "locked"), ("gone", "disabled")]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_failures_must_be_consecutive(accts, admin):
     accts.add("li", "clerk", PW, by=admin)
     for _ in range(LOCKOUT_FAILURES - 1):
@@ -186,6 +194,7 @@ def test_failures_must_be_consecutive(accts, admin):
     assert accts.authenticate("li", PW).failed_attempts == 0
 
 
+@pytest.mark.usefixtures("any_db")
 def test_an_admin_reset_clears_a_lockout(accts, admin, kiosk_store):
     accts.add("li", "clerk", PW, by=admin)
     for _ in range(LOCKOUT_FAILURES):
@@ -196,6 +205,7 @@ def test_an_admin_reset_clears_a_lockout(accts, admin, kiosk_store):
     assert ("root", "account.passwd", "li") in actions(kiosk_store)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_disabled_account_is_refused(accts, admin, kiosk_store):
     accts.add("li", "clerk", PW, by=admin)
     account, changed = accts.disable("li", by=admin)
@@ -207,6 +217,7 @@ def test_a_disabled_account_is_refused(accts, admin, kiosk_store):
     assert [e for e in actions(kiosk_store) if e[1] == "account.disable"] == [("root", "account.disable", "li")]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_the_last_enabled_admin_cannot_be_disabled(accts, admin):
     assert "last enabled admin" in refused(accts.disable, "root", by=admin)
     accts.add("boss", "admin", PW, by=admin)
@@ -216,6 +227,7 @@ def test_the_last_enabled_admin_cannot_be_disabled(accts, admin):
 
 
 # -- passwords ------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_own_password_needs_the_old_one(accts, admin, kiosk_store):
     accts.add("li", "clerk", PW, by=admin)
     assert refused(accts.passwd, "li", "brand new pw", old_password="guess1234") == SIGN_IN_REFUSED

@@ -1,8 +1,8 @@
 """Account names (kiosk/business/accounts.py) are found and listed alike on SQLite and PostgreSQL:
 ASCII letters folded, every other character kept, whatever the PostgreSQL database's locale.
 
-Accounts are written here with plain SQL: adding one through Accounts also writes the audit log,
-whose hash chain still reads SQLite's sqlite_sequence (not yet portable)."""
+The accounts are stored with plain SQL, none of the service's checks or audit entries between
+them: what is tested is how the stored names are found and listed."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ def desk(kiosk_store, config, clock, staff):
     return Applications(kiosk_store, config, clock), staff[0], clock, kiosk_store
 
 
+@pytest.mark.usefixtures("any_db")
 def test_accept_applies_the_rules(desk):
     apps, clerk, _, _ = desk
     local = apps.accept(LOCAL, "replacement", by=clerk)
@@ -34,6 +35,7 @@ def test_accept_applies_the_rules(desk):
     assert (cross["fee_yuan"], cross["validity"], cross["due_on"], cross["cross_region"]) == (20, "长期", "2027-01-22", True)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_one_open_application_per_person(desk):
     apps, clerk, _, store = desk
     apps.accept(LOCAL, "renewal", by=clerk)
@@ -43,6 +45,7 @@ def test_one_open_application_per_person(desk):
         assert conn.execute("SELECT COUNT(*) FROM applications").fetchone()[0] == 1
 
 
+@pytest.mark.usefixtures("any_db")
 def test_the_flows_and_the_overdue_list(desk):
     apps, clerk, clock, store = desk
     cross = apps.accept(CROSS, "renewal", by=clerk)["receipt"]
@@ -67,6 +70,7 @@ def test_the_flows_and_the_overdue_list(desk):
                        "application.collected", "application.refused", "application.accept"]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_bad_input(desk):
     apps, clerk, _, _ = desk
     for number, kind, why in [(LOCAL, "upgrade", "unknown kind"), ("350206198503120018", "first", "not valid")]:
@@ -76,6 +80,7 @@ def test_bad_input(desk):
         apps.advance("SL-1", "approved", by=clerk)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_refusal_reason_with_an_id_or_phone_number_is_refused(desk):
     apps, clerk, _, store = desk
     receipt = apps.accept(CROSS, "renewal", by=clerk, source="manual", reason="reader broken")["receipt"]

@@ -45,6 +45,7 @@ def test_checklists_and_fees(config):
             fee_for(config, service, option, fine)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_record_completes_the_errand_with_a_receipt(setup):
     station, intake, clerk, _ = setup
     station.set_window(3, "open")
@@ -71,6 +72,7 @@ def test_record_completes_the_errand_with_a_receipt(setup):
     ({"source": "manual", "reason": "reader broken, +86 138 1234 5678"}, r"holds a phone number \(138\*{4}5678\)"),
     ({"fee_option": "nope"}, "needs a fee option"),
 ])
+@pytest.mark.usefixtures("any_db")
 def test_refusals_change_nothing(setup, kwargs, why):
     station, intake, clerk, _ = setup
     station.set_window(3, "open")
@@ -83,6 +85,7 @@ def test_refusals_change_nothing(setup, kwargs, why):
     assert dump(station.store) == before
 
 
+@pytest.mark.usefixtures("any_db")
 def test_id_errands_and_admins_are_refused(setup):
     station, intake, clerk, admin = setup
     station.set_window(2, "open")

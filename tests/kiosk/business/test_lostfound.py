@@ -5,6 +5,7 @@ refusals that change nothing; and `cabin loss` / `cabin found` through the CLI's
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from datetime import datetime
 
@@ -13,6 +14,8 @@ import pytest
 from cabin.kiosk.business import audit
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.lostfound import LostFound
+from cabin.kiosk.identity import check_character
+from cabin.kiosk.station import open_store
 from cabin.queue.clock import ManualClock
 from cabin.queue.errors import CabinError
 
@@ -71,6 +74,7 @@ def finder(**kw):
 
 
 # -- loss reports -------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_loss_report_receipts_are_numbered_per_day(lf, clerk, kiosk_store, mclock, config):
     r1 = lf.report_loss(A, by=clerk)
     r2 = lf.report_loss(B, by=clerk, source="manual", reason="reader broken")
@@ -84,6 +88,7 @@ def test_loss_report_receipts_are_numbered_per_day(lf, clerk, kiosk_store, mcloc
                                   ("li", "loss.cancel", "GS-20261128-0001"), ("li", "loss.report", "GS-20261129-0001")]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_loss_report_is_in_person_only_and_one_open_per_number(lf, clerk, kiosk_store):
     assert "in person only" in refused(kiosk_store, lf.report_loss, A, applicant=B, by=clerk)
     assert "not valid" in refused(kiosk_store, lf.report_loss, "350206199001011238", by=clerk)
@@ -95,6 +100,7 @@ def test_loss_report_is_in_person_only_and_one_open_per_number(lf, clerk, kiosk_
     assert lf.report_loss(A, by=clerk).state == "reported"  # a new one after the cancellation
 
 
+@pytest.mark.usefixtures("any_db")
 def test_cancel_needs_the_card_and_a_reported_state(lf, clerk, kiosk_store):
     r = lf.report_loss(A, by=clerk)
     assert "not the one reported" in refused(kiosk_store, lf.cancel_loss, r.receipt, number=B, by=clerk)
@@ -105,6 +111,7 @@ def test_cancel_needs_the_card_and_a_reported_state(lf, clerk, kiosk_store):
     assert "cancelled, not reported" in refused(kiosk_store, lf.cancel_loss, r.receipt, number=A, by=clerk)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_only_clerks_and_supervisors_and_enabled_accounts_act(lf, clerk, kiosk_store, mclock):
     accts = Accounts(kiosk_store, mclock)
     root = accts.authenticate("root", PW)
@@ -114,6 +121,7 @@ def test_only_clerks_and_supervisors_and_enabled_accounts_act(lf, clerk, kiosk_s
 
 
 # -- found cards --------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_found_card_held_with_notification_then_handed_over(lf, clerk, kiosk_store):
     card = lf.register_found(A, by=clerk, **finder())
     assert card.state == "held" and card.loss is None and A_MASKED in card.notification
@@ -128,6 +136,7 @@ def test_found_card_held_with_notification_then_handed_over(lf, clerk, kiosk_sto
     assert [a for _, a, _ in lf_actions(kiosk_store)] == ["found.register", "found.notify", "found.handover"]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_the_owner_told_is_recorded_once_and_only_for_a_held_card(lf, clerk, kiosk_store, mclock):
     held = lf.register_found(A, by=clerk, **finder())
     destroyed = lf.register_found(B, by=clerk, replaced=True, **finder())
@@ -148,6 +157,7 @@ def test_the_owner_told_is_recorded_once_and_only_for_a_held_card(lf, clerk, kio
                                                                    how="phone")
 
 
+@pytest.mark.usefixtures("any_db")
 def test_found_card_destroyed_when_the_owner_replaced_it(lf, clerk, kiosk_store):
     flagged = lf.register_found(A, by=clerk, replaced=True, **finder())
     assert flagged.state == "destroyed" and "clerk" in flagged.destroyed_reason
@@ -163,6 +173,7 @@ def test_found_card_destroyed_when_the_owner_replaced_it(lf, clerk, kiosk_store)
         "found.register", "found.destroy", "loss.report", "loss.replaced", "found.register", "found.destroy"]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_found_card_input_is_checked(lf, clerk, kiosk_store):
     assert "not valid" in refused(kiosk_store, lf.register_found, "350206199001011238", by=clerk, **finder())
     assert "phone" in refused(kiosk_store, lf.register_found, A, by=clerk, **finder(phone="call me"))
@@ -175,6 +186,7 @@ def test_found_card_input_is_checked(lf, clerk, kiosk_store):
 
 
 # -- the meeting --------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_loss_report_first_then_found_card(lf, clerk):
     r = lf.report_loss(A, by=clerk)
     assert r.found == ()
@@ -186,6 +198,7 @@ def test_loss_report_first_then_found_card(lf, clerk):
     assert lf.list_found("held")[0].loss.receipt == r.receipt
 
 
+@pytest.mark.usefixtures("any_db")
 def test_found_card_first_then_loss_report(lf, clerk, kiosk_store):
     card = lf.register_found(A, by=clerk, **finder())
     lf.register_found(B, by=clerk, **finder())  # another number does not meet it
@@ -199,6 +212,7 @@ def test_found_card_first_then_loss_report(lf, clerk, kiosk_store):
 
 
 # -- masking ------------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_every_output_is_masked(lf, clerk, kiosk_store):
     r = lf.report_loss(A, by=clerk)
     card = lf.register_found(A, by=clerk, **finder())
@@ -216,6 +230,7 @@ def test_every_output_is_masked(lf, clerk, kiosk_store):
     assert A_MASKED in outputs[2] and "张*" in outputs[2] and "138****5678" in outputs[2]
 
 
+@pytest.mark.usefixtures("any_db")
 def test_audit_chain_stays_intact(lf, clerk, kiosk_store):
     r = lf.report_loss(A, by=clerk)
     lf.register_found(A, by=clerk, **finder())
@@ -224,6 +239,7 @@ def test_audit_chain_stays_intact(lf, clerk, kiosk_store):
         assert audit.verify(conn) == (True, None, None)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_reason_with_an_id_or_phone_number_is_refused_and_nothing_is_written(lf, clerk, kiosk_store):
     """A reason stays whole in its record and for ever in the audit log: no ID number, no phone."""
     report = lf.report_loss(B, by=clerk)
@@ -240,6 +256,7 @@ def test_a_reason_with_an_id_or_phone_number_is_refused_and_nothing_is_written(l
     assert "holds an ID number" in refused(kiosk_store, lf.report_loss, A, by=clerk, reason=f"for {B}")
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_reason_naming_a_ticket_or_a_receipt_is_kept(lf, clerk):
     reason = "reader broken at A001; see GS-20261128-0001 and LS-20261202-0001"
     report = lf.report_loss(A, by=clerk, source="manual", reason=reason)
@@ -309,6 +326,7 @@ def test_cli_loss_and_found(cabin):
         assert A not in text and B not in text and "张三丰" not in text and "13812345678" not in text, text
 
 
+@pytest.mark.usefixtures("any_db")
 def test_the_owner_collecting_the_card_cancels_the_loss_report(kiosk_store, config, clock, staff):
     clerk, _ = staff
     lf = LostFound(kiosk_store, config, clock)
@@ -320,6 +338,7 @@ def test_the_owner_collecting_the_card_cancels_the_loss_report(kiosk_store, conf
     assert (report.state, report.close_reason) == ("cancelled", f"the card came back as found card {found.id}")
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_replacement_application_marks_the_loss_report_replaced(kiosk_store, config, clock, staff):
     from cabin.kiosk.business.applications import Applications
 
@@ -359,3 +378,49 @@ def test_cli_a_reason_with_an_id_number_is_refused_and_never_stored(cabin):
     assert r.returncode == 0, r
     shown = cabin("loss", "show", json.loads(r.stdout)["receipt"], "--json").stdout
     assert json.loads(shown)["source_reason"] == "reader broken at A001, see LS-20261202-0001"
+
+
+# -- windows reporting at once --------------------------------------------------------------------
+
+REPORTERS, REPORTS = 3, 8
+
+
+def numbers_of(window: int) -> list[str]:
+    """REPORTS valid ID numbers of Huli, born on distinct days, for one window's citizens."""
+    first17 = [f"35020619900{window}{day:02d}12{3 + window}" for day in range(1, REPORTS + 1)]
+    return [n + check_character(n) for n in first17]
+
+
+def reporting_window(db: str, config, clerk, window: int, ready, go, results) -> None:
+    """One window's process: its own store, its citizens' loss reports one after the other."""
+    clock = ManualClock(config.station.tz, datetime(2026, 11, 28, 9, 0, tzinfo=config.station.tz))
+    with open_store(db) as store:
+        lf = LostFound(store, config, clock)
+        ready.wait()
+        go.wait()
+        results.put([lf.report_loss(number, by=clerk).receipt for number in numbers_of(window)])
+
+
+@pytest.mark.usefixtures("any_db")
+def test_windows_reporting_at_once_take_distinct_receipts(kiosk_store, clerk, config):
+    """Three windows (processes) report losses flat out at once: every report is there once, the
+    day's receipts run 0001..N without a repeat or a gap, and the audit chain is one chain (on
+    PostgreSQL the conflicting reports ran again, as the service does by itself)."""
+    context = multiprocessing.get_context("forkserver")  # fresh processes: no SQLite state of this one
+    ready, go, results = context.Barrier(REPORTERS + 1), context.Event(), context.Queue()
+    processes = [context.Process(target=reporting_window, args=(kiosk_store.where, config, clerk, w, ready, go, results))
+                 for w in range(1, REPORTERS + 1)]
+    for process in processes:
+        process.start()
+    ready.wait(timeout=60)  # every window's store open: they start together
+    go.set()
+    receipts = [r for _ in processes for r in results.get(timeout=120)]
+    for process in processes:
+        process.join(timeout=30)
+        assert process.exitcode == 0
+    total = REPORTERS * REPORTS
+    assert sorted(receipts) == [f"GS-20261128-{n:04d}" for n in range(1, total + 1)]
+    with kiosk_store.read() as conn:
+        assert conn.execute("SELECT count(*) FROM loss_reports").fetchone()[0] == total
+        assert audit.verify(conn) == (True, None, None)
+    assert [a for _, a, _ in lf_actions(kiosk_store)].count("loss.report") == total

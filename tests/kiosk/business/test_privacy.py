@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
@@ -62,6 +62,7 @@ def records(kiosk_store, config, clock, staff):
             "collected": collected, "pending": pending, "intake": intake, "voided": voided}
 
 
+@pytest.mark.usefixtures("any_db")
 def test_reveal_shows_everything_and_writes_the_audit_entry(records, kiosk_store, staff):
     clerk, admin = staff
     r = reveal(kiosk_store, "loss", records["open_loss"], by=clerk, reason="citizen disputes the receipt", now_ms=1)
@@ -91,6 +92,7 @@ def test_reveal_shows_everything_and_writes_the_audit_entry(records, kiosk_store
         reveal(kiosk_store, "loss", "ls-0", by=clerk, reason="x", now_ms=7)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_purge_removes_closed_personal_fields_and_keeps_the_rest(records, kiosk_store, config, clock):
     def dump():
         with kiosk_store.read() as conn:
@@ -129,15 +131,25 @@ def test_purge_removes_closed_personal_fields_and_keeps_the_rest(records, kiosk_
                reason="x", now_ms=later)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_printed_temporary_card_is_kept_until_it_expires(kiosk_store, config, clock, staff):
     clerk, _ = staff
     with kiosk_store.write() as conn:  # a card printed on 2026-11-23, valid to 2027-02-23
         conn.execute("INSERT INTO temp_cards (receipt, state, id_number, name, sex, nation_code, birth, address,"
                      " photo, basis, basis_ref, cross_region, fee_yuan, source, photo_source, requested_by,"
                      " requested_at, valid_from, valid_to, cards_printed, updated_at) VALUES ('LS-20261123-0009',"
-                     " 'printed', ?, '陈小明', '1', '01', '1985-03-12', 'x', x'00', 'household_register', 'HR',"
-                     " 0, 10, 'reader', 'reader', 'li', 0, '2026-11-23', '2027-02-23', 1, ?)", (A, clock.now_ms()))
+                     " 'printed', ?, '陈小明', '1', '01', '1985-03-12', 'x', ?, 'household_register', 'HR',"
+                     " 0, 10, 'reader', 'reader', 'li', 0, '2026-11-23', '2027-02-23', 1, ?)", (A, b"\x00", clock.now_ms()))
+        # and one valid to 2027-01-10: it closes at 2027-01-11 00:00 UTC, the day after, to the ms
+        conn.execute("INSERT INTO temp_cards (receipt, state, id_number, name, sex, nation_code, birth, address,"
+                     " photo, basis, basis_ref, cross_region, fee_yuan, source, photo_source, requested_by,"
+                     " requested_at, valid_from, valid_to, cards_printed, updated_at) VALUES ('LS-20261123-0010',"
+                     " 'printed', ?, '王秀英', '2', '01', '1958-07-26', 'x', ?, 'household_register', 'HR',"
+                     " 0, 10, 'reader', 'reader', 'li', 0, '2026-11-23', '2027-01-10', 1, ?)", (B, b"\x00", clock.now_ms()))
     day = 86_400_000
+    closed = int(datetime(2027, 1, 11, tzinfo=timezone.utc).timestamp() * 1000)
+    assert purge(kiosk_store, 1, closed + day, "2027-01-12")["purged"]["temp_cards"] == 0      # closed a day ago, not more
+    assert purge(kiosk_store, 1, closed + day + 1, "2027-01-12")["purged"]["temp_cards"] == 1
     jan = datetime(2027, 1, 30, tzinfo=clock.tz).timestamp() * 1000
     assert purge(kiosk_store, 1, int(jan), "2027-01-30")["purged"]["temp_cards"] == 0       # in use
     mar = int(datetime(2027, 3, 1, tzinfo=clock.tz).timestamp() * 1000)

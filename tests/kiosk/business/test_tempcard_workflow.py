@@ -1,6 +1,6 @@
 """The temporary card end to end, as a clerk runs it: the real `cabin` CLI (its main in this process,
 a process of its own where it is killed mid-job), the simulated reader and card printer on real
-pseudo-terminals, one real SQLite file.
+pseudo-terminals, one real SQLite file, then a real PostgreSQL database (each test body on both).
 
 read the card -> main-card application -> temporary-card request -> a supervisor's approval ->
 print -> the card the simulator printed is, dot for dot, the face of the citizen's data (taken
@@ -44,9 +44,10 @@ CHEN, WANG = SAMPLES[0], SAMPLES[1]   # 陈𠮷 (a name beyond the BMP), 王秀�
 
 
 @pytest.fixture
-def station(tmp_path):
+def station(tmp_path, any_db):
     """A station whose window 2 has the simulated reader and card printer; accounts li (clerk),
-    wang (supervisor). Yields run(args, stdin) and the simulators."""
+    wang (supervisor); its database a SQLite file, then a PostgreSQL database (any_db). Yields
+    run(args, stdin) and the simulators."""
     reader, printer = SimulatedReader(), SimulatedCardPrinter(out_dir=tmp_path / "cards", print_seconds=0.2)
     with PtyHost(reader) as rh, PtyHost(printer) as ph:
         text = default_config_path().read_text(encoding="utf-8")
@@ -58,7 +59,7 @@ def station(tmp_path):
         config.write_text(text, encoding="utf-8")
         assert load_config(config).windows[2].card_printer.url == ph.path
         env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
-        env.update(CABIN_DB=str(tmp_path / "cabin.sqlite"), CABIN_CONFIG=str(config),
+        env.update(CABIN_DB=any_db, CABIN_CONFIG=str(config),
                    XDG_DATA_HOME=str(tmp_path / "xdg"))
 
         def run(*args: str, stdin: str = f"{PW}\n", ok: bool = True) -> Run:  # in this process
@@ -77,12 +78,12 @@ def station(tmp_path):
         from cabin.kiosk.business.accounts import Accounts
         from cabin.kiosk.station import open_store
 
-        with open_store(tmp_path / "cabin.sqlite") as store:  # (the CLI's own tests add users)
+        with open_store(any_db) as store:  # (the CLI's own tests add users)
             accounts = Accounts(store)
             root = accounts.add("root", "admin", PW)
             accounts.add("li", "clerk", PW, by=root)
             accounts.add("wang", "supervisor", PW, by=root)
-        run.start, run.reader, run.printer, run.db = start, reader, printer, tmp_path / "cabin.sqlite"
+        run.start, run.reader, run.printer, run.db, run.config = start, reader, printer, any_db, config
         run.printer_url, run.host = ph.path, ph
         yield run
 
@@ -149,7 +150,7 @@ def prepared(run, sample: dict) -> str:
     from cabin.kiosk.station import open_store
     from cabin.kiosk.business.tempcards import Person, TempCards
 
-    config = load(run.db.parent / "station.toml")
+    config = load(run.config)
     with open_store(run.db) as store:
         accounts = Accounts(store)
         li, wang = accounts.authenticate("li", PW), accounts.authenticate("wang", PW)

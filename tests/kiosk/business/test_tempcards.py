@@ -24,6 +24,7 @@ from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.applications import Applications
 from cabin.kiosk.business.audit import verify
 from cabin.kiosk.identity import check_character
+from cabin.kiosk.paths import data_dir
 from cabin.kiosk.business.reveal import reveal
 from cabin.kiosk.business.tempcards import Person, TempCards
 from cabin.queue.errors import CabinError
@@ -224,6 +225,7 @@ def test_approval_is_a_second_person_and_a_supervisor(desk, clock, kiosk_store):
 
 
 # -- printing -------------------------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
 def test_print_records_the_card_only_once_the_printer_confirms(desk, printer_rig):
     cards, _, clerk, supervisor, store = desk
     sim, printer, url = printer_rig
@@ -276,6 +278,7 @@ MID_JOB = ["cover_open@Sr", "feeder_empty@Pmi", "ribbon_out@Se", "hopper_full@Se
 LEFT_THE_FEEDER = {"jam_mid_job@Se", "power_cycle@Se", "power_cycle_eject@Se"}   # spoiled: counted once
 
 
+@pytest.mark.usefixtures("any_db")
 @pytest.mark.parametrize("fault", MID_JOB)
 def test_each_fault_mid_job_ends_in_exactly_one_card(desk, printer_rig, fault, clock):
     cards, _, clerk, _, store = desk
@@ -309,6 +312,7 @@ def test_each_fault_mid_job_ends_in_exactly_one_card(desk, printer_rig, fault, c
     assert (sim.counter, sim.panels) == (1 + spoiled, 1)       # Rco;c counted the spoiled card once
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_restart_after_a_lost_answer_does_not_print_again(desk, config, clock, kiosk_store):
     cards, _, clerk, _, store = desk
     receipt = approved(desk)
@@ -327,6 +331,7 @@ def test_a_restart_after_a_lost_answer_does_not_print_again(desk, config, clock,
     assert '"confirmed_by":"counter"' in detail
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_job_left_on_one_printer_blocks_printing_that_card_on_another(desk, printer_rig):
     cards, _, clerk, _, _ = desk
     sim, printer, url = printer_rig
@@ -343,6 +348,7 @@ def test_a_job_left_on_one_printer_blocks_printing_that_card_on_another(desk, pr
     assert other.printed == []
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_job_that_printed_nothing_is_settled_and_printed_again(desk, printer_rig, clock):
     cards, _, clerk, _, store = desk
     sim, printer, url = printer_rig
@@ -381,6 +387,7 @@ class SlowPrinter(SimulatedCardPrinter):
         return answer, delay
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_card_still_inside_the_printer_is_not_printed_again(desk, clock):
     """The answer to Se is lost and the retry comes at once, while the card is still inside."""
     cards, _, clerk, _, store = desk
@@ -402,6 +409,7 @@ def test_a_card_still_inside_the_printer_is_not_printed_again(desk, clock):
     assert r["resumed"] and r["cards_printed"] == 1 and len(sim.printed) == 1
 
 
+@pytest.mark.usefixtures("any_db")
 @pytest.mark.parametrize("fault", ["silence@Se", "silence@Dbc", "jam_mid_job@Se"])
 def test_a_reprint_after_a_fault_ends_in_exactly_one_more_card(desk, printer_rig, clock, fault):
     cards, _, clerk, supervisor, store = desk
@@ -419,6 +427,7 @@ def test_a_reprint_after_a_fault_ends_in_exactly_one_more_card(desk, printer_rig
     assert r["resumed"] is (fault == "silence@Se")
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_card_printed_meanwhile_elsewhere_is_not_printed_again(desk, printer_rig):
     """Two clerks press print on one card at two printers: the second claim finds it printed."""
     cards, _, clerk, _, store = desk
@@ -439,6 +448,7 @@ def test_a_card_printed_meanwhile_elsewhere_is_not_printed_again(desk, printer_r
     assert len(sim.printed) == 1 and other.printed == []
 
 
+@pytest.mark.usefixtures("any_db")
 def test_other_cards_printed_meanwhile_leave_it_to_a_supervisor(desk, printer_rig, clock):
     cards, _, clerk, supervisor, store = desk
     sim, printer, url = printer_rig
@@ -502,6 +512,7 @@ IN_DOUBT = [  # the first printer's lost answer, the printer answering afterward
 ]
 
 
+@pytest.mark.usefixtures("any_db")
 @pytest.mark.parametrize("tray", ["card there", "tray empty"])
 @pytest.mark.parametrize("fault, then, why", IN_DOUBT)
 def test_a_swapped_or_reset_printer_waits_for_a_supervisor(desk, line, clock, tmp_path, fault, then, why, tray):
@@ -575,6 +586,7 @@ def test_a_job_sent_before_serial_numbers_were_recorded_waits_for_a_supervisor(d
     assert host.device.printed == []
 
 
+@pytest.mark.usefixtures("any_db")
 def test_the_same_printer_unmoved_is_settled_as_before_and_the_serial_is_audited(desk, line, clock):
     cards, _, clerk, _, store = desk
     host, printer = line
@@ -588,6 +600,7 @@ def test_the_same_printer_unmoved_is_settled_as_before_and_the_serial_is_audited
     assert (detail["serial"], detail["counter"]) == ("EV-A0001", 6)
 
 
+@pytest.mark.usefixtures("any_db")
 def test_one_printer_by_two_names_is_one_printer(desk, printer_rig, tmp_path, clock):
     cards, _, clerk, _, store = desk
     sim, printer, url = printer_rig
@@ -692,6 +705,7 @@ def test_expired_cards_are_shown_so(desk, printer_rig, clock):
     assert cards.request(person(), by=clerk, basis="household_register", basis_ref="HR-1")["state"] == "requested"
 
 
+@pytest.mark.usefixtures("any_db")
 def test_a_jam_whose_answer_is_lost_is_one_spoiled_card_once_taken_out(desk, printer_rig, clock):
     """Se's NACK T lost (the process killed, a dead line): the card left the feeder and is stuck at
     the print position. The next print waits for it, then asks for it to be taken out; once out,
@@ -720,3 +734,32 @@ def test_a_jam_whose_answer_is_lost_is_one_spoiled_card_once_taken_out(desk, pri
         "tempcard.spoiled", "tempcard.print"]
     with pytest.raises(CabinError, match="already printed"):
         cards.print(receipt, printer, url, by=clerk)
+
+
+@pytest.mark.usefixtures("any_db")
+def test_one_print_at_a_time_on_a_printer(desk, printer_rig, config, clock, kiosk_store, tmp_path):
+    """While one process prints on a printer, another's print on it is refused before anything is
+    sent (its lock: beside a SQLite file, in this PC's data dir for a database on a server); the
+    first's card is the only one, and the second prints once the first is done."""
+    cards, _, clerk, _, store = desk
+    sim, printer, url = printer_rig
+    first, second = approved(desk), approved(desk, CROSS_FREE, sex="2")
+    sim.print_seconds = 0.5   # the card takes its time (the printer waits up to 1 s for it)
+    printing = threading.Thread(target=cards.print, args=(first, printer, url), kwargs={"by": clerk})
+    printing.start()
+    try:
+        deadline = time.monotonic() + 30
+        while "Se" not in sim.received:   # the first job is out on the line
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        other = TempCards(kiosk_store, config, clock)   # as another process on this PC
+        with pytest.raises(CabinError, match="is printing another card right now"):
+            other.print(second, printer, url, by=clerk)
+    finally:
+        printing.join()
+    locks = (list(tmp_path.glob("cabin.sqlite-printer-*")) if store.dialect == "sqlite"
+             else list((data_dir() / "printers").glob("*")))
+    assert locks
+    assert cards.show(first)["cards_printed"] == 1 and len(sim.printed) == 1
+    sim.print_seconds = 0.0
+    assert other.print(second, printer, url, by=clerk)["cards_printed"] == 1 and len(sim.printed) == 2
