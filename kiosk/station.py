@@ -14,6 +14,7 @@ read-only, the files are private to their owner.
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from cabin.config import StationConfig, load_config
 from cabin.queue.clock import SystemClock
@@ -28,15 +29,16 @@ from cabin.kiosk.business.migrations import migrations as kiosk_migrations
 MIGRATION_SETS = (kiosk_migrations,)
 
 
-def open_store(db: str | os.PathLike | None = None, *, create: bool = True, durable: bool = True,
-               busy_timeout_ms: int | None = None):
+def open_store(db: str | os.PathLike | None = None, *, configured: str | Callable[[], str] = "",
+               create: bool = True, durable: bool = True, busy_timeout_ms: int | None = None):
     """The station database, its schema up to date: a Store (one SQLite file) or, for a
     postgresql:// URL, a PgStore (a server several PCs share). `db`: a path or URL, or None for
-    $CABIN_DB or the default in the user data dir (paths.resolve_db). create=False refuses a
+    $CABIN_DB, then `configured` (the config's [store] url, or a function giving it), then the
+    default in the user data dir (paths.resolve_db). create=False refuses a
     missing file instead of making one; durable=False is for throw-away simulated days only (see
     Store); neither applies to a server, whose database is made by its administrator and is
     always durable."""
-    where = paths.resolve_db(db)
+    where = paths.resolve_db(db, configured)
     if paths.is_server(where):
         try:
             from cabin.queue.pgstore import PgStore
@@ -61,5 +63,6 @@ def open_station(db: str | os.PathLike | None = None, *, config: StationConfig |
     and `station_clock(config, clock)`, as one queue engine (`.store`, `.config`, `.clock`).
     The config is read before the database is opened: a broken config is reported first."""
     config = config if config is not None else load_config()
-    store = open_store(db, create=create, durable=durable, busy_timeout_ms=busy_timeout_ms)
+    store = open_store(db, configured=config.store.url, create=create, durable=durable,
+                       busy_timeout_ms=busy_timeout_ms)
     return Station(store, config, station_clock(config, clock))

@@ -105,11 +105,19 @@ class Context:
         except Exception:  # noqa: BLE001 - a display detail never refuses the command
             return None
 
+    def database(self):
+        """Where the station's database is: a file's Path or a server's URL (--db, CABIN_DB, the
+        config's [store] url, the default file: kiosk/paths.py resolve_db). The config is read
+        for it only when neither --db nor CABIN_DB names one."""
+        from cabin.kiosk.paths import resolve_db
+
+        return resolve_db(self.args.db, lambda: self.config.store.url)
+
     def store(self, **kwargs):
         if self._store is None:
             from cabin.kiosk.station import open_store
 
-            self._store = open_store(self.args.db, **kwargs)
+            self._store = open_store(self.database(), **kwargs)
         return self._store
 
     def station(self):

@@ -7,7 +7,6 @@ from cabin.queue import backup
 from cabin.queue.errors import CabinError
 from cabin.queue.store import configured_busy_timeout_ms, create_database, examine, holds_nothing, schema_version
 
-from cabin.kiosk import paths
 from cabin.kiosk.cli.app import EXIT_OK, emit
 from cabin.kiosk.station import MIGRATION_SETS, open_store
 
@@ -16,7 +15,7 @@ def cmd_init(ctx) -> int:
     """A new station database. Any station command makes a missing one too; init is the only
     command that makes one in an existing empty file, and only with --replace-empty."""
     a = ctx.args
-    db = paths.resolve_db(a.db)
+    db = ctx.database()
     found = examine(db)
     if found != "missing":
         if a.replace_empty and holds_nothing(db):
@@ -38,7 +37,7 @@ def cmd_init(ctx) -> int:
 
 def cmd_backup(ctx) -> int:
     a = ctx.args
-    db = paths.resolve_db(a.db)
+    db = ctx.database()
     if examine(db) == "missing":  # a backup reads: it never creates a database
         raise CabinError("there is no database at {path}", path=db)
     result = backup.backup(ctx.store(), a.to, MIGRATION_SETS)
@@ -49,7 +48,7 @@ def cmd_backup(ctx) -> int:
 
 def cmd_restore(ctx) -> int:
     a = ctx.args
-    db = paths.resolve_db(a.db)
+    db = ctx.database()
     result = backup.restore(db, a.file, MIGRATION_SETS, busy_timeout_ms=configured_busy_timeout_ms())
     with open_store(db, create=False) as store:
         store.verify()  # the restored station opens, is brought up to date and passes quick_check

@@ -33,7 +33,7 @@ def _link(ctx, with_secret: bool = False):
     secret = (lambda: tokens.load_secret(paths.secret_file())) if with_secret else None
     if with_secret:
         secret()  # an unusable secret refuses the command now, not at the first citizen
-    return StationLink(paths.resolve_db(ctx.args.db), config, ctx.clock, secret=secret)
+    return StationLink(ctx.database(), config, ctx.clock, secret=secret)
 
 
 def cmd_board(ctx) -> int:
@@ -60,7 +60,7 @@ def _serve_board(ctx) -> int:
                          " (it shows the queue numbers and the windows' states to anyone who can reach it),"
                          " or serve it on 127.0.0.1", host=host)
     config = ctx.config  # refuse a broken config here, not in the board process
-    argv = [sys.executable, "-m", "cabin.kiosk.faces.board.served_app", "--db", str(paths.resolve_db(a.db))]
+    argv = [sys.executable, "-m", "cabin.kiosk.faces.board.served_app", "--db", str(ctx.database())]
     if a.config:
         argv += ["--config", a.config]
     argv += (["--lang", a.lang] if a.lang else []) + (["--theme", a.theme] if a.theme else [])
