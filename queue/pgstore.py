@@ -165,9 +165,16 @@ class PgConnection:
     """The connection a write, read or transaction hands out: `execute(sql, params)` with sqlite3's
     `?` placeholders, returning a psycopg cursor (fetchone, fetchall, iteration, rowcount)."""
 
+    dialect = "postgresql"  # as the store's: the counter's services ask the connection they are given
+
     def __init__(self, raw: psycopg.Connection, channel: str):
         self.raw = raw
         self.channel = channel
+
+    @property
+    def in_transaction(self) -> bool:
+        """As sqlite3.Connection's: inside a transaction not yet committed or rolled back."""
+        return self.raw.info.transaction_status.name != "IDLE"
 
     def execute(self, query: str, params: Iterable = ()):
         # parameters always given, even none: the doubled `%` of to_psycopg is then read as one

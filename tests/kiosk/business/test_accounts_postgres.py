@@ -1,8 +1,8 @@
 """Account names (kiosk/business/accounts.py) are found and listed alike on SQLite and PostgreSQL:
 ASCII letters folded, every other character kept, whatever the PostgreSQL database's locale.
 
-Accounts are written here with plain SQL: adding one through Accounts also writes the audit log,
-whose hash chain still reads SQLite's sqlite_sequence (not yet portable)."""
+Accounts are written here with plain SQL, so that names the service itself would refuse (two
+differing only by an accent's case) can be stored."""
 
 from __future__ import annotations
 
