@@ -52,6 +52,17 @@ def is_server(db: str | os.PathLike) -> bool:
     return isinstance(db, str) and db.lower().startswith(SERVER_SCHEMES)
 
 
+def shown(where: str | os.PathLike) -> str:
+    """The database as a message may name it: a file's path, a server's URL without its password."""
+    if not is_server(where):
+        return str(where)
+    try:
+        from cabin.queue.pgstore import shown_url
+    except ImportError:  # no driver: opening the store says so
+        return "(a PostgreSQL URL)"
+    return shown_url(str(where))
+
+
 def resolve_db(explicit: str | os.PathLike | None = None,
                configured: str | Callable[[], str] = "") -> Path | str:
     """Where the station's database is: --db wins (`explicit`), then CABIN_DB, then the config's

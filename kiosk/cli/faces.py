@@ -22,6 +22,7 @@ from cabin.kiosk.business import tokens
 from cabin.kiosk.cli import options
 from cabin.kiosk.cli.app import EXIT_OK
 from cabin.kiosk.cli.args import host_port, window_number
+from cabin.kiosk.station import station_secret
 
 FACES = ("counter", "dispenser", "board")  # what the demo station switches between
 
@@ -30,7 +31,7 @@ def _link(ctx, with_secret: bool = False):
     from cabin.kiosk.faces.base import StationLink
 
     config = ctx.config  # a broken config is refused before a screen opens
-    secret = (lambda: tokens.load_secret(paths.secret_file())) if with_secret else None
+    secret = (lambda: station_secret(ctx.database(), ctx.store)) if with_secret else None
     if with_secret:
         secret()  # an unusable secret refuses the command now, not at the first citizen
     return StationLink(ctx.database(), config, ctx.clock, secret=secret)

@@ -283,6 +283,10 @@ REFUSALS: dict[str, str] = {
     "the ticket code is forged or damaged (its signature does not match)": "号票码是伪造的或已损坏（签名不符）",
     "the ticket is from another station ({station})": "这张号票是其他站点的（{station}）",
     "cannot read or create the station secret {path}: {why}": "无法读取或创建本站密钥 {path}：{why}",
+    # kiosk/station.py
+    "the station secret in the database {url} is damaged: restore the database from the server's backup;"
+    " a new secret would void today's tickets":
+        "数据库 {url} 中的本站密钥已损坏：请从服务器的备份恢复数据库；换用新密钥会使今天已发的号票全部失效",
     # queue/engine.py
     "there is no window {window} (windows: {windows})": "没有{window}号窗口（现有窗口：{windows}）",
     "window {window} has nobody called or being served: nothing to {doing}":
