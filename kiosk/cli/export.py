@@ -12,6 +12,7 @@ from cabin.queue.errors import CabinError
 from cabin.queue.reports.export import FORMATS, days_between, export_days, write_report
 from cabin.queue.reports.merge import find_exports, merge_exports
 
+from cabin.kiosk import paths
 from cabin.kiosk.business.figures import business_figures
 from cabin.kiosk.cli.app import EXIT_OK, EXIT_USAGE, emit, one_line, refuse
 from cabin.kiosk.cli.args import path, resolve_day
@@ -53,7 +54,7 @@ def cmd_export(ctx) -> int:
     first = resolve_day(a.day, config, ctx.clock, future=False)  # a day that has not come has nothing to export
     days = days_between(first, resolve_day(a.to, config, ctx.clock, future=False) if a.to else first)
     db = ctx.database()
-    if not db.exists():  # an export reads: it never creates a database
+    if not paths.is_server(db) and not db.exists():  # an export reads: it never creates a database file
         raise CabinError(f"there is no database at {db}")
     font = _font(a.format, config)
     store = ctx.store()
