@@ -73,6 +73,7 @@ COMMANDS = (
     ("init", "backup", "make a new station database (--db, $CABIN_DB or the default)"),
     ("backup", "backup", "a verified copy of the station database, made while the station runs"),
     ("restore", "backup", "replace the station database with a verified backup (the current one is kept)"),
+    ("store", "store", "a station moved between an SQLite file and a PostgreSQL server; a server's grants"),
 )
 
 
