@@ -104,7 +104,7 @@ def cmd_doctor(ctx: Context) -> int:
         def rows(keys):
             return [f"{k:<16} {r[k]}" for k in keys if k in r]
 
-        checks = [f"{'check ' + name:<16} {'ok' if c['ok'] else 'FAILED'}: {c['detail']}"
+        checks = [f"{'check ' + name:<17} {'ok' if c['ok'] else 'FAILED'}: {c['detail']}"
                   for name, c in r.get("checks", {}).items()]
         return "\n".join(rows(["database", "backend", "server_version", "access", "schema_version", "journal_mode",
                                "synchronous", "integrity_check"]) + checks
