@@ -11,13 +11,6 @@ from cabin.kiosk.business.migrations import migrations as kiosk_migrations
 from tests.clikit import assert_refused, one_json, run_cli
 
 
-@pytest.fixture
-def env(tmp_path) -> dict:
-    data = tmp_path / "xdg"
-    data.mkdir(mode=0o700)
-    return {"XDG_DATA_HOME": str(data)}
-
-
 def with_password(url: str, password: str) -> str:
     """The test server trusts its clients: a password in the URL is sent, and ignored."""
     return url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")

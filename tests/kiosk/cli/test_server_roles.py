@@ -60,13 +60,6 @@ def roles(pg_server, request, tmp_path):
 
 
 @pytest.fixture
-def env(tmp_path) -> dict:
-    data = tmp_path / "xdg"
-    data.mkdir(mode=0o700)
-    return {"XDG_DATA_HOME": str(data)}
-
-
-@pytest.fixture
 def station(roles, env):
     """The schema made by the owner, then the grants as `cabin store grants` prints them."""
     assert run_cli(["--db", roles["owner"], "init"], env=env).code == 0

@@ -71,13 +71,6 @@ def sqlite_rows(db) -> dict[str, list]:
 
 
 @pytest.fixture
-def env(tmp_path) -> dict:
-    data = tmp_path / "xdg"
-    data.mkdir(mode=0o700)
-    return {"XDG_DATA_HOME": str(data)}
-
-
-@pytest.fixture
 def source(tmp_path, config):
     db = tmp_path / "station.sqlite"
     station_with_history(db, config)
