@@ -4,11 +4,13 @@ ways of naming a server (service files) work as libpq does them."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from cabin.config import default_config_path
 from tests.clikit import assert_refused, one_json, run_cli
@@ -100,3 +102,49 @@ def test_a_libpq_service_file_names_the_server(pg_url, pg_server, tmp_path, data
 def test_the_shipped_config_names_no_server():
     shipped = tomllib.loads(default_config_path().read_text(encoding="utf-8"))
     assert "store" not in shipped  # one PC: the SQLite file
+
+
+@pytest.fixture
+def password_role(pg_server, pg_url):
+    """A role that signs in with a password (scram-sha-256; the test server trusts every other
+    one), owning the test's database; its name and password. pg_hba.conf is put back after."""
+    name = f"pw_{psycopg.conninfo.conninfo_to_dict(pg_url)['dbname']}"[:63]
+    password = f"Pw-{os.urandom(8).hex()}"
+    hba = pg_server.data / "pg_hba.conf"
+    original = hba.read_bytes()
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
+        admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+            sql.Identifier(admin.info.dbname), sql.Identifier(name)))
+        hba.write_bytes(f"host all {name} 127.0.0.1/32 scram-sha-256\n".encode() + original)
+        admin.execute("SELECT pg_reload_conf()")
+    try:
+        yield name, password
+    finally:
+        hba.write_bytes(original)
+        with psycopg.connect(pg_server.url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_reload_conf()")
+
+
+def test_the_password_comes_from_pgpassfile_and_is_never_shown(password_role, pg_url, tmp_path, data):
+    name, password = password_role
+    info = psycopg.conninfo.conninfo_to_dict(pg_url)
+    url = f"postgresql://{name}@{info['host']}:{info['port']}/{info['dbname']}"
+    config = config_with_store(tmp_path, url)
+    env = {"XDG_DATA_HOME": str(data), "PGPASSFILE": str(tmp_path / "none")}
+    r = run_cli(["--config", config, "window", "open", "1"], env=env)
+    assert_refused(r, url)  # no password: the server refuses the role
+    wrong = config_with_store(tmp_path, url.replace(f"{name}@", f"{name}:{password}-not@"))
+    r = run_cli(["--config", wrong, "window", "open", "1"], env=env)
+    assert_refused(r, url)
+    assert password not in r.err
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"{info['host']}:{info['port']}:{info['dbname']}:{name}:{password}\n", encoding="utf-8")
+    passfile.chmod(0o600)  # libpq ignores a password file others may read
+    env["PGPASSFILE"] = str(passfile)
+    config = config_with_store(tmp_path, url)  # the same file: the URL without a password again
+    r = run_cli(["--config", config, "window", "open", "1"], env=env)
+    assert r.code == 0, r
+    doctor = run_cli(["--config", config, "doctor"], env=env)
+    assert doctor.code == 0, doctor
+    assert f"connected as {name}" in doctor.out and password not in doctor.out + doctor.err
