@@ -15,6 +15,7 @@ Anything that differs rolls the copy back: the target is left as it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from cabin.queue.errors import CabinError, StoreError
@@ -38,14 +39,22 @@ def copy_station(source_where, target_where, config, *, day: str | None, now_ms:
         raise CabinError("--from and --to name the same database: a copy goes into another one")
     if not paths.is_server(source_where) and not os.path.exists(source_where):
         raise CabinError("there is no database at {path}", path=source_where)
-    with open_store(source_where, create=False) as source, open_store(target_where) as target:
-        report: dict = {"from": source.where, "to": target.where}
+    new_file = not paths.is_server(target_where) and not os.path.lexists(target_where)
+    try:
+        with open_store(source_where, create=False) as source, open_store(target_where) as target:
+            report: dict = {"from": source.where, "to": target.where}
 
-        def finish(src, dst, copied: dict) -> None:
-            added = _carry_counter_state(src, dst, source.dialect, target.dialect)
-            report.update(verify(src, dst, config, copied, added, day=day, now_ms=now_ms))
+            def finish(src, dst, copied: dict) -> None:
+                added = _carry_counter_state(src, dst, source.dialect, target.dialect)
+                report.update(verify(src, dst, config, copied, added, day=day, now_ms=now_ms))
 
-        report["copied"] = copy_store(source, target, check=finish)["tables"]
+            report["copied"] = copy_store(source, target, check=finish)["tables"]
+    except BaseException:
+        if new_file:  # made for the copy, and empty: nothing is left where there was nothing
+            for suffix in ("", "-wal", "-shm", "-lock"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{target_where}{suffix}")
+        raise
     return report
 
 

@@ -187,3 +187,26 @@ def test_store_grants_prints_the_sql_of_the_roles(env):
     assert r.code == 0, r
     assert "GRANT INSERT ON" in r.out and "TO window_pcs;" in r.out
     assert "DELETE ON audit" not in r.out and "UPDATE ON audit" not in r.out
+
+
+def test_a_failed_copy_into_a_new_file_leaves_no_file(source, pg_url, tmp_path, env):
+    conn = sqlite3.connect(source)
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute("UPDATE audit SET actor = 'nobody' WHERE id = 2")
+    conn.commit()
+    conn.close()
+    target = tmp_path / "new.sqlite"
+    assert_refused(run_cli(["store", "copy", "--from", source, "--to", target], env=env), "audit log is broken")
+    assert not list(tmp_path.glob("new.sqlite*"))
+
+
+def test_the_tickets_signed_on_one_pc_are_read_on_the_server_after_the_move(source, pg_url, tmp_path, env):
+    issued = run_cli(["--db", source, "ticket", "issue", "id.apply", "--json"], env=env)
+    assert issued.code == 0, issued
+    token = one_json(issued)["token"]
+    assert run_cli(["--db", source, "store", "copy", "--to", pg_url], env=env).code == 0
+    window_pc = tmp_path / "window-pc"
+    window_pc.mkdir(mode=0o700)
+    read = run_cli(["--db", pg_url, "ticket", "verify", token, "--json"], env={"XDG_DATA_HOME": str(window_pc)})
+    assert read.code == 0, read
+    assert one_json(read)["ticket_id"] == one_json(issued)["ticket_id"]
