@@ -70,6 +70,15 @@ def sqlite_rows(db) -> dict[str, list]:
         conn.close()
 
 
+def alter_audit_entry(db, entry: int) -> None:
+    """What someone with the file and the sqlite3 shell can do: the chain then breaks there."""
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute("UPDATE audit SET actor = 'nobody' WHERE id = ?", (entry,))
+    conn.commit()
+    conn.close()
+
+
 @pytest.fixture
 def source(tmp_path, config):
     db = tmp_path / "station.sqlite"
@@ -133,11 +142,7 @@ def test_a_database_holding_a_station_is_refused_and_left_as_it_was(source, pg_u
 
 
 def test_a_broken_audit_log_is_not_moved(source, pg_url, env):
-    conn = sqlite3.connect(source)
-    conn.execute("DROP TRIGGER audit_no_update")
-    conn.execute("UPDATE audit SET actor = 'nobody' WHERE id = 2")
-    conn.commit()
-    conn.close()
+    alter_audit_entry(source, 2)
     r = run_cli(["--db", source, "store", "copy", "--to", pg_url], env=env)
     assert_refused(r, "audit log is broken at entry 2", "nothing was copied")
     with psycopg.connect(pg_url) as conn:
@@ -190,11 +195,7 @@ def test_store_grants_prints_the_sql_of_the_roles(env):
 
 
 def test_a_failed_copy_into_a_new_file_leaves_no_file(source, pg_url, tmp_path, env):
-    conn = sqlite3.connect(source)
-    conn.execute("DROP TRIGGER audit_no_update")
-    conn.execute("UPDATE audit SET actor = 'nobody' WHERE id = 2")
-    conn.commit()
-    conn.close()
+    alter_audit_entry(source, 2)
     target = tmp_path / "new.sqlite"
     assert_refused(run_cli(["store", "copy", "--from", source, "--to", target], env=env), "audit log is broken")
     assert not list(tmp_path.glob("new.sqlite*"))
