@@ -142,6 +142,9 @@ def _examine_file(ctx: Context, db_path, report: dict) -> bool:
         return False
 
 
+UNREACHABLE = "the database server cannot be reached"  # how queue/pgstore.py words a server it cannot reach
+
+
 def _examine_server(ctx: Context, url: str, report: dict) -> bool:
     """A PostgreSQL database: the server's version, each migration set's schema version, and the
     checks a station's PC depends on: the server reachable, the schema up to date, the account's
@@ -158,7 +161,9 @@ def _examine_server(ctx: Context, url: str, report: dict) -> bool:
         store = ctx.store()
     except CabinError as exc:  # the store's message names the server without its password
         report["database_error"] = str(exc)
-        checks["reachable"] = {"ok": False, "detail": "no (database_error says why)"}
+        reached = not exc.said.template.startswith(UNREACHABLE)
+        checks["reachable"] = {"ok": reached, "detail": "yes, but the database could not be opened (database_error"
+                                                        " says why)" if reached else "no (database_error says why)"}
         return False
     try:
         with store.read() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from cabin.queue.migrations import migrations as queue_migrations
 from cabin.kiosk.business.migrations import migrations as kiosk_migrations
@@ -75,3 +76,18 @@ def test_backup_and_restore_refer_a_server_to_its_own_tools(pg_url, env, tmp_pat
     message = assert_refused(r, "PostgreSQL server", "pg_dump")
     assert "hunter2-secret" not in message
     assert not (tmp_path / "copy.sqlite").exists()
+
+
+def test_doctor_tells_a_server_reached_from_a_database_it_cannot_open(pg_url, env):
+    """An account that may not create the tables of a database nobody has made a station in."""
+    role = "no_ddl_" + psycopg.conninfo.conninfo_to_dict(pg_url)["dbname"][:50]
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        r = run_cli(["--db", pg_url.replace("postgres@", f"{role}@", 1), "doctor", "--json"], env=env)
+        assert_refused(r, "refuses this change to this account", quiet_stdout=False)
+        report = one_json(r)
+        assert report["checks"]["reachable"]["ok"] is True and report["ok"] is False, report
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
