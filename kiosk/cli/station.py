@@ -142,6 +142,7 @@ def _examine_file(ctx: Context, db_path, report: dict) -> bool:
         return False
 
 
+OLDEST_SERVER = 13  # PostgreSQL's major version Cabin is made for and tested on from (README)
 UNREACHABLE = "the database server cannot be reached"  # how queue/pgstore.py words a server it cannot reach
 
 
@@ -170,6 +171,10 @@ def _examine_server(ctx: Context, url: str, report: dict) -> bool:
             report["server_version"] = conn.execute("SHOW server_version").fetchone()[0]
             account = conn.execute("SELECT current_user, current_database()").fetchone()
             checks["reachable"] = {"ok": True, "detail": f"connected as {account[0]} to the database {account[1]}"}
+            number = int(conn.execute("SHOW server_version_num").fetchone()[0])
+            checks["version"] = {"ok": number >= OLDEST_SERVER * 10_000,
+                                 "detail": f"PostgreSQL {number // 10_000}" + (
+                                     "" if number >= OLDEST_SERVER * 10_000 else f": {OLDEST_SERVER} or newer is needed")}
             versions = store.schema_versions()
             report["schema_versions"] = versions
             report["schema_version"] = schema_version_text(versions, queue_alone=False)

@@ -31,7 +31,7 @@ def test_doctor_on_a_server_reports_backend_version_schema_and_checks(pg_url, en
                                          "cabin.kiosk": kiosk_migrations.names[-1]}
     assert report["access"] == "read-write"
     assert {name: c["ok"] for name, c in report["checks"].items()} == {
-        "reachable": True, "schema": True, "privileges": True, "audit_chain": True}
+        "reachable": True, "version": True, "schema": True, "privileges": True, "audit_chain": True}
     text = run_cli(["--db", url, "doctor"], env=env)
     assert text.code == 0, text
     assert "PostgreSQL" in text.out and "check audit_chain" in text.out and "hunter2-secret" not in text.out
