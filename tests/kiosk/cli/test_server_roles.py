@@ -141,8 +141,9 @@ def test_the_board_role_reads_the_queue_and_writes_nothing(station, env):
         station_.store.close()
     queue = run_cli(["--db", board, "queue", "--json"], env=env)
     assert queue.code == 0, queue
-    doctor = one_json(run_cli(["--db", board, "doctor", "--json"], env=env))
-    assert doctor["access"] == "read-only" and doctor["checks"]["privileges"]["ok"] is True
+    doctor = run_cli(["--db", board, "doctor", "--json"], env=env)
+    assert doctor.code == 0, doctor  # the board PC's doctor finds nothing wrong
+    assert one_json(doctor)["access"] == "read-only"
     for argv in (["ticket", "issue", "id.apply"], ["window", "open", "2"], ["start", "--window", "1"]):
         assert_refused(run_cli(["--db", board, *argv], env=env), "refuses this change to this account")
     with psycopg.connect(board, autocommit=True) as conn:
@@ -172,3 +173,12 @@ def test_a_ticket_issued_at_one_pc_is_read_at_another(station, tmp_path):
     assert read.code == 0, read
     assert one_json(read)["ticket"] == "A001"
     assert not list(dispenser.rglob("station.secret")) and not list(window.rglob("station.secret"))
+
+
+def test_doctor_names_a_privilege_the_clerk_role_lacks(station, env):
+    with psycopg.connect(station["owner"], autocommit=True) as owner:
+        owner.execute(sql.SQL("REVOKE INSERT ON audit FROM {}").format(sql.Identifier(station["names"]["cabin_clerk"])))
+    r = run_cli(["--db", station["clerk"], "doctor", "--json"], env=env)
+    assert_refused(r, "privileges", "INSERT on audit", quiet_stdout=False)
+    report = one_json(r)
+    assert report["access"] == "insufficient" and report["checks"]["privileges"]["ok"] is False
