@@ -54,6 +54,7 @@ def _serve_board(ctx) -> int:
     from cabin.kiosk.faces.board import served
 
     a = ctx.args
+    a.db = ctx.database()  # --db, CABIN_DB or the config's [store] url: the board process is told which
     host, port = a.serve  # parsed by args.host_port
     public = not served.is_loopback(host)
     if public and not a.public:
@@ -61,7 +62,7 @@ def _serve_board(ctx) -> int:
                          " (it shows the queue numbers and the windows' states to anyone who can reach it),"
                          " or serve it on 127.0.0.1", host=host)
     config = ctx.config  # refuse a broken config here, not in the board process
-    argv = [sys.executable, "-m", "cabin.kiosk.faces.board.served_app", "--db", str(ctx.database())]
+    argv = [sys.executable, "-m", "cabin.kiosk.faces.board.served_app", "--db", str(paths.resolve_db(a.db))]
     if a.config:
         argv += ["--config", a.config]
     argv += (["--lang", a.lang] if a.lang else []) + (["--theme", a.theme] if a.theme else [])
