@@ -211,3 +211,16 @@ def test_the_tickets_signed_on_one_pc_are_read_on_the_server_after_the_move(sour
     read = run_cli(["--db", pg_url, "ticket", "verify", token, "--json"], env={"XDG_DATA_HOME": str(window_pc)})
     assert read.code == 0, read
     assert one_json(read)["ticket_id"] == one_json(issued)["ticket_id"]
+
+
+def test_entries_removed_from_the_end_of_the_copied_log_still_show(source, pg_url, env):
+    """The server keeps the audit log's last id in meta (kiosk/business/audit.py): the copy
+    writes it, so entries deleted from the end on the server are found by `cabin audit verify`
+    (and --day names a day to compare, here one without tickets)."""
+    assert run_cli(["--db", source, "store", "copy", "--to", pg_url, "--day", "2026-11-22"], env=env).code == 0
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # the superuser, around the trigger
+        admin.execute("ALTER TABLE audit DISABLE TRIGGER audit_no_delete")
+        admin.execute("DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)")
+        admin.execute("ALTER TABLE audit ENABLE TRIGGER audit_no_delete")
+    r = run_cli(["--db", pg_url, "audit", "verify"], env=env)
+    assert_refused(r, "removed from the end", quiet_stdout=False)
