@@ -9,8 +9,8 @@ have: PostgreSQL's identity sequences are moved past the copied ids, SQLite's `s
 (AUTOINCREMENT's record of the last id ever given) is written as the source's.
 
 The target must be empty (its schema made by the migrations, not a row in it); the source is read
-in one snapshot while its station may keep running. `check(source_conn, target_conn)` runs inside
-the target's transaction before it commits: a check that raises rolls the copy back. queue/ knows
+in one snapshot while its station may keep running. `check(source_conn, target_conn, copied)` runs
+inside the target's transaction before it commits: a check that raises rolls the copy back. queue/ knows
 nothing of kiosk: the counter's own checks (the audit chain, the day's export) are passed in.
 """
 
