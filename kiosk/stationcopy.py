@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 from cabin.queue.errors import CabinError, StoreError
 from cabin.queue.reports.export import day_data_files
@@ -40,21 +41,30 @@ def copy_station(source_where, target_where, config, *, day: str | None, now_ms:
     if not paths.is_server(source_where) and not os.path.exists(source_where):
         raise CabinError("there is no database at {path}", path=source_where)
     new_file = not paths.is_server(target_where) and not os.path.lexists(target_where)
+    # a new file is made whole beside its place and linked there once verified: a copy killed
+    # midway leaves nothing where there was nothing (at most a hidden .copy- file beside it)
+    into = Path(target_where).with_name(f".{Path(target_where).name}.copy-{os.urandom(6).hex()}") if new_file \
+        else target_where
     try:
-        with open_store(source_where, create=False) as source, open_store(target_where) as target:
-            report: dict = {"from": source.where, "to": target.where}
+        with open_store(source_where, create=False) as source, open_store(into) as target:
+            report: dict = {"from": source.where, "to": str(target_where) if new_file else target.where}
 
             def finish(src, dst, copied: dict) -> None:
                 added = _carry_counter_state(src, dst, source.dialect, target.dialect)
                 report.update(verify(src, dst, config, copied, added, day=day, now_ms=now_ms))
 
             report["copied"] = copy_store(source, target, check=finish)["tables"]
-    except BaseException:
-        if new_file:  # made for the copy, and empty: nothing is left where there was nothing
+        if new_file:  # closed: its WAL is in the file
+            try:
+                os.link(into, target_where)
+            except FileExistsError:
+                raise CabinError("{path} was made by another program during the copy: nothing was copied there",
+                                 path=target_where) from None
+    finally:
+        if new_file:
             for suffix in ("", "-wal", "-shm", "-lock"):
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(f"{target_where}{suffix}")
-        raise
+                    os.unlink(f"{into}{suffix}")
     return report
 
 

@@ -285,6 +285,8 @@ REFUSALS: dict[str, str] = {
     "cannot read or create the station secret {path}: {why}": "无法读取或创建本站密钥 {path}：{why}",
     # kiosk/stationcopy.py
     "--from and --to name the same database: a copy goes into another one": "--from 与 --to 指的是同一个数据库：请复制到另一个数据库",
+    "{path} was made by another program during the copy: nothing was copied there":
+        "复制期间另一个程序建立了 {path}：未向其中复制任何内容",
     "the copy does not hold every row ({differ}): nothing was copied": "副本缺少部分记录（{differ}）：未复制任何内容",
     "the source's audit log is broken at entry {id} ({why}): `cabin audit verify` shows it; nothing was copied":
         "源数据库的审计日志在第 {id} 条处断裂（{why}）：`cabin audit verify` 可查看；未复制任何内容",

@@ -198,7 +198,34 @@ def test_a_failed_copy_into_a_new_file_leaves_no_file(source, pg_url, tmp_path, 
     alter_audit_entry(source, 2)
     target = tmp_path / "new.sqlite"
     assert_refused(run_cli(["store", "copy", "--from", source, "--to", target], env=env), "audit log is broken")
-    assert not list(tmp_path.glob("new.sqlite*"))
+    assert not list(tmp_path.glob("*new.sqlite*"))  # nor the hidden file it was made in
+
+
+def test_a_copy_into_a_new_file_killed_midway_leaves_no_station_there(tmp_path, config, env):
+    big = tmp_path / "big.sqlite"
+    station_with_history(big, config, citizens=3000)
+    target = tmp_path / "new.sqlite"
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
+    child_env.update(env)
+    copying = subprocess.Popen([*CABIN, "store", "copy", "--from", str(big), "--to", str(target)], env=child_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and copying.poll() is None:
+            # rows going in: the hidden file's write-ahead log has grown past its first pages
+            if any(p.stat().st_size > 1 << 20 for p in tmp_path.glob(".new.sqlite.copy-*-wal")):
+                break
+            time.sleep(0.002)
+        assert copying.poll() is None, "the copy ended before it could be killed: make the station bigger"
+        copying.send_signal(signal.SIGKILL)
+        copying.wait(timeout=30)
+    finally:
+        if copying.poll() is None:
+            copying.kill()
+            copying.wait()
+    assert not target.exists()
+    assert run_cli(["store", "copy", "--from", big, "--to", target], env=env).code == 0  # again, whole
+    assert sqlite_rows(target) == sqlite_rows(big)
 
 
 def test_the_tickets_signed_on_one_pc_are_read_on_the_server_after_the_move(source, pg_url, tmp_path, env):
