@@ -149,39 +149,42 @@ def test_a_broken_audit_log_is_not_moved(source, pg_url, env):
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
 
 
-def test_a_copy_killed_midway_leaves_the_server_as_it_was(tmp_path, config, pg_url, env):
-    big = tmp_path / "big.sqlite"
-    station_with_history(big, config, citizens=1500)
+def kill_copy_midway(argv: list[str], env: dict, writing) -> None:
+    """`cabin ARGV` as a process of its own, killed (SIGKILL) as soon as `writing()` says its
+    transaction is putting rows in; refused if the copy ends first."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
     child_env.update(env)
-    copying = subprocess.Popen([*CABIN, "--db", str(big), "store", "copy", "--to", pg_url], env=child_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    copying = subprocess.Popen([*CABIN, *map(str, argv)], env=child_env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
     try:
-        with psycopg.connect(pg_url, autocommit=True) as watch:
-            # the copy's transaction has written rows: some INSERT of it is running or done
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and copying.poll() is None:
-                busy = watch.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                                     " AND pid <> pg_backend_pid() AND query LIKE 'INSERT INTO \"events\"%'"
-                                     ).fetchone()[0]
-                if busy:
-                    break
-                time.sleep(0.005)
-            assert copying.poll() is None, "the copy ended before it could be killed: make the station bigger"
-            copying.send_signal(signal.SIGKILL)
-            copying.wait(timeout=30)
-            # the server ends the dead client's transaction: nothing of it stays
-            deadline = time.monotonic() + 30
-            while watch.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'").fetchone()[0]:
-                assert time.monotonic() < deadline, "the killed copy's session is still there"
-                time.sleep(0.05)
-            for table in ("meta", "tickets", "requests", "events", "windows", "accounts", "audit"):
-                assert watch.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == 0, table
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and copying.poll() is None and not writing():
+            time.sleep(0.002)
+        assert copying.poll() is None, "the copy ended before it could be killed: make the station bigger"
+        copying.send_signal(signal.SIGKILL)
+        copying.wait(timeout=30)
     finally:
         if copying.poll() is None:
             copying.kill()
             copying.wait()
+
+
+def test_a_copy_killed_midway_leaves_the_server_as_it_was(tmp_path, config, pg_url, env):
+    big = tmp_path / "big.sqlite"
+    station_with_history(big, config, citizens=1500)
+    with psycopg.connect(pg_url, autocommit=True) as watch:
+        # the copy's transaction has written rows: an INSERT of it is running
+        kill_copy_midway(["--db", big, "store", "copy", "--to", pg_url], env, lambda: watch.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND query LIKE 'INSERT INTO \"events\"%'").fetchone()[0])
+        # the server ends the dead client's transaction: nothing of it stays
+        deadline = time.monotonic() + 30
+        while watch.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'").fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed copy's session is still there"
+            time.sleep(0.05)
+        for table in ("meta", "tickets", "requests", "events", "windows", "accounts", "audit"):
+            assert watch.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == 0, table
     # and the copy, run again whole, goes through
     r = run_cli(["--db", big, "store", "copy", "--to", pg_url], env=env)
     assert r.code == 0, r
@@ -205,24 +208,14 @@ def test_a_copy_into_a_new_file_killed_midway_leaves_no_station_there(tmp_path, 
     big = tmp_path / "big.sqlite"
     station_with_history(big, config, citizens=3000)
     target = tmp_path / "new.sqlite"
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("CABIN_")}
-    child_env.update(env)
-    copying = subprocess.Popen([*CABIN, "store", "copy", "--from", str(big), "--to", str(target)], env=child_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and copying.poll() is None:
-            # rows going in: the hidden file's write-ahead log has grown past its first pages
-            if any(p.stat().st_size > 1 << 20 for p in tmp_path.glob(".new.sqlite.copy-*-wal")):
-                break
-            time.sleep(0.002)
-        assert copying.poll() is None, "the copy ended before it could be killed: make the station bigger"
-        copying.send_signal(signal.SIGKILL)
-        copying.wait(timeout=30)
-    finally:
-        if copying.poll() is None:
-            copying.kill()
-            copying.wait()
+
+    def writing() -> bool:  # rows going in: the hidden file's write-ahead log has grown past its first pages
+        try:
+            return any(p.stat().st_size > 1 << 20 for p in tmp_path.glob(".new.sqlite.copy-*-wal"))
+        except FileNotFoundError:  # removed between the listing and the look
+            return False
+
+    kill_copy_midway(["store", "copy", "--from", big, "--to", target], env, writing)
     assert not target.exists()
     assert run_cli(["store", "copy", "--from", big, "--to", target], env=env).code == 0  # again, whole
     assert sqlite_rows(target) == sqlite_rows(big)
