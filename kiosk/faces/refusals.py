@@ -301,10 +301,6 @@ REFUSALS: dict[str, str] = {
     " same Cabin?": "两个数据库的表不同（{source}：{ours}；{target}：{theirs}）：两者是否由同一版本的 Cabin 建立？",
     "{target} holds a station already ({what}): a station is copied into an empty database only":
         "{target} 已有站点数据（{what}）：只能复制到空数据库",
-    # kiosk/station.py
-    "the station secret in the database {url} is damaged: restore the database from the server's backup;"
-    " a new secret would void today's tickets":
-        "数据库 {url} 中的本站密钥已损坏：请从服务器的备份恢复数据库；换用新密钥会使今天已发的号票全部失效",
     # queue/engine.py
     "there is no window {window} (windows: {windows})": "没有{window}号窗口（现有窗口：{windows}）",
     "window {window} has nobody called or being served: nothing to {doing}":
@@ -352,6 +348,9 @@ REFUSALS: dict[str, str] = {
     "the station is on a PostgreSQL server, but this Cabin was installed without its driver: pip install"
     " 'cabin[postgres]'":
         "本站数据库在 PostgreSQL 服务器上，但本机安装的 Cabin 缺少其驱动：请执行 pip install 'cabin[postgres]'",
+    "the station secret in the database {url} is damaged: restore the database from the server's backup;"
+    " a new secret would void today's tickets":
+        "数据库 {url} 中的本站密钥已损坏：请从服务器的备份恢复数据库；换用新密钥会使今天已发的号票全部失效",
     # queue/pgstore.py (the PostgreSQL store: the address shown without its password)
     "the database server cannot be reached ({url}): {why}; check the network and that the server is running,"
     " then try again":
