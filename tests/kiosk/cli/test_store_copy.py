@@ -112,6 +112,13 @@ def test_a_station_moves_to_a_server_and_back_whole(source, pg_url, tmp_path, en
 def test_after_the_copy_the_server_hands_out_the_next_ids(source, pg_url, env):
     ids = sqlite_rows(source)
     assert run_cli(["--db", source, "store", "copy", "--to", pg_url], env=env).code == 0
+    with psycopg.connect(pg_url) as conn:  # every identity's next value is past the table's ids
+        for table, sequence in conn.execute(
+                "SELECT table_name, pg_get_serial_sequence(table_name, column_name) FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND is_identity = 'YES'").fetchall():
+            top = conn.execute(f'SELECT max(id) FROM "{table}"').fetchone()[0]
+            last = conn.execute("SELECT pg_sequence_last_value(%s)", [sequence]).fetchone()[0]
+            assert top is None or (last is not None and last >= top), (table, top, last)
     issued = run_cli(["--db", pg_url, "ticket", "issue", "id.apply", "--json"], env=env)
     assert issued.code == 0, issued
     assert one_json(issued)["ticket_id"] == ids["tickets"][-1][0] + 1
