@@ -32,6 +32,7 @@ from .schema import (  # noqa: F401
     Service,
     Station,
     StationConfig,
+    StoreLocation,
     TemporaryCardPolicy,
     Window,
 )

@@ -7,6 +7,7 @@ here too and imported wherever they are offered or checked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -183,6 +184,24 @@ class Export:
     font: str = key(FONT, "")
 
 
+SERVER_URL = r"(?i)postgres(ql)?://\S*"  # libpq's two URL schemes (kiosk/paths.py SERVER_SCHEMES)
+
+
+def _server_url(url: str, key: str, store: dict) -> None:
+    # the value itself is never repeated in the refusal: a URL may carry a password
+    if url and not re.fullmatch(SERVER_URL, url):
+        raise Refused(key, 'must be a libpq URL starting postgresql:// (a file is named with --db or CABIN_DB)')
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the station's database is when neither --db nor CABIN_DB names one: a PostgreSQL
+    server's libpq URL, shared by the PCs of a station (empty: the SQLite file in the user data
+    dir). Read only when it is needed (kiosk/paths.py resolve_db)."""
+
+    url: str = key(AnyText('must be a libpq URL like "postgresql://cabin@db.example/cabin"'), "", also=_server_url)
+
+
 @dataclass(frozen=True)
 class Faces:
     """The Textual faces' defaults: language and theme; how many browsers may watch the served
@@ -215,6 +234,7 @@ class StationConfig:
     source: str = field(default="", compare=False)  # the file read; not a key of it
     faces: Faces = key(Table(Faces), Faces())
     export: Export = key(Table(Export), Export())
+    store: StoreLocation = key(Table(StoreLocation), StoreLocation())
 
     def prefix_for(self, service: str) -> str:
         return self.categories[self.services[service].category].prefix

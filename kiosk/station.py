@@ -14,11 +14,12 @@ read-only, the files are private to their owner.
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from cabin.config import StationConfig, load_config
 from cabin.queue.clock import SystemClock
 from cabin.queue.engine import Station
-from cabin.queue.errors import StoreError
+from cabin.queue.errors import CabinError, StoreError
 from cabin.queue.store import Store
 
 from cabin.kiosk import paths
@@ -28,15 +29,16 @@ from cabin.kiosk.business.migrations import migrations as kiosk_migrations
 MIGRATION_SETS = (kiosk_migrations,)
 
 
-def open_store(db: str | os.PathLike | None = None, *, create: bool = True, durable: bool = True,
-               busy_timeout_ms: int | None = None):
+def open_store(db: str | os.PathLike | None = None, *, configured: str | Callable[[], str] = "",
+               create: bool = True, durable: bool = True, busy_timeout_ms: int | None = None):
     """The station database, its schema up to date: a Store (one SQLite file) or, for a
     postgresql:// URL, a PgStore (a server several PCs share). `db`: a path or URL, or None for
-    $CABIN_DB or the default in the user data dir (paths.resolve_db). create=False refuses a
+    $CABIN_DB, then `configured` (the config's [store] url, or a function giving it), then the
+    default in the user data dir (paths.resolve_db). create=False refuses a
     missing file instead of making one; durable=False is for throw-away simulated days only (see
     Store); neither applies to a server, whose database is made by its administrator and is
     always durable."""
-    where = paths.resolve_db(db)
+    where = paths.resolve_db(db, configured)
     if paths.is_server(where):
         try:
             from cabin.queue.pgstore import PgStore
@@ -61,5 +63,43 @@ def open_station(db: str | os.PathLike | None = None, *, config: StationConfig |
     and `station_clock(config, clock)`, as one queue engine (`.store`, `.config`, `.clock`).
     The config is read before the database is opened: a broken config is reported first."""
     config = config if config is not None else load_config()
-    store = open_store(db, create=create, durable=durable, busy_timeout_ms=busy_timeout_ms)
+    store = open_store(db, configured=config.store.url, create=create, durable=durable,
+                       busy_timeout_ms=busy_timeout_ms)
     return Station(store, config, station_clock(config, clock))
+
+
+SECRET_ROW = "station_secret"  # its key in meta on a server (kiosk/serverroles.py hides it from the board)
+
+
+def station_secret(where: str | os.PathLike, store: Callable[[], object]) -> bytes:
+    """The secret that signs ticket codes and checks them (kiosk/business/tokens.py), for the
+    station whose database is `where`. One PC: the file in the user data dir, read before the
+    database is opened (an unusable secret refuses a command before it does anything). A station
+    on a server: a row of its database (`store()` gives the open store), made by the first PC that
+    needs one, so a ticket issued at the dispenser PC is checked at every window PC with the same
+    secret, and the server's backups keep it with the tickets it signed."""
+    import secrets  # here: `cabin call` opens the station and never signs a code
+
+    from cabin.kiosk.business import tokens
+
+    if not paths.is_server(where):
+        return tokens.load_secret(paths.secret_file())
+    store = store()
+    read = "SELECT value FROM meta WHERE key = ?"
+    with store.read() as conn:
+        row = conn.execute(read, (SECRET_ROW,)).fetchone()
+    if row is None:
+        def make(conn) -> tuple:
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                         (SECRET_ROW, secrets.token_hex(tokens.SECRET_BYTES)))
+            return conn.execute(read, (SECRET_ROW,)).fetchone()
+
+        row = store.transaction(make)  # two PCs making it at once: one runs again and reads the other's
+    try:
+        secret = bytes.fromhex(row[0])
+    except ValueError:
+        secret = b""
+    if len(secret) != tokens.SECRET_BYTES:
+        raise CabinError("the station secret in the database {url} is damaged: restore the database from the"
+                         " server's backup; a new secret would void today's tickets", url=store.where)
+    return secret

@@ -49,6 +49,14 @@ from cabin.queue.store import (
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+def server_refusal(doing: str, where: str) -> StoreError:
+    """Backup and restore copy an SQLite file; a server's database has its own tools, which copy
+    it consistently while the station runs and restore it to a moment (WAL archiving)."""
+    return StoreError("{doing} copies a station's SQLite file, and the station {where} is on a PostgreSQL server:"
+                      " back it up and restore it with the server's own tools (pg_dump and pg_restore, or base"
+                      " backups with WAL archiving)", doing=doing, where=where)
+
+
 def check_copy(path: Path, migration_sets: Iterable[Migrations] = ()) -> str | None:
     """A usable station backup: an SQLite file that passes `integrity_check`, holds a Cabin
     station and was made by this Cabin or an older one. Returns its schema version."""
@@ -117,6 +125,8 @@ def _copy(source: sqlite3.Connection, tmp: Path) -> None:
 
 def backup(store: Store, target: Path, migration_sets: Iterable[Migrations] = ()) -> dict:
     """A verified copy of the open station at `target` (see the module's docstring)."""
+    if store.dialect != "sqlite":
+        raise server_refusal("cabin backup", store.where)
     target = Path(target)
     if any(_same_file(target, f) for f in _station_files(store.path)):
         raise StoreError("{target} is the station's own database: a backup goes to another file", target=target)

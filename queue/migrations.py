@@ -121,6 +121,10 @@ class MigrationSet:
         finds it recorded."""
         if conn.info.transaction_status.name != "IDLE":
             raise ValueError("apply_postgres needs a connection outside a transaction: each migration commits on its own")
+        if self.all_applied_postgres(conn):
+            # read first, creating nothing: an account that may not create tables (a window PC's
+            # role, README "A station of several PCs") opens a database that is up to date
+            return []
         applied = []
         for name, sql in self.postgres_forms:
             with conn.transaction():

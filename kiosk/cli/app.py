@@ -73,6 +73,7 @@ COMMANDS = (
     ("init", "backup", "make a new station database (--db, $CABIN_DB or the default)"),
     ("backup", "backup", "a verified copy of the station database, made while the station runs"),
     ("restore", "backup", "replace the station database with a verified backup (the current one is kept)"),
+    ("store", "store", "a station moved between an SQLite file and a PostgreSQL server; a server's grants"),
 )
 
 
@@ -105,11 +106,19 @@ class Context:
         except Exception:  # noqa: BLE001 - a display detail never refuses the command
             return None
 
+    def database(self):
+        """Where the station's database is: a file's Path or a server's URL (--db, CABIN_DB, the
+        config's [store] url, the default file: kiosk/paths.py resolve_db). The config is read
+        for it only when neither --db nor CABIN_DB names one."""
+        from cabin.kiosk.paths import resolve_db
+
+        return resolve_db(self.args.db, lambda: self.config.store.url)
+
     def store(self, **kwargs):
         if self._store is None:
             from cabin.kiosk.station import open_store
 
-            self._store = open_store(self.args.db, **kwargs)
+            self._store = open_store(self.database(), **kwargs)
         return self._store
 
     def station(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cabin.queue import backup
 from cabin.queue.errors import CabinError
+from cabin.queue.migrations import schema_version_text
 from cabin.queue.store import configured_busy_timeout_ms, create_database, examine, holds_nothing, schema_version
 
 from cabin.kiosk import paths
@@ -16,7 +17,9 @@ def cmd_init(ctx) -> int:
     """A new station database. Any station command makes a missing one too; init is the only
     command that makes one in an existing empty file, and only with --replace-empty."""
     a = ctx.args
-    db = paths.resolve_db(a.db)
+    db = ctx.database()
+    if paths.is_server(db):
+        return _init_server(ctx, db)
     found = examine(db)
     if found != "missing":
         if a.replace_empty and holds_nothing(db):
@@ -36,9 +39,23 @@ def cmd_init(ctx) -> int:
     return EXIT_OK
 
 
+def _init_server(ctx, url: str) -> int:
+    """A server's database is made by its administrator (README "A station of several PCs"):
+    init brings its schema up to date, as the database's owner."""
+    if ctx.args.replace_empty:
+        raise CabinError("--replace-empty is for a file; a database on a server is made by its administrator")
+    with open_store(url) as store:
+        result = {"database": store.where, "created": False, "schema_version": schema_version_text(
+            store.schema_versions(), queue_alone=False)}
+    emit(ctx.args, result, f"the station's schema in {result['database']} is up to date: {result['schema_version']}")
+    return EXIT_OK
+
+
 def cmd_backup(ctx) -> int:
     a = ctx.args
-    db = paths.resolve_db(a.db)
+    db = ctx.database()
+    if paths.is_server(db):
+        raise backup.server_refusal("cabin backup", paths.shown(db))
     if examine(db) == "missing":  # a backup reads: it never creates a database
         raise CabinError("there is no database at {path}", path=db)
     result = backup.backup(ctx.store(), a.to, MIGRATION_SETS)
@@ -49,7 +66,9 @@ def cmd_backup(ctx) -> int:
 
 def cmd_restore(ctx) -> int:
     a = ctx.args
-    db = paths.resolve_db(a.db)
+    db = ctx.database()
+    if paths.is_server(db):
+        raise backup.server_refusal("cabin restore", paths.shown(db))
     result = backup.restore(db, a.file, MIGRATION_SETS, busy_timeout_ms=configured_busy_timeout_ms())
     with open_store(db, create=False) as store:
         store.verify()  # the restored station opens, is brought up to date and passes quick_check

@@ -53,8 +53,8 @@ def cmd_export(ctx) -> int:
     config = ctx.config
     first = resolve_day(a.day, config, ctx.clock, future=False)  # a day that has not come has nothing to export
     days = days_between(first, resolve_day(a.to, config, ctx.clock, future=False) if a.to else first)
-    db = paths.resolve_db(a.db)
-    if not db.exists():  # an export reads: it never creates a database
+    db = ctx.database()
+    if not paths.is_server(db) and not db.exists():  # an export reads: it never creates a database file
         raise CabinError(f"there is no database at {db}")
     font = _font(a.format, config)
     store = ctx.store()

@@ -22,6 +22,7 @@ from cabin.kiosk.business import tokens
 from cabin.kiosk.cli import options
 from cabin.kiosk.cli.app import EXIT_OK
 from cabin.kiosk.cli.args import host_port, window_number
+from cabin.kiosk.station import station_secret
 
 FACES = ("counter", "dispenser", "board")  # what the demo station switches between
 
@@ -30,10 +31,10 @@ def _link(ctx, with_secret: bool = False):
     from cabin.kiosk.faces.base import StationLink
 
     config = ctx.config  # a broken config is refused before a screen opens
-    secret = (lambda: tokens.load_secret(paths.secret_file())) if with_secret else None
+    secret = (lambda: station_secret(ctx.database(), ctx.store)) if with_secret else None
     if with_secret:
         secret()  # an unusable secret refuses the command now, not at the first citizen
-    return StationLink(paths.resolve_db(ctx.args.db), config, ctx.clock, secret=secret)
+    return StationLink(ctx.database(), config, ctx.clock, secret=secret)
 
 
 def cmd_board(ctx) -> int:
@@ -53,6 +54,7 @@ def _serve_board(ctx) -> int:
     from cabin.kiosk.faces.board import served
 
     a = ctx.args
+    a.db = ctx.database()  # --db, CABIN_DB or the config's [store] url: the board process is told which
     host, port = a.serve  # parsed by args.host_port
     public = not served.is_loopback(host)
     if public and not a.public:

@@ -17,7 +17,7 @@ def common(parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentPars
     common = parser_class(add_help=False)
     # SUPPRESS, not a default: a subcommand's default would overwrite `cabin --json queue`'s value
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print exactly one JSON object")
-    common.add_argument("--db", type=path, default=argparse.SUPPRESS, help="database file (default: $CABIN_DB or the user data dir)")
+    common.add_argument("--db", type=path, default=argparse.SUPPRESS, help="database file or postgresql:// URL (default: $CABIN_DB, the config's [store] url, or the user data dir)")
     common.add_argument("--config", type=path, default=argparse.SUPPRESS, help="station config (default: $CABIN_CONFIG or the shipped one)")
     return common
 

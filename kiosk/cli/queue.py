@@ -25,12 +25,11 @@ def call_text(call: dict | None) -> str:
 
 
 def desk(ctx: Context):
-    from cabin.kiosk import paths
-    from cabin.kiosk.business import tokens
     from cabin.kiosk.business.tickets import TicketDesk
+    from cabin.kiosk.station import station_secret
 
     # the secret first: an unusable one refuses the command before anything is issued
-    secret = tokens.load_secret(paths.secret_file())
+    secret = station_secret(ctx.database(), ctx.store)
     return TicketDesk(ctx.station(), ctx.config, secret)
 
 

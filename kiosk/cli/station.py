@@ -87,16 +87,45 @@ def cmd_config_check(ctx: Context) -> int:
 
 def cmd_doctor(ctx: Context) -> int:
     """Report on the database and config; exit 1 if either is unusable."""
-    from cabin.queue.store import schema_version
-
-    db_path = paths.resolve_db(ctx.args.db)
-    report: dict = {"database": str(db_path), "config": str(resolve_config_path(ctx.args.config))}
+    where = ctx.database()
+    shown = paths.shown(where)  # never a server's password
+    report: dict = {"database": shown, "config": str(resolve_config_path(ctx.args.config))}
     ok = True
     try:
         report["config_summary"] = describe(ctx.config)
     except ConfigError as exc:
         report["config_error"] = str(exc)
         ok = False
+    examine = _examine_server if paths.is_server(where) else _examine_file
+    ok = examine(ctx, where, report) and ok
+    report["ok"] = ok
+
+    def text(r: dict) -> str:
+        def rows(keys):
+            return [f"{k:<16} {r[k]}" for k in keys if k in r]
+
+        checks = [f"{'check ' + name:<17} {'ok' if c['ok'] else 'FAILED'}: {c['detail']}"
+                  for name, c in r.get("checks", {}).items()]
+        return "\n".join(rows(["database", "backend", "server_version", "access", "schema_version", "journal_mode",
+                               "synchronous", "integrity_check"]) + checks
+                         + rows(["database_error", "config", "config_error"]))
+
+    emit(ctx.args, report, text)
+    if not ok:  # the exit-1 contract: one line on stderr saying what is wrong
+        problems = [report[k] for k in ("config_error", "database_error") if k in report]
+        if report.get("integrity_check", "ok") != "ok":
+            problems.append(f"the database {shown} fails integrity_check: {report['integrity_check']}")
+        problems += [f"{name}: {c['detail']}" for name, c in report.get("checks", {}).items()
+                     if not c["ok"] and "database_error" not in report]
+        complain("; ".join(problems))
+    return EXIT_OK if ok else EXIT_REFUSED
+
+
+def _examine_file(ctx: Context, db_path, report: dict) -> bool:
+    """An SQLite file: its schema, access, journal, synchronous and integrity_check."""
+    from cabin.queue.store import schema_version
+
+    report["backend"] = "SQLite file"
     try:
         if not db_path.exists():  # a diagnostic must not create what it diagnoses
             raise CabinError(f"there is no database at {db_path} (the first station command creates it)")
@@ -107,24 +136,72 @@ def cmd_doctor(ctx: Context) -> int:
         report["synchronous"] = {0: "off", 1: "normal", 2: "full", 3: "extra"}[
             store.conn.execute("PRAGMA synchronous").fetchone()[0]]
         report["integrity_check"] = "; ".join(r[0] for r in store.conn.execute("PRAGMA integrity_check"))
-        ok = ok and report["integrity_check"] == "ok"
+        return report["integrity_check"] == "ok"
     except (CabinError, sqlite3.Error) as exc:
         report["database_error"] = str(exc)
-        ok = False
-    report["ok"] = ok
+        return False
 
-    def text(r: dict) -> str:
-        keys = ["database", "access", "schema_version", "journal_mode", "synchronous", "integrity_check",
-                "database_error", "config", "config_error"]
-        return "\n".join(f"{k:<16} {r[k]}" for k in keys if k in r)
 
-    emit(ctx.args, report, text)
-    if not ok:  # the exit-1 contract: one line on stderr saying what is wrong
-        problems = [report[k] for k in ("config_error", "database_error") if k in report]
-        if report.get("integrity_check", "ok") != "ok":
-            problems.append(f"the database {db_path} fails integrity_check: {report['integrity_check']}")
-        complain("; ".join(problems))
-    return EXIT_OK if ok else EXIT_REFUSED
+OLDEST_SERVER = 13  # PostgreSQL's major version Cabin is made for and tested on from (README)
+UNREACHABLE = "the database server cannot be reached"  # how queue/pgstore.py words a server it cannot reach
+
+
+def _examine_server(ctx: Context, url: str, report: dict) -> bool:
+    """A PostgreSQL database: the server's version, each migration set's schema version, and the
+    checks a station's PC depends on: the server reachable, the schema up to date, the account's
+    privileges (kiosk/serverroles.py), the audit chain intact. The URL is shown without its
+    password."""
+    from cabin.queue.migrations import schema_version_text
+
+    from cabin.kiosk.business import audit
+    from cabin.kiosk.serverroles import privileges_check
+
+    report["backend"] = "PostgreSQL"
+    checks = report["checks"] = {}
+    try:
+        store = ctx.store()
+    except CabinError as exc:  # the store's message names the server without its password
+        report["database_error"] = str(exc)
+        reached = not exc.said.template.startswith(UNREACHABLE)
+        checks["reachable"] = {"ok": reached, "detail": "yes, but the database could not be opened (database_error"
+                                                        " says why)" if reached else "no (database_error says why)"}
+        return False
+    try:
+        with store.read() as conn:
+            report["server_version"] = conn.execute("SHOW server_version").fetchone()[0]
+            account = conn.execute("SELECT current_user, current_database()").fetchone()
+            checks["reachable"] = {"ok": True, "detail": f"connected as {account[0]} to the database {account[1]}"}
+            number = int(conn.execute("SHOW server_version_num").fetchone()[0])
+            checks["version"] = {"ok": number >= OLDEST_SERVER * 10_000,
+                                 "detail": f"PostgreSQL {number // 10_000}" + (
+                                     "" if number >= OLDEST_SERVER * 10_000 else f": {OLDEST_SERVER} or newer is needed")}
+            versions = store.schema_versions()
+            report["schema_versions"] = versions
+            report["schema_version"] = schema_version_text(versions, queue_alone=False)
+            behind = [f"{m.name} is at {versions[m.name] or '(none)'}, not {m.names[-1]}"
+                      for m in store.migration_sets if versions.get(m.name) != m.names[-1]]
+            checks["schema"] = {"ok": not behind, "detail": "; ".join(behind) or "up to date"}
+            rights = privileges_check(conn)
+            report["access"] = rights["access"]
+            checks["privileges"] = {"ok": rights["access"] != "insufficient", "detail": _rights(rights)}
+            if rights["access"] == "read-only":  # a board's role may not read the audit log
+                checks["audit_chain"] = {"ok": True, "detail": "not read: this role reads the queue's tables only"}
+            else:
+                intact, bad_id, why = audit.verify(conn)
+                checks["audit_chain"] = {"ok": intact,
+                                         "detail": "intact" if intact else f"broken at entry {bad_id}: {why}"}
+    except CabinError as exc:
+        report["database_error"] = str(exc)
+        return False
+    return all(c["ok"] for c in checks.values())
+
+
+def _rights(rights: dict) -> str:
+    if rights["access"] == "read-write":
+        return "read-write: a window's, the dispenser's and the supervisor's operations"
+    if rights["access"] == "read-only":
+        return "read-only: enough for a board, not for a window"
+    return "missing " + ", ".join(rights["missing"]) + " (README: A station of several PCs)"
 
 
 def declare(commands) -> None:

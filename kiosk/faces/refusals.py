@@ -283,6 +283,24 @@ REFUSALS: dict[str, str] = {
     "the ticket code is forged or damaged (its signature does not match)": "号票码是伪造的或已损坏（签名不符）",
     "the ticket is from another station ({station})": "这张号票是其他站点的（{station}）",
     "cannot read or create the station secret {path}: {why}": "无法读取或创建本站密钥 {path}：{why}",
+    # kiosk/stationcopy.py
+    "--from and --to name the same database: a copy goes into another one": "--from 与 --to 指的是同一个数据库：请复制到另一个数据库",
+    "{path} was made by another program during the copy: nothing was copied there":
+        "复制期间另一个程序建立了 {path}：未向其中复制任何内容",
+    "the copy does not hold every row ({differ}): nothing was copied": "副本缺少部分记录（{differ}）：未复制任何内容",
+    "the source's audit log is broken at entry {id} ({why}): `cabin audit verify` shows it; nothing was copied":
+        "源数据库的审计日志在第 {id} 条处断裂（{why}）：`cabin audit verify` 可查看；未复制任何内容",
+    "the copied audit log does not verify at entry {id} ({why}): nothing was copied":
+        "复制后的审计日志在第 {id} 条处校验失败（{why}）：未复制任何内容",
+    "the export of {day} from the copy differs from the source's ({files}): nothing was copied":
+        "副本导出的 {day} 报表与源数据库的不同（{files}）：未复制任何内容",
+    # queue/storecopy.py
+    "the table {table} has other columns in the target: are both made by the same Cabin?":
+        "目标数据库中的表 {table} 列不同：两者是否由同一版本的 Cabin 建立？",
+    "the two databases do not hold the same tables ({source}: {ours}; {target}: {theirs}): are they made by the"
+    " same Cabin?": "两个数据库的表不同（{source}：{ours}；{target}：{theirs}）：两者是否由同一版本的 Cabin 建立？",
+    "{target} holds a station already ({what}): a station is copied into an empty database only":
+        "{target} 已有站点数据（{what}）：只能复制到空数据库",
     # queue/engine.py
     "there is no window {window} (windows: {windows})": "没有{window}号窗口（现有窗口：{windows}）",
     "window {window} has nobody called or being served: nothing to {doing}":
@@ -330,6 +348,9 @@ REFUSALS: dict[str, str] = {
     "the station is on a PostgreSQL server, but this Cabin was installed without its driver: pip install"
     " 'cabin[postgres]'":
         "本站数据库在 PostgreSQL 服务器上，但本机安装的 Cabin 缺少其驱动：请执行 pip install 'cabin[postgres]'",
+    "the station secret in the database {url} is damaged: restore the database from the server's backup;"
+    " a new secret would void today's tickets":
+        "数据库 {url} 中的本站密钥已损坏：请从服务器的备份恢复数据库；换用新密钥会使今天已发的号票全部失效",
     # queue/pgstore.py (the PostgreSQL store: the address shown without its password)
     "the database server cannot be reached ({url}): {why}; check the network and that the server is running,"
     " then try again":

@@ -103,3 +103,15 @@ def export_days(store: Store, config: StationConfig, days: list[str], out: Path,
         if progress:
             progress(day)
     return done
+
+
+def day_data_files(conn, config: StationConfig, day: str, *, extra: Extra | None = None, now_ms: int) -> dict[str, bytes]:
+    """The day's data files as `cabin export --with-events` writes them (the JSON, the CSVs, the
+    raw events; not the workbook, whose file records when it was made), read through `conn` and
+    kept in memory: two stores' copies of a station are compared by them (`cabin store copy`)."""
+    events = day_events(conn, day)
+    report = day_report(conn, config, day, now_ms=now_ms, extra=extra, events=events)
+    prefix = f"{report['station']}_{report['day']}"
+    report["events_file"] = f"{prefix}_events.csv"
+    return {report["events_file"]: events_csv(events, day, config.station.tz), **report_csvs(report, prefix),
+            f"{prefix}.json": json_bytes(report)}

@@ -494,18 +494,21 @@ def blank_row(breakdown: str, station: str, key) -> dict:
 
 
 # -- reading a day from the store ----------------------------------------------------------
-def _tuples(conn: sqlite3.Connection) -> sqlite3.Cursor:
-    """A cursor of plain tuples: the events are many, and rows by name cost more to build."""
-    cur = conn.cursor()
-    cur.row_factory = None
-    return cur
+def _tuples(conn, query: str, params: tuple) -> list[tuple]:
+    """Every row as a plain tuple: the events are many, and rows by name cost more to build. An
+    SQLite connection gives them so through a cursor without a row factory; PostgreSQL's
+    (queue/pgstore.py) rows are read by name or index, and are made tuples here."""
+    if isinstance(conn, sqlite3.Connection):
+        cur = conn.cursor()
+        cur.row_factory = None
+        return cur.execute(query, params).fetchall()
+    return [tuple(row) for row in conn.execute(query, params)]
 
 
 def ticket_events(conn: sqlite3.Connection, day: str) -> list[tuple]:
     """The events of the day's tickets, including the close-out written the next day."""
-    return _tuples(conn).execute(
-        f"SELECT e.id, {EVENT_COLUMNS} FROM events e JOIN tickets t ON t.id = e.ticket_id"
-        " WHERE t.day = ? ORDER BY e.id", (day,)).fetchall()
+    return _tuples(conn, f"SELECT e.id, {EVENT_COLUMNS} FROM events e JOIN tickets t ON t.id = e.ticket_id"
+                         " WHERE t.day = ? ORDER BY e.id", (day,))
 
 
 def window_events(conn: sqlite3.Connection, day: str) -> list[tuple]:
@@ -513,21 +516,20 @@ def window_events(conn: sqlite3.Connection, day: str) -> list[tuple]:
 
     Events are written in time order (every write reads the clock under the writer's lock), so
     the day's events are one run of ids, found by bisecting the ids on the `day` column."""
-    cur = _tuples(conn)
-    first = _first_id_on_or_after(cur, day)
-    after = _first_id_on_or_after(cur, next_day(day))
-    return cur.execute(
-        f"SELECT e.id, {EVENT_COLUMNS} FROM events e WHERE e.id >= ? AND e.id < ?"
-        " AND e.ticket_id IS NULL AND e.kind LIKE 'window~_%' ESCAPE '~' ORDER BY e.id", (first, after)).fetchall()
+    first = _first_id_on_or_after(conn, day)
+    after = _first_id_on_or_after(conn, next_day(day))
+    return _tuples(conn, f"SELECT e.id, {EVENT_COLUMNS} FROM events e WHERE e.id >= ? AND e.id < ?"
+                         " AND e.ticket_id IS NULL AND e.kind LIKE 'window~_%' ESCAPE '~' ORDER BY e.id",
+                   (first, after))
 
 
-def _first_id_on_or_after(cur: sqlite3.Cursor, day: str) -> int:
+def _first_id_on_or_after(conn: sqlite3.Connection, day: str) -> int:
     # two statements: SQLite finds a lone MIN or MAX of the rowid in one step, both at once by a scan
-    lo = cur.execute("SELECT MIN(id) FROM events").fetchone()[0] or 0
-    hi = (cur.execute("SELECT MAX(id) FROM events").fetchone()[0] or 0) + 1
+    lo = conn.execute("SELECT MIN(id) FROM events").fetchone()[0] or 0
+    hi = (conn.execute("SELECT MAX(id) FROM events").fetchone()[0] or 0) + 1
     while lo < hi:
         mid = (lo + hi) // 2
-        row = cur.execute("SELECT id, day FROM events WHERE id >= ? ORDER BY id LIMIT 1", (mid,)).fetchone()
+        row = conn.execute("SELECT id, day FROM events WHERE id >= ? ORDER BY id LIMIT 1", (mid,)).fetchone()
         if row is None or row[1] >= day:
             hi = mid
         else:

@@ -47,9 +47,18 @@ def chart_font() -> tuple[str, int]:
 @pytest.fixture
 def day_db(tmp_path, config):
     """The hand-computed day (README "Daily exports" has no figures of its own: they are here)."""
+    store = build_day(tmp_path / "station.sqlite", config)
+    yield store, config
+    store.close()
+
+
+def build_day(db, config, *, services: bool = True):
+    """The hand-computed day in the station database `db` (a file or a server's URL): its store.
+    services=False leaves out the applications, loss reports and found cards taken at the counter
+    (their audit entries, which the export counts, are then missing from its figures)."""
     tz = config.station.tz
     clock = ManualClock(tz, datetime(2026, 11, 23, 8, 50, tzinfo=tz))
-    store = open_store(tmp_path / "station.sqlite")
+    store = open_store(db)
     accounts = Accounts(store, clock)
     accounts.add("root", "admin", PW)
     root = accounts.authenticate("root", PW)
@@ -87,13 +96,14 @@ def day_db(tmp_path, config):
     at(12, 0); at_li.set_window(2, "closed"); at_wang.set_window(3, "closed")
 
     # the counter's business, with personal data in every place it can be
-    applications, lostfound = Applications(store, config, clock), LostFound(store, config, clock)
-    at(12, 30); applications.accept(LOCAL_NUMBER, "renewal", by=li)
-    at(12, 35); applications.accept(CROSS_NUMBER, "replacement", by=wang)
-    at(12, 40); lostfound.report_loss(LOST_NUMBER, by=li)
-    at(12, 45); found = lostfound.register_found(FOUND_NUMBER, finder=FINDER, phone=PHONE, place=PLACE,
-                                                 found_on="2026-11-22", by=wang)
-    at(12, 50); lostfound.handover(found.id, number=FOUND_NUMBER, by=li)
+    if services:
+        applications, lostfound = Applications(store, config, clock), LostFound(store, config, clock)
+        at(12, 30); applications.accept(LOCAL_NUMBER, "renewal", by=li)
+        at(12, 35); applications.accept(CROSS_NUMBER, "replacement", by=wang)
+        at(12, 40); lostfound.report_loss(LOST_NUMBER, by=li)
+        at(12, 45); found = lostfound.register_found(FOUND_NUMBER, finder=FINDER, phone=PHONE, place=PLACE,
+                                                     found_on="2026-11-22", by=wang)
+        at(12, 50); lostfound.handover(found.id, number=FOUND_NUMBER, by=li)
     person = {"name": FINDER, "number": LOCAL_NUMBER, "address": ADDRESS, "photo": PHOTO}
     with store.write() as conn:  # temporary cards: counted by their audit entries (the printing is tempcards')
         audit.record(conn, "li", "tempcard.print", "LS-20261123-0001", {"reprint": False, **person},
@@ -107,8 +117,7 @@ def day_db(tmp_path, config):
                      at=to_ms(datetime(2026, 11, 23, 23, 59, 30, tzinfo=tz)))
         audit.record(conn, "wang", "loss.report", "GS-20261124-0001", {"number": "350206********0001"},
                      at=to_ms(datetime(2026, 11, 24, 0, 0, 30, tzinfo=tz)))
-    yield store, config
-    store.close()
+    return store
 
 
 def extras(store, config, days=(DAY,)):
