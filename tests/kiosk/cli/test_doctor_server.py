@@ -9,7 +9,7 @@ from psycopg import sql
 
 from cabin.queue.migrations import migrations as queue_migrations
 from cabin.kiosk.business.migrations import migrations as kiosk_migrations
-from tests.clikit import assert_refused, one_json, run_cli
+from clikit import assert_refused, one_json, run_cli
 
 
 def with_password(url: str, password: str) -> str:

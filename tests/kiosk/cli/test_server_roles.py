@@ -15,12 +15,13 @@ from psycopg import errors, sql
 from cabin.config import load_config
 from cabin.kiosk.serverroles import CLERK_WRITES, grants_sql
 from cabin.kiosk.station import open_station
-from tests.clikit import assert_refused, one_json, run_cli
+from clikit import assert_refused, one_json, run_cli
 
 README = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
 SECTION = README.split("\n## A station of several PCs\n", 1)[1].split("\n## ", 1)[0]
 SQL_BLOCKS = re.findall(r"```sql\n(.*?)```", SECTION, re.S)
 PW = "root-pass-123"
+CITIZEN = "350206199001011239"  # a valid ID number
 
 
 def statements(block: str) -> list[str]:
@@ -105,6 +106,9 @@ def test_a_window_works_as_the_clerk_role(station, env):
     assert doctor["access"] == "read-write" and all(c["ok"] for c in doctor["checks"].values()), doctor
     shown = one_json(ok("ticket", "show", "1", "--json"))
     assert [e["state"] for e in shown["errands"]] == ["done", "done"]
+    receipt = one_json(ok("loss", "report", CITIZEN, "--as", "li", "--json", stdin="li-pass-1234\n"))["receipt"]
+    assert receipt.startswith("GS-")
+    assert one_json(ok("audit", "verify", "--json"))["ok"] is True  # the loss report's entry chained on
 
 
 def test_the_clerk_role_may_not_change_the_schema_nor_rewrite_the_audit_log(station, env):

@@ -23,7 +23,7 @@ from cabin.kiosk.station import open_store
 from cabin.queue.clock import ManualClock, to_ms
 from cabin.queue.engine import Station
 from cabin.queue.simulate import simulate_day
-from tests.clikit import CABIN, assert_refused, one_json, run_cli
+from clikit import CABIN, assert_refused, one_json, run_cli
 
 DAY = "2026-11-23"
 PW = "counter-pass-1"

@@ -13,7 +13,7 @@ import pytest
 from psycopg import sql
 
 from cabin.config import default_config_path
-from tests.clikit import assert_refused, one_json, run_cli
+from clikit import assert_refused, one_json, run_cli
 
 UNREACHABLE = "postgresql://cabin:s3cret-pw@127.0.0.1:1/nowhere?connect_timeout=2"
 
