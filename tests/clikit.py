@@ -39,6 +39,7 @@ def cabin_argv() -> list[str]:
 CABIN = cabin_argv()
 DEFAULT_CONFIG = default_config_path()
 TABLES = ("tickets", "requests", "windows", "events", "meta")
+STAFF_PASSWORD = "counter-pass-1"  # every staff account the tests make signs in with it
 BUSY_TIMEOUT_MS = "300"  # a locked database is refused in 0.3 s, not the default 10
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import fontsetup
 import pgserver
+from clikit import STAFF_PASSWORD
 
 from cabin.config import load_config
 from cabin.queue.clock import ManualClock
@@ -41,7 +42,6 @@ def station(store, config, clock):
     return Station(store, config, clock)
 
 
-STAFF_PASSWORD = "counter-pass-1"
 
 
 @pytest.fixture

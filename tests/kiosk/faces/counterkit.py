@@ -16,7 +16,7 @@ from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.faces.counter.desk import DeskScreen
 from cabin.kiosk.faces.counter.login import LoginScreen
 
-from conftest import STAFF_PASSWORD
+from clikit import STAFF_PASSWORD
 from facekit import SECRET, config_with, open_station, until
 
 

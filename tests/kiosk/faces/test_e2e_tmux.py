@@ -19,7 +19,7 @@ from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.station import open_store
 from cabin.queue.engine import Station
 
-from conftest import STAFF_PASSWORD
+from clikit import STAFF_PASSWORD
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None and not os.environ.get("CABIN_REQUIRE_TMUX"),
                                 reason="tmux is not installed (.ci/run installs it)")

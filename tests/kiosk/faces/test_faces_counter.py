@@ -18,7 +18,7 @@ from cabin.kiosk.faces.counter.dialogs import TicketCard, TransferScreen
 from cabin.kiosk.faces.counter.login import LoginScreen
 from cabin.kiosk.faces.counter.workflows.context import WorkflowContext, WorkflowResult
 
-from conftest import STAFF_PASSWORD
+from clikit import STAFF_PASSWORD
 from counterkit import device_config, devices, make_station, sign_in, token_for  # noqa: F401 (the fixture)
 from facekit import fixed_clock, link, open_station, pilot_test, screen_text, until
 
