@@ -45,13 +45,18 @@ from cabin.queue.migrations import migrations, MigrationSet, postgres_schema_ver
 
 T = TypeVar("T")
 
-CONNECT_TIMEOUT_S = 10
+# A server on the station's network answers a connect in milliseconds; waiting longer only makes a
+# face slower to say it is offline (a listener's loss is found by KEEPALIVE, then one connect
+# attempt: about 11 + 5 s; libpq takes 2 s at the least).
+CONNECT_TIMEOUT_S = 5
 # libpq's TCP settings unless the URL (or service file) says otherwise: an idle connection whose
 # peer vanished (a window PC's cable pulled, the server's host gone) is found dead after
-# 5 s + 3 probes 2 s apart; data sent and never acknowledged fails after 15 s (tcp_user_timeout).
-# Without them the listener of a board would wait on a dead socket for hours.
+# 5 s + 3 probes 2 s apart; data sent and never acknowledged fails after 10 s (tcp_user_timeout,
+# which Linux also lets end a keepalive's wait: above 11 s it would stretch it). Without them the
+# listener of a board would wait on a dead socket for hours. Measured, a board's listener on a
+# network cut off: Unreachable after 16-17 s (11 s, then a connect that times out after 5 s).
 KEEPALIVE = {"keepalives": "1", "keepalives_idle": "5", "keepalives_interval": "2", "keepalives_count": "3",
-             "tcp_user_timeout": "15000"}
+             "tcp_user_timeout": "10000"}
 TRANSACTION_RETRIES = 10
 # SQLSTATEs after which the whole transaction may simply be run again
 RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
@@ -215,6 +220,7 @@ class PgStore:
         self._listener: psycopg.Connection | None = None
         self._channel: str | None = None
         self._listen_lock = threading.Lock()  # the listener is used by one waiter at a time
+        self._missed = False  # the listener was lost: commits may have gone unheard since
         self._closed = False
         try:
             conn = self._connection()
@@ -409,6 +415,7 @@ class PgStore:
             sql.Identifier(self.channel))
 
     def _drop_listener(self) -> None:
+        self._missed = True
         if self._listener is not None:
             self._listener.close()
             self._listener = None
@@ -424,6 +431,7 @@ class PgStore:
         are heard. A face calls it before it reads, so no commit after its read goes unheard."""
         with self._listen_lock:
             self._listen()
+            self._missed = False  # the caller reads next
 
     def _listen(self) -> None:
         try:
@@ -442,6 +450,9 @@ class PgStore:
         with self._listen_lock:
             try:
                 listener = self._listening()
+                if self._missed:  # listening again after a loss: what came meanwhile is to be read
+                    self._missed = False
+                    return True
                 heard = any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
                 if heard:
                     for _ in listener.notifies(timeout=0):
@@ -450,6 +461,7 @@ class PgStore:
             except psycopg.OperationalError:
                 self._drop_listener()
                 self._listen()  # raises Unreachable while the server cannot be reached
+                self._missed = False
                 return True
             except psycopg.Error as exc:
                 raise self._translate(exc) from None

@@ -88,8 +88,8 @@ def test_the_connections_notice_a_vanished_network_within_seconds(pg_url):
 
     with pgstore.PgStore(pg_url) as store:
         store.listen()
-        assert options(store._conn) == (5, 2, 3, 15000, 1)
-        assert options(store._listener) == (5, 2, 3, 15000, 1)
+        assert options(store._conn) == (5, 2, 3, 10000, 1)
+        assert options(store._listener) == (5, 2, 3, 10000, 1)
     with pgstore.PgStore(pg_url + "?keepalives_idle=9&tcp_user_timeout=20000") as store:  # the URL's own win
         assert options(store._conn) == (9, 2, 3, 20000, 1)
 
@@ -234,3 +234,102 @@ def test_a_closed_store_is_not_reopened_by_a_waiting_watch(pg_url, config):
     station.store.close()
     with pytest.raises(StoreError):
         station.store.wait_for_change(0.1)
+
+
+# -- a vanished network --------------------------------------------------------------------------
+# In a network namespace of its own (root only: `unshare -n`), a server and a store on its
+# loopback; then the loopback goes down: every packet is dropped, nothing says so, as when a
+# window PC's cable is pulled. The store must find out by itself (TCP keepalives), not in hours.
+VANISHED_NETWORK = r"""
+import subprocess, sys, time
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+from pgserver import PgServer
+from cabin.queue.errors import Unreachable
+from cabin.queue.pgstore import PgStore
+server = PgServer().start()
+try:
+    store = PgStore(server.url("postgres"))
+    store.listen()
+    writer = PgStore(server.url("postgres"))
+    subprocess.run(["ip", "link", "set", "lo", "down"], check=True)
+    began = time.monotonic()
+    try:
+        while time.monotonic() - began < 120:  # without keepalives: hours
+            store.wait_for_change(1)
+        print("never noticed", flush=True)
+    except Unreachable as exc:
+        print(f"noticed after {time.monotonic() - began:.1f} s: {exc}", flush=True)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    # nothing committed since: True because what came while it was cut off is to be read afresh
+    print("after the network came back: read afresh", store.wait_for_change(10), flush=True)
+    with writer.write() as conn:  # its dead connection is replaced at BEGIN
+        conn.execute("SELECT 1")
+    print("and hears the next commit", store.wait_for_change(10), flush=True)
+finally:
+    subprocess.run(["ip", "link", "set", "lo", "up"])
+    server.stop()
+"""
+
+
+def test_a_vanished_network_is_noticed_and_survived(pg_server, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("needs root, unshare and ip to cut a network of its own")
+    tests = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(["unshare", "-n", sys.executable, "-c", VANISHED_NETWORK], capture_output=True,
+                          text=True, timeout=900, env=env, cwd=tmp_path)
+    said = done.stdout + done.stderr
+    if done.returncode != 0 and "unshare failed" in said:
+        pytest.skip(f"no network namespace here: {said.strip()}")
+    assert done.returncode == 0, said
+    assert "noticed after" in said and "the database server cannot be reached" in said, said
+    assert "read afresh True" in said and "hears the next commit True" in said, said
+    print(said)
+
+
+@pilot_test
+async def test_a_call_whose_connection_is_killed_mid_transaction_leaves_nothing_and_can_be_made_again(
+        pg_url, config, clock):
+    import psycopg
+
+    station = open_station(pg_url, config, clock)
+    station.set_window(1, "open")
+    station.issue(["id.temporary"])
+    clerk = Account(1, "li", "clerk", False, 0, None, 0)
+    app = CounterApp(link(pg_url, config, clock), 1, scan_gap=2.0, account=clerk)
+    try:
+        async with app.run_test() as pilot:
+            await until(pilot, lambda: isinstance(app.screen, DeskScreen) and app.view is not None)
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                admin.execute("BEGIN")
+                admin.execute("SELECT * FROM windows WHERE number = 1 FOR UPDATE")  # the call waits on it
+                await pilot.press("n")
+                waiting = []
+
+                def call_waiting() -> bool:
+                    waiting[:] = [r[0] for r in admin.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")]
+                    return bool(waiting)
+
+                await until(pilot, call_waiting, timeout=30)  # halfway through its transaction
+                admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", [waiting])
+                await until(pilot, lambda: not app.op_running, timeout=30)
+                admin.execute("ROLLBACK")
+            text = screen_text(app)
+            assert "未办理" in text and "无法连接数据库服务器" in text
+            assert sum(station.queue_state().waiting.values()) == 1  # nothing of the call was kept
+            await pilot.press("n")  # pressed again: a new connection, and the call is made once
+            await pilot.pause()
+            await until(pilot, lambda: not app.op_running and app.view.current is not None, timeout=30)
+            assert app.view.current.ticket == "A001"
+        with station.store.read() as conn:
+            assert conn.execute("SELECT count(*) FROM events WHERE kind = 'called'").fetchone()[0] == 1
+    finally:
+        station.store.close()
