@@ -191,15 +191,20 @@ async def test_the_board_follows_calls_across_a_restart_and_killed_connections(p
 
 
 # -- the counter ----------------------------------------------------------------------------------
-@pilot_test
-async def test_the_counter_says_offline_refuses_the_call_and_resumes(pg_server, pg_url, config, clock):
-    station = open_station(pg_url, config, clock)
+def citizen_at_window_1(url: str, config, clock) -> tuple:
+    """(the station, a counter at window 1 open with one citizen waiting), its clerk signed in
+    already: the queue's operations are what is proved here (the counter's sign-in is the
+    accounts' service, tested on each store with it)."""
+    station = open_station(url, config, clock)
     station.set_window(1, "open")
     station.issue(["id.temporary"])
-    # signed in already: the queue's operations are what is proved here (the counter's sign-in
-    # is the accounts' service, tested on each store with it)
     clerk = Account(1, "li", "clerk", False, 0, None, 0)
-    app = CounterApp(link(pg_url, config, clock), 1, scan_gap=2.0, account=clerk)
+    return station, CounterApp(link(url, config, clock), 1, scan_gap=2.0, account=clerk)
+
+
+@pilot_test
+async def test_the_counter_says_offline_refuses_the_call_and_resumes(pg_server, pg_url, config, clock):
+    station, app = citizen_at_window_1(pg_url, config, clock)
     try:
         async with app.run_test() as pilot:
             await until(pilot, lambda: isinstance(app.screen, DeskScreen) and app.view is not None)
@@ -298,11 +303,7 @@ async def test_a_call_whose_connection_is_killed_mid_transaction_leaves_nothing_
         pg_url, config, clock):
     import psycopg
 
-    station = open_station(pg_url, config, clock)
-    station.set_window(1, "open")
-    station.issue(["id.temporary"])
-    clerk = Account(1, "li", "clerk", False, 0, None, 0)
-    app = CounterApp(link(pg_url, config, clock), 1, scan_gap=2.0, account=clerk)
+    station, app = citizen_at_window_1(pg_url, config, clock)
     try:
         async with app.run_test() as pilot:
             await until(pilot, lambda: isinstance(app.screen, DeskScreen) and app.view is not None)
