@@ -334,3 +334,33 @@ async def test_a_call_whose_connection_is_killed_mid_transaction_leaves_nothing_
             assert conn.execute("SELECT count(*) FROM events WHERE kind = 'called'").fetchone()[0] == 1
     finally:
         station.store.close()
+
+
+# -- the dispenser --------------------------------------------------------------------------------
+@pilot_test
+async def test_the_dispenser_says_offline_issues_nothing_and_resumes(pg_server, pg_url, config, clock):
+    from cabin.kiosk.faces.dispenser import DispenserApp, HomeScreen, TicketScreen
+
+    station = open_station(pg_url, config, clock)  # made before the dispenser, as at a station
+    app = DispenserApp(link(pg_url, config, clock))
+
+    async def take_temporary_card() -> None:
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("1", "1", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and not app.issuing, timeout=60)
+        await pilot.pause()
+
+    try:
+        async with app.run_test() as pilot:
+            await until(pilot, lambda: app.link._station is not None)  # its watch has the station
+            with server_down(pg_server):
+                await until(pilot, lambda: title_offline(app), timeout=30)
+                await take_temporary_card()
+                assert app.last_issued is None and "暂时无法出号" in screen_text(app)
+                await pilot.press("enter")  # the citizen has read it
+            await until(pilot, lambda: not title_offline(app), timeout=30)
+            await take_temporary_card()
+            assert app.last_issued["ticket"] == "A001"  # the refused one took no number
+        assert sum(station.queue_state().waiting.values()) == 1
+    finally:
+        station.store.close()
