@@ -198,17 +198,27 @@ class SupervisorScreen(Localised, Screen):
     @work(thread=True, exclusive=True, group="supervisor-watch")
     def watch_station(self) -> None:
         from cabin.kiosk.faces.watch import follow_station, offline
+        from cabin.queue.errors import CabinError
 
         worker = get_current_worker()
         app = self.app
+
+        def read() -> None:
+            try:
+                view = read_view(self.link)
+            except (CabinError, OSError):
+                raise  # the watch's: offline, or tried again
+            except Exception as exc:  # a fault of this view's own: said on its status line, as before
+                self.post_message(JobFailed("read", exc))
+                return
+            self.post_message(JobDone("read", view))
 
         def trouble(error: BaseException | None) -> None:
             if error is not None and not offline(error):
                 self.post_message(JobFailed("read", error))
             app.post_message(FaceApp.StationTrouble(error))
 
-        follow_station(self.link, lambda: worker.is_cancelled,
-                       lambda: self.post_message(JobDone("read", read_view(self.link))), trouble,
+        follow_station(self.link, lambda: worker.is_cancelled, read, trouble,
                        poll_seconds=POLL_SECONDS, refresh_seconds=self.refresh_seconds)
 
     @work(thread=True, exclusive=True, group="supervisor-read")
