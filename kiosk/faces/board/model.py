@@ -7,7 +7,8 @@ can reach it.
 Reads are cheap whatever the day's length: the last calls are the newest call events from
 today's first ticket on (a backwards walk of the events' primary key that stops after a few
 rows), the next numbers come from the waiting errands' partial index, and the board asks for
-all this only when `PRAGMA data_version` says another process has committed (BoardWatch).
+all this only when another process has committed (kiosk/faces/watch.py: `PRAGMA data_version`
+on a file, a NOTIFY on a server).
 """
 
 from __future__ import annotations
