@@ -169,6 +169,24 @@ async def test_the_board_goes_offline_and_resumes_when_the_server_returns(pg_ser
 
 
 @pilot_test
+async def test_a_board_started_while_the_server_is_down_waits_for_it(pg_server, pg_url, config):
+    station = open_station(pg_url, config)
+    station.set_window(1, "open")
+    station.issue(["id.temporary"])
+    station.call_next(1)
+    station.store.close()
+    app = BoardApp(link(pg_url, config))
+    with contextlib.ExitStack() as down:
+        down.enter_context(server_down(pg_server))  # down before the board starts
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: title_offline(app), timeout=30)
+            assert app.view is None
+            down.close()  # the server starts
+            await until(pilot, lambda: app.view is not None and number_at(app, 1) == "A001", timeout=30)
+            assert not title_offline(app)
+
+
+@pilot_test
 async def test_the_board_follows_calls_across_a_restart_and_killed_connections(pg_server, pg_url, config):
     station = open_station(pg_url, config)
     station.set_window(1, "open")
