@@ -12,9 +12,9 @@ What it offers, in the SQLite store's terms:
   run themselves again on it (queue/conflicts.py); `transaction(fn)` re-runs `fn` likewise.
 - `read()`: a REPEATABLE READ, READ ONLY snapshot.
 - Every committed write tells the faces: write() and transaction() send one NOTIFY on the
-  station's channel with their COMMIT (in the same round trip, so a notification exists exactly
-  when the commit does); `wait_for_change()` (LISTEN, on a connection of its own) wakes on it,
-  where SQLite's store polls `PRAGMA data_version`.
+  station's channel right after their COMMIT, in the same round trip (the server runs both
+  whatever becomes of the client; a failed COMMIT skips the NOTIFY); `wait_for_change()` (LISTEN,
+  on a connection of its own) wakes on it, where SQLite's store polls `PRAGMA data_version`.
 - The SQL the services run is written for sqlite3 with `?` placeholders: `PgConnection.execute`
   takes it unchanged where it is portable (see to_psycopg) and its rows are read by index or by
   column name as sqlite3.Row's are. `cursor.lastrowid` does not exist on PostgreSQL: an insert
@@ -22,7 +22,7 @@ What it offers, in the SQLite store's terms:
 - A lost connection (the server restarted, the network gone, the backend killed) is Unreachable
   (a StoreError: "the database server cannot be reached"); the store connects again on its next
   use. TCP keepalives and a user timeout (KEEPALIVE) make a vanished network an error within
-  about 15 s instead of the kernel's two hours. A transaction
+  about 16 s instead of the kernel's two hours. A transaction
   whose BEGIN finds the connection dead is begun again on a new one: nothing of it had been sent.
 """
 
@@ -496,7 +496,7 @@ class PgStore:
             return StoreError("the database server refused the password or account for {url}", url=url)
         if unreachable or isinstance(exc, (errors.AdminShutdown, errors.CannotConnectNow)):
             return Unreachable("the database server cannot be reached ({url}): {why}; check the network and that"
-                              " the server is running, then try again", url=url, why=why)
+                               " the server is running, then try again", url=url, why=why)
         if isinstance(exc, RETRYABLE):
             return Conflict("the database {url} was changed by another window at the same moment: nothing was"
                               " written; try again", url=url)
@@ -506,5 +506,5 @@ class PgStore:
             return StoreError("the database {url} refuses this change to this account: {why}", url=url, why=why)
         if isinstance(exc, psycopg.OperationalError):
             return Unreachable("the database server cannot be reached ({url}): {why}; check the network and that"
-                              " the server is running, then try again", url=url, why=why)
+                               " the server is running, then try again", url=url, why=why)
         return StoreError("database error in {url}: {why}", url=url, why=why)
