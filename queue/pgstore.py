@@ -253,8 +253,9 @@ class PgStore:
             raise self._translate(exc, unreachable=True) from None
 
     def _connect_params(self) -> dict[str, object]:
-        """KEEPALIVE and the connect timeout, but for what the URL sets itself (libpq reads a
-        service file's settings after these, so those win too)."""
+        """KEEPALIVE and the connect timeout, but for what the URL or key=value string sets
+        itself. (A service file's values for these are not seen here, and libpq lets these win
+        over them: set them in the URL to change them.)"""
         try:
             given = conninfo_to_dict(self.url)
         except psycopg.ProgrammingError:
