@@ -295,6 +295,8 @@ finally:
 
 
 def test_a_vanished_network_is_noticed_and_survived(pg_server, tmp_path):
+    # pg_server: skipped (or required under CABIN_REQUIRE_POSTGRES) as every server test; the
+    # child starts a server of its own inside its namespace
     import os
     import shutil
     import subprocess
