@@ -96,6 +96,13 @@ class StoreError(CabinError):
     """The database cannot be used: locked, unwritable, damaged or from a newer Cabin."""
 
 
+class Unreachable(StoreError):
+    """The database server cannot be reached (it restarted, the network is gone, the connection
+    was killed): nothing of the operation was written, unless the connection was lost while its
+    COMMIT was on the way. The store connects again on its next use; a face shows itself offline
+    and reconnecting until then."""
+
+
 class Conflict(StoreError):
     """Another host changed the same rows at the same moment (PostgreSQL's serialization failure
     or deadlock): nothing was written, and running the whole operation again is safe. The

@@ -26,6 +26,7 @@ import shlex
 import sqlite3
 import stat
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -44,6 +45,9 @@ from cabin.queue.migrations import MigrationSet, migrations, schema_version_text
 # of 10 s; tests of the locked-database refusal set it to a few hundred ms.
 BUSY_TIMEOUT_MS = 10_000
 BUSY_TIMEOUT_ENV = "CABIN_BUSY_TIMEOUT_MS"
+# How often wait_for_change looks at `PRAGMA data_version`: a face sees another process's commit
+# within this (the board's lag measured 75 ms median, tests/bench_faces.py).
+CHANGE_POLL_SECONDS = 0.1
 
 
 def configured_busy_timeout_ms() -> int:
@@ -273,6 +277,7 @@ class Store:
         self._verified = False
         self._thread_lock = threading.RLock()
         self._lock_fd: int | None = None
+        self._seen_version: int | None = None  # data_version as wait_for_change last saw it
         try:
             found = examine(self.path)
             if found == "missing":
@@ -490,6 +495,29 @@ class Store:
         """Changes when another connection commits: cheap polling for the faces."""
         with self._thread_lock:
             return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def listen(self) -> None:
+        """From now on, wait_for_change reports another connection's commit (a face calls it
+        before it reads, so nothing committed after its read goes unseen)."""
+        self._seen_version = self.data_version()
+
+    def wait_for_change(self, timeout: float, *, poll_seconds: float = CHANGE_POLL_SECONDS) -> bool:
+        """True once another connection (any process on this host) has committed since listen()
+        or the last True, looked at every `poll_seconds`; False after `timeout` seconds without.
+        SQLite cannot push a change, so this polls `PRAGMA data_version`, which is cheap: the
+        PostgreSQL store waits for a NOTIFY instead. This connection's own commits do not count."""
+        if self._seen_version is None:
+            self.listen()
+        deadline = time.monotonic() + timeout
+        while True:
+            version = self.data_version()
+            if version != self._seen_version:
+                self._seen_version = version
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(poll_seconds, left))
 
 
 def _reason(exc: BaseException) -> str:

@@ -13,6 +13,7 @@ same database and devices, and the clerk stays signed in across the switches.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from cabin.queue.errors import CabinError
@@ -62,7 +63,14 @@ def _serve_board(ctx) -> int:
                          " (it shows the queue numbers and the windows' states to anyone who can reach it),"
                          " or serve it on 127.0.0.1", host=host)
     config = ctx.config  # refuse a broken config here, not in the board process
-    argv = [sys.executable, "-m", "cabin.kiosk.faces.board.served_app", "--db", str(paths.resolve_db(a.db))]
+    db = paths.resolve_db(a.db)
+    argv = [sys.executable, "-m", "cabin.kiosk.faces.board.served_app"]
+    if paths.is_server(db):
+        # a server's URL may hold a password: to the board process through its environment,
+        # which only this account can read, never in its command line, which anyone's `ps` shows
+        os.environ["CABIN_DB"] = db
+    else:
+        argv += ["--db", str(db)]
     if a.config:
         argv += ["--config", a.config]
     argv += (["--lang", a.lang] if a.lang else []) + (["--theme", a.theme] if a.theme else [])

@@ -18,6 +18,7 @@ from typing import Callable, NamedTuple
 
 from rich.cells import cell_len
 from textual.app import App
+from textual.message import Message
 from textual.theme import Theme
 
 from cabin.config import StationConfig
@@ -48,11 +49,12 @@ THEMES = {
 
 @dataclass
 class StationLink:
-    """How a face reaches the station: the database file, the config, the clock (a fixed one in
-    tests) and, for faces that issue tickets, the station secret. Opened once, lazily, from a
-    worker thread; the store serialises its own use across threads."""
+    """How a face reaches the station: the database (a file's Path, or a postgresql:// URL as
+    kiosk.paths.resolve_db gives it), the config, the clock (a fixed one in tests) and, for faces
+    that issue tickets, the station secret. Opened once, lazily, from a worker thread; the store
+    serialises its own use across threads."""
 
-    db: Path
+    db: Path | str
     config: StationConfig
     clock: object | None = None
     secret: Callable[[], bytes] | None = None  # read on first use: a bad secret refuses then
@@ -102,8 +104,13 @@ class StationLink:
         with self._lock:
             if self._store is not None:
                 # under the store's own lock: a worker thread may be halfway through a read
-                with self._store._thread_lock:
+                # (the PostgreSQL store's close takes its own locks)
+                lock = getattr(self._store, "_thread_lock", None)
+                if lock is None:
                     self._store.close()
+                else:
+                    with lock:
+                        self._store.close()
                 self._store = self._station = self._desk = None
                 self._clerk_stations.clear()
 
@@ -155,8 +162,16 @@ class FaceApp(App):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
+    class StationTrouble(Message):
+        """The station could not be read (`error`), or can be again (None): from a watch thread."""
+
+        def __init__(self, error: BaseException | None):
+            super().__init__()
+            self.error = error
+
     def __init__(self, link: StationLink, lang: str | None = None, theme: str | None = None):
         super().__init__()
+        self.offline: str | None = None  # what the title bars say while the server cannot be reached
         self.link = link
         self.config = link.config
         self.strings = Strings(lang or link.config.faces.lang)
@@ -179,6 +194,22 @@ class FaceApp(App):
 
         for bar in self.screen.query(TitleBar):
             bar.show_clock(self.clock_text())
+            bar.show_offline(self.offline)  # a screen pushed meanwhile says it too
+
+    def on_face_app_station_trouble(self, message: StationTrouble) -> None:
+        """Offline (the server cannot be reached) across the top of every screen until a read
+        works again; other trouble (a busy database) is each face's to say."""
+        from cabin.kiosk.faces.watch import offline
+
+        self.show_offline(offline(message.error))
+
+    def show_offline(self, now: bool) -> None:
+        """Say (or stop saying) across the top that the station's server cannot be reached."""
+        from cabin.kiosk.faces.widgets import TitleBar
+
+        self.offline = self.strings("offline_reconnecting") if now else None
+        for bar in self.screen.query(TitleBar):
+            bar.show_offline(self.offline)
 
     def on_unmount(self) -> None:
         self.link.close()

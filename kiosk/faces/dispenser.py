@@ -33,6 +33,7 @@ from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Button, Label, Static
+from textual.worker import get_current_worker
 
 from cabin.config import DEFAULT_PRIORITY, Category
 from cabin.drivers.errors import DeviceError
@@ -40,10 +41,12 @@ from cabin.queue.errors import CabinError
 
 from cabin.kiosk.faces.base import FaceApp, StationLink, settle_memory
 from cabin.kiosk.faces.basket import Basket, dispenser_priority
+from cabin.kiosk.faces.watch import follow_station, offline
 from cabin.kiosk.faces.widgets import BigNumber, Notice, TitleBar
 
 IDLE_SECONDS = 30.0    # a citizen choosing who walks away: the next one finds a clean start
 TICKET_SECONDS = 15.0  # long enough to read the number, short enough for the next in line
+WATCH_SECONDS = 1.0    # SQLite: how often the watch looks (a file is never offline: it only looks)
 
 
 class Target(Button, can_focus=False):
@@ -351,6 +354,16 @@ class DispenserApp(FaceApp):
         self.push_screen(self.home)
         self.set_interval(0.5, self._check_idle)
         self.call_after_refresh(settle_memory)
+        self.watch_station()
+
+    @work(thread=True, exclusive=True, group="dispenser-watch")
+    def watch_station(self) -> None:
+        """Nothing to show of the queue here: the watch only finds out, and says across the top,
+        when the station's server cannot be reached, and when it can again."""
+        worker = get_current_worker()
+        follow_station(self.link, lambda: worker.is_cancelled, lambda: None,
+                       lambda error: self.post_message(self.StationTrouble(error)),
+                       poll_seconds=WATCH_SECONDS, refresh_seconds=30.0)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
@@ -391,8 +404,12 @@ class DispenserApp(FaceApp):
         try:
             issued = self.link.desk().issue(services, priority=priority, channel="dispenser")
         except (CabinError, DeviceError, OSError, RuntimeError) as exc:
+            if offline(exc):  # said at once, before the watch finds it too
+                self.post_message(self.StationTrouble(exc))
             self.post_message(self.IssueFailed(str(exc)))
         else:
+            if self.offline:
+                self.post_message(self.StationTrouble(None))
             self.post_message(self.Issued(issued))
 
     def on_dispenser_app_issued(self, message: Issued) -> None:

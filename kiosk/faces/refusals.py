@@ -358,6 +358,7 @@ REFUSALS: dict[str, str] = {
     "the database {url} was changed by another window at the same moment: nothing was written; try again":
         "数据库 {url} 同时被另一个窗口修改：本次未写入任何内容；请重试",
     "the database {url} is busy: try again": "数据库 {url} 正忙：请重试",
+    "the database {url} was closed": "数据库 {url} 已关闭",
     "the database {url} refuses this change to this account: {why}": "数据库 {url} 不允许此账户进行该修改：{why}",
     "the database server refused the password or account for {url}": "数据库服务器拒绝了 {url} 的密码或账户",
     "database error in {url}: {why}": "数据库 {url} 出错：{why}",

@@ -18,6 +18,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dispenser_title": ("取号机", "Ticket dispenser"),
     "window_n": ("{n}号窗口", "Window {n}"),
     "database_trouble": ("系统暂时忙，请稍候", "The system is busy, one moment please"),
+    "offline_reconnecting": ("离线，正在重新连接…", "Offline — reconnecting…"),
     # -- lobby board -----------------------------------------------------------------------
     "now_serving": ("正在办理", "Now serving"),
     "window_ready": ("等候叫号", "Ready"),
@@ -32,6 +33,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "waiting_total": ("等候 {n} 人", "{n} waiting"),
     "call_line": ("请 {ticket} 号到 {window} 号窗口", "{ticket}, please go to window {window}"),
     "call_arrow": ("{ticket} → {window}号窗口", "{ticket} → window {window}"),
+    "board_offline": ("本屏暂时离线，正在重新连接；显示的可能不是最新叫号，请留意窗口的呼叫",
+                      "This board is offline and reconnecting: what it shows may be out of date; listen for the windows' calls"),
     "board_notice": ("请留意叫号；过号请到窗口咨询。本屏不显示任何个人信息。",
                      "Watch for your number; if you missed it, ask at a window. No personal data is shown here."),
     # -- ticket dispenser ------------------------------------------------------------------

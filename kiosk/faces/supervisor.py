@@ -11,8 +11,10 @@ accounts) and `SupervisorApp` (`cabin supervisor`: its own sign-in, supervisor o
   as the signed-in account (TempCards refuses the one who took the request);
 - 3 accounts: the staff accounts; an admin adds (n) and disables (d) them (Accounts).
 
-Everything is read in a thread worker every REFRESH_SECONDS and after each action; the screen
-itself never touches the database.
+Everything is read in a thread worker when another process or host commits (kiosk/faces/watch.py:
+NOTIFY on a PostgreSQL server, PRAGMA data_version on SQLite), at least every REFRESH_SECONDS (the
+waits grow with the clock) and after each action; the screen itself never touches the database.
+While the server cannot be reached, the title bar says "offline — reconnecting".
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from cabin.queue.results import QueueState, WindowState
 
@@ -45,6 +48,7 @@ from cabin.kiosk.faces.counter.workflows.common import (
 )
 
 REFRESH_SECONDS = 3.0
+POLL_SECONDS = 0.2  # SQLite: another window's commit shows within this
 SUPERVISOR_ROLES = ("supervisor", "admin")
 TABS = ("windows", "approvals", "accounts")
 DONE_KEYS = {"window": "sv_done_window", "approve": "sv_done_approve", "refuse": "receipt_refused",
@@ -163,8 +167,7 @@ class SupervisorScreen(Localised, Screen):
         self.query_one("#sv-accounts", DataTable).add_columns(
             t("account"), t("sv_col_role"), t("col_state"))
         self.query_one("#sv-windows", DataTable).focus()
-        self.load()
-        self.set_interval(self.refresh_seconds, self.load)
+        self.watch_station()
 
     def tab(self) -> str:
         return self.query_one("#sv-tabs", TabbedContent).active or "windows"
@@ -191,6 +194,32 @@ class SupervisorScreen(Localised, Screen):
     # -- reading ------------------------------------------------------------------------------------------
     def load(self) -> None:
         self._read()
+
+    @work(thread=True, exclusive=True, group="supervisor-watch")
+    def watch_station(self) -> None:
+        from cabin.kiosk.faces.watch import follow_station, offline
+        from cabin.queue.errors import CabinError
+
+        worker = get_current_worker()
+        app = self.app
+
+        def read() -> None:
+            try:
+                view = read_view(self.link)
+            except (CabinError, OSError):
+                raise  # the watch's: offline, or tried again
+            except Exception as exc:  # a fault of this view's own: said on its status line, as before
+                self.post_message(JobFailed("read", exc))
+                return
+            self.post_message(JobDone("read", view))
+
+        def trouble(error: BaseException | None) -> None:
+            if error is not None and not offline(error):
+                self.post_message(JobFailed("read", error))
+            app.post_message(FaceApp.StationTrouble(error))
+
+        follow_station(self.link, lambda: worker.is_cancelled, read, trouble,
+                       poll_seconds=POLL_SECONDS, refresh_seconds=self.refresh_seconds)
 
     @work(thread=True, exclusive=True, group="supervisor-read")
     def _read(self) -> None:

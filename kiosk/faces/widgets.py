@@ -152,10 +152,20 @@ class TitleBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(self._station, id="title-station")
         yield Label(self._face, id="title-face")
+        yield Label("", id="title-offline")
         yield Label("", id="title-clock")
 
     def on_mount(self) -> None:
         self.show_clock(self.app.clock_text())
+        self.show_offline(getattr(self.app, "offline", None))
+
+    def show_offline(self, text: str | None) -> None:
+        """"Offline — reconnecting" across the top while the station cannot be reached (None:
+        it can); every screen of a face has this bar, so the state is seen wherever the clerk is."""
+        for label in self.query("#title-offline").results(Label):
+            label.update(text or "")
+            label.display = text is not None
+        self.set_class(text is not None, "-offline")
 
     def show_clock(self, text: str) -> None:
         # the app's 1 s tick can come while this bar is still composing or already leaving

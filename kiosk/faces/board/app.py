@@ -1,14 +1,14 @@
 """The lobby board (`cabin board`): now serving per window in large digits, the last calls,
 the next numbers; a new call flashes.
 
-It follows the other processes of the station by polling `PRAGMA data_version` every
-POLL_SECONDS in a thread worker, which reads a new BoardView only when something was committed
-and posts it to the event loop; the screen itself never touches the database.
+A thread worker follows the station (kiosk/faces/watch.py): it reads a new BoardView when
+another process or host has committed — told by the server's NOTIFY on PostgreSQL, by polling
+`PRAGMA data_version` every POLL_SECONDS on SQLite — and posts it to the event loop; the screen
+itself never touches the database. While the server cannot be reached the board says it is
+offline and reconnecting (the title bar and the notice) and keeps what it showed.
 """
 
 from __future__ import annotations
-
-import time
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,15 +17,14 @@ from textual.message import Message
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
-from cabin.queue.errors import CabinError
-
 from cabin.kiosk.faces.base import FaceApp, StationLink, settle_memory
 from cabin.kiosk.faces.board.model import BoardView, CallShown, read_board
+from cabin.kiosk.faces.watch import follow_station, offline
 from cabin.kiosk.faces.widgets import BigNumber, Notice, TitleBar
 
-POLL_SECONDS = 0.1        # a call shows within this plus a read and a frame: well under 0.5 s
+POLL_SECONDS = 0.1        # SQLite: a call shows within this plus a read and a frame: well under 0.5 s
 REFRESH_SECONDS = 30.0    # read anyway now and then: the day turns at midnight without a commit
-RETRY_SECONDS = 1.0       # after a failed read (the database busy or missing)
+RETRY_SECONDS = 1.0       # after a failed read (the database busy or missing, the server unreachable)
 FLASH_TIMES = 6           # a new call blinks three times ...
 FLASH_SECONDS = 0.4       # ... over 2.4 s, then stays marked (-called) until the next call
 
@@ -107,23 +106,16 @@ class BoardApp(FaceApp):
     @work(thread=True, exclusive=True, group="board-watch")
     def watch_station(self) -> None:
         worker = get_current_worker()
-        seen_version, read_at = None, 0.0
-        while not worker.is_cancelled:
-            try:
-                station = self.link.station()
-                version = station.store.data_version()
-                if version != seen_version or time.monotonic() - read_at > REFRESH_SECONDS:
-                    view = read_board(station)
-                    seen_version, read_at = version, time.monotonic()
-                    self.post_message(self.Changed(view))
-            except (CabinError, OSError) as exc:
-                if worker.is_cancelled:
-                    return
-                self.log.warning(f"board: cannot read the station: {exc}")
-                self.post_message(self.Trouble(self.strings("database_trouble")))
-                time.sleep(RETRY_SECONDS)
-                continue
-            time.sleep(POLL_SECONDS)
+
+        def trouble(error: BaseException | None) -> None:
+            if error is not None:
+                self.log.warning(f"board: cannot read the station: {error}")
+                self.post_message(self.Trouble(self.strings("board_offline" if offline(error) else "database_trouble")))
+            self.post_message(self.StationTrouble(error))
+
+        follow_station(self.link, lambda: worker.is_cancelled,
+                       lambda: self.post_message(self.Changed(read_board(self.link.station()))), trouble,
+                       poll_seconds=POLL_SECONDS, refresh_seconds=REFRESH_SECONDS, retry_seconds=RETRY_SECONDS)
 
     # -- showing a view (the event loop) ---------------------------------------------------
     def on_board_app_changed(self, message: Changed) -> None:

@@ -7,7 +7,8 @@ can reach it.
 Reads are cheap whatever the day's length: the last calls are the newest call events from
 today's first ticket on (a backwards walk of the events' primary key that stops after a few
 rows), the next numbers come from the waiting errands' partial index, and the board asks for
-all this only when `PRAGMA data_version` says another process has committed (BoardWatch).
+all this only when another process has committed (kiosk/faces/watch.py: `PRAGMA data_version`
+on a file, a NOTIFY on a server).
 """
 
 from __future__ import annotations
@@ -57,20 +58,21 @@ class BoardView:
         return [c for c in reversed(self.last_calls) if c.event_id > event_id]
 
 
+# Portable SQL (`?` placeholders, "window" quoted: a keyword on PostgreSQL), run on either store.
 # Calls of today: from the first event of today's first ticket on. A continuation (the next
 # errand started at the same window, the citizen already there) is not announced.
 _CALLS_SQL = """
-SELECT e.id, e.at, e.kind, e.window, e.detail, t.number
+SELECT e.id, e.at, e.kind, e."window", e.detail, t.number
 FROM events e JOIN tickets t ON t.id = e.ticket_id
-WHERE e.id >= (SELECT MIN(id) FROM events WHERE ticket_id = (SELECT MIN(id) FROM tickets WHERE day = :day))
-  AND e.kind IN ('called', 'recalled') AND t.day = :day
-ORDER BY e.id DESC LIMIT :limit
+WHERE e.id >= (SELECT MIN(id) FROM events WHERE ticket_id = (SELECT MIN(id) FROM tickets WHERE day = ?))
+  AND e.kind IN ('called', 'recalled') AND t.day = ?
+ORDER BY e.id DESC LIMIT ?
 """
 
 _NEXT_SQL = """
 SELECT t.number FROM requests r JOIN tickets t ON t.id = r.ticket_id
-WHERE r.state = 'waiting' AND t.day = :day
-ORDER BY r.sort_key, r.ticket_id, r.position LIMIT :limit
+WHERE r.state = 'waiting' AND t.day = ?
+ORDER BY r.sort_key, r.ticket_id, r.position LIMIT ?
 """
 
 
@@ -84,10 +86,10 @@ def read_board(station: Station, last_calls: int = LAST_CALLS, next_numbers: int
     )
     calls: list[CallShown] = []
     with station.store.read() as conn:
-        for row in conn.execute(_CALLS_SQL, {"day": day, "limit": last_calls * 2}):
+        for row in conn.execute(_CALLS_SQL, (day, day, last_calls * 2)):
             detail = json.loads(row["detail"]) if row["detail"] else {}
             if detail.get("continued"):
                 continue
             calls.append(CallShown(row["id"], row["number"], row["window"], row["at"], row["kind"] == "recalled"))
-        upcoming = tuple(r[0] for r in conn.execute(_NEXT_SQL, {"day": day, "limit": next_numbers}))
+        upcoming = tuple(r[0] for r in conn.execute(_NEXT_SQL, (day, next_numbers)))
     return BoardView(day, windows, tuple(calls[:last_calls]), upcoming, sum(queue.waiting.values()))

@@ -1,8 +1,9 @@
 """The one board process behind `cabin board --serve` (started by kiosk/faces/served.py).
 
-`python -m cabin.kiosk.faces.board.served_app --db DB [--config FILE] [--lang L] [--theme T]`, run
+`python -m cabin.kiosk.faces.board.served_app [--db FILE] [--config FILE] [--lang L] [--theme T]`, run
 under textual's web driver: its screen goes to the server on stdout and from there to every
-browser watching. Two things set it apart from `cabin board`:
+browser watching. The database is a file (--db) or, on a server, CABIN_DB's URL: a URL may hold a
+password, and a command line is anyone's to read. Two things set it apart from `cabin board`:
 
 - it dies with the server: the kernel sends it SIGKILL when the server ends, however it ends
   (a kill -9 of the server included), so no board process outlives the server that started it;
@@ -17,7 +18,6 @@ import argparse
 import os
 import signal
 import sys
-from pathlib import Path
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -37,7 +37,7 @@ def die_with_parent(parent: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m cabin.kiosk.faces.board.served_app")
-    p.add_argument("--db", required=True)
+    p.add_argument("--db", help="the station's database file (default: CABIN_DB, then the user's)")
     p.add_argument("--config")
     p.add_argument("--lang")
     p.add_argument("--theme")
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent(a.parent)
 
     from cabin.config import load_config
+    from cabin.kiosk.paths import resolve_db
 
     from cabin.kiosk.faces.base import StationLink
     from cabin.kiosk.faces.board.app import BoardApp
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             self.screen.refresh(layout=True)
 
     config = load_config(a.config)
-    SharedBoardApp(StationLink(Path(a.db), config), lang=a.lang, theme=a.theme).run()
+    SharedBoardApp(StationLink(resolve_db(a.db), config), lang=a.lang, theme=a.theme).run()
     return 0
 
 

@@ -6,8 +6,10 @@ complete, transfer; the ticket at the window with all its errands; the queue at 
 devices. Queue operations are attributed to the clerk signed in (`Station(..., clerk=name)`).
 
 Every database and device call runs in a thread worker that posts a message back; the screen
-never waits. Three workers run all the time: the station watch (PRAGMA data_version every
-WATCH_SECONDS, so calls made at other windows show at once), the device check (every
+never waits. Three workers run all the time: the station watch (kiosk/faces/watch.py: a NOTIFY
+from the PostgreSQL server, or PRAGMA data_version every WATCH_SECONDS on SQLite, so calls made
+at other windows show at once; "offline — reconnecting" across the top while the server cannot
+be reached), the device check (every
 CHECK_SECONDS, sooner while one is at fault) and the scanner's tick. A hand scanner's token
 (`CABIN1:...` + Enter) pulls the ticket up from any screen (counter_scanner.py).
 
@@ -43,8 +45,9 @@ from cabin.kiosk.faces.counter.dialogs import TicketCard, TransferScreen, servic
 from cabin.kiosk.faces.counter.login import COUNTER_ROLES, LoginScreen
 from cabin.kiosk.faces.counter.model import DeskView, read_desk
 from cabin.kiosk.faces.counter.scanner import GAP_SECONDS, ScanBuffer
+from cabin.kiosk.faces.watch import follow_station, offline
 
-WATCH_SECONDS = 0.2     # other windows' calls show within this
+WATCH_SECONDS = 0.2     # SQLite: other windows' calls show within this
 REFRESH_SECONDS = 30.0  # the longest wait grows with the clock, without any commit
 RETRY_SECONDS = 1.0
 
@@ -281,21 +284,17 @@ class CounterApp(FaceApp):
     @work(thread=True, exclusive=True, group="watch")
     def watch_station(self) -> None:
         worker = get_current_worker()
-        seen, read_at = None, 0.0
-        while not worker.is_cancelled:
-            try:
-                version = self.link.station().store.data_version()
-                if version != seen or time.monotonic() - read_at > REFRESH_SECONDS:
-                    seq, view = self._read()
-                    seen, read_at = version, time.monotonic()
-                    self.post_message(self.ViewRead(seq, view))
-            except (CabinError, OSError) as exc:
-                if worker.is_cancelled:
-                    return
-                self.log.warning(f"counter: cannot read the station: {exc}")
-                time.sleep(RETRY_SECONDS)
-                continue
-            time.sleep(self.watch_seconds)
+
+        def read() -> None:
+            self.post_message(self.ViewRead(*self._read()))
+
+        def trouble(error: BaseException | None) -> None:
+            if error is not None:
+                self.log.warning(f"counter: cannot read the station: {error}")
+            self.post_message(self.StationTrouble(error))
+
+        follow_station(self.link, lambda: worker.is_cancelled, read, trouble, poll_seconds=self.watch_seconds,
+                       refresh_seconds=REFRESH_SECONDS, retry_seconds=RETRY_SECONDS)
 
     @work(thread=True, group="read")
     def read_view(self) -> None:
@@ -310,6 +309,8 @@ class CounterApp(FaceApp):
         if message.seq < self._shown_seq:
             return
         self._shown_seq = message.seq
+        if self.offline:  # read: the server is back, whichever worker found it first
+            self.show_offline(False)
         self.view = message.view
         self.frames += 1
         if self.desk is not None:
@@ -342,6 +343,8 @@ class CounterApp(FaceApp):
             text = t("ctr_did_call_none")
         except CabinError as exc:
             text, error, then = t("ctr_refused", reason=t.refusal(exc)), True, None
+            if offline(exc):  # said at once, before the watch finds it too
+                self.post_message(self.StationTrouble(exc))
         except OSError as exc:
             text, error, then = t("database_trouble") + f" ({exc})", True, None
         try:

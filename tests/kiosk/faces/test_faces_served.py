@@ -129,11 +129,16 @@ def processes():
                 continue
 
 
-def test_the_served_board_shows_a_call_in_chromium(tmp_path, processes):
+PASSWORD = "NeverInAnyCommandLine"
+
+
+def test_the_served_board_shows_a_call_in_chromium(any_db, tmp_path, processes):
+    """On a file and on a PostgreSQL server (its URL with a password, which no command line of
+    the server or its board process may show)."""
     import aiohttp
 
     assert CHROMIUM, "CABIN_REQUIRE_CHROMIUM is set but no chromium was found"
-    db = tmp_path / "cabin.sqlite"
+    db = any_db.replace("postgresql://postgres@", f"postgresql://postgres:{PASSWORD}@")
     station = open_station(db, load_config())
     station.set_window(2, "open")
     station.issue(["id.temporary"])
@@ -176,6 +181,9 @@ def test_the_served_board_shows_a_call_in_chromium(tmp_path, processes):
                 assert call.returncode == 0, call.stderr
                 text = await until_page_shows(tools, "A001, please go to window 2")
                 assert "A001 → window 2" in text
+                for pid in [server.pid, *children(server.pid)]:
+                    assert PASSWORD.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
+                assert children(server.pid), "the board process"
                 shot = await tools.send("Page.captureScreenshot", format="png")
                 (tmp_path / "served-board.png").write_bytes(__import__("base64").b64decode(shot["data"]))
                 return text

@@ -166,3 +166,16 @@ async def test_the_open_applications_from_the_supervisors_view(rig):
     with rig.services() as store:
         shown = Applications(store, rig.config, rig.clock).show(receipt)
     assert shown["state"] == "received"
+
+
+@pilot_test
+async def test_another_windows_commit_shows_at_once_not_at_the_next_refresh(rig):
+    app = SupervisorApp(rig.link, lang="en", refresh_seconds=3600)  # no periodic read in this test
+    async with app.run_test(size=(120, 40)) as pilot:
+        await signed_in(pilot, app, "wang")
+        screen = app.screen
+        assert screen.view.windows[2].state == "closed"
+        station = rig.station()  # a connection of its own, as another window's process
+        station.set_window(3, "open")
+        station.store.close()
+        await until(pilot, lambda: screen.view.windows[2].state == "open")

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 NOT_A_FACES_MODULE = {"export.py", "exportfiles.py", "merge.py", "simulate.py", "chart.py", "demo.py", "backup.py"}
 MODULES = sorted(p for folder in ("kiosk", "queue") for p in (ROOT / folder).rglob("*.py")
                  if not {"cli", "faces"} & set(p.relative_to(ROOT).parts) and p.name not in NOT_A_FACES_MODULE)
-SAYERS = {"CabinError", "NothingToCall", "StoreError", "Conflict", "SignInRefused", "Said"}
+SAYERS = {"CabinError", "NothingToCall", "StoreError", "Unreachable", "Conflict", "SignInRefused", "Said"}
 
 
 def names_in(template: str) -> set[str]:
