@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
 
 from cabin.queue.errors import Conflict, StoreError, Unreachable
 from cabin.queue.migrations import migrations, MigrationSet, postgres_schema_versions
@@ -351,7 +352,7 @@ class PgStore:
             conn = self._begin(begin)
             try:
                 yield conn
-                conn.execute(end)
+                self._end_block(conn, end)
             except psycopg.Error as exc:
                 self._rollback(conn)
                 if isinstance(exc, passing):
@@ -360,6 +361,18 @@ class PgStore:
             except BaseException:
                 self._rollback(conn)
                 raise
+
+    def _end_block(self, conn: psycopg.Connection, end: str | sql.Composed) -> None:
+        """Run `end`. Should a write's COMMIT take effect and only the NOTIFY after it fail (the
+        session is then inside that second, aborted transaction), the write stands and is said
+        to have: reporting it failed would have the clerk do it twice. The wake-up alone is lost,
+        which the faces' periodic read makes good."""
+        try:
+            conn.execute(end)
+        except psycopg.Error:
+            if end is not self._notify_and_commit or conn.info.transaction_status != TransactionStatus.INERROR:
+                raise
+            conn.execute("ROLLBACK")
 
     @contextmanager
     def write(self) -> Iterator[PgConnection]:
