@@ -20,7 +20,7 @@ from cabin.config import DEFAULT_PRIORITY, StationConfig
 from cabin.queue import estimate, routing
 from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.clock import SystemClock, local_day
-from cabin.queue.errors import CabinError, NothingToCall, Said
+from cabin.queue.errors import CabinError, Conflict, NothingToCall, Said
 from cabin.queue.results import (
     AtWindow,
     Call,
@@ -49,8 +49,9 @@ AT_WINDOW = ("called", "serving")
 class _Tx:
     """One open write transaction, its time and day, and the event writer."""
 
-    def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None):
+    def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None, claiming: bool = False):
         self.conn, self.now, self.day, self.clerk = conn, now, day, clerk
+        self.claiming = claiming  # READ COMMITTED on a server: lock what is decided on (Station._tx)
         self.events: list[tuple] = []
 
     def event(self, kind: str, *, ticket_id=None, request_id=None, service=None, window=None, detail=None) -> None:
@@ -91,11 +92,28 @@ class Station:
 
     # -- transactions --------------------------------------------------------------------
     @contextmanager
-    def _tx(self) -> Iterator[_Tx]:
-        with self.store.write() as conn:
+    def _tx(self, *, through_window: bool = False) -> Iterator[_Tx]:
+        """One write transaction of the store.
+
+        through_window: every row the operation decides on is reached through one window's row
+        (what the window calls, starts, recalls, completes), and whatever else changes those
+        rows changes that window's row too (cancel, pause, close, the day's close-out). On a
+        server the operation then locks the window's row first and runs at READ COMMITTED,
+        call_next passing over the errands other windows are claiming (routing.claim): windows
+        on several hosts work side by side. At SERIALIZABLE they would not: PostgreSQL tracks
+        reads by index page, so two windows' operations on neighbouring requests refuse each
+        other and run again and again under load (make bench). Not before this process has
+        rolled the day and put the windows in step with the config: those read and write rows
+        without locking them, so they run at SERIALIZABLE, as every other operation does."""
+        claiming = (through_window and self.store.dialect == "postgresql"
+                    and self._windows_synced and self._rolled_day == self.today())
+        with (self.store.write("read committed") if claiming else self.store.write()) as conn:
             now = self.clock.now_ms()
-            tx = _Tx(conn, now, local_day(now, self.tz), self.clerk)
+            tx = _Tx(conn, now, local_day(now, self.tz), self.clerk, claiming)
             if tx.day != self._rolled_day:
+                if claiming:  # midnight passed since the check above: run again, at SERIALIZABLE
+                    raise Conflict("the database {url} was changed by another window at the same moment: nothing"
+                                   " was written; try again", url=self.store.where)
                 self._roll_day(tx)
             if not self._windows_synced:
                 self._sync_windows(tx)
@@ -159,7 +177,9 @@ class Station:
         if number not in self.config.windows:
             raise CabinError("there is no window {window} (windows: {windows})",
                              window=number, windows=", ".join(map(str, sorted(self.config.windows))))
-        return tx.conn.execute("SELECT * FROM windows WHERE number = ?", (number,)).fetchone()
+        # claiming (see _tx): locked, so that two hosts acting for one window take turns on it
+        return tx.conn.execute("SELECT * FROM windows WHERE number = ?" + (" FOR UPDATE" if tx.claiming else ""),
+                               (number,)).fetchone()
 
     def _current(self, tx: _Tx, number: int, states, doing: Said) -> tuple[sqlite3.Row, sqlite3.Row]:
         """The window and its called or served request; `doing` (what the clerk asked, a Said such
@@ -252,7 +272,7 @@ class Station:
     # -- at a window ---------------------------------------------------------------------
     @rerun_on_conflict
     def call_next(self, window: int) -> Call:
-        with self._tx() as tx:
+        with self._tx(through_window=True) as tx:
             row = self._window(tx, window)
             if row["state"] != "open":
                 raise CabinError("window {window} is {state}: open it first (`cabin window open {window}`)",
@@ -264,7 +284,11 @@ class Station:
                 ).fetchone()
                 raise CabinError("window {window} still has {ticket} ({state}): complete, transfer or mark it no-show first",
                                  window=window, ticket=current[0], state=current[1])
-            req = routing.pick(tx.conn, self.config.windows[window].services, window)
+            services = self.config.windows[window].services
+            if tx.claiming:  # each window holds at most one errand it is claiming: pass over them all
+                req = routing.claim(tx.conn, services, window, among=2 * len(self.config.windows) + 1)
+            else:
+                req = routing.pick(tx.conn, services, window)
             if req is None:
                 raise NothingToCall("nobody is waiting for window {window}", window=window)
             return self._claim(tx, req, window)
@@ -280,7 +304,7 @@ class Station:
     @rerun_on_conflict
     def recall(self, window: int) -> Recalled:
         """Call the same citizen again; past the recall limit the errand becomes a no-show."""
-        with self._tx() as tx:
+        with self._tx(through_window=True) as tx:
             _, req = self._current(tx, window, ("called",), Said("recall"))
             limit = self.config.queue.recall_limit
             if req["recalls"] >= limit:
@@ -292,7 +316,7 @@ class Station:
 
     @rerun_on_conflict
     def no_show(self, window: int) -> MarkedNoShow:
-        with self._tx() as tx:
+        with self._tx(through_window=True) as tx:
             _, req = self._current(tx, window, ("called",), Said("mark no-show"))
             self._no_show(tx, req, window, automatic=False)
             return MarkedNoShow(req["ticket"], req["id"], window)
@@ -309,7 +333,7 @@ class Station:
 
     @rerun_on_conflict
     def start(self, window: int) -> Started:
-        with self._tx() as tx:
+        with self._tx(through_window=True) as tx:
             _, req = self._current(tx, window, ("called",), Said("start"))
             tx.set_request(req, "serving", "started", at_window=window)
             return Started(req["ticket"], req["id"], window, req["service"])
@@ -321,8 +345,10 @@ class Station:
 
         `record(conn, request, now)`, if given, runs inside the same transaction first: the
         counter's record of the errand (an intake, say) and its completion are then one write,
-        and a refusal from it (CabinError) leaves the errand as it was."""
-        with self._tx() as tx:
+        and a refusal from it (CabinError) leaves the errand as it was. The counter's records ask
+        for SERIALIZABLE on a server (the audit chain reads rows no window's lock guards): with
+        a record, complete runs at that level."""
+        with self._tx(through_window=record is None) as tx:
             row, req = self._current(tx, window, AT_WINDOW, Said("complete"))
             if record is not None:
                 record(tx.conn, dict(req), tx.now)

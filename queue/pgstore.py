@@ -42,6 +42,8 @@ T = TypeVar("T")
 
 CONNECT_TIMEOUT_S = 10
 TRANSACTION_RETRIES = 10
+# write()'s isolation levels, by the name an operation asks for
+ISOLATION_LEVELS = {"serializable": "SERIALIZABLE", "read committed": "READ COMMITTED"}
 # SQLSTATEs after which the whole transaction may simply be run again
 RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 
@@ -319,15 +321,23 @@ class PgStore:
                 raise
 
     @contextmanager
-    def write(self) -> Iterator[PgConnection]:
-        """One SERIALIZABLE write transaction: all of it is committed, or none of it.
+    def write(self, isolation: str = "serializable") -> Iterator[PgConnection]:
+        """One write transaction, SERIALIZABLE unless said otherwise: all of it is committed, or
+        none of it.
 
         A serialization failure (another host changed the same rows at the same moment) is a
-        StoreError saying to try again: a `with` body runs once, and a context manager cannot run
-        it again (a generator context manager yields once; the with-statement has no loop). Use
-        transaction(fn) where the work can be re-run.
+        Conflict, a StoreError saying to try again: a `with` body runs once, and a context manager
+        cannot run it again (a generator context manager yields once; the with-statement has no
+        loop). Use transaction(fn) where the work can be re-run.
+
+        isolation="read committed" is for an operation that locks every row it decides on before
+        it decides (SELECT ... FOR UPDATE, FOR UPDATE SKIP LOCKED): each statement then sees what
+        others committed before it, and a row another host holds is waited for or passed over
+        instead of failing the whole transaction at its end (the engine's call_next).
         """
-        with self._begun("BEGIN ISOLATION LEVEL SERIALIZABLE") as conn:
+        if isolation not in ISOLATION_LEVELS:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATION_LEVELS)}, not {isolation!r}")
+        with self._begun(f"BEGIN ISOLATION LEVEL {ISOLATION_LEVELS[isolation]}") as conn:
             yield PgConnection(conn, self.channel)
 
     @contextmanager

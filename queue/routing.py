@@ -11,6 +11,10 @@ issue time minus its priority class's head start, and every errand of the ticket
 
 The query is one index seek per service (the partial index `requests_waiting`), merged: its
 cost grows with the number of services a window serves, not with the length of the queue.
+
+On a PostgreSQL server, windows on several hosts call at the same moment without a lock to take
+turns on: `claim` picks and locks in one statement, passing over an errand another window is
+claiming right now (FOR UPDATE SKIP LOCKED) and taking the next one instead of failing on it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,35 @@ _ONE = (
 @lru_cache(maxsize=64)
 def _pick_sql(n_services: int) -> str:
     return " UNION ALL ".join([_ONE] * n_services) + " ORDER BY sort_key, ticket_id, position LIMIT 1"
+
+
+# The ids of the first `among` waiting errands of each service, the first of them (in pick's
+# order) that no other transaction holds locked, locked. SKIP LOCKED on the outer query alone: in
+# each service's subquery it would lock that service's head even when another service's comes
+# first, and keep every other window from it until this call commits. The state is checked again
+# on the row's newest version once it is locked (READ COMMITTED), so an errand another window
+# called and committed meanwhile is never taken twice.
+_ONE_ID = (
+    "SELECT id FROM (SELECT id FROM requests WHERE state = 'waiting' AND service = ?"
+    " AND (target_window IS NULL OR target_window = ?) ORDER BY sort_key, ticket_id, position LIMIT ?) AS one"
+)
+
+
+@lru_cache(maxsize=64)
+def _claim_sql(n_services: int) -> str:
+    return (f"SELECT * FROM requests WHERE id IN ({' UNION ALL '.join([_ONE_ID] * n_services)})"
+            " AND state = 'waiting' ORDER BY sort_key, ticket_id, position LIMIT 1 FOR UPDATE SKIP LOCKED")
+
+
+def claim(conn, services: tuple[str, ...], window: int, among: int):
+    """PostgreSQL, at READ COMMITTED: the errand `pick` would choose, or, while other windows'
+    transactions hold it, the next one they do not; locked until this transaction ends. None
+    when none of the first `among` of each service is free: give `among` more than the number of
+    windows, since each window's call holds at most one."""
+    params: list = []
+    for service in services:
+        params += [service, window, among]
+    return conn.execute(_claim_sql(len(services)), params).fetchone()
 
 
 def pick(conn: sqlite3.Connection, services: tuple[str, ...], window: int) -> sqlite3.Row | None:
