@@ -9,9 +9,13 @@ Issue 2 "Proof":
   no number is duplicated, the rows and the event history agree, and nothing is stuck: a fresh
   process drains the whole queue with ordinary commands.
 
+Both on each backend (`any_db`): one SQLite file, and one database on a real PostgreSQL server
+that every child reaches by its URL as a window's PC would (on the server, windows do not take
+turns on a lock: they run side by side and the engine's operations settle who got what).
+
 The children are separate interpreters running a small script (WORKER below) written to
-tmp_path, so each has its own SQLite connection and its own flock, exactly like the station's
-apps. Every process uses the same clock: real elapsed time on a fixed day (2024-05-06, a
+tmp_path, so each has its own connection (and on SQLite its own flock), exactly like the
+station's apps. Every process uses the same clock: real elapsed time on a fixed day (2024-05-06, a
 Monday), so the tests never straddle the station's midnight.
 """
 
@@ -26,8 +30,10 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,7 +41,8 @@ import pytest
 from cabin.config.loader import default_config_path, load_config
 from cabin.queue.engine import Station
 from cabin.queue.errors import NothingToCall
-from cabin.queue.store import Store
+
+from backends import is_server, open_queue_store
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = "2024-05-06"
@@ -71,6 +78,7 @@ WORKER = r'''
 import json, os, random, sys, time, traceback
 
 from cabin.config.loader import load_config
+from cabin.queue import conflicts
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, NothingToCall, StoreError
 from cabin.queue.store import Store
@@ -84,6 +92,14 @@ class OffsetClock:
 
     def now_ms(self):
         return self.base_ms + int((time.time() - self.t0) * 1000)
+
+
+def open_store(db):
+    """The station's store at a file's path or a postgresql:// URL, as `cabin --db` takes either."""
+    if "://" in db:
+        from cabin.queue.pgstore import PgStore
+        return PgStore(db)
+    return Store(db)
 
 
 def live_count(st):
@@ -101,7 +117,7 @@ def current(st, window):
 def drive(a):
     """Drive one window: call, (start), complete, following one-stop continuations, until the
     whole station has nothing live left."""
-    st = Station(Store(a["db"]), load_config(a["config"]), clock=OffsetClock(a["t0"], a["base_ms"]))
+    st = Station(open_store(a["db"]), load_config(a["config"]), clock=OffsetClock(a["t0"], a["base_ms"]))
     w = a["window"]
     open(a["ready"], "w").close()
     deadline = time.time() + 30
@@ -139,7 +155,7 @@ def drive(a):
             rid = nxt.request_id
     with open(a["out"] + ".tmp", "w") as f:
         json.dump({"window": w, "pid": os.getpid(), "called": called, "done": done,
-                   "continued": continued, "idle_polls": idle}, f)
+                   "continued": continued, "idle_polls": idle, "reruns": dict(conflicts.reruns)}, f)
     os.replace(a["out"] + ".tmp", a["out"])
 
 
@@ -147,7 +163,7 @@ def storm(a):
     """Issue and work one window as fast as possible, writing an acknowledgement line after each
     operation returned (i.e. committed), until killed."""
     cfg = load_config(a["config"])
-    st = Station(Store(a["db"]), cfg, clock=OffsetClock(a["t0"], a["base_ms"]))
+    st = Station(open_store(a["db"]), cfg, clock=OffsetClock(a["t0"], a["base_ms"]))
     rng = random.Random(a["seed"])
     w = a["window"]
     fd = os.open(a["ack"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -314,6 +330,20 @@ def integrity(db: Path) -> str:
         conn.close()
 
 
+@contextmanager
+def reading(db: str) -> Iterator:
+    """A connection to read the station's rows with (sqlite3's, or the server store's snapshot)."""
+    if is_server(db):
+        with open_queue_store(db) as store, store.read() as conn:
+            yield conn
+        return
+    conn = connect(db)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 def check_events_match_rows(conn: sqlite3.Connection) -> None:
     """Replay: the last state-changing event of every request is the request's state, every
     event kind is known, and every ticket has exactly one 'issued' event."""
@@ -389,10 +419,10 @@ def check_numbers(conn: sqlite3.Connection) -> None:
         assert n == top, f"{day} {prefix}: {n} tickets but the highest number is {top} (a gap or a repeat)"
 
 
-def drain(db: Path, config_path: Path, t0: float) -> int:
+def drain(db: str, config_path: Path, t0: float) -> int:
     """A fresh process's view: open every window, complete what windows hold, call until
     nothing is live. Returns how many errands it completed."""
-    with Store(db) as store:
+    with open_queue_store(db) as store:
         st = Station(store, load_config(config_path), clock=OffsetClock(t0))
         for n in st.config.windows:
             st.set_window(n, "open")
@@ -420,17 +450,16 @@ def drain(db: Path, config_path: Path, t0: float) -> int:
 
 
 # -- several processes ------------------------------------------------------------------------
-def run_eight_windows(tmp_path: Path, multi: bool) -> dict:
+def run_eight_windows(tmp_path: Path, db: str, multi: bool) -> dict:
     cfg_path = eight_window_config(tmp_path)
     cfg = load_config(cfg_path)
-    db = tmp_path / "station.db"
     script = worker_script(tmp_path)
     t0 = time.time()
     rng = random.Random(2 if multi else 1)
     services = list(cfg.services)
     target = 2000
     tickets: list[list[str]] = []
-    with Store(db) as store:
+    with open_queue_store(db) as store:
         st = Station(store, cfg, clock=OffsetClock(t0))
         total = 0
         while total < target:
@@ -471,9 +500,9 @@ def run_eight_windows(tmp_path: Path, multi: bool) -> dict:
                 p.wait()
     outs = {n: json.loads((tmp_path / f"out{n}.json").read_text()) for n in procs}
 
-    conn = connect(db)
-    try:
-        assert integrity(db) == "ok"
+    with reading(db) as conn:
+        if not is_server(db):
+            assert integrity(db) == "ok"
         n_req = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
         assert n_req == target
         assert conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == len(tickets)
@@ -484,7 +513,7 @@ def run_eight_windows(tmp_path: Path, multi: bool) -> dict:
 
         # Exactly one 'called' and one 'done' per errand, all at one window, the one in the row.
         per = defaultdict(lambda: defaultdict(list))
-        for e in conn.execute("SELECT id, kind, request_id, window FROM events WHERE request_id IS NOT NULL ORDER BY id"):
+        for e in conn.execute("SELECT id, kind, request_id, \"window\" FROM events WHERE request_id IS NOT NULL ORDER BY id"):
             per[e["request_id"]][e["kind"]].append((e["id"], e["window"]))
         rows = {r["id"]: r for r in conn.execute("SELECT * FROM requests")}
         for rid, r in rows.items():
@@ -529,19 +558,18 @@ def run_eight_windows(tmp_path: Path, multi: bool) -> dict:
             assert continued + requeued == target - len(tickets)
         else:
             assert continued == requeued == cross_window_tickets == 0
-    finally:
-        conn.close()
     return {"per_window": {n: len(d) for n, d in done_by.items()},
             "continued": continued, "requeued": requeued, "cross_window_tickets": cross_window_tickets,
             "idle_polls": {n: o["idle_polls"] for n, o in outs.items()},
+            "reruns": sum(sum(o["reruns"].values()) for o in outs.values()),
             "tickets": len(tickets), "seconds": round(elapsed, 2)}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("multi", [False, True], ids=["single-errand", "multi-errand"])
-def test_eight_processes_each_errand_done_exactly_once(tmp_path, multi, record_property, monkeypatch):
+def test_eight_processes_each_errand_done_exactly_once(tmp_path, any_db, multi, record_property, monkeypatch):
     monkeypatch.setenv("CABIN_BUSY_TIMEOUT_MS", "10000")  # the children inherit it
-    report = run_eight_windows(tmp_path, multi)
+    report = run_eight_windows(tmp_path, any_db, multi)
     record_property("work", json.dumps(report))
     print(f"\n8 processes, {'multi' if multi else 'single'}-errand: {json.dumps(report)}")
 
@@ -568,14 +596,14 @@ def read_acks(path: Path) -> tuple[list[tuple[int, str, int]], list[int], bool]:
 
 
 @pytest.mark.slow
-def test_kill_9_during_issue_and_call_storm(tmp_path, record_property, monkeypatch):
+def test_kill_9_during_issue_and_call_storm(tmp_path, any_db, record_property, monkeypatch):
     monkeypatch.setenv("CABIN_BUSY_TIMEOUT_MS", "10000")  # the children inherit it
     cfg_path = default_config_path()
     cfg = load_config(cfg_path)
-    db = tmp_path / "station.db"
+    db = any_db
     script = worker_script(tmp_path)
     t0 = time.time()
-    with Store(db) as store:
+    with open_queue_store(db) as store:
         st = Station(store, cfg, clock=OffsetClock(t0))
         for n in cfg.windows:
             st.set_window(n, "open")
@@ -628,9 +656,9 @@ def test_kill_9_during_issue_and_call_storm(tmp_path, record_property, monkeypat
                 stats["tickets acknowledged"] += len(tickets)
                 stats["completions acknowledged"] += len(done)
 
-            assert integrity(db) == "ok", f"round {rnd}"
-            conn = connect(db)
-            try:
+            if not is_server(db):  # the server checks its own pages
+                assert integrity(db) == "ok", f"round {rnd}"
+            with reading(db) as conn:
                 rows = {t["id"]: t for t in conn.execute("SELECT * FROM tickets")}
                 for tid, (number, n) in acked_tickets.items():
                     assert tid in rows, f"round {rnd}: acknowledged ticket {number} (id {tid}) is lost"
@@ -649,13 +677,10 @@ def test_kill_9_during_issue_and_call_storm(tmp_path, record_property, monkeypat
                 check_numbers(conn)
                 check_nothing_stuck_shape(conn, cfg)
                 check_events_match_rows(conn)
-            finally:
-                conn.close()
 
             # Nothing is stuck: a fresh process moves every live errand to an end with commands.
             stats["drained"] += drain(db, cfg_path, t0)
-            conn = connect(db)
-            try:
+            with reading(db) as conn:
                 live = conn.execute(
                     "SELECT r.id, r.state FROM requests r JOIN tickets t ON t.id = r.ticket_id"
                     " WHERE t.day = ? AND r.state NOT IN (?, ?, ?, ?, ?)", (DAY, *TERMINAL)).fetchall()
@@ -667,21 +692,16 @@ def test_kill_9_during_issue_and_call_storm(tmp_path, record_property, monkeypat
                 multi_done = conn.execute(
                     "SELECT request_id FROM events WHERE kind = 'done' GROUP BY request_id HAVING COUNT(*) > 1").fetchall()
                 assert not multi_done, f"round {rnd}: errands done twice: {[r[0] for r in multi_done]}"
-            finally:
-                conn.close()
     finally:
         for p in spawned:
             if p.poll() is None:
                 p.kill()
                 p.wait()
 
-    conn = connect(db)
-    try:
+    with reading(db) as conn:
         stats["tickets in db"] = conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0]
         for state, n in conn.execute("SELECT state, COUNT(*) FROM requests GROUP BY state"):
             stats[f"requests {state}"] = n
-    finally:
-        conn.close()
     assert stats["tickets acknowledged"] >= ROUNDS, stats
     record_property("crash", json.dumps(stats))
     print(f"\ncrash, {ROUNDS} rounds x 2 children: {json.dumps(stats, ensure_ascii=False)}")
