@@ -44,13 +44,18 @@ from cabin.queue.store import Store
 CHANNELS = ("dispenser", "counter", "appointment")  # where a ticket was issued; the first by default
 LIVE = ("pending", "waiting", "called", "serving")  # request states that are not final
 AT_WINDOW = ("called", "serving")
+# PostgreSQL advisory locks (key pair: this, the prefix's code point) serialising one prefix's
+# numbering at READ COMMITTED; the pair's key space is apart from the single-key locks'
+NUMBERING_LOCK = 0x4361624E  # "CabN"
 
 
 class _Tx:
     """One open write transaction, its time and day, and the event writer."""
 
-    def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None, claiming: bool = False):
+    def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None, *, server: bool,
+                 claiming: bool):
         self.conn, self.now, self.day, self.clerk = conn, now, day, clerk
+        self.server = server  # on PostgreSQL, not SQLite: the one place the engine's SQL differs
         self.claiming = claiming  # READ COMMITTED on a server: lock what is decided on (Station._tx)
         self.events: list[tuple] = []
 
@@ -92,24 +97,28 @@ class Station:
 
     # -- transactions --------------------------------------------------------------------
     @contextmanager
-    def _tx(self, *, through_window: bool = False) -> Iterator[_Tx]:
+    def _tx(self, *, locks: bool = False) -> Iterator[_Tx]:
         """One write transaction of the store.
 
-        through_window: every row the operation decides on is reached through one window's row
-        (what the window calls, starts, recalls, completes), and whatever else changes those
-        rows changes that window's row too (cancel, pause, close, the day's close-out). On a
-        server the operation then locks the window's row first and runs at READ COMMITTED,
-        call_next passing over the errands other windows are claiming (routing.claim): windows
-        on several hosts work side by side. At SERIALIZABLE they would not: PostgreSQL tracks
-        reads by index page, so two windows' operations on neighbouring requests refuse each
-        other and run again and again under load (make bench). Not before this process has
-        rolled the day and put the windows in step with the config: those read and write rows
-        without locking them, so they run at SERIALIZABLE, as every other operation does."""
-        claiming = (through_window and self.store.dialect == "postgresql"
-                    and self._windows_synced and self._rolled_day == self.today())
+        locks: the operation takes a lock on what it decides on before deciding, so that on a
+        server it may run at READ COMMITTED (tx.claiming), where each statement sees what others
+        committed before it. Two kinds do so:
+        - those reached through one window's row (what the window calls, starts, recalls,
+          completes): they lock that row first, and whatever else changes their rows changes
+          that window's row too (cancel, pause, close, the day's close-out); call_next passes
+          over the errands other windows are claiming (routing.claim);
+        - issue: the number is taken under a lock on the prefix's numbering.
+        Windows and dispensers on several hosts then work side by side. At SERIALIZABLE they do
+        not: PostgreSQL tracks reads by index page, so operations on neighbouring requests or
+        numbers refuse each other and run again and again under load (make bench: 8 windows in
+        8 processes ran out of reruns). Not before this process has rolled the day and put the
+        windows in step with the config: those read and write rows without locking them, so
+        they run at SERIALIZABLE, as every other operation does."""
+        server = self.store.dialect == "postgresql"
+        claiming = server and locks and self._windows_synced and self._day_rolled()
         with (self.store.write("read committed") if claiming else self.store.write()) as conn:
             now = self.clock.now_ms()
-            tx = _Tx(conn, now, local_day(now, self.tz), self.clerk, claiming)
+            tx = _Tx(conn, now, local_day(now, self.tz), self.clerk, server=server, claiming=claiming)
             if tx.day != self._rolled_day:
                 if claiming:  # midnight passed since the check above: run again, at SERIALIZABLE
                     raise Conflict("the database {url} was changed by another window at the same moment: nothing"
@@ -121,6 +130,17 @@ class Station:
             tx.flush()
         self._rolled_day = tx.day
         self._windows_synced = True
+
+    def _day_rolled(self) -> bool:
+        """Has today's close-out been done, by this process or (a read tells) another? Days only
+        move forward: once the database says today, nobody rolls it again before midnight."""
+        today = self.today()
+        if self._rolled_day != today:
+            with self.store.read() as conn:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
+            if row and row[0] == today:
+                self._rolled_day = today
+        return self._rolled_day == today
 
     def today(self) -> str:
         return local_day(self.clock.now_ms(), self.tz)
@@ -242,19 +262,28 @@ class Station:
                              priority=priority, classes=", ".join(self.config.priorities))
         head_start = self.config.priorities[priority].head_start_min * 60_000
         prefix = self.config.prefix_for(services[0])
-        with self._tx() as tx:
+        with self._tx(locks=True) as tx:
             sort_key = tx.now - head_start
-            # the number formatted here: printf() and numbered placeholders are SQLite's only; the
-            # write transaction (SQLite's lock, PostgreSQL's SERIALIZABLE) keeps MAX(seq) + 1 unique
+            # the number formatted here: printf() and numbered placeholders are SQLite's only.
+            # MAX(seq) + 1 is unique under SQLite's lock. On a server, under a lock on the prefix's
+            # numbering held until the commit: the next holder's MAX sees this ticket at READ
+            # COMMITTED. A SERIALIZABLE issue (a process's first) read its snapshot before the
+            # lock: a number taken meanwhile makes ON CONFLICT refuse it (40001), and it runs again.
+            if tx.server:
+                tx.conn.execute("SELECT pg_advisory_xact_lock(?, ?)", (NUMBERING_LOCK, ord(prefix)))
             seq = tx.conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets WHERE day = ? AND prefix = ?", (tx.day, prefix)
             ).fetchone()[0]
             number = f"{prefix}{seq:03d}"
-            ticket_id = tx.conn.execute(
+            inserted = tx.conn.execute(
                 "INSERT INTO tickets (day, number, prefix, seq, priority, channel, issued_at, sort_key, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open') ON CONFLICT (day, prefix, seq) DO NOTHING RETURNING id",
                 (tx.day, number, prefix, seq, priority, channel, tx.now, sort_key),
-            ).fetchone()[0]
+            ).fetchone()
+            if inserted is None:  # taken by another issuer after all: never so under the lock
+                raise Conflict("the database {url} was changed by another window at the same moment: nothing"
+                               " was written; try again", url=self.store.where)
+            ticket_id = inserted[0]
             tx.event("issued", ticket_id=ticket_id, detail={"number": number, "priority": priority, "channel": channel,
                                                                "services": services})
             for position, code in enumerate(services, start=1):
@@ -272,7 +301,7 @@ class Station:
     # -- at a window ---------------------------------------------------------------------
     @rerun_on_conflict
     def call_next(self, window: int) -> Call:
-        with self._tx(through_window=True) as tx:
+        with self._tx(locks=True) as tx:
             row = self._window(tx, window)
             if row["state"] != "open":
                 raise CabinError("window {window} is {state}: open it first (`cabin window open {window}`)",
@@ -304,7 +333,7 @@ class Station:
     @rerun_on_conflict
     def recall(self, window: int) -> Recalled:
         """Call the same citizen again; past the recall limit the errand becomes a no-show."""
-        with self._tx(through_window=True) as tx:
+        with self._tx(locks=True) as tx:
             _, req = self._current(tx, window, ("called",), Said("recall"))
             limit = self.config.queue.recall_limit
             if req["recalls"] >= limit:
@@ -316,7 +345,7 @@ class Station:
 
     @rerun_on_conflict
     def no_show(self, window: int) -> MarkedNoShow:
-        with self._tx(through_window=True) as tx:
+        with self._tx(locks=True) as tx:
             _, req = self._current(tx, window, ("called",), Said("mark no-show"))
             self._no_show(tx, req, window, automatic=False)
             return MarkedNoShow(req["ticket"], req["id"], window)
@@ -333,7 +362,7 @@ class Station:
 
     @rerun_on_conflict
     def start(self, window: int) -> Started:
-        with self._tx(through_window=True) as tx:
+        with self._tx(locks=True) as tx:
             _, req = self._current(tx, window, ("called",), Said("start"))
             tx.set_request(req, "serving", "started", at_window=window)
             return Started(req["ticket"], req["id"], window, req["service"])
@@ -348,7 +377,7 @@ class Station:
         and a refusal from it (CabinError) leaves the errand as it was. The counter's records ask
         for SERIALIZABLE on a server (the audit chain reads rows no window's lock guards): with
         a record, complete runs at that level."""
-        with self._tx(through_window=record is None) as tx:
+        with self._tx(locks=record is None) as tx:
             row, req = self._current(tx, window, AT_WINDOW, Said("complete"))
             if record is not None:
                 record(tx.conn, dict(req), tx.now)
