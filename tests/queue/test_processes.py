@@ -254,10 +254,68 @@ def storm(a):
             soft(st.set_window, w, "open")
 
 
+def steadfast(a):
+    """A window's PC through a server's restart: issue this window's share of the tickets, wait
+    until every window has issued its share, then call and complete until nothing is left. An
+    operation the server could not be reached for is waited out and the loop goes on from the
+    window's state as the database has it: a call or completion whose COMMIT lost its answer
+    may have been done, and the window's current errand says whether (never call again while
+    the window still has one; what the window holds is what to complete). Acknowledges what
+    returned, as the storm does."""
+    cfg = load_config(a["config"])
+    st = Station(open_store(a["db"]), cfg, clock=OffsetClock(a["t0"], a["base_ms"]))
+    w = a["window"]
+    fd = os.open(a["ack"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    outages = idle = 0
+
+    def ack(line):
+        os.write(fd, (line + "\n").encode())
+
+    def unreachable(exc):
+        nonlocal outages
+        if "cannot be reached" not in str(exc):
+            raise exc
+        outages += 1
+        time.sleep(0.05)
+
+    with open(a["tickets"]) as f:
+        share = json.load(f)
+    for errands, priority in share:  # before the restart: an issue's COMMIT never loses its answer here
+        t = st.issue(errands, priority)
+        ack(f"T {t.ticket_id} {t.ticket} {len(errands)}")
+    open(a["issued"], "w").close()
+    while not all(os.path.exists(f) for f in a["all_issued"]):
+        time.sleep(0.01)
+    deadline = time.time() + a["deadline_s"]
+    while time.time() < deadline:
+        try:
+            holds = current(st, w)
+            if holds is None:
+                try:
+                    call = st.call_next(w)
+                except NothingToCall:
+                    if live_count(st) == 0:
+                        break
+                    idle += 1
+                    time.sleep(0.005)
+                    continue
+                ack(f"C {call.request_id}")
+            else:
+                done = st.complete(w)
+                ack(f"D {done.completed}")
+        except StoreError as exc:
+            unreachable(exc)
+    else:
+        raise SystemExit(f"window {w}: still not drained after {a['deadline_s']} s")
+    with open(a["out"] + ".tmp", "w") as f:
+        json.dump({"window": w, "outages": outages, "idle_polls": idle, "reruns": dict(conflicts.reruns)}, f)
+    os.replace(a["out"] + ".tmp", a["out"])
+
+
 if __name__ == "__main__":
     args = json.loads(sys.argv[2])
     try:
-        {"drive": drive, "storm": storm}[sys.argv[1]](args)
+        {"drive": drive, "storm": storm, "steadfast": steadfast}[sys.argv[1]](args)
     except BaseException:
         traceback.print_exc()
         raise
@@ -706,3 +764,122 @@ def test_kill_9_during_issue_and_call_storm(tmp_path, any_db, record_property, m
     record_property("crash", json.dumps(stats))
     print(f"\ncrash, {ROUNDS} rounds x 2 children: {json.dumps(stats, ensure_ascii=False)}")
 
+
+
+# -- a server's restart under sixteen windows --------------------------------------------------
+SIXTEEN_ERRANDS = 5_000
+
+
+def sixteen_window_config(tmp_path: Path) -> Path:
+    """The default station's four windows and twelve more: every fourth serves everything, the
+    others one category each, so second errands continue at a window or queue for another."""
+    base = load_config(default_config_path())
+    categories = sorted({s.category for s in base.services.values()})
+    extra = ""
+    for n in range(5, 17):
+        kind = (n - 5) % (len(categories) + 1)
+        services = ["*"] if kind == len(categories) else sorted(
+            code for code, s in base.services.items() if s.category == categories[kind])
+        extra += (f'\n[[windows]]\nnumber = {n}\nname = "窗口{n}"\nname_en = "Window {n}"\n'
+                  f'services = {json.dumps(services)}\n')
+    path = tmp_path / "station16.toml"
+    path.write_text(default_config_path().read_text(encoding="utf-8") + extra, encoding="utf-8")
+    assert sorted(load_config(path).windows) == list(range(1, 17))
+    return path
+
+
+@pytest.mark.slow
+def test_sixteen_windows_through_a_server_restart(tmp_path, pg_server, pg_url, record_property):
+    """16 windows in 16 processes issue 5,000 errands and serve them on one PostgreSQL server,
+    which is restarted once while they serve: every errand is served exactly once, numbers are
+    unique per day, and nothing acknowledged is lost."""
+    db = pg_url
+    cfg_path = sixteen_window_config(tmp_path)
+    cfg = load_config(cfg_path)
+    script = worker_script(tmp_path)
+    t0 = time.time()
+    rng = random.Random(16)
+    services = list(cfg.services)
+    tickets, total = [], 0
+    while total < SIXTEEN_ERRANDS:
+        k = min(rng.choice((2, 2, 3)) if rng.random() < 0.3 else 1, SIXTEEN_ERRANDS - total)
+        tickets.append((rng.sample(services, k), rng.choices(("normal", "appointment", "priority"), (8, 1, 1))[0]))
+        total += k
+    with open_queue_store(db) as store:
+        st = Station(store, cfg, clock=OffsetClock(t0))
+        for n in cfg.windows:
+            st.set_window(n, "open")
+
+    windows = sorted(cfg.windows)
+    issued = [str(tmp_path / f"issued{n}") for n in windows]
+    procs = {}
+    for i, n in enumerate(windows):
+        share = tmp_path / f"tickets{n}.json"
+        share.write_text(json.dumps(tickets[i::len(windows)]))
+        args = {"db": db, "config": str(cfg_path), "window": n, "t0": t0, "base_ms": BASE_MS,
+                "tickets": str(share), "issued": issued[i], "all_issued": issued,
+                "ack": str(tmp_path / f"ack{n}.txt"), "out": str(tmp_path / f"out{n}.json"), "deadline_s": 240}
+        procs[n] = spawn(script, "steadfast", args, tmp_path / f"err{n}.txt")
+
+    def failed(n: int) -> str:
+        return f"window {n}'s process failed: " + (tmp_path / f"err{n}.txt").read_text()
+
+    try:
+        # the restart, once about half the errands are done
+        deadline = time.time() + 180
+        while True:
+            for n, p in procs.items():
+                assert p.poll() in (None, 0), failed(n)
+            with reading(db) as conn:
+                done = conn.execute("SELECT COUNT(*) FROM requests WHERE state = 'done'").fetchone()[0]
+            if done >= SIXTEEN_ERRANDS // 2:
+                break
+            assert time.time() < deadline, f"only {done} errands done after 180 s"
+            time.sleep(0.1)
+        pg_server.restart()
+        restarted_at = done
+        for n, p in procs.items():
+            assert p.wait(timeout=240) == 0, failed(n)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    outs = {n: json.loads((tmp_path / f"out{n}.json").read_text()) for n in procs}
+    acked_tickets, acked_done = {}, set()
+    for n in windows:
+        got, done_ids, _ = read_acks(tmp_path / f"ack{n}.txt")
+        acked_tickets.update({tid: (number, k) for tid, number, k in got})
+        acked_done.update(done_ids)
+
+    with reading(db) as conn:
+        rows = {r["id"]: r for r in conn.execute("SELECT * FROM requests")}
+        # nothing lost, nothing added: every ticket issued and acknowledged, with all its errands
+        assert len(acked_tickets) == len(tickets)
+        ticket_rows = {t["id"]: t for t in conn.execute("SELECT * FROM tickets")}
+        assert set(ticket_rows) == set(acked_tickets)
+        assert all(ticket_rows[tid]["number"] == number for tid, (number, _) in acked_tickets.items())
+        assert len(rows) == SIXTEEN_ERRANDS
+        states = dict(conn.execute("SELECT state, COUNT(*) FROM requests GROUP BY state").fetchall())
+        assert states == {"done": SIXTEEN_ERRANDS}, states
+        assert acked_done <= set(rows)
+        assert conn.execute("SELECT COUNT(*) FROM tickets WHERE state != 'closed'").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM windows WHERE current_request_id IS NOT NULL").fetchone()[0] == 0
+        # served exactly once: one call, one start, one completion per errand, all at its window
+        per = defaultdict(Counter)
+        for e in conn.execute('SELECT kind, request_id, "window" FROM events WHERE request_id IS NOT NULL'):
+            per[e["request_id"]][e["kind"], e["window"]] += 1
+        twice = {rid: dict(c) for rid, c in per.items()
+                 if c != Counter({(kind, rows[rid]["window"]): 1 for kind in ("called", "started", "done")})
+                 | Counter({(k, w): n for (k, w), n in c.items() if k in ("queued", "pending")})}
+        assert not twice, f"errands not served exactly once: {dict(list(twice.items())[:5])}"
+        check_events_match_rows(conn)
+        check_numbers(conn)
+        check_nothing_stuck_shape(conn, cfg)
+    outages = {n: o["outages"] for n, o in outs.items()}
+    assert sum(outages.values()) > 0, "no window met the restart: the test proved nothing"
+    report = {"errands": SIXTEEN_ERRANDS, "tickets": len(tickets), "restarted_after_done": restarted_at,
+              "outages": outages, "reruns": sum(sum(o["reruns"].values()) for o in outs.values()),
+              "seconds": round(time.time() - t0, 1)}
+    record_property("restart", json.dumps(report))
+    print(f"\n16 windows through a restart: {json.dumps(report)}")
