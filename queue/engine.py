@@ -52,11 +52,11 @@ NUMBERING_LOCK = 0x4361624E  # "CabN"
 class _Tx:
     """One open write transaction, its time and day, and the event writer."""
 
-    def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None, *, server: bool,
-                 claiming: bool):
+    def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None, claiming: bool = False):
         self.conn, self.now, self.day, self.clerk = conn, now, day, clerk
-        self.server = server  # on PostgreSQL, not SQLite: the one place the engine's SQL differs
-        self.claiming = claiming  # READ COMMITTED on a server: lock what is decided on (Station._tx)
+        # READ COMMITTED on a server, locking what is decided on (Station._tx): the one place
+        # where the engine's SQL differs between the stores
+        self.claiming = claiming
         self.events: list[tuple] = []
 
     def event(self, kind: str, *, ticket_id=None, request_id=None, service=None, window=None, detail=None) -> None:
@@ -83,6 +83,10 @@ class _Tx:
 
 
 class Station:
+    # On a server, operations that can lock what they decide on run at READ COMMITTED (see _tx).
+    # False: every operation at SERIALIZABLE, run again on each conflict; `make bench` measures both.
+    locks_on_server = True
+
     def __init__(self, store: Store, config: StationConfig, clock=None, clerk: str | None = None):
         self.store = store
         self.config = config
@@ -115,10 +119,10 @@ class Station:
         windows in step with the config: those read and write rows without locking them, so
         they run at SERIALIZABLE, as every other operation does."""
         server = self.store.dialect == "postgresql"
-        claiming = server and locks and self._windows_synced and self._day_rolled()
+        claiming = server and locks and self.locks_on_server and self._windows_synced and self._day_rolled()
         with (self.store.write("read committed") if claiming else self.store.write()) as conn:
             now = self.clock.now_ms()
-            tx = _Tx(conn, now, local_day(now, self.tz), self.clerk, server=server, claiming=claiming)
+            tx = _Tx(conn, now, local_day(now, self.tz), self.clerk, claiming)
             if tx.day != self._rolled_day:
                 if claiming:  # midnight passed since the check above: run again, at SERIALIZABLE
                     raise Conflict("the database {url} was changed by another window at the same moment: nothing"
@@ -265,11 +269,11 @@ class Station:
         with self._tx(locks=True) as tx:
             sort_key = tx.now - head_start
             # the number formatted here: printf() and numbered placeholders are SQLite's only.
-            # MAX(seq) + 1 is unique under SQLite's lock. On a server, under a lock on the prefix's
-            # numbering held until the commit: the next holder's MAX sees this ticket at READ
-            # COMMITTED. A SERIALIZABLE issue (a process's first) read its snapshot before the
-            # lock: a number taken meanwhile makes ON CONFLICT refuse it (40001), and it runs again.
-            if tx.server:
+            # MAX(seq) + 1 is unique under SQLite's lock. On a server at READ COMMITTED, under a
+            # lock on the prefix's numbering held until the commit: the next holder's MAX sees
+            # this ticket. At SERIALIZABLE (a process's first issue of the day) a number another
+            # took after this snapshot makes ON CONFLICT refuse it (40001): it runs again.
+            if tx.claiming:
                 tx.conn.execute("SELECT pg_advisory_xact_lock(?, ?)", (NUMBERING_LOCK, ord(prefix)))
             seq = tx.conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets WHERE day = ? AND prefix = ?", (tx.day, prefix)
