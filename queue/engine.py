@@ -120,7 +120,7 @@ class Station:
         they run at SERIALIZABLE, as every other operation does."""
         server = self.store.dialect == "postgresql"
         claiming = server and locks and self.locks_on_server and self._windows_synced and self._day_rolled()
-        with (self.store.write("read committed") if claiming else self.store.write()) as conn:
+        with (self.store.write("read committed", pipelined=True) if claiming else self.store.write()) as conn:
             now = self.clock.now_ms()
             tx = _Tx(conn, now, local_day(now, self.tz), self.clerk, claiming)
             if tx.day != self._rolled_day:
