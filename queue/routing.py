@@ -47,7 +47,10 @@ _ONE_ID = (
 
 @lru_cache(maxsize=64)
 def _claim_sql(n_services: int) -> str:
-    return (f"SELECT * FROM requests WHERE id IN ({' UNION ALL '.join([_ONE_ID] * n_services)})"
+    # = ANY(ARRAY(...)): the candidates' ids computed first, then looked up by primary key. With
+    # IN (...) the planner, once it has statistics, joins against every waiting errand instead
+    # (3.5 ms against 0.5 ms with 20,000 waiting): the cost would grow with the queue.
+    return (f"SELECT * FROM requests WHERE id = ANY(ARRAY({' UNION ALL '.join([_ONE_ID] * n_services)}))"
             " AND state = 'waiting' ORDER BY sort_key, ticket_id, position LIMIT 1 FOR UPDATE SKIP LOCKED")
 
 
