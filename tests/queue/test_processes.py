@@ -114,6 +114,23 @@ def current(st, window):
             " WHERE w.number = ?", (window,)).fetchone()
 
 
+DRAINED = object()
+
+
+def call_or_wait(st, w, idle):
+    """The window's next call; None, after a short pause counted in `idle` (a list), when nobody
+    waits for it but errands are live elsewhere (others may still hold errands whose next errand
+    this window would take); DRAINED when nothing is live in the whole station."""
+    try:
+        return st.call_next(w)
+    except NothingToCall:
+        if live_count(st) == 0:
+            return DRAINED
+        idle.append(1)
+        time.sleep(0.005)
+        return None
+
+
 def drive(a):
     """Drive one window: call, (start), complete, following one-stop continuations, until the
     whole station has nothing live left."""
@@ -125,19 +142,15 @@ def drive(a):
         if time.time() > deadline:
             raise SystemExit("no go signal")
         time.sleep(0.002)
-    called, done, continued, idle = [], [], [], 0
+    called, done, continued, idle = [], [], [], []
     deadline = time.time() + a["deadline_s"]
     while True:
         if time.time() > deadline:
             raise SystemExit(f"window {w}: still not drained after {a['deadline_s']} s")
-        try:
-            call = st.call_next(w)
-        except NothingToCall:
-            # Others may still hold errands whose next errand this window would take.
-            if live_count(st) == 0:
-                break
-            idle += 1
-            time.sleep(0.005)
+        call = call_or_wait(st, w, idle)
+        if call is DRAINED:
+            break
+        if call is None:
             continue
         called.append(call.request_id)
         if call.request_id % 3 == 0:
@@ -155,7 +168,7 @@ def drive(a):
             rid = nxt.request_id
     with open(a["out"] + ".tmp", "w") as f:
         json.dump({"window": w, "pid": os.getpid(), "called": called, "done": done,
-                   "continued": continued, "idle_polls": idle, "reruns": dict(conflicts.reruns)}, f)
+                   "continued": continued, "idle_polls": len(idle), "reruns": dict(conflicts.reruns)}, f)
     os.replace(a["out"] + ".tmp", a["out"])
 
 
@@ -266,7 +279,8 @@ def steadfast(a):
     st = Station(open_store(a["db"]), cfg, clock=OffsetClock(a["t0"], a["base_ms"]))
     w = a["window"]
     fd = os.open(a["ack"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    outages = idle = crossed = 0
+    outages = crossed = 0
+    idle = []
 
     def ack(line):
         os.write(fd, (line + "\n").encode())
@@ -291,13 +305,10 @@ def steadfast(a):
         try:
             holds = current(st, w)
             if holds is None:
-                try:
-                    call = st.call_next(w)
-                except NothingToCall:
-                    if live_count(st) == 0:
-                        break
-                    idle += 1
-                    time.sleep(0.005)
+                call = call_or_wait(st, w, idle)
+                if call is DRAINED:
+                    break
+                if call is None:
                     continue
                 ack(f"C {call.request_id}")
             else:
@@ -314,7 +325,7 @@ def steadfast(a):
     else:
         raise SystemExit(f"window {w}: still not drained after {a['deadline_s']} s")
     with open(a["out"] + ".tmp", "w") as f:
-        json.dump({"window": w, "outages": outages, "idle_polls": idle, "crossed": crossed,
+        json.dump({"window": w, "outages": outages, "idle_polls": len(idle), "crossed": crossed,
                    "reruns": dict(conflicts.reruns)}, f)
     os.replace(a["out"] + ".tmp", a["out"])
 
