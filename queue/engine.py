@@ -125,8 +125,7 @@ class Station:
             tx = _Tx(conn, now, local_day(now, self.tz), self.clerk, claiming)
             if tx.day != self._rolled_day:
                 if claiming:  # midnight passed since the check above: run again, at SERIALIZABLE
-                    raise Conflict("the database {url} was changed by another window at the same moment: nothing"
-                                   " was written; try again", url=self.store.where)
+                    raise self._run_again()
                 self._roll_day(tx)
             if not self._windows_synced:
                 self._sync_windows(tx)
@@ -134,6 +133,11 @@ class Station:
             tx.flush()
         self._rolled_day = tx.day
         self._windows_synced = True
+
+    def _run_again(self) -> Conflict:
+        """What an operation raises to be run again whole (rerun_on_conflict): nothing written."""
+        return Conflict("the database {url} was changed by another window at the same moment: nothing was"
+                        " written; try again", url=self.store.where)
 
     def _day_rolled(self) -> bool:
         """Has today's close-out been done, by this process or (a read tells) another? Days only
@@ -285,8 +289,7 @@ class Station:
                 (tx.day, number, prefix, seq, priority, channel, tx.now, sort_key),
             ).fetchone()
             if inserted is None:  # taken by another issuer after all: never so under the lock
-                raise Conflict("the database {url} was changed by another window at the same moment: nothing"
-                               " was written; try again", url=self.store.where)
+                raise self._run_again()
             ticket_id = inserted[0]
             tx.event("issued", ticket_id=ticket_id, detail={"number": number, "priority": priority, "channel": channel,
                                                                "services": services})
