@@ -309,20 +309,20 @@ class PgStore:
         when it raises; psycopg's errors become StoreErrors, but for those of types `passing`.
 
         pipelined: the block's statements go in psycopg's pipeline mode, sent without waiting for
-        an answer until one is read (a fetch) and with the COMMIT at the end: statements whose
-        result nobody reads (the updates, the events) share a round trip with the next. An error
-        is raised where the next answer is read, never later than the COMMIT: for a block that
-        reads no rowcount (the engine's operations; see write)."""
+        an answer until one is read (a fetch) or the block ends: statements whose result nobody
+        reads (the updates, the events) share a round trip with the next. An error is raised
+        where the next answer is read, at the latest as the block ends, before `end`: for a block
+        that reads no rowcount (the engine's operations; see write). `end` is sent after the
+        pipeline, as a statement of its own (it may be several, which a pipeline cannot send)."""
         with self._lock:
             conn = self._begin(begin)
             try:
                 if pipelined:
                     with conn.pipeline():
                         yield conn
-                        conn.execute(end)
                 else:
                     yield conn
-                    conn.execute(end)
+                conn.execute(end)
             except psycopg.Error as exc:
                 self._rollback(conn)
                 if isinstance(exc, passing):
