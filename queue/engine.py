@@ -321,8 +321,8 @@ class Station:
                 raise CabinError("window {window} still has {ticket} ({state}): complete, transfer or mark it no-show first",
                                  window=window, ticket=current[0], state=current[1])
             services = self.config.windows[window].services
-            if tx.claiming:  # each window holds at most one errand it is claiming: pass over them all
-                req = routing.claim(tx.conn, services, window, among=2 * len(self.config.windows) + 1)
+            if tx.claiming:  # passing over the errands other windows are claiming this instant
+                req = routing.claim(tx.conn, services, window, windows=len(self.config.windows))
             else:
                 req = routing.pick(tx.conn, services, window)
             if req is None:

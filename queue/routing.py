@@ -54,15 +54,30 @@ def _claim_sql(n_services: int) -> str:
             " AND state = 'waiting' ORDER BY sort_key, ticket_id, position LIMIT 1 FOR UPDATE SKIP LOCKED")
 
 
-def claim(conn, services: tuple[str, ...], window: int, among: int):
+# How many errands of each service claim looks at first. Most calls find the first free: few
+# windows call at the very same instant. Each errand looked at is an index entry and a row read:
+# starting with every window's worth (a 13-service window among 8: 221 rows) cost the server
+# 1.1 ms of CPU for a call and a completion, against 1.0 ms so.
+FIRST_LOOK = 3
+
+
+def claim(conn, services: tuple[str, ...], window: int, windows: int):
     """PostgreSQL, at READ COMMITTED: the errand `pick` would choose, or, while other windows'
     transactions hold it, the next one they do not; locked until this transaction ends. None
-    when none of the first `among` of each service is free: give `among` more than the number of
-    windows, since each window's call holds at most one."""
-    params: list = []
-    for service in services:
-        params += [service, window, among]
-    return conn.execute(_claim_sql(len(services)), params).fetchone()
+    when nobody is waiting, or when every waiting errand is being claimed by another window.
+
+    It looks at the first few of each service, then, when those are all held and there are
+    more, at more of them: up to one more than twice the station's `windows` (each window's
+    call holds at most one errand)."""
+    among = FIRST_LOOK
+    while True:
+        params: list = []
+        for service in services:
+            params += [service, window, among]
+        found = conn.execute(_claim_sql(len(services)), params).fetchone()
+        if found is not None or among > 2 * windows or pick(conn, services, window) is None:
+            return found
+        among = min(4 * among, 2 * windows + 1)
 
 
 def pick(conn: sqlite3.Connection, services: tuple[str, ...], window: int) -> sqlite3.Row | None:
