@@ -20,7 +20,7 @@ from cabin.config import DEFAULT_PRIORITY, StationConfig
 from cabin.queue import estimate, routing
 from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.clock import SystemClock, local_day
-from cabin.queue.errors import CabinError, NothingToCall, Said
+from cabin.queue.errors import CabinError, Conflict, NothingToCall, Said
 from cabin.queue.results import (
     AtWindow,
     Call,
@@ -44,13 +44,19 @@ from cabin.queue.store import Store
 CHANNELS = ("dispenser", "counter", "appointment")  # where a ticket was issued; the first by default
 LIVE = ("pending", "waiting", "called", "serving")  # request states that are not final
 AT_WINDOW = ("called", "serving")
+# PostgreSQL advisory locks (key pair: this, the prefix's code point) serialising one prefix's
+# numbering at READ COMMITTED; the pair's key space is apart from the single-key locks'
+NUMBERING_LOCK = 0x4361624E  # "CabN"
 
 
 class _Tx:
     """One open write transaction, its time and day, and the event writer."""
 
-    def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None):
+    def __init__(self, conn: sqlite3.Connection, now: int, day: str, clerk: str | None, claiming: bool = False):
         self.conn, self.now, self.day, self.clerk = conn, now, day, clerk
+        # READ COMMITTED on a server, locking what is decided on (Station._tx): the one place
+        # where the engine's SQL differs between the stores
+        self.claiming = claiming
         self.events: list[tuple] = []
 
     def event(self, kind: str, *, ticket_id=None, request_id=None, service=None, window=None, detail=None) -> None:
@@ -77,6 +83,10 @@ class _Tx:
 
 
 class Station:
+    # On a server, operations that can lock what they decide on run at READ COMMITTED (see _tx).
+    # False: every operation at SERIALIZABLE, run again on each conflict; `make bench` measures both.
+    locks_on_server = True
+
     def __init__(self, store: Store, config: StationConfig, clock=None, clerk: str | None = None):
         self.store = store
         self.config = config
@@ -91,11 +101,31 @@ class Station:
 
     # -- transactions --------------------------------------------------------------------
     @contextmanager
-    def _tx(self) -> Iterator[_Tx]:
-        with self.store.write() as conn:
+    def _tx(self, *, locks: bool = False) -> Iterator[_Tx]:
+        """One write transaction of the store.
+
+        locks: the operation takes a lock on what it decides on before deciding, so that on a
+        server it may run at READ COMMITTED (tx.claiming), where each statement sees what others
+        committed before it. Two kinds do so:
+        - those reached through one window's row (what the window calls, starts, recalls,
+          completes): they lock that row first, and whatever else changes their rows changes
+          that window's row too (cancel, pause, close, the day's close-out); call_next passes
+          over the errands other windows are claiming (routing.claim);
+        - issue: the number is taken under a lock on the prefix's numbering.
+        Windows and dispensers on several hosts then work side by side. At SERIALIZABLE they do
+        not: PostgreSQL tracks reads by index page, so operations on neighbouring requests or
+        numbers refuse each other and run again and again under load (make bench: 8 windows in
+        8 processes ran out of reruns). Not before this process has rolled the day and put the
+        windows in step with the config: those read and write rows without locking them, so
+        they run at SERIALIZABLE, as every other operation does."""
+        server = self.store.dialect == "postgresql"
+        claiming = server and locks and self.locks_on_server and self._windows_synced and self._day_rolled()
+        with (self.store.write("read committed", pipelined=True) if claiming else self.store.write()) as conn:
             now = self.clock.now_ms()
-            tx = _Tx(conn, now, local_day(now, self.tz), self.clerk)
+            tx = _Tx(conn, now, local_day(now, self.tz), self.clerk, claiming)
             if tx.day != self._rolled_day:
+                if claiming:  # midnight passed since the check above: run again, at SERIALIZABLE
+                    raise self._run_again()
                 self._roll_day(tx)
             if not self._windows_synced:
                 self._sync_windows(tx)
@@ -103,6 +133,22 @@ class Station:
             tx.flush()
         self._rolled_day = tx.day
         self._windows_synced = True
+
+    def _run_again(self) -> Conflict:
+        """What an operation raises to be run again whole (rerun_on_conflict): nothing written."""
+        return Conflict("the database {url} was changed by another window at the same moment: nothing was"
+                        " written; try again", url=self.store.where)
+
+    def _day_rolled(self) -> bool:
+        """Has today's close-out been done, by this process or (a read tells) another? Days only
+        move forward: once the database says today, nobody rolls it again before midnight."""
+        today = self.today()
+        if self._rolled_day != today:
+            with self.store.read() as conn:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
+            if row and row[0] == today:
+                self._rolled_day = today
+        return self._rolled_day == today
 
     def today(self) -> str:
         return local_day(self.clock.now_ms(), self.tz)
@@ -159,7 +205,9 @@ class Station:
         if number not in self.config.windows:
             raise CabinError("there is no window {window} (windows: {windows})",
                              window=number, windows=", ".join(map(str, sorted(self.config.windows))))
-        return tx.conn.execute("SELECT * FROM windows WHERE number = ?", (number,)).fetchone()
+        # claiming (see _tx): locked, so that two hosts acting for one window take turns on it
+        return tx.conn.execute("SELECT * FROM windows WHERE number = ?" + (" FOR UPDATE" if tx.claiming else ""),
+                               (number,)).fetchone()
 
     def _current(self, tx: _Tx, number: int, states, doing: Said) -> tuple[sqlite3.Row, sqlite3.Row]:
         """The window and its called or served request; `doing` (what the clerk asked, a Said such
@@ -222,19 +270,27 @@ class Station:
                              priority=priority, classes=", ".join(self.config.priorities))
         head_start = self.config.priorities[priority].head_start_min * 60_000
         prefix = self.config.prefix_for(services[0])
-        with self._tx() as tx:
+        with self._tx(locks=True) as tx:
             sort_key = tx.now - head_start
-            # the number formatted here: printf() and numbered placeholders are SQLite's only; the
-            # write transaction (SQLite's lock, PostgreSQL's SERIALIZABLE) keeps MAX(seq) + 1 unique
+            # the number formatted here: printf() and numbered placeholders are SQLite's only.
+            # MAX(seq) + 1 is unique under SQLite's lock. On a server at READ COMMITTED, under a
+            # lock on the prefix's numbering held until the commit: the next holder's MAX sees
+            # this ticket. At SERIALIZABLE (a process's first issue of the day) a number another
+            # took after this snapshot makes ON CONFLICT refuse it (40001): it runs again.
+            if tx.claiming:
+                tx.conn.execute("SELECT pg_advisory_xact_lock(?, ?)", (NUMBERING_LOCK, ord(prefix)))
             seq = tx.conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets WHERE day = ? AND prefix = ?", (tx.day, prefix)
             ).fetchone()[0]
             number = f"{prefix}{seq:03d}"
-            ticket_id = tx.conn.execute(
+            inserted = tx.conn.execute(
                 "INSERT INTO tickets (day, number, prefix, seq, priority, channel, issued_at, sort_key, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open') ON CONFLICT (day, prefix, seq) DO NOTHING RETURNING id",
                 (tx.day, number, prefix, seq, priority, channel, tx.now, sort_key),
-            ).fetchone()[0]
+            ).fetchone()
+            if inserted is None:  # taken by another issuer after all: never so under the lock
+                raise self._run_again()
+            ticket_id = inserted[0]
             tx.event("issued", ticket_id=ticket_id, detail={"number": number, "priority": priority, "channel": channel,
                                                                "services": services})
             for position, code in enumerate(services, start=1):
@@ -252,7 +308,7 @@ class Station:
     # -- at a window ---------------------------------------------------------------------
     @rerun_on_conflict
     def call_next(self, window: int) -> Call:
-        with self._tx() as tx:
+        with self._tx(locks=True) as tx:
             row = self._window(tx, window)
             if row["state"] != "open":
                 raise CabinError("window {window} is {state}: open it first (`cabin window open {window}`)",
@@ -264,7 +320,11 @@ class Station:
                 ).fetchone()
                 raise CabinError("window {window} still has {ticket} ({state}): complete, transfer or mark it no-show first",
                                  window=window, ticket=current[0], state=current[1])
-            req = routing.pick(tx.conn, self.config.windows[window].services, window)
+            services = self.config.windows[window].services
+            if tx.claiming:  # passing over the errands other windows are claiming this instant
+                req = routing.claim(tx.conn, services, window, windows=len(self.config.windows))
+            else:
+                req = routing.pick(tx.conn, services, window)
             if req is None:
                 raise NothingToCall("nobody is waiting for window {window}", window=window)
             return self._claim(tx, req, window)
@@ -280,7 +340,7 @@ class Station:
     @rerun_on_conflict
     def recall(self, window: int) -> Recalled:
         """Call the same citizen again; past the recall limit the errand becomes a no-show."""
-        with self._tx() as tx:
+        with self._tx(locks=True) as tx:
             _, req = self._current(tx, window, ("called",), Said("recall"))
             limit = self.config.queue.recall_limit
             if req["recalls"] >= limit:
@@ -292,7 +352,7 @@ class Station:
 
     @rerun_on_conflict
     def no_show(self, window: int) -> MarkedNoShow:
-        with self._tx() as tx:
+        with self._tx(locks=True) as tx:
             _, req = self._current(tx, window, ("called",), Said("mark no-show"))
             self._no_show(tx, req, window, automatic=False)
             return MarkedNoShow(req["ticket"], req["id"], window)
@@ -309,7 +369,7 @@ class Station:
 
     @rerun_on_conflict
     def start(self, window: int) -> Started:
-        with self._tx() as tx:
+        with self._tx(locks=True) as tx:
             _, req = self._current(tx, window, ("called",), Said("start"))
             tx.set_request(req, "serving", "started", at_window=window)
             return Started(req["ticket"], req["id"], window, req["service"])
@@ -321,8 +381,10 @@ class Station:
 
         `record(conn, request, now)`, if given, runs inside the same transaction first: the
         counter's record of the errand (an intake, say) and its completion are then one write,
-        and a refusal from it (CabinError) leaves the errand as it was."""
-        with self._tx() as tx:
+        and a refusal from it (CabinError) leaves the errand as it was. The counter's records ask
+        for SERIALIZABLE on a server (the audit chain reads rows no window's lock guards): with
+        a record, complete runs at that level."""
+        with self._tx(locks=record is None) as tx:
             row, req = self._current(tx, window, AT_WINDOW, Said("complete"))
             if record is not None:
                 record(tx.conn, dict(req), tx.now)

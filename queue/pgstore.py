@@ -59,6 +59,8 @@ CONNECT_TIMEOUT_S = 5
 KEEPALIVE = {"keepalives": "1", "keepalives_idle": "5", "keepalives_interval": "2", "keepalives_count": "3",
              "tcp_user_timeout": "10000"}
 TRANSACTION_RETRIES = 10
+# write()'s isolation levels, by the name an operation asks for
+ISOLATION_LEVELS = {"serializable": "SERIALIZABLE", "read committed": "READ COMMITTED"}
 # SQLSTATEs after which the whole transaction may simply be run again
 RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 
@@ -345,13 +347,25 @@ class PgStore:
             self._drop()
 
     @contextmanager
-    def _begun(self, begin: str, end: str = "COMMIT", *, passing: tuple = ()) -> Iterator[psycopg.Connection]:
+    def _begun(self, begin: str, end: str = "COMMIT", *, passing: tuple = (),
+               pipelined: bool = False) -> Iterator[psycopg.Connection]:
         """A transaction begun with `begin`, ended with `end` when its block ends and rolled back
-        when it raises; psycopg's errors become StoreErrors, but for those of types `passing`."""
+        when it raises; psycopg's errors become StoreErrors, but for those of types `passing`.
+
+        pipelined: the block's statements go in psycopg's pipeline mode, sent without waiting for
+        an answer until one is read (a fetch) or the block ends: statements whose result nobody
+        reads (the updates, the events) share a round trip with the next. An error is raised
+        where the next answer is read, at the latest as the block ends, before `end`: for a block
+        that reads no rowcount (the engine's operations; see write). `end` is sent after the
+        pipeline, as a statement of its own (it may be several, which a pipeline cannot send)."""
         with self._lock:
             conn = self._begin(begin)
             try:
-                yield conn
+                if pipelined:
+                    with conn.pipeline():
+                        yield conn
+                else:
+                    yield conn
                 self._end_block(conn, end)
             except psycopg.Error as exc:
                 self._rollback(conn)
@@ -375,15 +389,27 @@ class PgStore:
             conn.execute("ROLLBACK")
 
     @contextmanager
-    def write(self) -> Iterator[PgConnection]:
-        """One SERIALIZABLE write transaction: all of it is committed, or none of it.
+    def write(self, isolation: str = "serializable", *, pipelined: bool = False) -> Iterator[PgConnection]:
+        """One write transaction, SERIALIZABLE unless said otherwise: all of it is committed, or
+        none of it.
 
         A serialization failure (another host changed the same rows at the same moment) is a
-        StoreError saying to try again: a `with` body runs once, and a context manager cannot run
-        it again (a generator context manager yields once; the with-statement has no loop). Use
-        transaction(fn) where the work can be re-run.
+        Conflict, a StoreError saying to try again: a `with` body runs once, and a context manager
+        cannot run it again (a generator context manager yields once; the with-statement has no
+        loop). Use transaction(fn) where the work can be re-run.
+
+        isolation="read committed" is for an operation that locks every row it decides on before
+        it decides (SELECT ... FOR UPDATE, FOR UPDATE SKIP LOCKED): each statement then sees what
+        others committed before it, and a row another host holds is waited for or passed over
+        instead of failing the whole transaction at its end (the engine's call_next).
+
+        pipelined: fewer round trips to the server (see _begun), for a body that reads no
+        cursor's rowcount: an answer is there only once something is fetched after it.
         """
-        with self._begun("BEGIN ISOLATION LEVEL SERIALIZABLE", self._notify_and_commit) as conn:
+        if isolation not in ISOLATION_LEVELS:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATION_LEVELS)}, not {isolation!r}")
+        with self._begun(f"BEGIN ISOLATION LEVEL {ISOLATION_LEVELS[isolation]}", self._notify_and_commit,
+                         pipelined=pipelined) as conn:
             yield PgConnection(conn, self.channel)
 
     @contextmanager

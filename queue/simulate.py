@@ -19,6 +19,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cabin.config import DEFAULT_PRIORITY, WEEKDAYS, StationConfig
 
@@ -27,6 +28,9 @@ from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, NothingToCall
 from cabin.queue.reports.figures import day_figures
 from cabin.queue.store import Store
+
+if TYPE_CHECKING:  # a simulated day may go to a server too; psycopg is imported only then
+    from cabin.queue.pgstore import PgStore
 
 MINUTE = 60_000
 # Relative arrivals per hour of the day (unlisted hours: 0.5).
@@ -81,7 +85,7 @@ def _mix(config: StationConfig) -> dict[str, float]:
 
 
 class DaySimulation:
-    def __init__(self, store: Store, config: StationConfig, day: str, citizens: int, seed: int):
+    def __init__(self, store: Store | PgStore, config: StationConfig, day: str, citizens: int, seed: int):
         self.config, self.day = config, day
         self.rng = random.Random(f"{seed}:{day}")
         self.spans = config.hours[WEEKDAYS[date.fromisoformat(day).weekday()]]
@@ -240,23 +244,33 @@ class DaySimulation:
         self.wake_idle(self.clock.now_ms())
 
 
-def simulate_day(store: Store, config: StationConfig, day: str, citizens: int, seed: int = 0, progress: bool = False) -> dict:
-    """Run one day into `store` and return its figures. Refuses a database holding real tickets
-    (one not made by simulations), a day that already has tickets, and a day before the
+def simulate_day(store: Store | PgStore, config: StationConfig, day: str, citizens: int, seed: int = 0,
+                 progress: bool = False) -> dict:
+    """Run one day into `store` (simulate_into) and return its figures."""
+    simulate_into(store, config, day, citizens, seed, progress)
+    with store.read() as conn:
+        return day_figures(conn, config, day)
+
+
+def simulate_into(store: Store | PgStore, config: StationConfig, day: str, citizens: int, seed: int = 0,
+                  progress: bool = False) -> None:
+    """Run one day into `store`, a file or a server's database. Refuses a database holding real
+    tickets (one not made by simulations), a day that already has tickets, and a day before the
     database's current day (the engine closes days in order)."""
     if not 1 <= citizens <= MAX_CITIZENS:
         raise CabinError(f"--citizens must be between 1 and {MAX_CITIZENS}")
     with store.read() as conn:
         marked = conn.execute("SELECT value FROM meta WHERE key = 'simulated'").fetchone()
         if not marked and conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone():
-            raise CabinError(f"{store.path} holds a real station's tickets: simulate into another database (--db PATH)")
+            raise CabinError(f"{store.where} holds a real station's tickets: simulate into another database (--db PATH)")
         if conn.execute("SELECT 1 FROM tickets WHERE day = ? LIMIT 1", (day,)).fetchone():
-            raise CabinError(f"{day} already has tickets in {store.path}: choose another day or database")
+            raise CabinError(f"{day} already has tickets in {store.where}: choose another day or database")
         current = conn.execute("SELECT value FROM meta WHERE key = 'day'").fetchone()
         if current and current[0] > day:
-            raise CabinError(f"{store.path} has already reached {current[0]}: simulate a later day or use another database")
+            raise CabinError(f"{store.where} has already reached {current[0]}: simulate a later day or use another database")
     with store.write() as conn:  # a simulated database is never taken for a station's real one
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('simulated', '1')")
+        conn.execute("INSERT INTO meta (key, value) VALUES ('simulated', '1')"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value")
     sim = DaySimulation(store, config, day, citizens, seed)
     if progress:
         from rich.progress import Progress
@@ -266,5 +280,3 @@ def simulate_day(store: Store, config: StationConfig, day: str, citizens: int, s
             sim.run(progress=lambda: bar.advance(task))
     else:
         sim.run()
-    with store.read() as conn:
-        return day_figures(conn, config, day)

@@ -69,6 +69,7 @@ DEVICE_BENCHES = {
     "counter": _device_bench("tests.bench_counter", "bench_counter"),  # start, key to frame, memory
     "served": _device_bench("tests.bench_served", "bench_served"),  # board --serve: 8 viewers, 30 trying
     "cli": _device_bench("tests.bench_cli", "bench_cli"),  # cabin id check, call, ticket issue as processes
+    "postgres": _device_bench("tests.bench_pg", "bench_postgres"),  # 8 windows on a server vs SQLite, vs 1
 }
 
 
@@ -501,7 +502,7 @@ def main() -> int:
         tmp = Path(d)
         log(f"temporary databases in {tmp}")
         wanted = sys.argv[1:] or ["issue", "call_next", "windows", "reader", "card", "ticket", "faces", "export", "served",
-                                  "cli"]
+                                  "cli", "postgres"]
         for name in wanted:  # e.g. `python -m tests.bench issue`
             if name in DEVICE_BENCHES:
                 for line in DEVICE_BENCHES[name]():

@@ -11,7 +11,7 @@ import pytest
 
 from cabin.queue.errors import CabinError
 from cabin.queue.reports.figures import STATE_AFTER, day_figures, percentile
-from cabin.queue.simulate import capacity_citizens, last_open_day, simulate_day
+from cabin.queue.simulate import capacity_citizens, last_open_day, simulate_day, simulate_into
 from cabin.queue.store import Store
 
 from clikit import run_cli
@@ -166,3 +166,18 @@ def test_a_real_station_database_is_never_simulated_into(station, config):
     station.issue(["id.apply"])  # a real ticket
     with pytest.raises(CabinError, match="holds a real station's tickets"):
         simulate_day(station.store, config, "2026-11-24", 10, seed=1)
+
+
+def test_a_day_simulated_on_a_server_is_the_day_simulated_in_a_file(tmp_path, pg_url, config):
+    """`cabin simulate` into a PostgreSQL store: the same seed and day give the same rows, ids and
+    all, as into an SQLite file; its refusals name the server by its URL."""
+    pgstore = pytest.importorskip("cabin.queue.pgstore")
+    with Store(tmp_path / "day.sqlite", durable=False) as file, pgstore.PgStore(pg_url) as server:
+        simulate_into(server, config, MONDAY, 60, seed=3)
+        simulate_into(file, config, MONDAY, 60, seed=3)
+        assert dump(server) == dump(file)
+        with pytest.raises(CabinError, match=f"already has tickets in {server.where}"):
+            simulate_into(server, config, MONDAY, 10, seed=3)
+        simulate_into(server, config, "2026-11-24", 10, seed=3)  # marked simulated: a second day goes in
+        with server.read() as conn:
+            assert conn.execute("SELECT value FROM meta WHERE key = 'simulated'").fetchone()[0] == "1"

@@ -1,29 +1,28 @@
 """Random operations from several windows against one Station; the queue's invariants hold
 after every step.
 
-A hypothesis RuleBasedStateMachine drives the engine on a real SQLite file with a ManualClock
-that moves forward by random minutes and now and then across local midnight. A refused
+A hypothesis RuleBasedStateMachine drives the engine with a ManualClock that moves forward by
+random minutes and now and then across local midnight, on each backend (`any_db`): a real SQLite
+file, then a database on a real PostgreSQL server; each example starts from an empty store. A refused
 operation (CabinError, NothingToCall) is allowed, but must leave the database exactly as it was.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections import Counter, defaultdict
 from datetime import datetime
-from pathlib import Path
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from cabin.config import load_config
 from cabin.queue.clock import ManualClock, local_day, local_time, to_ms
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, NothingToCall
-from cabin.queue.store import Store
+
+from backends import fresh_queue_store
 
 CONFIG = load_config()
 TZ = CONFIG.station.tz
@@ -54,18 +53,16 @@ OPS = (["issue"] * 5 + ["call_next"] * 5 + ["complete"] * 4 + ["start"] * 2 + ["
 
 
 class StationMachine(RuleBasedStateMachine):
-    def __init__(self):
+    def __init__(self, db: str):
         super().__init__()
-        self.dir = tempfile.mkdtemp(prefix="cabin-stateful-")
         self.clock = ManualClock(TZ, datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
-        self.store = Store(Path(self.dir) / "cabin.sqlite")
+        self.store = fresh_queue_store(db)
         self.station = Station(self.store, CONFIG, self.clock)
         self.tickets: list[tuple[int, str]] = []  # (id, number) of every ticket issued
         self.seen_events: list[tuple] = []
 
     def teardown(self):
         self.store.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- reading the database ---------------------------------------------------------------
     def rows(self, sql, *params):
@@ -420,11 +417,14 @@ class StationMachine(RuleBasedStateMachine):
         assert not self.rows("SELECT id FROM tickets WHERE day < ? AND state = 'open'", day)
 
 
-StationMachine.TestCase.settings = settings(
-    # ~10 s; CABIN_STATEFUL_EXAMPLES=2000 for a deeper search before a release
+SETTINGS = settings(
+    # ~10 s on SQLite; CABIN_STATEFUL_EXAMPLES=2000 for a deeper search before a release
     max_examples=int(os.environ.get("CABIN_STATEFUL_EXAMPLES", "60")),
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-TestStationMachine = StationMachine.TestCase
+
+
+def test_station_machine(any_db):
+    run_state_machine_as_test(lambda: StationMachine(any_db), settings=SETTINGS)
