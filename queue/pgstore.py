@@ -239,6 +239,15 @@ class PgStore:
             conn = self._connection()
             for mset in self.migration_sets:
                 mset.apply_postgres(conn)
+        except (errors.InsufficientPrivilege, errors.InvalidSchemaName):
+            # an account without DDL (a window PC's, a board's) met a schema this Cabin must make or bring
+            # up to date: the server's "permission denied for schema public" or "no schema has been selected to
+            # create in" would not say so
+            self.close()
+            raise StoreError("the database {url} holds no station yet, or one made by an older Cabin, and this"
+                             " account may not make or update its tables: run `cabin init` once with the database"
+                             " owner's account (README: \"A station of several PCs\"), then start this one again",
+                             url=self.shown_url) from None
         except psycopg.Error as exc:
             self.close()
             raise self._translate(exc) from None

@@ -358,6 +358,10 @@ REFUSALS: dict[str, str] = {
     "the database {url} was changed by another window at the same moment: nothing was written; try again":
         "数据库 {url} 同时被另一个窗口修改：本次未写入任何内容；请重试",
     "the database {url} is busy: try again": "数据库 {url} 正忙：请重试",
+    "the database {url} holds no station yet, or one made by an older Cabin, and this account may not make or"
+    " update its tables: run `cabin init` once with the database owner's account (README: \"A station of several PCs\"), then start this one again":
+        "数据库 {url} 尚无站点数据，或由旧版 Cabin 建立，本账户无权建立或升级其数据表：请先用数据库所有者的账户运行一次 `cabin init`"
+        "（见 README“A station of several PCs”），再重新启动本程序",
     "the database {url} was closed": "数据库 {url} 已关闭",
     "the database {url} refuses this change to this account: {why}": "数据库 {url} 不允许此账户进行该修改：{why}",
     "the database server refused the password or account for {url}": "数据库服务器拒绝了 {url} 的密码或账户",

@@ -186,3 +186,11 @@ def test_doctor_names_a_privilege_the_clerk_role_lacks(station, env):
     assert_refused(r, "privileges", "INSERT on audit", quiet_stdout=False)
     report = one_json(r)
     assert report["access"] == "insufficient" and report["checks"]["privileges"]["ok"] is False
+
+
+def test_a_clerk_pc_before_the_owner_made_the_station_is_told_to_run_init_as_the_owner(roles, env):
+    """A window PC started before the owner ran `cabin init` (or after an upgrade, before the
+    owner's): not the server's "permission denied for schema public", but what to do."""
+    refused = run_cli(["--db", roles["clerk"], "queue"], env=env)
+    assert_refused(refused, "holds no station yet, or one made by an older Cabin")
+    assert "cabin init" in refused.err and "owner" in refused.err and "permission denied" not in refused.err
