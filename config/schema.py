@@ -212,6 +212,37 @@ class Faces:
     served_viewers: int = key(Whole(1, 100), 8)
 
 
+class Spans(Rule):
+    """A list of "HH:MM-HH:MM" spans of the day, in order, as ((start_min, end_min), ...)."""
+
+    def read(self, value, key, record, seen) -> tuple[tuple[int, int], ...]:
+        return Week.spans(value, key)
+
+    def write(self, value) -> list[str]:
+        return Week(()).write({"day": value})["day"]  # the one writer of spans
+
+
+def _names_text_and_out(argv: tuple[str, ...], key: str, board: dict) -> None:
+    if argv and not ("{text}" in " ".join(argv) and "{out}" in " ".join(argv)):
+        raise Refused(key, "must name the words it speaks as {text} and the WAV file it writes as {out}")
+
+
+@dataclass(frozen=True)
+class Board:
+    """The lobby's voice calls (叫号语音): whether calls are announced, how often, in which
+    languages, how loud, when not, how many may wait their turn, and an external voice."""
+
+    announce: bool = key(Flag(), True)
+    repeat: int = key(Whole(1, 5), 2)  # each announcement said this many times
+    english: bool = key(Flag(), False)  # the English sentence after the Mandarin one
+    volume: int = key(Whole(0, 100), 100)  # percent of the voice's full loudness
+    quiet_hours: tuple[tuple[int, int], ...] = key(Spans(), ())  # shown on the board, not said
+    backlog: int = key(Whole(1, 100), 20)  # announcements waiting; past it the oldest is dropped
+    # argv of a voice replacing espeak-ng: {text} the words, {out} the WAV it writes, {lang} zh or en
+    speech_command: tuple[str, ...] = key(Texts('must be a list of strings, e.g. ["mytts", "{text}", "{out}"]'), (),
+                                          also=_names_text_and_out)
+
+
 def _every_service_served(windows: dict, key: str, config: dict) -> None:
     for code in config["services"]:
         if not any(code in w.services for w in windows.values()):
@@ -235,6 +266,7 @@ class StationConfig:
     faces: Faces = key(Table(Faces), Faces())
     export: Export = key(Table(Export), Export())
     store: StoreLocation = key(Table(StoreLocation), StoreLocation())
+    board: Board = key(Table(Board), Board())
 
     def prefix_for(self, service: str) -> str:
         return self.categories[self.services[service].category].prefix

@@ -37,6 +37,9 @@ REFUSALS: dict[str, str] = {
     "the database has accounts already: an admin must add new ones": "数据库中已有账号：新账号须由管理员添加",
     "the first account must be an admin (--role admin)": "第一个账号必须是管理员（--role admin）",
     "{name} is the last enabled admin: add another admin first": "{name} 是最后一个在用的管理员账号：请先添加另一个管理员",
+    # kiosk/business/announce.py
+    "{ticket} is not a ticket number like A001": "{ticket} 不是 A001 这样的票号",
+    "window {window} is not a window number (1 to {largest})": "{window} 不是窗口号（1 至 {largest}）",
     # kiosk/applications.py
     "the ID number {number} is not valid: {reason}": "公民身份号码 {number} 无效：{reason}",
     "there is no application {receipt}": "没有受理回执为 {receipt} 的申请",
