@@ -63,6 +63,7 @@ COMMANDS = (
     ("intake", "intake", "exit-entry and traffic intake"),
     ("application", "applications", "main ID-card applications"),
     ("board", "faces", "the lobby board: now serving per window, the last calls, the next numbers"),
+    ("announce", "announce", "write a call's voice announcement to a WAV file, as the lobby's speakers would play it"),
     ("dispenser", "faces", "the ticket dispenser: the citizen chooses errands and takes a ticket"),
     ("supervisor", "faces", "the supervisor's view: windows, temporary-card approvals, today's figures, accounts"),
     ("counter", "faces", "the counter app of one window: sign in, call, serve, complete"),

@@ -40,6 +40,21 @@ REFUSALS: dict[str, str] = {
     # kiosk/business/announce.py
     "{ticket} is not a ticket number like A001": "{ticket} 不是 A001 这样的票号",
     "window {window} is not a window number (1 to {largest})": "{window} 不是窗口号（1 至 {largest}）",
+    # kiosk/speech.py
+    "no voice for the announcements: install espeak-ng's with pip install 'cabin[voice]', or name a program in "
+    "[board] speech_command": "没有叫号语音：请用 pip install 'cabin[voice]' 安装 espeak-ng 语音，或在 [board] speech_command 中指定语音程序",
+    "espeak-ng did not start: its voice data is missing or damaged (reinstall espeakng-loader)":
+        "espeak-ng 未能启动：语音数据缺失或损坏（请重新安装 espeakng-loader）",
+    "espeak-ng has no voice for {lang}": "espeak-ng 没有 {lang} 的语音",
+    "espeak-ng could not say {text}": "espeak-ng 无法朗读 {text}",
+    "the speech command {program} was not found ([board] speech_command)": "找不到语音程序 {program}（[board] speech_command）",
+    "the speech command took more than {seconds} s ([board] speech_command)":
+        "语音程序运行超过 {seconds} 秒（[board] speech_command）",
+    "the speech command failed (exit {code}): {why}": "语音程序失败（退出码 {code}）：{why}",
+    "the speech command must write 16-bit PCM WAV ([board] speech_command)":
+        "语音程序必须输出 16 位 PCM 的 WAV 文件（[board] speech_command）",
+    "the speech command did not write a WAV file ([board] speech_command)": "语音程序没有写出 WAV 文件（[board] speech_command）",
+    "the speech command wrote its phrases at different rates or channels": "语音程序输出的各句采样率或声道数不一致",
     # kiosk/applications.py
     "the ID number {number} is not valid: {reason}": "公民身份号码 {number} 无效：{reason}",
     "there is no application {receipt}": "没有受理回执为 {receipt} 的申请",
