@@ -72,7 +72,7 @@ def clean_code(text) -> str:
 # -- reading a file ----------------------------------------------------------------------------
 def _rows(text: str, name: str) -> tuple[str, list[tuple[int, dict]]]:
     """("line" or "booking", [(where, {column: value})]) of a CSV's or a JSON list's bookings."""
-    if text.lstrip().startswith("["):
+    if text.lstrip()[:1] in ("[", "{"):  # a CSV's header starts with "code"
         try:
             items = json.loads(text)
         except ValueError as exc:

@@ -32,7 +32,8 @@ def station(kiosk_store, config, clock):
 def booked(station, tmp_path):
     """The day's file imported."""
     path = tmp_path / "day.csv"
-    path.write_bytes(("\ufeff" + HEADER + "\n".join(DAY) + "\n").encode("utf-8"))  # with a BOM
+    # with a BOM and Windows line ends, as a spreadsheet saves it
+    path.write_bytes(("\ufeff" + HEADER.replace("\n", "\r\n") + "\r\n".join(DAY) + "\r\n").encode("utf-8"))
     Appointments(station).import_file(path)
     return Appointments(station)
 
@@ -253,3 +254,18 @@ def test_no_shows_and_the_export_s_counts_against_a_hand_count(booked, station, 
 
 def at_ms(clock, hhmm: str) -> int:
     return int(datetime.fromisoformat(f"2026-11-23 {hhmm}").replace(tzinfo=clock.tz).timestamp() * 1000)
+
+
+@pytest.mark.parametrize("content, why", [
+    (HEADER.encode() + "业务,id.apply,2026-11-23 09:30,2026-11-23 10:00,1234\n".encode("gbk"), "is not UTF-8 text"),
+    (b'{"code": "YY-1"}', "must be a JSON list of objects"),
+    (b'[{"code": "YY-1"} ', "is not valid JSON"),
+    (b"[]", "holds no bookings"),
+    (HEADER.encode(), "holds no bookings"),
+])
+def test_a_file_that_is_not_a_booking_list_is_refused(station, tmp_path, content, why):
+    path = tmp_path / "day.txt"
+    path.write_bytes(content)
+    with pytest.raises(CabinError, match=why):
+        Appointments(station).import_file(path)
+    assert rows(station) == []
