@@ -184,6 +184,15 @@ class Export:
     font: str = key(FONT, "")
 
 
+@dataclass(frozen=True)
+class Appointments:
+    """A booking's check-in (kiosk/business/appointments.py): it gives the appointment priority
+    from early_min minutes before its slot until late_min minutes after the slot's end."""
+
+    early_min: int = key(Whole(0, MINUTES_A_DAY), 15)
+    late_min: int = key(Whole(0, MINUTES_A_DAY), 10)
+
+
 SERVER_URL = r"(?i)postgres(ql)?://\S*"  # libpq's two URL schemes (kiosk/paths.py SERVER_SCHEMES)
 
 
@@ -267,6 +276,7 @@ class StationConfig:
     export: Export = key(Table(Export), Export())
     store: StoreLocation = key(Table(StoreLocation), StoreLocation())
     board: Board = key(Table(Board), Board())
+    appointments: Appointments = key(Table(Appointments), Appointments())
 
     def prefix_for(self, service: str) -> str:
         return self.categories[self.services[service].category].prefix

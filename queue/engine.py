@@ -252,7 +252,15 @@ class Station:
 
     # -- issuing -------------------------------------------------------------------------
     @rerun_on_conflict
-    def issue(self, services: list[str], priority: str = DEFAULT_PRIORITY, channel: str = CHANNELS[0]) -> Issued:
+    def issue(self, services: list[str], priority: str = DEFAULT_PRIORITY, channel: str = CHANNELS[0],
+              record=None) -> Issued:
+        """A new ticket for `services`, in that order.
+
+        `record(conn, issued, now)`, if given, runs inside the same transaction once the ticket
+        and its errands are written (`issued`: {"ticket", "ticket_id", "services", "priority",
+        "channel"}): the record the ticket is issued for (a booking checked in, say) and the
+        ticket are then one write, and a refusal from it (CabinError) issues nothing. As with
+        complete's record, a server runs it at SERIALIZABLE."""
         services = list(services)
         limit = self.config.queue.max_errands
         if not services:
@@ -270,7 +278,7 @@ class Station:
                              priority=priority, classes=", ".join(self.config.priorities))
         head_start = self.config.priorities[priority].head_start_min * 60_000
         prefix = self.config.prefix_for(services[0])
-        with self._tx(locks=True) as tx:
+        with self._tx(locks=record is None) as tx:
             sort_key = tx.now - head_start
             # the number formatted here: printf() and numbered placeholders are SQLite's only.
             # MAX(seq) + 1 is unique under SQLite's lock. On a server at READ COMMITTED, under a
@@ -301,6 +309,9 @@ class Station:
                     (ticket_id, position, code, state, sort_key, tx.now),
                 ).fetchone()[0]
                 tx.event("queued" if state == "waiting" else "pending", ticket_id=ticket_id, request_id=request_id, service=code)
+            if record is not None:
+                record(tx.conn, {"ticket": number, "ticket_id": ticket_id, "services": services, "priority": priority,
+                                 "channel": channel}, tx.now)
             ahead = routing.ahead_of(tx.conn, services[0], sort_key, ticket_id)
             wait = estimate.wait_minutes(tx.conn, self.config, services[0], ahead, tx.day)
         return Issued(number, ticket_id, services, priority, ahead, wait, tx.day)

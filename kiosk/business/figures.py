@@ -16,6 +16,8 @@ from cabin.config import StationConfig
 from cabin.queue.clock import day_start_ms, local_day, next_day
 from cabin.queue.reports.report import Extra
 
+from cabin.kiosk.business import appointments
+
 # name -> Chinese header, in the order the export shows them
 FIGURES = {
     "temp_cards_printed": "临时身份证制证（首次打印）",
@@ -30,8 +32,14 @@ FIGURES = {
     "loss_reports": "挂失申报",
     "found_registered": "招领登记",
     "found_returned": "招领发还",
+    # from the appointments table, not the audit log (kiosk/business/appointments.py day_counts)
+    "appointments_booked": "预约人数",
+    "appointments_checked_in": "预约签到",
+    "appointments_on_time": "预约按时签到",
+    "appointments_no_show": "预约爽约",
 }
 ACTIONS = ("tempcard.print", "tempcard.void", "application.accept", "loss.report", "found.register", "found.handover")
+EVERY_SLOT_OVER = 2**62  # a time after every booking's slot (ms)
 # the per-clerk columns (the rest are details of applications_accepted)
 PER_CLERK = ("temp_cards_printed", "temp_cards_reprinted", "temp_cards_voided", "applications_accepted",
              "loss_reports", "found_registered", "found_returned")
@@ -53,10 +61,13 @@ def counted(action: str, detail: dict) -> list[str]:
             "found.handover": ["found_returned"]}.get(action, [])
 
 
-def business_figures(conn: sqlite3.Connection, config: StationConfig, days: list[str]) -> dict[str, Extra]:
-    """Each day's business figures as the queue export's extra figures: {day: Extra}."""
+def business_figures(conn: sqlite3.Connection, config: StationConfig, days: list[str],
+                     now_ms: int | None = None) -> dict[str, Extra]:
+    """Each day's business figures as the queue export's extra figures: {day: Extra}. `now_ms`:
+    the export's time, when a booking not checked in becomes a no-show (None: every slot is over)."""
     if not days:
         return {}
+    booked = appointments.day_counts(conn, config, days, now_ms if now_ms is not None else EVERY_SLOT_OVER)
     tz = config.station.tz
     wanted = set(days)
     per_day: dict[str, Counter] = {day: Counter() for day in days}
@@ -78,7 +89,8 @@ def business_figures(conn: sqlite3.Connection, config: StationConfig, days: list
             per_day[day][name] += 1
             if name in PER_CLERK:
                 per_clerk[day][actor][name] += 1
-    return {day: Extra(figures={name: per_day[day][name] for name in FIGURES},
+    return {day: Extra(figures={name: per_day[day][name] for name in FIGURES}
+                       | {f"appointments_{name}": n for name, n in booked[day].items()},
                        breakdowns={"by_clerk": {clerk: {c: n[c] for c in PER_CLERK}
                                                 for clerk, n in sorted(per_clerk[day].items(), key=lambda kv: kv[0] or "")}},
                        columns={"by_clerk": list(PER_CLERK)}, labels=dict(FIGURES))

@@ -23,8 +23,10 @@ class TicketDesk:
     def __init__(self, station: Station, config: StationConfig, secret: bytes):
         self.station, self.config, self.secret = station, config, secret
 
-    def issue(self, services: list[str], priority: str = DEFAULT_PRIORITY, channel: str = CHANNELS[0]) -> dict:
-        issued = self.station.issue(services, priority=priority, channel=channel).as_dict()
+    def issue(self, services: list[str], priority: str = DEFAULT_PRIORITY, channel: str = CHANNELS[0],
+              record=None) -> dict:
+        """A ticket, signed and printed; `record`: the engine's (Station.issue), in its transaction."""
+        issued = self.station.issue(services, priority=priority, channel=channel, record=record).as_dict()
         issued["token"] = tokens.sign(self.secret, self.config.station.code, issued.pop("day"), issued["ticket_id"])
         printer = self.config.dispenser.ticket_printer
         if printer is not None:

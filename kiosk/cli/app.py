@@ -62,6 +62,7 @@ COMMANDS = (
     ("found", "lostfound", "found cards handed in (招领)"),
     ("intake", "intake", "exit-entry and traffic intake"),
     ("application", "applications", "main ID-card applications"),
+    ("appointment", "appointments", "bookings from the booking platform (预约): import, check in, show"),
     ("board", "faces", "the lobby board: now serving per window, the last calls, the next numbers"),
     ("announce", "announce", "write a call's voice announcement to a WAV file, as the lobby's speakers would play it"),
     ("dispenser", "faces", "the ticket dispenser: the citizen chooses errands and takes a ticket"),

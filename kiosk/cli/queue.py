@@ -38,6 +38,11 @@ def cmd_ticket_issue(ctx: Context) -> int:
     issued = desk(ctx).issue(a.services, priority=a.priority, channel=a.channel)
     emit(a, issued, lambda r: f"{r['ticket']}  {' + '.join(r['services'])}  ahead: {r['ahead']}  "
                               f"estimated wait: {r['estimated_wait_min']:.0f} min")
+    return printed_or_told(issued)
+
+
+def printed_or_told(issued: dict) -> int:
+    """The exit code of an issued ticket: EXIT_DEVICE, said on stderr, when it was not printed."""
     if issued.get("printed") is False:
         print(f"cabin: {one_line(issued['ticket'] + ' was issued but not printed: ' + issued['print_error'])};"
               f" print it with `cabin ticket reprint {issued['ticket']}`", file=sys.stderr)

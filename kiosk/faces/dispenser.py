@@ -32,7 +32,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Input, Label, Static
 from textual.worker import get_current_worker
 
 from cabin.config import DEFAULT_PRIORITY, Category
@@ -41,6 +41,7 @@ from cabin.queue.errors import CabinError
 
 from cabin.kiosk.faces.base import FaceApp, StationLink, settle_memory
 from cabin.kiosk.faces.basket import Basket, dispenser_priority
+from cabin.kiosk.faces.refusals import say
 from cabin.kiosk.faces.watch import follow_station, offline
 from cabin.kiosk.faces.widgets import BigNumber, Notice, TitleBar
 
@@ -100,10 +101,13 @@ class ChoiceScreen(Screen):
         with Horizontal(classes="actions"):
             if self.face.priority_class is not None:
                 yield Target(t("priority_off"), "priority", classes="priority")
+            if self.offers_checkin:
+                yield Target(t("checkin_appointment"), "checkin", classes="checkin")
             yield Target(t("back") if self.can_go_back else t("clear"), "back", classes="back")
             yield Target(t("take_ticket"), "take", classes="take")
 
     can_go_back = False
+    offers_checkin = False
 
     def watch_basket(self, basket: Basket | None) -> None:
         if basket is not None:
@@ -164,13 +168,19 @@ class ChoiceScreen(Screen):
 
 
 class HomeScreen(ChoiceScreen):
-    """The start: the categories."""
+    """The start: the categories, and the check-in of an appointment."""
+
+    offers_checkin = True
 
     @dataclass
     class Chosen(Message):
         """A category: its services' screen comes next."""
 
         category: str
+
+    @dataclass
+    class CheckIn(Message):
+        """The citizen has a booking: the code's screen comes next."""
 
     def compose(self) -> ComposeResult:
         t = self.face.strings
@@ -185,7 +195,47 @@ class HomeScreen(ChoiceScreen):
         yield Notice(t("keys_home") + (("\n" + t("priority_hint", name=t.name(priority))) if priority else ""))
 
     def pressed(self, value: str) -> None:
-        self.post_message(self.Chosen(value))
+        self.post_message(self.CheckIn() if value == "checkin" else self.Chosen(value))
+
+
+class CheckInScreen(Screen):
+    """An appointment's code, typed or scanned (a scanner types it and Enter); a refusal (an
+    unknown code, one already used) is said here, in the face's language, to try again."""
+
+    BINDINGS = [Binding("escape", "back", show=False)]
+
+    @dataclass
+    class Submitted(Message):
+        code: str
+
+    def compose(self) -> ComposeResult:
+        t = self.app.strings
+        yield TitleBar(self.app.station_name(), t("dispenser_title"))
+        yield Label(t("checkin_prompt"), classes="prompt")
+        yield Input(id="checkin-code", max_length=40)
+        yield Label("", id="checkin-refused")
+        with Horizontal(classes="actions"):
+            yield Target(t("back"), "back", classes="back")
+        yield Notice(t("keys_checkin"))
+
+    def on_mount(self) -> None:
+        self.query_one("#checkin-code", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.post_message(self.Submitted(event.value.strip()))
+
+    def refused(self, text: str) -> None:
+        self.query_one("#checkin-refused", Label).update(text)
+        self.query_one("#checkin-code", Input).clear()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_back()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
 
 
 class ServicesScreen(ChoiceScreen):
@@ -270,8 +320,9 @@ class TicketScreen(Screen):
         wait = t("wait", m=max(1, math.ceil(issued["estimated_wait_min"]))) if issued["ahead"] else ""
         self.query_one("#ticket-wait", Label).update(wait)
         sep = "、" if t.lang == "zh" else ", "
-        self.query_one("#ticket-errands", Label).update(
-            t("errands", names=sep.join(t.name(config.services[c]) for c in issued["services"])))
+        errands = t("errands", names=sep.join(t.name(config.services[c]) for c in issued["services"]))
+        # an appointment checked in outside its slot: why the ticket is an ordinary one
+        self.query_one("#ticket-errands", Label).update(errands + (f"\n{issued['why']}" if issued.get("why") else ""))
         if "printed" not in issued:
             status, css = t("no_printer"), "-note"
         elif issued["printed"]:
@@ -333,6 +384,11 @@ class DispenserApp(FaceApp):
             super().__init__()
             self.reason = reason
 
+    class CheckInRefused(Message):
+        def __init__(self, said: str):
+            super().__init__()
+            self.said = said
+
     def __init__(self, link: StationLink, lang: str | None = None, theme: str | None = None, *,
                  idle_seconds: float = IDLE_SECONDS, ticket_seconds: float = TICKET_SECONDS,
                  now: Callable[[], float] = time.monotonic):
@@ -377,6 +433,9 @@ class DispenserApp(FaceApp):
     def on_home_screen_chosen(self, message: HomeScreen.Chosen) -> None:
         self.push_screen(ServicesScreen(self.config.categories[message.category]).data_bind(DispenserApp.basket))
 
+    def on_home_screen_check_in(self) -> None:
+        self.push_screen(CheckInScreen())
+
     def on_choice_screen_toggle(self, message: ChoiceScreen.Toggle) -> None:
         self.basket.toggle(message.service)
         self._basket_changed()
@@ -411,6 +470,43 @@ class DispenserApp(FaceApp):
             if self.offline:
                 self.post_message(self.StationTrouble(None))
             self.post_message(self.Issued(issued))
+
+    def on_check_in_screen_submitted(self, message: CheckInScreen.Submitted) -> None:
+        if self.issuing:
+            return
+        self.issuing = True
+        self.ticket_screen = TicketScreen()
+        self.push_screen(self.ticket_screen)
+        self.check_in(message.code)
+
+    @work(thread=True, exclusive=True, group="issue")
+    def check_in(self, code: str) -> None:
+        """The booking's ticket, issued, signed and printed as any other (the ticket desk)."""
+        from cabin.kiosk.business.appointments import Appointments
+
+        try:
+            desk = self.link.desk()
+            checked = Appointments(desk.station, issue=desk.issue).checkin(code)
+        except CabinError as exc:
+            if offline(exc):
+                self.post_message(self.StationTrouble(exc))
+                self.post_message(self.IssueFailed(str(exc)))
+            else:  # the code's own refusal: said to the citizen, who may type it again
+                self.post_message(self.CheckInRefused(say(exc, self.strings.lang)))
+        except (DeviceError, OSError, RuntimeError) as exc:
+            self.post_message(self.IssueFailed(str(exc)))
+        else:
+            issued = checked.public(self.config.station.tz)
+            issued["why"] = say(checked.why, self.strings.lang) if checked.why else None
+            self.post_message(self.Issued(issued))
+
+    def on_dispenser_app_check_in_refused(self, message: CheckInRefused) -> None:
+        self.issuing = False
+        self.ticket_screen = None
+        self.pop_screen()  # the ticket screen: back to the code
+        self.idle.touch()
+        if isinstance(self.screen, CheckInScreen):
+            self.screen.refused(message.said)
 
     def on_dispenser_app_issued(self, message: Issued) -> None:
         self.issuing = False

@@ -55,6 +55,38 @@ REFUSALS: dict[str, str] = {
         "语音程序必须输出 16 位 PCM 的 WAV 文件（[board] speech_command）",
     "the speech command did not write a WAV file ([board] speech_command)": "语音程序没有写出 WAV 文件（[board] speech_command）",
     "the speech command wrote its phrases at different rates or channels": "语音程序输出的各句采样率或声道数不一致",
+    # kiosk/appointments.py
+    "\"{code}\" is not a booking code (letters, digits and \"-\", at most 32)":
+        "“{code}”不是预约码（字母、数字和“-”，最多 32 位）",
+    "a booking code cannot be an ID number": "预约码不能是公民身份号码",
+    "a booking code cannot hold {found}": "预约码中不能含有{found}",
+    "{file} is not valid JSON: {why}": "{file} 不是有效的 JSON：{why}",
+    "{file} must be a JSON list of objects with the keys {columns}": "{file} 须为 JSON 对象列表，键为 {columns}",
+    "missing column {column} (the header is {columns})": "缺少列 {column}（表头应为 {columns}）",
+    "unexpected column {column} (the header is {columns})": "多余的列 {column}（表头应为 {columns}）",
+    "{found} values where the header has {wanted}": "有 {found} 个值，表头为 {wanted} 列",
+    "bad date {value}: times are YYYY-MM-DD HH:MM": "时间 {value} 有误：格式为 YYYY-MM-DD HH:MM",
+    "missing {column}": "缺少 {column}",
+    "unexpected key {column} (the keys are {columns})": "多余的键 {column}（键应为 {columns}）",
+    "the slot ends ({end}) before it starts ({start})": "预约时段的结束时间（{end}）早于开始时间（{start}）",
+    "phone_last4 must be the last 4 digits of a phone number (found {length} characters)":
+        "phone_last4 须为手机号后 4 位数字（现为 {length} 个字符）",
+    "cannot read {file}: {why}": "无法读取 {file}：{why}",
+    "{file} is not UTF-8 text": "{file} 不是 UTF-8 文本",
+    "{file} holds no bookings": "{file} 中没有预约",
+    "the code {code} is already in the file, at {place}": "预约码 {code} 在文件中重复（已见于{place}）",
+    "line {line}": "第 {line} 行",
+    "booking {line}": "第 {line} 条预约",
+    "{file}, {place}: {reason}": "{file}，{place}：{reason}",
+    "the code {code} was already imported": "预约码 {code} 已导入过",
+    "the appointment {code} is for {day}, not today: take an ordinary ticket": "预约 {code} 是 {day} 的，不是今天：请取普通号",
+    "your appointment is from {start} to {end}; it can be checked in from {opens}: you get an ordinary ticket":
+        "您的预约时段为 {start} 至 {end}，{opens} 起方可签到：现为您取普通号",
+    "your appointment was from {start} to {end}; it could be checked in until {closes}: you get an ordinary ticket":
+        "您的预约时段为 {start} 至 {end}，签到截止于 {closes}：现为您取普通号",
+    "no appointment {code}": "没有预约 {code}",
+    "the appointment {code} was already checked in: its ticket is {ticket} ({day})":
+        "预约 {code} 已签到过：号票为 {ticket}（{day}）",
     # kiosk/applications.py
     "the ID number {number} is not valid: {reason}": "公民身份号码 {number} 无效：{reason}",
     "there is no application {receipt}": "没有受理回执为 {receipt} 的申请",

@@ -64,6 +64,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "no_printer": ("请记下您的号码，留意叫号屏", "Please note your number and watch the board"),
     "issue_failed": ("暂时无法出号，请到窗口咨询", "No ticket can be issued just now: please ask at a window"),
     "done": ("完成", "Done"),
+    "checkin_appointment": ("预约签到", "Appointment"),
+    "checkin_prompt": ("请输入或扫描预约码", "Type or scan your appointment code"),
+    "keys_checkin": ("输入预约码后按回车　Esc 返回", "Enter: check in   Esc: back"),
     "returning": ("{s} 秒后返回首页", "Back to the start in {s} s"),
     # -- counter app (kiosk/faces/counter*.py) ---------------------------------------------
     "ctr_counter_title": ("柜台", "Counter"),

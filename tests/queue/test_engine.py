@@ -897,3 +897,24 @@ def test_queue_after_midnight_before_any_operation(station, clock):
     q = station.queue_state()
     assert q.day == "2026-11-24" and q.waiting == {}
     assert all(w.state == "closed" and w.current is None for w in q.windows)
+
+
+def test_issue_runs_its_record_inside_the_ticket_s_transaction(station):
+    """The record hook sees the ticket it is issued with; a refusal from it issues nothing."""
+    seen = []
+
+    def record(conn, issued, now):
+        row = conn.execute("SELECT number, priority, channel FROM tickets WHERE id = ?", (issued["ticket_id"],)).fetchone()
+        seen.append((tuple(row), issued["ticket"], issued["services"], now))
+
+    t = station.issue(["id.apply"], priority="appointment", channel="appointment", record=record)
+    assert seen == [((t.ticket, "appointment", "appointment"), t.ticket, ["id.apply"], station.clock.now_ms())]
+    before = counts(station)
+
+    def refuse(conn, issued, now):
+        raise CabinError("not this one")
+
+    with pytest.raises(CabinError, match="not this one"):
+        station.issue(["id.apply"], record=refuse)
+    assert counts(station) == before  # no ticket, errand or event
+    assert station.issue(["id.apply"]).ticket == "A002"  # its number was not used

@@ -194,3 +194,21 @@ def test_a_clerk_pc_before_the_owner_made_the_station_is_told_to_run_init_as_the
     refused = run_cli(["--db", roles["clerk"], "queue"], env=env)
     assert_refused(refused, "holds no station yet, or one made by an older Cabin")
     assert "cabin init" in refused.err and "owner" in refused.err and "permission denied" not in refused.err
+
+
+def test_appointments_are_imported_and_checked_in_as_the_clerk_role(station, env, tmp_path):
+    import json
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    booking = tmp_path / "day.json"
+    booking.write_text(json.dumps([{"code": "YY-1", "services": ["id.apply"], "phone_last4": "1234",
+                                    "slot_start": start.strftime("%Y-%m-%d %H:%M"),
+                                    "slot_end": (start + timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M")}]))
+    clerk = station["clerk"]
+    r = run_cli(["--db", clerk, "appointment", "import", booking, "--json"], env=env)
+    assert r.code == 0 and one_json(r)["imported"] == 1, r
+    r = run_cli(["--db", clerk, "appointment", "checkin", "YY-1", "--json"], env=env)
+    assert r.code == 0 and one_json(r)["ticket"] == "A001", r
+    assert one_json(run_cli(["--db", clerk, "appointment", "show", "YY-1", "--json"], env=env))["state"] == "checked_in"
