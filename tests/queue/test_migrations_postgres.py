@@ -100,7 +100,7 @@ def test_both_dialects_name_the_same_migrations_in_the_same_order(tmp_path):
     finally:
         store.close()
     assert sqlite_applied == {mset.name: [name for name, _ in mset.postgres_forms] for mset in SETS}
-    assert sqlite_applied["cabin.kiosk"][-1] == "0008_card_counters"
+    assert sqlite_applied["cabin.kiosk"][-1] == "0009_ratings"
 
 
 def test_every_set_applies_to_a_fresh_database_once(pg_url):
@@ -115,7 +115,7 @@ def test_every_set_applies_to_a_fresh_database_once(pg_url):
         assert postgres_tables(conn) == tables
         records = conn.execute(f"SELECT migration_set, name FROM {POSTGRES_MIGRATIONS_TABLE} ORDER BY id").fetchall()
         assert records == [(mset.name, name) for mset in SETS for name in mset.names]
-        assert postgres_schema_version(conn, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0008_card_counters"
+        assert postgres_schema_version(conn, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0009_ratings"
         assert postgres_schema_version(conn) == "0001_queue"
 
 
@@ -148,7 +148,7 @@ def test_a_connection_outside_autocommit_commits_each_migration(pg_url):
         assert len(apply_postgres(conn, MIGRATION_SETS)) == sum(len(mset.names) for mset in SETS)
         assert conn.info.transaction_status.name == "IDLE"
         with connect(pg_url) as other:  # committed: another connection sees it all
-            assert postgres_schema_version(other, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0008_card_counters"
+            assert postgres_schema_version(other, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0009_ratings"
 
 
 def test_the_applier_refuses_a_connection_inside_a_transaction(pg_url):
@@ -335,4 +335,4 @@ def test_two_processes_starting_together_apply_each_migration_once(pg_url):
     with connect(pg_url) as conn:
         counted = conn.execute(f"SELECT count(*), count(DISTINCT (migration_set, name)) FROM {POSTGRES_MIGRATIONS_TABLE}").fetchone()
         assert counted == (len(everything), len(everything))
-        assert postgres_schema_version(conn, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0008_card_counters"
+        assert postgres_schema_version(conn, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0009_ratings"
