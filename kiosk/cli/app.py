@@ -62,6 +62,7 @@ COMMANDS = (
     ("found", "lostfound", "found cards handed in (招领)"),
     ("intake", "intake", "exit-entry and traffic intake"),
     ("application", "applications", "main ID-card applications"),
+    ("rating", "ratings", "citizens' ratings (好差评) of completed errands, and the follow-up of bad ones"),
     ("board", "faces", "the lobby board: now serving per window, the last calls, the next numbers"),
     ("dispenser", "faces", "the ticket dispenser: the citizen chooses errands and takes a ticket"),
     ("supervisor", "faces", "the supervisor's view: windows, temporary-card approvals, today's figures, accounts"),
