@@ -54,6 +54,13 @@ class Rating:
                 "unrated": self.level is None, "bad": self.bad}
 
 
+# the errands past their timeout without a rating: (mark, cutoff) -> what settle records 未评价
+_UNSETTLED = ('SELECT e.request_id, e.day, e.service, e."window", e.clerk, e.at FROM events e'
+              " WHERE e.id > ? AND e.kind = 'done' AND e.at <= ? AND e.request_id IS NOT NULL"
+              " AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.request_id = e.request_id)")
+# the settled mark before the first settle: the last event of the days before (see _settled_mark)
+_FIRST_MARK = "SELECT CAST(coalesce(max(id), 0) AS TEXT) FROM events WHERE day < ?"
+
 _COLUMNS = ('id, request_id, day, service, "window", clerk, completed_at, recorded_at, level, reason,'
             " follow_up_note, followed_up_by, followed_up_at")
 
@@ -124,9 +131,7 @@ class Ratings:
         mark = self._settled_mark(conn, now)
         unrated = [row[0] for row in conn.execute(
             'INSERT INTO ratings (request_id, day, service, "window", clerk, completed_at, recorded_at)'
-            ' SELECT e.request_id, e.day, e.service, e."window", e.clerk, e.at, ? FROM events e'
-            " WHERE e.id > ? AND e.kind = 'done' AND e.at <= ? AND e.request_id IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.request_id = e.request_id)"
+            f' SELECT u.request_id, u.day, u.service, u."window", u.clerk, u.at, ? FROM ({_UNSETTLED}) u'
             " RETURNING request_id", [now, mark, cutoff]).fetchall()]
         waiting = conn.execute("SELECT min(id) FROM events WHERE id > ? AND kind = 'done' AND at > ?",
                                [mark, cutoff]).fetchone()[0]
@@ -143,9 +148,12 @@ class Ratings:
         migration: a new station's database holds no row until it is used) to the last event
         before today, so an upgraded station's past days, which had no rating screen, are not
         counted 未评价."""
-        conn.execute("INSERT INTO meta (key, value) SELECT ?, CAST(coalesce(max(id), 0) AS TEXT) FROM events"
-                     " WHERE day < ? ON CONFLICT (key) DO NOTHING", [SETTLED, local_day(now, self.config.station.tz)])
-        return int(conn.execute("SELECT value FROM meta WHERE key = ?", [SETTLED]).fetchone()[0])
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", [SETTLED]).fetchone()
+        if row is not None:
+            return int(row[0])
+        first = conn.execute(_FIRST_MARK, [local_day(now, self.config.station.tz)]).fetchone()[0]
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [SETTLED, first])
+        return int(first)
 
     # -- follow-up (整改) ------------------------------------------------------------------------
     @rerun_on_conflict
@@ -182,3 +190,19 @@ class Ratings:
         if row is None:
             raise CabinError("there is no rating {rating_id}", rating_id=rating_id)
         return Rating(*row)
+
+
+def ratings_of_days(conn, config, days: list[str], now_ms: int | None = None) -> list[tuple]:
+    """(day, service, window, clerk, level) of every rating of errands completed on `days`, read
+    only: with `now_ms`, the errands past their timeout that the next settle will record 未评价
+    count as such already (an export reads the ratings as they stand at its time)."""
+    marks = ", ".join("?" * len(days))
+    rows = [tuple(r) for r in conn.execute(
+        f'SELECT day, service, "window", clerk, level FROM ratings WHERE day IN ({marks})', days)]
+    if now_ms is not None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", [SETTLED]).fetchone()
+        mark = row[0] if row else conn.execute(_FIRST_MARK, [local_day(now_ms, config.station.tz)]).fetchone()[0]
+        cutoff = now_ms - config.ratings.timeout_seconds * 1000
+        rows += [(day, service, window, clerk, None) for _, day, service, window, clerk, _ in conn.execute(
+            _UNSETTLED, [int(mark), cutoff]) if day in days]
+    return rows

@@ -59,7 +59,7 @@ def cmd_export(ctx) -> int:
     font = _font(a.format, config)
     store = ctx.store()
     with store.read() as conn:
-        extras = business_figures(conn, config, days)
+        extras = business_figures(conn, config, days, now_ms=ctx.clock.now_ms())
     bar = _progress(a, days)
     if bar is None:
         done = export_days(store, config, days, Path(a.out), formats=a.format, with_events=a.with_events,
