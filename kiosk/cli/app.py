@@ -67,6 +67,7 @@ COMMANDS = (
     ("dispenser", "faces", "the ticket dispenser: the citizen chooses errands and takes a ticket"),
     ("supervisor", "faces", "the supervisor's view: windows, temporary-card approvals, today's figures, accounts"),
     ("counter", "faces", "the counter app of one window: sign in, call, serve, complete"),
+    ("rate", "faces", "the citizens' rating screen (好差评) of one window"),
     ("tempcard", "tempcards", "temporary resident ID cards"),
     ("reveal", "privacy", "show a record's personal data unmasked (audited, with the reason)"),
     ("purge", "privacy", "remove personal fields of records closed longer ago than DAYS (retention)"),
