@@ -5,6 +5,7 @@ every refusal changing nothing, and no personal data in the table."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import fields, replace
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from cabin.kiosk.business import audit
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.ratings import SETTLED, Ratings
+from cabin.kiosk.station import open_store
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError
 
@@ -177,3 +179,36 @@ def test_errands_of_the_days_before_the_first_rating_are_not_counted_unrated(rat
     clock.advance(minutes=10)
     assert ratings.settle() == 1            # today's errand only
     assert [r.request_id for r in ratings.list_ratings()] == [today]
+
+
+def test_ratings_at_two_windows_at_once_are_both_recorded_and_settle_once(kiosk_store, config, counter, clock,
+                                                                          any_db):
+    config = replace(config, ratings=replace(config.ratings, timeout_seconds=300))
+    counter(3, "ee.passport")
+    clock.advance(seconds=300)
+    counter(1, "id.apply")                          # window 3's errand is now past its time, not settled yet
+    counter(2, "id.apply")                          # window 1's and 2's: 3 min ago and now, within theirs
+    ratings = Ratings(kiosk_store, config, clock)
+    barrier = threading.Barrier(2)
+    results: dict[int, object] = {}
+
+    def rate(window: int) -> None:
+        with open_store(any_db) as store:           # a PC of its own: its own connection
+            service = Ratings(store, config, clock)
+            barrier.wait()
+            try:
+                results[window] = service.record(window, window)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                results[window] = exc
+
+    threads = [threading.Thread(target=rate, args=(w,)) for w in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [getattr(results[w], "level", results[w]) for w in (1, 2)] == [1, 2]
+    levels = sorted((r.window, r.level) for r in ratings.list_ratings())
+    assert levels == [(1, 1), (2, 2), (3, None)]    # window 3's 未评价 recorded once, whoever settled it
+    with kiosk_store.read() as conn:
+        assert audit.verify(conn)[0]
+        assert [e["action"] for e in audit.show(conn)].count("rating.unrated") == 1
