@@ -132,6 +132,27 @@ class Texts(Rule):
         return tuple(value)
 
 
+class Labels(Rule):
+    """A table of codes, each with the text people read: `{ wait = "等候时间长", ... }`, as
+    ((code, text), ...) in the file's order; at least one; codes matching `pattern`."""
+
+    def __init__(self, pattern: str, reason: str):
+        self.pattern, self.reason = pattern, reason
+
+    def read(self, value, key, record, seen) -> tuple[tuple[str, str], ...]:
+        if not isinstance(value, dict) or not value:
+            raise Refused(key, self.reason)
+        for code, text in value.items():
+            if not re.fullmatch(self.pattern, code):
+                raise Refused(f"{key}.{code}", f"{code!r} is not in the expected form ({self.pattern})")
+            if not isinstance(text, str) or not text.strip():
+                raise Refused(f"{key}.{code}", "must be a non-empty string")
+        return tuple(value.items())
+
+    def write(self, value) -> dict[str, str]:
+        return dict(value)
+
+
 class Choice(Rule):
     def __init__(self, values: tuple[str, ...]):
         self.values = values

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .rules import (
-    Amounts, AnyText, Choice, Flag, Number, Records, Refused, Rule, Table, Text, Texts, UrlOrTable, Week, Whole, key,
+    Amounts, AnyText, Choice, Flag, Labels, Number, Records, Refused, Rule, Table, Text, Texts, UrlOrTable, Week, Whole, key,
 )
 
 LANGUAGES = ("zh", "en")  # the faces' catalog has one column per language, in this order
@@ -193,6 +193,21 @@ class Appointments:
     late_min: int = key(Whole(0, MINUTES_A_DAY), 10)
 
 
+# why a citizen rates 不满意 or worse: code -> what the rating face shows
+RATING_REASONS = (("wait", "等候时间长"), ("attitude", "服务态度不好"), ("process", "办事流程繁琐"),
+                  ("explain", "政策解释不清楚"), ("facility", "环境设施不便"), ("other", "其他"))
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Citizens' ratings (好差评): the reasons offered for a rating of 不满意 or worse, and how
+    long after an errand is completed its rating may come (after it: recorded as 未评价)."""
+
+    reasons: tuple[tuple[str, str], ...] = key(
+        Labels(CODE, 'must be a table of codes and texts, e.g. { wait = "等候时间长" }'), RATING_REASONS)
+    timeout_seconds: int = key(Whole(10, 3600), 120)
+
+
 SERVER_URL = r"(?i)postgres(ql)?://\S*"  # libpq's two URL schemes (kiosk/paths.py SERVER_SCHEMES)
 
 
@@ -277,6 +292,7 @@ class StationConfig:
     store: StoreLocation = key(Table(StoreLocation), StoreLocation())
     board: Board = key(Table(Board), Board())
     appointments: Appointments = key(Table(Appointments), Appointments())
+    ratings: Ratings = key(Table(Ratings), Ratings())
 
     def prefix_for(self, service: str) -> str:
         return self.categories[self.services[service].category].prefix

@@ -37,6 +37,7 @@ CLERK_WRITES: dict[str, tuple[str, ...]] = {
     "temp_cards": ("INSERT", "UPDATE"),
     "card_jobs": ("INSERT", "UPDATE", "DELETE"),  # a job is removed once its card is settled
     "appointments": ("INSERT", "UPDATE"),         # imported, then checked in
+    "ratings": ("INSERT", "UPDATE"),              # a rating, then its follow-up (整改)
     "cabin_migrations": (),                       # read at start: is the schema up to date
 }
 # What the board reads: the queue and the record of migrations.

@@ -112,6 +112,17 @@ def cmd_supervisor(ctx) -> int:
     return EXIT_OK
 
 
+def cmd_rate(ctx) -> int:
+    from cabin.kiosk.faces.rating import RatingApp
+
+    a = ctx.args
+    if a.window not in ctx.config.windows:
+        raise CabinError("there is no window {window} (windows: {windows})",
+                         window=a.window, windows=", ".join(map(str, sorted(ctx.config.windows))))
+    RatingApp(_link(ctx), a.window, lang=a.lang, theme=a.theme).run()
+    return EXIT_OK
+
+
 def can_show_a_face() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
@@ -157,6 +168,10 @@ def declare(commands) -> None:
     p = commands.command("supervisor", cmd_supervisor)
     options.look(p)
     p.set_defaults(face="the supervisor's view")
+    p = commands.command("rate", cmd_rate)
+    p.add_argument("--window", type=window_number, required=True, metavar="N", help="the window whose errands it rates")
+    options.look(p)
+    p.set_defaults(face="the rating screen")
     p = commands.command("counter", cmd_counter)
     p.add_argument("--window", type=window_number, required=True, metavar="N", help="this counter's window number")
     options.look(p)

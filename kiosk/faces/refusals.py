@@ -455,6 +455,19 @@ REFUSALS: dict[str, str] = {
     " `cabin restore FILE` (`cabin doctor` shows the damage)":
         "数据库 {path} 已损坏（{why}）：未写入任何内容；请用 `cabin restore 文件` 恢复最近的备份"
         "（`cabin doctor` 可查看损坏情况）",
+    # kiosk/ratings.py
+    "no errand has been completed at window {window} yet": "{window}号窗口尚未办结任何业务",
+    "the errand last completed at window {window} was completed more than {seconds} s ago: it can no longer be rated":
+        "{window}号窗口最近办结的业务已超过 {seconds} 秒：不能再评价",
+    "the errand last completed at window {window} is rated already": "{window}号窗口最近办结的业务已评价，不能重复评价",
+    "a rating's level is 1 (very satisfied) to 5 (very dissatisfied), not {level}":
+        "评价等级为 1（非常满意）至 5（非常不满意），不是 {level}",
+    "unknown rating reason \"{reason}\" (reasons: {reasons})": "未知的评价原因“{reason}”（可选：{reasons}）",
+    "a rating of {level} needs a reason (reasons: {reasons})": "评价为 {level} 级须选择原因（可选：{reasons}）",
+    "rating {rating_id} is not a bad rating (dissatisfied or very dissatisfied): it needs no follow-up":
+        "评价 {rating_id} 不是差评（不满意或非常不满意）：无需整改",
+    "rating {rating_id} was followed up already, by {name}": "评价 {rating_id} 已由 {name} 整改",
+    "there is no rating {rating_id}": "没有评价 {rating_id}",
     # kiosk/paths.py
     "the data folder {path} can be used by other accounts (mode {mode}): run chmod 700 {quoted}":
         "数据文件夹 {path} 可被其他账户访问（权限 {mode}）：请运行 chmod 700 {quoted}",
@@ -499,6 +512,7 @@ WORDS: dict[str, str] = {
     "reason for the refusal": "不予批准的原因",
     "reason for printing the card again": "重新制证的原因",
     "reason for voiding the card": "作废证件的原因",
+    "follow-up note": "整改说明",
 }
 
 

@@ -68,6 +68,18 @@ CATALOG: dict[str, tuple[str, str]] = {
     "checkin_prompt": ("请输入或扫描预约码", "Type or scan your appointment code"),
     "keys_checkin": ("输入预约码后按回车　Esc 返回", "Enter: check in   Esc: back"),
     "returning": ("{s} 秒后返回首页", "Back to the start in {s} s"),
+    # -- rating face (kiosk/faces/rating.py) -------------------------------------------------
+    "rating_title": ("服务评价", "Rate our service"),
+    "rating_prompt": ("请对本次服务进行评价", "How was your errand at this window?"),
+    "rating_level_1": ("非常满意", "Very satisfied"),
+    "rating_level_2": ("满意", "Satisfied"),
+    "rating_level_3": ("基本满意", "Fairly satisfied"),
+    "rating_level_4": ("不满意", "Dissatisfied"),
+    "rating_level_5": ("非常不满意", "Very dissatisfied"),
+    "rating_reason_prompt": ("请选择不满意的原因（Esc 返回）", "What went wrong? (Esc: back)"),
+    "rating_saving": ("正在提交…", "Sending…"),
+    "rating_thanks": ("感谢您的评价！", "Thank you for your rating!"),
+    "rating_privacy": ("评价只针对本次业务，不记录您的姓名和证件号码", "You rate this errand only: neither your name nor your ID number is recorded"),
     # -- counter app (kiosk/faces/counter*.py) ---------------------------------------------
     "ctr_counter_title": ("柜台", "Counter"),
     "ctr_login_title": ("工作人员登录", "Staff sign-in"),

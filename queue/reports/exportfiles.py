@@ -65,8 +65,8 @@ def csv_bytes(columns: list[str], rows: list[dict]) -> bytes:
 
 def summary_columns(report: dict) -> list[str]:
     """The report's top-level figures, in order (the station and day first)."""
-    skip = {"schema", "stations", "extra_figures", "extra_columns", "events_file", *BREAKDOWNS, "by_station",
-            "station", "day"}
+    skip = {"schema", "stations", "extra_figures", "extra_columns", "extra_shares", "extra_sections", "events_file",
+            *BREAKDOWNS, "by_station", "station", "day", *report.get("extra_sections", {})}
     return ["station", "day", *(k for k in report if k not in skip)]
 
 
@@ -133,7 +133,8 @@ def xlsx_bytes(report: dict) -> bytes:
     """A summary sheet and one sheet per breakdown, Chinese headers, columns as wide as their text."""
     from openpyxl import Workbook  # the one format that needs it
 
-    labels = {**LABELS, **report.get("extra_figures", {})}
+    labels = {**LABELS, **report.get("extra_figures", {}),
+              **{share: how["label"] for share, how in report.get("extra_shares", {}).items()}}
     for columns in report.get("extra_columns", {}).values():
         labels.update(columns)
     book = Workbook(write_only=True)

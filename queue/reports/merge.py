@@ -23,7 +23,7 @@ from cabin.config import read_bounded
 from cabin.queue.errors import CabinError
 from cabin.queue.reports.exportfiles import EVENT_COLUMNS, parse_iso_ms, restore, summary_columns
 from cabin.queue.reports.figures import Catalogue, Ledger, blank_row, summary, window_minutes
-from cabin.queue.reports.report import KEY_OF, SCHEMA, Header, build_report, fill_columns
+from cabin.queue.reports.report import KEY_OF, SCHEMA, Header, build_report, derive_extras, fill_columns
 
 # A station's day is some hundred kB of JSON and a few MB of events: anything far bigger is not an
 # export, and is refused before it is read (`/dev/zero` too: only regular files are read).
@@ -169,7 +169,13 @@ def _add_extras(merged: dict, reports: list[dict]) -> None:
         for name, cols in r.get("extra_columns", {}).items():
             columns.setdefault(name, {}).update(cols)
     merged["extra_columns"] = columns
+    shares: dict[str, dict] = {}
+    for r in reports:
+        shares.update(r.get("extra_shares", {}))
+        merged.setdefault("extra_sections", {}).update(r.get("extra_sections", {}))
+    merged["extra_shares"] = shares
     for name, cols in columns.items():
+        cols = [c for c in cols if c not in shares]  # shares are not added up: computed again below
         key = KEY_OF[name]
         per_station = name in ("by_clerk", "by_window")
         index = {(row["station"] if per_station else None, row[key]): row for row in merged[name]}
@@ -185,3 +191,4 @@ def _add_extras(merged: dict, reports: list[dict]) -> None:
                 for c in cols:
                     target[c] = target.get(c, 0) + row.get(c, 0)
         fill_columns(name, merged[name], cols)
+    derive_extras(merged)

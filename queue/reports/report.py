@@ -44,6 +44,12 @@ class Extra:
     breakdowns: dict[str, dict] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    # share name -> (the counts it is the share of, the counts it is a share in): computed from the
+    # counts, top-level and in every breakdown row having them, so a merge computes it again
+    shares: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    # a JSON object of the summary, its leaves names of figures and shares (JSON only: the CSV and
+    # XLSX files have the figures themselves)
+    sections: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,11 +103,41 @@ def build_report(header: Header, ledgers: list[Ledger], catalogue: Catalogue, ex
         columns = list(dict.fromkeys([*extra.columns.get(name, []), *(c for values in by_key.values() for c in values)]))
         extra_columns[name] = {c: extra.labels.get(c, c) for c in columns}
         _add_columns(rows[name], name, header.station, by_key, columns)
+    for share, (part, whole) in extra.shares.items():
+        for name, columns in extra_columns.items():
+            if set(part) | set(whole) <= set(columns):
+                columns[share] = extra.labels.get(share, share)
     report["extra_columns"] = extra_columns
+    report["extra_shares"] = {share: {"part": list(part), "whole": list(whole), "label": extra.labels.get(share, share)}
+                              for share, (part, whole) in extra.shares.items()}
+    report["extra_sections"] = dict(extra.sections)
     for name in BREAKDOWNS:
         report[name] = [_keyed(header, name, row) for row in rows[name]]
+    derive_extras(report)
     report["events_file"] = None
     return report
+
+
+def derive_extras(report: dict) -> None:
+    """The extra shares, from the counts (top-level and in each breakdown row with them), then the
+    extra sections from the figures: what a merge does again once it has added the counts up."""
+    for share, how in report.get("extra_shares", {}).items():
+        def of(values: dict) -> float | None:
+            whole = sum(values.get(c, 0) for c in how["whole"])
+            return round(sum(values.get(c, 0) for c in how["part"]) / whole, 4) if whole else None
+        report[share] = of(report)
+        for name, columns in report.get("extra_columns", {}).items():
+            if share in columns:
+                for row in report.get(name, []):
+                    row[share] = of(row)
+    for section, template in report.get("extra_sections", {}).items():
+        report[section] = _filled(template, report)
+
+
+def _filled(template, report: dict):
+    if isinstance(template, dict):
+        return {key: _filled(value, report) for key, value in template.items()}
+    return report.get(template)
 
 
 def _keyed(header: Header, name: str, row: dict) -> dict:

@@ -65,7 +65,7 @@ def test_the_schema_has_every_section_and_its_keys():
     sections = {path[0] for path in KEYS}
     assert sections == {"station", "queue", "hours", "priorities", "categories", "services", "windows",
                         "dispenser", "id_card", "temporary_card", "faces", "export", "store", "board",
-                        "appointments"}
+                        "appointments", "ratings"}
     assert ("windows", "card_printer", "baud") in KEYS and ("services", "fee") in KEYS
     assert ("hours", "sun") in KEYS and len(KEYS) > 70
 

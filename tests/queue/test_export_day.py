@@ -192,15 +192,18 @@ SERVICES_WITH_ERRANDS = {
 }
 WINDOW_ZERO = {"calls": 0, "errands_done": 0, "errands_no_show": 0, "errands_transferred": 0, **NO_WAIT,
                **NO_SERVICE, "open_min": 0.0, "busy_min": 0.0, "idle_min": 0.0}
+# a day without ratings: every row of services, windows and clerks has their columns, empty
+RATING_ZERO = {"ratings_1": 0, "ratings_2": 0, "ratings_3": 0, "ratings_4": 0, "ratings_5": 0, "ratings_unrated": 0,
+               "ratings_satisfied_share": None, "ratings_unrated_share": None}
 BY_WINDOW = [
-    {"station": "350206001", "day": DAY, "window": 1, **WINDOW_ZERO},
+    {"station": "350206001", "day": DAY, "window": 1, **WINDOW_ZERO, **RATING_ZERO},
     {"station": "350206001", "day": DAY, "window": 2, "calls": 2, "errands_done": 3, "errands_no_show": 0,
      "errands_transferred": 0, **waits(5.0, 37.0, 37.0, 0.5), **served(4.0, 6.0),
-     "open_min": 160.0, "busy_min": 13.0, "idle_min": 147.0},
+     "open_min": 160.0, "busy_min": 13.0, "idle_min": 147.0, **RATING_ZERO},
     {"station": "350206001", "day": DAY, "window": 3, "calls": 3, "errands_done": 1, "errands_no_show": 1,
      "errands_transferred": 1, **waits(3.0, 10.0, 10.0, 1.0), **served(10.0, 10.0),
-     "open_min": 165.0, "busy_min": 43.0, "idle_min": 122.0},
-    {"station": "350206001", "day": DAY, "window": 4, **WINDOW_ZERO},
+     "open_min": 165.0, "busy_min": 43.0, "idle_min": 122.0, **RATING_ZERO},
+    {"station": "350206001", "day": DAY, "window": 4, **WINDOW_ZERO, **RATING_ZERO},
 ]
 BUSINESS_ZERO = {"temp_cards_printed": 0, "temp_cards_reprinted": 0, "temp_cards_voided": 0,
                  "applications_accepted": 0, "loss_reports": 0, "found_registered": 0, "found_returned": 0}
@@ -208,10 +211,10 @@ BY_CLERK = [
     {"station": "350206001", "day": DAY, "clerk": "li", "calls": 2, "errands_done": 3, "errands_no_show": 0,
      "errands_transferred": 0, **served(4.0, 6.0), "busy_min": 13.0,
      **BUSINESS_ZERO, "temp_cards_printed": 1, "temp_cards_reprinted": 1, "applications_accepted": 1,
-     "loss_reports": 2, "found_returned": 1},
+     "loss_reports": 2, "found_returned": 1, **RATING_ZERO},
     {"station": "350206001", "day": DAY, "clerk": "wang", "calls": 3, "errands_done": 1, "errands_no_show": 1,
      "errands_transferred": 1, **served(10.0, 10.0), "busy_min": 43.0,
-     **BUSINESS_ZERO, "temp_cards_voided": 1, "applications_accepted": 1, "found_registered": 1},
+     **BUSINESS_ZERO, "temp_cards_voided": 1, "applications_accepted": 1, "found_registered": 1, **RATING_ZERO},
 ]
 HOURS_WITH_ACTIVITY = {
     9: {"tickets_issued": 3, "errands_done": 4, "calls": 4, **waits(3.0, 37.0, 37.0, 0.75)},
@@ -229,7 +232,8 @@ def test_every_figure_of_the_hand_computed_day(day_db):
     for code, row in services.items():
         expected = SERVICES_WITH_ERRANDS.get(code, {**ZERO_ERRANDS, **NO_WAIT, **NO_SERVICE})
         assert row == {"station": "350206001", "day": DAY, "service": code,
-                       "category": config.services[code].category, "name": config.services[code].name, **expected}
+                       "category": config.services[code].category, "name": config.services[code].name, **expected,
+                       **RATING_ZERO}
     assert r["by_window"] == BY_WINDOW
     assert r["by_clerk"] == BY_CLERK
     assert [row["hour"] for row in r["by_hour"]] == list(range(24))
@@ -237,7 +241,7 @@ def test_every_figure_of_the_hand_computed_day(day_db):
         expected = HOURS_WITH_ACTIVITY.get(row["hour"], {"tickets_issued": 0, "errands_done": 0, "calls": 0, **NO_WAIT})
         assert row == {"station": "350206001", "day": DAY, "hour": row["hour"], **expected}
     assert r["extra_figures"]["temp_cards_printed"] == "临时身份证制证（首次打印）"
-    assert set(r["extra_columns"]["by_clerk"]) == set(BUSINESS_ZERO)
+    assert set(r["extra_columns"]["by_clerk"]) == set(BUSINESS_ZERO) | set(RATING_ZERO)
     assert r["events_file"] is None
 
 
