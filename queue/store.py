@@ -539,7 +539,11 @@ def translate(exc: sqlite3.Error, path: Path, busy_timeout_ms: int = BUSY_TIMEOU
                           path=path, seconds=_seconds(busy_timeout_ms))
     if "readonly" in text or "read-only" in text:
         return StoreError("the database {path} is read-only: check the file's and folder's permissions", path=path)
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
+    if "malformed" in text or "corrupt" in text:
+        # found on opening it, before quick_check could: the same advice as quick_check's
+        return StoreError("the database {path} is damaged ({why}): restore the last backup with `cabin restore FILE`"
+                          " (`cabin doctor` shows the damage)", path=path, why=text)
+    if "not a database" in text:
         return StoreError("the database {path} is damaged or is not a Cabin database ({why})", path=path, why=text)
     if "unable to open" in text:
         return StoreError("cannot open the database {path} ({why})", path=path, why=text)

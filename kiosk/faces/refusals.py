@@ -424,6 +424,8 @@ REFUSALS: dict[str, str] = {
     "the database {path} is read-only: check the file's and folder's permissions":
         "数据库 {path} 为只读：请检查该文件及所在文件夹的权限",
     "the database {path} is damaged or is not a Cabin database ({why})": "数据库 {path} 已损坏或不是 Cabin 数据库（{why}）",
+    "the database {path} is damaged ({why}): restore the last backup with `cabin restore FILE` (`cabin doctor` shows"
+    " the damage)": "数据库 {path} 已损坏（{why}）：请用 `cabin restore FILE` 恢复最近的备份（`cabin doctor` 可显示损坏情况）",
     "cannot open the database {path} ({why})": "无法打开数据库 {path}（{why}）",
     "the database {path} cannot be written: {why}": "数据库 {path} 无法写入：{why}",
     "cannot open the database {path}: {folder} is not a folder": "无法打开数据库 {path}：{folder} 不是文件夹",
