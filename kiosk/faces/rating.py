@@ -26,16 +26,6 @@ READY_AGAIN_S = 5.0  # how long the thanks (or the refusal) stays before the nex
 
 
 class RatingApp(FaceApp):
-    CSS = """
-    #rating-prompt, #rating-reason-prompt, #rating-status, #rating-privacy { width: 100%; content-align: center middle; }
-    #rating-prompt, #rating-reason-prompt { text-style: bold; margin: 1 0; }
-    #rating-levels, #rating-reasons { height: auto; align: center middle; }
-    #rating-levels Button { width: 1fr; height: 5; margin: 0 1; }
-    #rating-reasons Button { width: 1fr; height: 3; margin: 0 1; }
-    #rating-reason-panel { height: auto; display: none; }
-    #rating-reason-panel.asking { display: block; }
-    #rating-status { height: 3; margin: 1 0; }
-    """
     BINDINGS = [*((str(n), f"press({n})", "") for n in range(1, 10)), ("escape", "back", "")]
 
     def __init__(self, link: StationLink, window: int, lang: str | None = None, theme: str | None = None):

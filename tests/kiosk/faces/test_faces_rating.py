@@ -85,3 +85,21 @@ async def test_nothing_to_rate_yet_is_said(db, config, clock):
         await pilot.press("3")
         await until(pilot, lambda: "2号窗口尚未办结任何业务" in screen_text(app))
         assert ratings(db, config, clock) == []
+
+
+@pilot_test
+async def test_every_button_shows_on_a_tablet_of_80_columns(db, config, clock):
+    """Five levels in one row and six reasons in rows of three, each button wide enough for its
+    words: in a row that did not fit, the first button took the whole width and hid the rest."""
+    serve_one(db, config, clock)
+    app = RatingApp(link(db, config, clock), 2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await until(pilot, lambda: "等候时间长" in screen_text(app))
+        text = screen_text(app)
+        buttons = list(app.screen.query("#rating-levels Button")) + list(app.screen.query("#rating-reasons Button"))
+        assert len(buttons) == 11
+        for button in buttons:
+            region = button.region
+            assert 0 <= region.x and region.right <= 80 and 0 <= region.y and region.bottom <= 24, (button.id, region)
+            assert str(button.label) in text, button.id  # its words whole on the screen
