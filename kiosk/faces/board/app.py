@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from cabin.kiosk.business.announce import is_quiet
 from cabin.kiosk.faces.base import FaceApp, StationLink, settle_memory
-from cabin.kiosk.faces.board.model import BoardView, CallShown, read_board
+from cabin.kiosk.faces.board.model import LAST_CALLS, BoardView, CallShown, read_board
 from cabin.kiosk.faces.watch import follow_station, offline
 from cabin.kiosk.faces.widgets import BigNumber, Notice, TitleBar
 from cabin.queue.clock import local_time
@@ -177,8 +177,10 @@ class BoardApp(FaceApp):
                 self.post_message(self.Trouble(self.strings("board_offline" if offline(error) else "database_trouble")))
             self.post_message(self.StationTrouble(error))
 
+        # saying the calls, a burst longer than the calls shown between two reads is said whole
+        calls = LAST_CALLS + (self.config.board.backlog if self.speakers is not None else 0)
         follow_station(self.link, lambda: worker.is_cancelled,
-                       lambda: self.post_message(self.Changed(read_board(self.link.station()))), trouble,
+                       lambda: self.post_message(self.Changed(read_board(self.link.station(), last_calls=calls))), trouble,
                        poll_seconds=POLL_SECONDS, refresh_seconds=REFRESH_SECONDS, retry_seconds=RETRY_SECONDS)
 
     # -- showing a view (the event loop) ---------------------------------------------------
@@ -196,7 +198,7 @@ class BoardApp(FaceApp):
                 state_text = {"open": t("window_ready"), "paused": t("window_paused")}.get(window.state, t("window_closed"))
             cards.first(WindowCard).show(window.ticket, state_text, window.state)
         self.query_one("#last-calls", Static).update(
-            "\n".join(t("call_arrow", ticket=c.ticket, window=c.window) for c in view.last_calls) or t("no_calls_yet"))
+            "\n".join(t("call_arrow", ticket=c.ticket, window=c.window) for c in view.last_calls[:LAST_CALLS]) or t("no_calls_yet"))
         self.query_one("#next-numbers", Static).update("  ".join(view.next_numbers) or t("nobody_waiting"))
         self.query_one("#waiting-total", Label).update(t("waiting_total", n=view.waiting))
         self.query_one("#board-notice", Notice).update(t("board_notice"))

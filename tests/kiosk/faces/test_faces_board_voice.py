@@ -73,7 +73,7 @@ def voice_notice(app) -> str:
 
 
 def burst(station) -> list[tuple[str, int]]:
-    """Six calls at once, a recall, and a continued errand: what the speakers must say, in order."""
+    """Eleven calls and recalls at once, and a continued errand: what the speakers must say, in order."""
     for w in station.config.windows:
         station.set_window(w, "open")
     station.issue(["id.temporary", "id.loss_report"])  # A001: two errands, the second continues
@@ -87,6 +87,11 @@ def burst(station) -> list[tuple[str, int]]:
         station.start(w)
         station.complete(w)
         said.append((station.call_next(w).ticket, w))
+    at = {w: ticket for ticket, w in said[-2:]}  # who is called at windows 3 and 1 now
+    for _ in range(2):  # more calls at once than the board shows (8): all are said
+        for w in (3, 1):
+            station.recall(w)
+            said.append((at[w], w))
     return said
 
 
@@ -103,7 +108,7 @@ async def test_a_burst_of_calls_is_said_in_order_one_at_a_time(db, tmp_path):
         await until(pilot, lambda: app.view.newest_call_id and app.announced_call_id == app.view.newest_call_id)
         log = played(tmp_path)
         assert [(e["ticket"]) for e in log] == [t for t, _ in expected]
-        assert len(log) == len(expected) == 7  # the continued errand (A001 at window 2 again) is not said
+        assert len(log) == len(expected) == 11  # the continued errand (A001 at window 2 again) is not said
         assert all(e["alone"] for e in log)
         assert all(a["ended"] <= b["began"] for a, b in zip(log, log[1:]))  # each after the one before
         assert all(0.5 < e["seconds"] < 10 and e["loud"] > 1000 for e in log), log  # a voice, not silence
@@ -173,4 +178,4 @@ async def test_a_failing_player_is_told_and_the_next_call_is_tried(db, tmp_path)
         burst(station)
         await until(pilot, lambda: voice_notice(app) != "")
         assert voice_notice(app) == "叫号语音未能播放：播放程序失败（退出码 3）：no such device: lobby"
-        await until(pilot, lambda: app.speakers.idle and app.speakers.said == 7)  # all tried, none stuck
+        await until(pilot, lambda: app.speakers.idle and app.speakers.said == 11)  # all tried, none stuck
