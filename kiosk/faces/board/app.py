@@ -63,7 +63,7 @@ class BoardApp(FaceApp):
 
     TITLE = "Cabin"
     DEFAULT_CSS = """
-    #voice-notice { padding: 0 1; color: $text-muted; }
+    #voice-notice { width: 100%; height: auto; padding: 0 1; color: $text-muted; }
     """
 
     class Changed(Message):
