@@ -251,6 +251,11 @@ def _names_text_and_out(argv: tuple[str, ...], key: str, board: dict) -> None:
         raise Refused(key, "must name the words it speaks as {text} and the WAV file it writes as {out}")
 
 
+def _names_file(argv: tuple[str, ...], key: str, board: dict) -> None:
+    if argv and "{file}" not in " ".join(argv):
+        raise Refused(key, "must name the WAV file it plays as {file}")
+
+
 @dataclass(frozen=True)
 class Board:
     """The lobby's voice calls (叫号语音): whether calls are announced, how often, in which
@@ -265,6 +270,10 @@ class Board:
     # argv of a voice replacing espeak-ng: {text} the words, {out} the WAV it writes, {lang} zh or en
     speech_command: tuple[str, ...] = key(Texts('must be a list of strings, e.g. ["mytts", "{text}", "{out}"]'), (),
                                           also=_names_text_and_out)
+    # argv of the program that plays an announcement on the board's host, {file} the WAV; empty:
+    # the first of aplay, paplay, ffplay found (kiosk/player.py)
+    player_command: tuple[str, ...] = key(Texts('must be a list of strings, e.g. ["aplay", "-q", "{file}"]'), (),
+                                          also=_names_file)
 
 
 def _every_service_served(windows: dict, key: str, config: dict) -> None:

@@ -46,7 +46,7 @@ def cmd_board(ctx) -> int:
         raise CabinError("--public goes with --serve HOST:PORT")
     from cabin.kiosk.faces.board.app import BoardApp
 
-    BoardApp(_link(ctx), lang=a.lang, theme=a.theme).run()
+    BoardApp(_link(ctx), lang=a.lang, theme=a.theme, speak=True).run()  # this host's speakers
     return EXIT_OK
 
 

@@ -55,6 +55,10 @@ REFUSALS: dict[str, str] = {
         "语音程序必须输出 16 位 PCM 的 WAV 文件（[board] speech_command）",
     "the speech command did not write a WAV file ([board] speech_command)": "语音程序没有写出 WAV 文件（[board] speech_command）",
     "the speech command wrote its phrases at different rates or channels": "语音程序输出的各句采样率或声道数不一致",
+    # kiosk/player.py
+    "the player {program} was not found ([board] player_command)": "找不到播放程序 {program}（[board] player_command）",
+    "the player took more than {seconds} s ([board] player_command)": "播放程序运行超过 {seconds} 秒（[board] player_command）",
+    "the player failed (exit {code}): {why}": "播放程序失败（退出码 {code}）：{why}",
     # kiosk/appointments.py
     "\"{code}\" is not a booking code (letters, digits and \"-\", at most 32)":
         "“{code}”不是预约码（字母、数字和“-”，最多 32 位）",

@@ -6,6 +6,10 @@ another process or host has committed — told by the server's NOTIFY on Postgre
 `PRAGMA data_version` every POLL_SECONDS on SQLite — and posts it to the event loop; the screen
 itself never touches the database. While the server cannot be reached the board says it is
 offline and reconnecting (the title bar and the notice) and keeps what it showed.
+
+With `speak` (`cabin board`, not the served board nor the demo) each new call and recall is also
+said on this host's speakers (kiosk/faces/board/speakers.py), a continued errand not; when
+nothing can be said (announce = false, no player, quiet hours) a small line says why, once.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from textual.message import Message
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
+from cabin.kiosk.business.announce import is_quiet
 from cabin.kiosk.faces.base import FaceApp, StationLink, settle_memory
-from cabin.kiosk.faces.board.model import BoardView, CallShown, read_board
+from cabin.kiosk.faces.board.model import LAST_CALLS, BoardView, CallShown, read_board
 from cabin.kiosk.faces.watch import follow_station, offline
 from cabin.kiosk.faces.widgets import BigNumber, Notice, TitleBar
+from cabin.queue.clock import local_time
 
 POLL_SECONDS = 0.1        # SQLite: a call shows within this plus a read and a frame: well under 0.5 s
 REFRESH_SECONDS = 30.0    # read anyway now and then: the day turns at midnight without a commit
@@ -56,6 +62,9 @@ class BoardApp(FaceApp):
     already short); `clock` in the link fixes the time shown, for snapshots."""
 
     TITLE = "Cabin"
+    DEFAULT_CSS = """
+    #voice-notice { width: 100%; height: auto; padding: 0 1; color: $text-muted; }
+    """
 
     class Changed(Message):
         """The station changed: here is the board as it is now."""
@@ -71,8 +80,18 @@ class BoardApp(FaceApp):
             super().__init__()
             self.text = text
 
-    def __init__(self, link: StationLink, lang: str | None = None, theme: str | None = None):
+    class VoiceTrouble(Message):
+        """An announcement could not be said (from the speakers' thread)."""
+
+        def __init__(self, error: BaseException):
+            super().__init__()
+            self.error = error
+
+    def __init__(self, link: StationLink, lang: str | None = None, theme: str | None = None, speak: bool = False):
         super().__init__(link, lang, theme)
+        self.speak = speak
+        self.speakers = None  # Speakers, while this board says its calls
+        self._voice_told: str | None = None  # the key of what the voice notice says
         self.view: BoardView | None = None
         self.announced_call_id: int | None = None  # None until the first view: no flash at start
         self._flash_left = 0
@@ -95,12 +114,57 @@ class BoardApp(FaceApp):
                 yield Label(t("next_numbers"), classes="section-title")
                 yield Static(t("nobody_waiting"), id="next-numbers")
                 yield Label("", id="waiting-total")
+        voice_notice = Label("", id="voice-notice", markup=False)  # it names [board] keys
+        voice_notice.display = False  # shown only when the calls are not said
+        yield voice_notice
         yield Notice(t("board_notice"), id="board-notice")
 
     def on_mount(self) -> None:  # FaceApp.on_mount runs too (Textual calls each class's handler)
         self.title = self.strings("board_title")
+        if self.speak:
+            self._start_speakers()
         self.watch_station()
         self.call_after_refresh(settle_memory)
+
+    def _start_speakers(self) -> None:
+        from cabin.kiosk.faces.board.speakers import Speakers
+        from cabin.kiosk.player import find_player
+
+        board = self.config.board
+        player = find_player(board.player_command)
+        if not board.announce:
+            self._tell_voice("voice_off")
+        elif player is None:
+            self._tell_voice("voice_no_player")
+        else:
+            self.speakers = Speakers(board, player, lambda error: self.post_message(self.VoiceTrouble(error)))
+            self.speakers.start()
+
+    def on_unmount(self) -> None:  # FaceApp.on_unmount runs too
+        if self.speakers is not None:
+            self.speakers.stop()
+
+    def _tell_voice(self, key: str, **values) -> None:
+        self._voice_told = key
+        notice = self.query_one("#voice-notice", Label)
+        notice.update(self.strings(key, **values))
+        notice.display = True
+
+    def _say(self, calls: list[CallShown]) -> None:
+        """Queue the new calls' announcements, oldest first; in quiet hours say why instead."""
+        quiet_hours = self.config.board.quiet_hours
+        for call in calls:
+            at = local_time(call.at_ms, self.config.station.tz)
+            if is_quiet(quiet_hours, at.hour * 60 + at.minute):
+                self._tell_voice("voice_quiet")
+            else:
+                if self._voice_told == "voice_quiet":  # the quiet hours are over
+                    self.query_one("#voice-notice", Label).display = False
+                    self._voice_told = None
+                self.speakers.say(call.ticket, call.window)
+
+    def on_board_app_voice_trouble(self, message: VoiceTrouble) -> None:
+        self._tell_voice("voice_trouble", reason=self.strings.refusal(message.error))
 
     # -- the watch (a thread) --------------------------------------------------------------
     @work(thread=True, exclusive=True, group="board-watch")
@@ -113,8 +177,10 @@ class BoardApp(FaceApp):
                 self.post_message(self.Trouble(self.strings("board_offline" if offline(error) else "database_trouble")))
             self.post_message(self.StationTrouble(error))
 
+        # saying the calls, a burst longer than the calls shown between two reads is said whole
+        calls = LAST_CALLS + (self.config.board.backlog if self.speakers is not None else 0)
         follow_station(self.link, lambda: worker.is_cancelled,
-                       lambda: self.post_message(self.Changed(read_board(self.link.station()))), trouble,
+                       lambda: self.post_message(self.Changed(read_board(self.link.station(), last_calls=calls))), trouble,
                        poll_seconds=POLL_SECONDS, refresh_seconds=REFRESH_SECONDS, retry_seconds=RETRY_SECONDS)
 
     # -- showing a view (the event loop) ---------------------------------------------------
@@ -132,7 +198,7 @@ class BoardApp(FaceApp):
                 state_text = {"open": t("window_ready"), "paused": t("window_paused")}.get(window.state, t("window_closed"))
             cards.first(WindowCard).show(window.ticket, state_text, window.state)
         self.query_one("#last-calls", Static).update(
-            "\n".join(t("call_arrow", ticket=c.ticket, window=c.window) for c in view.last_calls) or t("no_calls_yet"))
+            "\n".join(t("call_arrow", ticket=c.ticket, window=c.window) for c in view.last_calls[:LAST_CALLS]) or t("no_calls_yet"))
         self.query_one("#next-numbers", Static).update("  ".join(view.next_numbers) or t("nobody_waiting"))
         self.query_one("#waiting-total", Label).update(t("waiting_total", n=view.waiting))
         self.query_one("#board-notice", Notice).update(t("board_notice"))
@@ -142,6 +208,8 @@ class BoardApp(FaceApp):
             self._show_banner(view.last_calls[0])
         if fresh:
             self._flash({c.window for c in fresh})
+            if self.speakers is not None:
+                self._say(fresh)
 
     def on_board_app_trouble(self, message: Trouble) -> None:
         self.query_one("#board-notice", Notice).update(message.text)
