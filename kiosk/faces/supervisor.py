@@ -115,11 +115,10 @@ def minutes(value: float | None) -> str:
 class SupervisorScreen(Localised, Screen):
     BINDINGS = [
         Binding("escape", "back", "back"),
-        # the tabs' own titles name their keys (1 窗口 …): the footer keeps its room for the actions
-        Binding("1", "tab('windows')", "sv_tab_windows", show=False),
-        Binding("2", "tab('approvals')", "sv_tab_approvals", show=False),
-        Binding("3", "tab('accounts')", "sv_tab_accounts", show=False),
-        Binding("4", "tab('ratings')", "sv_tab_ratings", show=False),
+        Binding("1", "tab('windows')", "sv_tab_windows"),
+        Binding("2", "tab('approvals')", "sv_tab_approvals"),
+        Binding("3", "tab('accounts')", "sv_tab_accounts"),
+        Binding("4", "tab('ratings')", "sv_tab_ratings"),
         Binding("o", "window('open')", "key_sv_open"),
         Binding("p", "window('paused')", "key_pause"),
         Binding("c", "window('closed')", "key_close"),
