@@ -180,9 +180,10 @@ class Ratings:
         """Every rating, oldest first, 未评价 settled first; `bad`: only the bad ratings not
         followed up yet (the supervisor's list)."""
         self.settle()
-        where = " WHERE level >= 4 AND followed_up_at IS NULL" if bad else ""
         with self.store.read() as conn:
-            return [Rating(*row) for row in conn.execute(f"SELECT {_COLUMNS} FROM ratings{where} ORDER BY id")]
+            if bad:
+                return awaiting_follow_up(conn)
+            return [Rating(*row) for row in conn.execute(f"SELECT {_COLUMNS} FROM ratings ORDER BY id")]
 
     @staticmethod
     def _get(conn, rating_id: int) -> Rating:
@@ -190,6 +191,14 @@ class Ratings:
         if row is None:
             raise CabinError("there is no rating {rating_id}", rating_id=rating_id)
         return Rating(*row)
+
+
+def awaiting_follow_up(conn) -> list[Rating]:
+    """The bad ratings not followed up yet, oldest first, read only: no settle (a 未评价 is never
+    a bad rating), so a view that reads after every commit writes nothing itself (on a
+    PostgreSQL server every write notifies, and the view would read again and again)."""
+    return [Rating(*row) for row in conn.execute(
+        f"SELECT {_COLUMNS} FROM ratings WHERE level >= 4 AND followed_up_at IS NULL ORDER BY id")]
 
 
 def ratings_of_days(conn, config, days: list[str], now_ms: int | None = None) -> list[tuple]:

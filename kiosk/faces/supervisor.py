@@ -9,7 +9,10 @@ accounts) and `SupervisorApp` (`cabin supervisor`: its own sign-in, supervisor o
   each serves (from the config) and who is at it;
 - 2 approvals: temporary cards waiting for the second person; approve or refuse (with a reason)
   as the signed-in account (TempCards refuses the one who took the request);
-- 3 accounts: the staff accounts; an admin adds (n) and disables (d) them (Accounts).
+- 3 accounts: the staff accounts; an admin adds (n) and disables (d) them (Accounts);
+- 4 bad ratings: the citizens' 不满意 / 非常不满意 not followed up yet (kiosk/business/ratings.py),
+  each of an errand — service, window, clerk, level, reason, when — never of a person; f records
+  the follow-up (整改) with a note as the signed-in account, and the rating leaves the list.
 
 Everything is read in a thread worker when another process or host commits (kiosk/faces/watch.py:
 NOTIFY on a PostgreSQL server, PRAGMA data_version on SQLite), at least every REFRESH_SECONDS (the
@@ -34,6 +37,7 @@ from textual.worker import get_current_worker
 from cabin.queue.results import QueueState, WindowState
 
 from cabin.kiosk.business.accounts import Account
+from cabin.kiosk.business.ratings import Rating
 
 from cabin.kiosk.faces.base import ROLE_KEYS, WINDOW_STATE_KEYS, FaceApp, Refusal, StationLink, name_stands, sign_again
 from cabin.kiosk.faces.widgets import TitleBar
@@ -50,9 +54,9 @@ from cabin.kiosk.faces.counter.workflows.common import (
 REFRESH_SECONDS = 3.0
 POLL_SECONDS = 0.2  # SQLite: another window's commit shows within this
 SUPERVISOR_ROLES = ("supervisor", "admin")
-TABS = ("windows", "approvals", "accounts")
+TABS = ("windows", "approvals", "accounts", "ratings")
 DONE_KEYS = {"window": "sv_done_window", "approve": "sv_done_approve", "refuse": "receipt_refused",
-             "add": "sv_done_add", "disable": "sv_done_disable"}  # what each action says once done
+             "add": "sv_done_add", "disable": "sv_done_disable", "follow_up": "sv_done_follow_up"}  # what each action says once done
 
 
 # -- what the screen shows, read in one go (thread side) -----------------------------------------------
@@ -66,6 +70,7 @@ class SupervisorView:
     windows: list[WindowState]
     approvals: list[dict]
     accounts: list[Account] = field(default_factory=list)
+    bad_ratings: list[Rating] = field(default_factory=list)  # awaiting the follow-up, oldest first
 
 
 def today_figures(conn, config, day: str, now_ms: int) -> tuple[dict, list[int]]:
@@ -88,6 +93,7 @@ def longest_wait_min(queue: QueueState, now_ms: int) -> float | None:
 
 def read_view(link: StationLink, with_accounts: bool = True) -> SupervisorView:
     from cabin.kiosk.business.accounts import Accounts
+    from cabin.kiosk.business.ratings import awaiting_follow_up
     from cabin.kiosk.business.tempcards import TempCards
 
     station = link.station()
@@ -95,10 +101,11 @@ def read_view(link: StationLink, with_accounts: bool = True) -> SupervisorView:
     now_ms = link.now_ms()
     with station.store.read() as conn:
         figures, hourly = today_figures(conn, link.config, queue.day, now_ms)
+        bad_ratings = awaiting_follow_up(conn)  # read only: the view writes nothing (see there)
     approvals = TempCards(station.store, link.config, link.clock).list("requested")
     accounts = Accounts(station.store, link.clock).list() if with_accounts else []
     return SupervisorView(queue.day, figures, hourly, sum(queue.waiting.values()),
-                          longest_wait_min(queue, now_ms), queue.windows, approvals, accounts)
+                          longest_wait_min(queue, now_ms), queue.windows, approvals, accounts, bad_ratings)
 
 
 def minutes(value: float | None) -> str:
@@ -111,6 +118,7 @@ class SupervisorScreen(Localised, Screen):
         Binding("1", "tab('windows')", "sv_tab_windows"),
         Binding("2", "tab('approvals')", "sv_tab_approvals"),
         Binding("3", "tab('accounts')", "sv_tab_accounts"),
+        Binding("4", "tab('ratings')", "sv_tab_ratings"),
         Binding("o", "window('open')", "key_sv_open"),
         Binding("p", "window('paused')", "key_pause"),
         Binding("c", "window('closed')", "key_close"),
@@ -118,6 +126,7 @@ class SupervisorScreen(Localised, Screen):
         Binding("r", "refuse", "key_refuse"),
         Binding("n", "add_account", "key_sv_add"),
         Binding("d", "disable_account", "key_sv_disable"),
+        Binding("f", "follow_up", "key_sv_follow_up"),
         Binding("f5", "refresh", "key_sv_refresh"),
         Binding("f6", "applications", "key_applications"),
     ]
@@ -154,6 +163,8 @@ class SupervisorScreen(Localised, Screen):
                 yield DataTable(id="sv-approvals", cursor_type="row", zebra_stripes=True)
             with TabPane(t("sv_tab_accounts_title"), id="accounts"):
                 yield DataTable(id="sv-accounts", cursor_type="row", zebra_stripes=True)
+            with TabPane(t("sv_tab_ratings_title"), id="ratings"):
+                yield DataTable(id="sv-ratings", cursor_type="row", zebra_stripes=True)
         yield Static(t("sv_signed_in", name=self.account.name, role=t(ROLE_KEYS[self.account.role])),
                      id="wf-status", markup=False)
         yield Footer()
@@ -166,6 +177,9 @@ class SupervisorScreen(Localised, Screen):
             t("col_receipt"), t("f_number"), t("f_name"), t("f_basis"), t("sv_col_requested_by"))
         self.query_one("#sv-accounts", DataTable).add_columns(
             t("account"), t("sv_col_role"), t("col_state"))
+        self.query_one("#sv-ratings", DataTable).add_columns(
+            t("ctr_col_service"), t("sv_col_window"), t("sv_col_clerk"), t("sv_col_level"), t("sv_col_reason"),
+            t("sv_col_completed"))
         self.query_one("#sv-windows", DataTable).focus()
         self.watch_station()
 
@@ -180,6 +194,8 @@ class SupervisorScreen(Localised, Screen):
             return tab == "approvals"
         if action in ("add_account", "disable_account"):
             return tab == "accounts" and self.account.role == "admin"
+        if action == "follow_up":
+            return tab == "ratings"
         return True
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -257,8 +273,23 @@ class SupervisorScreen(Localised, Screen):
             a.name, t(ROLE_KEYS[a.role]), t("sv_disabled") if a.disabled else (
                 t("sv_locked") if a.locked_until and a.locked_until > self.link.now_ms() else t("sv_enabled"))))
             for a in view.accounts])
+        self._fill("#sv-ratings", [(str(r.id), self.rating_cells(r)) for r in view.bad_ratings])
         pane = self.query_one("#sv-tabs", TabbedContent)
         pane.get_tab("approvals").label = t("sv_tab_approvals_n", n=len(view.approvals))
+        pane.get_tab("ratings").label = t("sv_tab_ratings_n", n=len(view.bad_ratings))
+
+    def rating_cells(self, r: Rating) -> tuple:
+        """A bad rating's row: the errand's, nothing of a person (a rating holds none)."""
+        from cabin.queue.clock import local_time
+
+        from cabin.kiosk.faces.rating import LEVEL_KEYS
+
+        config = self.link.config
+        service = config.services.get(r.service)
+        reasons = dict(config.ratings.reasons)
+        completed = local_time(r.completed_at, config.station.tz).strftime("%m-%d %H:%M")
+        return (self.t.name(service) if service else r.service, self.t("window_n", n=r.window), r.clerk or "-",
+                self.t(LEVEL_KEYS[r.level]), reasons.get(r.reason, r.reason or "-"), completed)
 
     def opening_hours(self) -> list[int]:
         spans = [s for day in self.link.config.hours.values() for s in day]
@@ -372,6 +403,22 @@ class SupervisorScreen(Localised, Screen):
         link, account = self.link, self.account
         self.act("refuse", lambda: TempCards(link.station().store, link.config, link.clock).refuse(
             receipt, by=account, reason=reason))
+
+    def action_follow_up(self) -> None:
+        rating_id = self.selected("#sv-ratings")
+        if rating_id is None or self.tab() != "ratings":
+            return
+        t = self.t
+        # the note is kept in the audit log for ever: the reason's hint (no names, IDs, phones) holds
+        self.app.push_screen(AskScreen(t("sv_follow_up_title", rating=rating_id), [("why", t("f_follow_up_note"), False)]),
+                             lambda v: v and self._follow_up(int(rating_id), v["why"]))
+
+    def _follow_up(self, rating_id: int, note: str) -> None:
+        from cabin.kiosk.business.ratings import Ratings
+
+        link, account = self.link, self.account
+        self.act("follow_up", lambda: Ratings(link.station().store, link.config, link.clock).record_follow_up(
+            rating_id, note, by=account).public())
 
     def action_add_account(self) -> None:
         if self.account.role != "admin" or self.tab() != "accounts":

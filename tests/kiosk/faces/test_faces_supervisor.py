@@ -1,14 +1,19 @@
 """The supervisor's view, driven by keys (Pilot): windows opened, paused, closed; a temporary card
 approved and refused by the signed-in supervisor (never the one who took it); today's figures by
-the export's code with the hourly sparkline; accounts added and disabled by an admin; and
-`cabin supervisor`'s own sign-in, which takes only a supervisor or admin account."""
+the export's code with the hourly sparkline; accounts added and disabled by an admin; the bad
+ratings followed up (整改) with a note; and `cabin supervisor`'s own sign-in, which takes only a
+supervisor or admin account."""
 
 from __future__ import annotations
 
+from cabin.kiosk.business import audit
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.applications import Applications
 from cabin.kiosk.faces.supervisor import SupervisorApp, SupervisorLogin, SupervisorScreen, read_view
+from cabin.kiosk.business.ratings import Ratings
 from cabin.kiosk.business.tempcards import TempCards
+from cabin.kiosk.faces.counter.workflows.common import AskScreen
+from cabin.queue.engine import Station
 
 from facekit import busy_morning, pilot_test, screen_text, until
 from workflowkit import ADULT, PW, request_card, rig  # noqa: F401 (the fixture)
@@ -179,3 +184,77 @@ async def test_another_windows_commit_shows_at_once_not_at_the_next_refresh(rig)
         station.set_window(3, "open")
         station.store.close()
         await until(pilot, lambda: screen.view.windows[2].state == "open")
+
+
+# -- bad ratings (好差评) awaiting the follow-up (整改) -----------------------------------------------------
+def rated(rig, window: int, level: int, reason: str | None = None) -> int:
+    """An errand of 出入境 served by li at `window`, completed, then rated by the citizen: its rating's id."""
+    with rig.services() as store:
+        station = Station(store, rig.config, rig.clock, clerk="li")
+        station.set_window(window, "open")
+        station.issue(["ee.passport"])
+        station.call_next(window)
+        station.start(window)
+        rig.clock.advance(minutes=4)
+        station.complete(window)
+        return Ratings(store, rig.config, rig.clock).record(window, level, reason).id
+
+
+def ratings_of(rig) -> dict:
+    with rig.services() as store:
+        return {r.id: r for r in Ratings(store, rig.config, rig.clock).list_ratings()}
+
+
+async def asking_the_note(pilot, app) -> tuple[SupervisorScreen, str]:
+    """wang signed in, on tab 4 (its text), the first bad rating's follow-up asked for (f)."""
+    await signed_in(pilot, app, "wang")
+    await pilot.press("4")
+    screen, text = app.screen, screen_text(app)
+    await pilot.press("f")
+    await until(pilot, lambda: isinstance(app.screen, AskScreen))
+    return screen, text
+
+
+@pilot_test
+async def test_a_bad_rating_shows_until_its_follow_up_with_a_note(rig):
+    good = rated(rig, 3, 1)
+    bad = rated(rig, 3, 5, "attitude")
+    app = SupervisorApp(rig.link)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, text = await asking_the_note(pilot, app)
+        assert "4 差评待整改（1）" in text
+        row = next(line for line in text.splitlines() if "非常不满意" in line)
+        assert all(w in row for w in ("普通护照", "3号窗口", "li", "服务态度不好", "11-23 09:08")), row
+        assert [r.id for r in screen.view.bad_ratings] == [bad] and good != bad  # 非常满意 never shows
+        await pilot.press("enter")                               # an empty note: refused, the dialog stays
+        await pilot.press(*"   ", "enter")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, AskScreen) and ratings_of(rig)[bad].followed_up_at is None
+        await pilot.press(*"talked to the clerk", "enter")
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen))
+        await settled(pilot, screen)
+        assert f"评价 {bad} 已整改" in screen_text(app) and "4 差评待整改（0）" in screen_text(app)
+        assert screen.view.bad_ratings == []
+    followed = ratings_of(rig)[bad]
+    assert (followed.followed_up_by, followed.follow_up_note) == ("wang", "talked to the clerk")
+    with rig.services() as store, store.read() as conn:
+        entry = audit.show(conn, limit=1)[0]
+    assert (entry["actor"], entry["action"], entry["subject"], entry["detail"]) == (
+        "wang", "rating.follow_up", f"rating {bad}", {"note": "talked to the clerk"})
+
+
+@pilot_test
+async def test_a_follow_up_already_recorded_elsewhere_is_refused_in_the_faces_language(rig):
+    bad = rated(rig, 3, 4, "wait")
+    app = SupervisorApp(rig.link)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, text = await asking_the_note(pilot, app)
+        assert "4 差评待整改（1）" in text and "不满意" in text
+        with rig.services() as store:                           # zhao, at another PC, first
+            Ratings(store, rig.config, rig.clock).record_follow_up(bad, "apologised", by=rig.accounts["zhao"])
+        await pilot.press(*"me too", "enter")
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen))
+        await settled(pilot, screen)
+        assert f"评价 {bad} 已由 zhao 整改" in screen_text(app)
+        assert screen.view.bad_ratings == []
+    assert ratings_of(rig)[bad].follow_up_note == "apologised"
