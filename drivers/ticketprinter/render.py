@@ -14,7 +14,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from . import barcodes
-from .elements import Barcode, Element, Feed, QrCode, Raster, Run, TextLine
+from .elements import Barcode, Element, QrCode, Raster, Run, TextLine
 from .escpos import INVERT
 from ..fonts import FontFile
 
