@@ -19,6 +19,7 @@ from typing import Callable, TypeVar
 from cabin.queue.errors import Conflict
 
 F = TypeVar("F", bound=Callable)
+T = TypeVar("T")
 
 # Runs after the first. Two windows that call at the same instant conflict once; eight hammering
 # one queue flat out (make bench) needed up to a handful. Past this the clerk sees "try again".
@@ -28,20 +29,26 @@ RERUNS = 20
 reruns: Counter = Counter()
 
 
+def rerun(fn: Callable[[], T], *, times: int = RERUNS, name: str | None = None) -> T:
+    """fn() run again (after a short random pause, longer each time, so that the runs that met
+    stop meeting) while it raises Conflict, at most `times` more times; counted in `reruns` under
+    `name` (default: the function's)."""
+    for attempt in range(times + 1):
+        try:
+            return fn()
+        except Conflict:
+            if attempt == times:
+                raise
+            reruns[name or fn.__qualname__] += 1
+            time.sleep(random.uniform(0, 0.001 * (attempt + 1)))
+    raise AssertionError("unreachable")
+
+
 def rerun_on_conflict(fn: F) -> F:
-    """`fn` run again (after a short random pause, longer each time, so that the runs that met
-    stop meeting) while it raises Conflict, at most RERUNS more times."""
+    """`fn` as an operation run again on a Conflict (see rerun), at most RERUNS more times."""
 
     @functools.wraps(fn)
-    def rerun(*args, **kwargs):
-        for attempt in range(RERUNS + 1):
-            try:
-                return fn(*args, **kwargs)
-            except Conflict:
-                if attempt == RERUNS:
-                    raise
-                reruns[fn.__qualname__] += 1
-                time.sleep(random.uniform(0, 0.001 * (attempt + 1)))
-        raise AssertionError("unreachable")
+    def rerunning(*args, **kwargs):
+        return rerun(lambda: fn(*args, **kwargs), name=fn.__qualname__)
 
-    return rerun  # type: ignore[return-value]
+    return rerunning  # type: ignore[return-value]

@@ -29,9 +29,7 @@ What it offers, in the SQLite store's terms:
 from __future__ import annotations
 
 import functools
-import random
 import threading
-import time
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -41,6 +39,7 @@ from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 
+from cabin.queue import conflicts
 from cabin.queue.errors import Conflict, StoreError, Unreachable
 from cabin.queue.migrations import migrations, MigrationSet, postgres_schema_versions
 
@@ -359,10 +358,10 @@ class PgStore:
             self._drop()
 
     @contextmanager
-    def _begun(self, begin: str, end: str = "COMMIT", *, passing: tuple = (),
+    def _begun(self, begin: str, end: str = "COMMIT", *,
                pipelined: bool = False) -> Iterator[psycopg.Connection]:
         """A transaction begun with `begin`, ended with `end` when its block ends and rolled back
-        when it raises; psycopg's errors become StoreErrors, but for those of types `passing`.
+        when it raises; psycopg's errors become StoreErrors (Conflict for 40001/40P01).
 
         pipelined: the block's statements go in psycopg's pipeline mode, sent without waiting for
         an answer until one is read (a fetch) or the block ends: statements whose result nobody
@@ -381,8 +380,6 @@ class PgStore:
                 self._end_block(conn, end)
             except psycopg.Error as exc:
                 self._rollback(conn)
-                if isinstance(exc, passing):
-                    raise
                 raise self._failed(exc) from None
             except BaseException:
                 self._rollback(conn)
@@ -442,18 +439,18 @@ class PgStore:
 
         A lost connection is not retried (whether a COMMIT that lost its answer took effect
         cannot be known): it is a StoreError, and the next use connects again."""
-        attempt = 0
-        while True:
-            try:
-                with self._begun("BEGIN ISOLATION LEVEL SERIALIZABLE", self._notify_and_commit,
-                                 passing=RETRYABLE) as conn:
-                    return fn(PgConnection(conn, self.channel))
-            except RETRYABLE as exc:
-                if attempt >= retries:
-                    raise self._failed(exc) from None
-            attempt += 1
-            self.serialization_retries += 1
-            time.sleep(random.uniform(0, 0.002 * attempt))  # the lock released: let the other run end
+        runs = 0
+
+        def once() -> T:
+            nonlocal runs
+            if runs:
+                self.serialization_retries += 1
+            runs += 1
+            with self.write() as conn:
+                return fn(conn)
+
+        # the one loop that reruns an operation (queue/conflicts.py), the engine's and the services'
+        return conflicts.rerun(once, times=retries, name="PgStore.transaction")
 
     # -- change notification ------------------------------------------------------------------
 
