@@ -75,13 +75,25 @@ def _serve_board(ctx) -> int:
         argv += ["--config", a.config]
     argv += (["--lang", a.lang] if a.lang else []) + (["--theme", a.theme] if a.theme else [])
 
+    voice = None
+    if config.board.announce:  # the calls said by the browsers' speakers (served_voice.py)
+        from cabin.kiosk.faces.board.served_voice import ServedVoice, voice_missing
+
+        voice = ServedVoice(config.board)
+        missing = voice_missing(config.board)
+    else:
+        missing = "[board] announce = false"
+
     def ready(url: str) -> None:
         if public:
             print(served.exposure(host, port), file=sys.stderr, flush=True)
+        if missing:
+            print(f"cabin: the calls will be shown, not said: {missing}", file=sys.stderr, flush=True)
         print(f"serving the lobby board at {url} to at most {config.faces.served_viewers} screens"
               " (Ctrl-C stops it)", flush=True)
 
-    served.serve(argv, host, port, title=f"{config.station.name} · {config.station.name_en}", viewers=config.faces.served_viewers, ready=ready)
+    served.serve(argv, host, port, title=f"{config.station.name} · {config.station.name_en}",
+                 viewers=config.faces.served_viewers, ready=ready, voice=voice)
     return EXIT_OK
 
 

@@ -7,9 +7,10 @@ another process or host has committed — told by the server's NOTIFY on Postgre
 itself never touches the database. While the server cannot be reached the board says it is
 offline and reconnecting (the title bar and the notice) and keeps what it showed.
 
-With `speak` (`cabin board`, not the served board nor the demo) each new call and recall is also
-said on this host's speakers (kiosk/faces/board/speakers.py), a continued errand not; when
-nothing can be said (announce = false, no player, quiet hours) a small line says why, once.
+With `speak` (`cabin board` and the served board, not the demo) each new call and recall is also
+said, a continued errand not: on this host's speakers (kiosk/faces/board/speakers.py), or, on
+the served board, by the browsers (served_app.py, served_voice.py); when nothing can be said
+(announce = false, no player, quiet hours) a small line says why, once.
 """
 
 from __future__ import annotations
@@ -127,18 +128,24 @@ class BoardApp(FaceApp):
         self.call_after_refresh(settle_memory)
 
     def _start_speakers(self) -> None:
+        if not self.config.board.announce:
+            self._tell_voice("voice_off")
+            return
+        self.speakers = self.open_speakers()
+        if self.speakers is not None:
+            self.speakers.start()
+
+    def open_speakers(self):
+        """What says the calls: this host's speakers through its player program (None, and a
+        line saying why, when it has none). The served board says them in the browsers instead."""
         from cabin.kiosk.faces.board.speakers import Speakers
         from cabin.kiosk.player import find_player
 
-        board = self.config.board
-        player = find_player(board.player_command)
-        if not board.announce:
-            self._tell_voice("voice_off")
-        elif player is None:
+        player = find_player(self.config.board.player_command)
+        if player is None:
             self._tell_voice("voice_no_player")
-        else:
-            self.speakers = Speakers(board, player, lambda error: self.post_message(self.VoiceTrouble(error)))
-            self.speakers.start()
+            return None
+        return Speakers(self.config.board, player, lambda error: self.post_message(self.VoiceTrouble(error)))
 
     def on_unmount(self) -> None:  # FaceApp.on_unmount runs too
         if self.speakers is not None:

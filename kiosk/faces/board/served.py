@@ -14,9 +14,11 @@ sends what it draws to every browser watching:
 - the board process starts with the first browser and stops LINGER_SECONDS after the last one
   left; it runs in a process group of its own and is killed by the kernel if the server dies
   (PR_SET_PDEATHSIG), so no board process outlives the server;
-- the server answers only `/`, `/ws` and the four files the page uses under `/static/` (no
-  listing); the page loads nothing from any other host (its font included) and says so to the
-  browser (Content-Security-Policy).
+- the calls are said by the browsers (a TV's speakers), through `/sounds` and `/sounds/N.wav`
+  (served_voice.py); a page says that a TV's browser needs one click to allow sound;
+- the server answers only `/`, `/ws`, `/sounds`, `/sounds/N.wav` and the four files the page
+  uses under `/static/` (no listing); the page loads nothing from any other host (its font
+  included) and says so to the browser (Content-Security-Policy).
 
 This module imports neither Textual nor the station: the board process does.
 """
@@ -61,7 +63,7 @@ STATIC = {
     "images/background.png": "image/png",
 }
 CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'")
+       "img-src 'self' data:; font-src 'self'; media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'")
 
 FULL_PAGE = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="refresh" content="{retry}">
@@ -149,8 +151,9 @@ class Viewer:
 class SharedBoard:
     """The board process and the browsers watching it."""
 
-    def __init__(self, argv: list[str]):
+    def __init__(self, argv: list[str], on_call=None):
         self.argv = argv
+        self.on_call = on_call  # a call the board would say: {"type": "cabin_call", "ticket", "window"}
         self.viewers: list[Viewer] = []
         self.process: asyncio.subprocess.Process | None = None
         self.size: tuple[int, int] | None = None
@@ -239,8 +242,12 @@ class SharedBoard:
                 payload = await out.readexactly(int.from_bytes(await out.readexactly(4), "big"))
                 if kind == b"D":
                     self._broadcast(payload)
-                elif kind == b"M" and json.loads(payload).get("type") == "exit":
-                    break
+                elif kind == b"M":
+                    meta = json.loads(payload)
+                    if meta.get("type") == "exit":
+                        break
+                    if meta.get("type") == "cabin_call" and self.on_call is not None:
+                        self.on_call(meta)
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
         finally:
@@ -297,13 +304,16 @@ class SharedBoard:
 
 # -- the web server ----------------------------------------------------------------------------
 class BoardServer:
-    def __init__(self, board_argv: list[str], title: str, viewers: int):
+    def __init__(self, board_argv: list[str], title: str, viewers: int, voice=None):
+        """`voice`: a ServedVoice when the calls are said ([board] announce), else None."""
         from textual_serve import server as textual_serve_server
 
-        self.board = SharedBoard(board_argv)
+        self.voice = voice
+        self.board = SharedBoard(board_argv, on_call=voice.call if voice is not None else None)
         self.title = title
         self.cap = viewers
         self.watching = 0  # browsers admitted, counted at once: many may arrive while the board starts
+        self.listening = 0  # pages following /sounds, as many as may watch
         self.static = Path(textual_serve_server.__file__).with_name("static")
         self.page = string.Template(PAGE.read_text(encoding="utf-8"))
 
@@ -312,6 +322,7 @@ class BoardServer:
 
         app = web.Application(client_max_size=4096)  # nothing is posted here
         app.add_routes([web.get("/", self.index), web.get("/ws", self.websocket),
+                        web.get("/sounds", self.sounds), web.get("/sounds/{number}.wav", self.sound),
                         web.get("/static/{name:.+}", self.static_file)])
         app.on_shutdown.append(self._on_shutdown)
         return app
@@ -336,7 +347,9 @@ class BoardServer:
         font_size = max(FONT_SIZES[0], min(FONT_SIZES[1], font_size))
         # the websocket is on the host the browser reached, whatever address the server bound
         body = self.page.substitute(title=html.escape(self.title), font_size=font_size,
-                                    websocket_url=html.escape(f"ws://{request.host}/ws", quote=True))
+                                    websocket_url=html.escape(f"ws://{request.host}/ws", quote=True),
+                                    voice="on" if self.voice is not None else "off",
+                                    backlog=self.voice.board.backlog if self.voice is not None else 0)
         return web.Response(text=body, content_type="text/html", headers={"Content-Security-Policy": CSP})
 
     async def static_file(self, request):
@@ -346,6 +359,32 @@ class BoardServer:
         if name not in STATIC:
             raise web.HTTPNotFound()
         return web.FileResponse(self.static / name, headers={"Content-Type": STATIC[name]})
+
+    async def sounds(self, request):
+        """The calls' sounds as they are made, to one page (server-sent events)."""
+        from aiohttp import web
+
+        if self.voice is None:
+            raise web.HTTPNotFound()
+        if self.listening >= self.cap:
+            return self._full_page()
+        self.listening += 1
+        try:
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
+                                                   "Content-Security-Policy": CSP})
+            await response.prepare(request)
+            await self.voice.stream(response, request.headers.get("Last-Event-ID"))
+            return response
+        finally:
+            self.listening -= 1
+
+    async def sound(self, request):
+        from aiohttp import web
+
+        wav = self.voice.wav(request.match_info["number"]) if self.voice is not None else None
+        if wav is None:
+            raise web.HTTPNotFound()  # never made, or dropped past the backlog
+        return web.Response(body=wav, content_type="audio/wav", headers={"Cache-Control": "no-store"})
 
     async def websocket(self, request):
         if self.full():
@@ -389,15 +428,18 @@ class BoardServer:
         return ws
 
     async def _on_shutdown(self, app) -> None:
+        if self.voice is not None:
+            await self.voice.stop()
         for v in list(self.board.viewers):
             await v.ws.close()
         await self.board.stop()
 
 
 def serve(board_argv: list[str], host: str, port: int, *, title: str, viewers: int,
-          ready=lambda url: None) -> None:
-    """Serve until SIGINT or SIGTERM. `ready(url)` is called once the port is bound."""
-    asyncio.run(_serve(BoardServer(board_argv, title, viewers), host, port, ready))
+          ready=lambda url: None, voice=None) -> None:
+    """Serve until SIGINT or SIGTERM. `ready(url)` is called once the port is bound; `voice`: a
+    ServedVoice, or None when the calls are not said."""
+    asyncio.run(_serve(BoardServer(board_argv, title, viewers, voice), host, port, ready))
 
 
 async def _serve(server: BoardServer, host: str, port: int, ready) -> None:

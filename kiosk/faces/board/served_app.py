@@ -7,6 +7,10 @@ password, and a command line is anyone's to read. Two things set it apart from `
 
 - it dies with the server: the kernel sends it SIGKILL when the server ends, however it ends
   (a kill -9 of the server included), so no board process outlives the server that started it;
+- the calls are said by the browsers, not by this host: each call it would say goes to the
+  server as a meta packet ({"type": "cabin_call", ...}), where it becomes the sound the pages
+  play (served_voice.py); `[board] announce` and the quiet hours are decided here, as on
+  `cabin board`;
 - Ctrl+L draws the whole screen again (the terminal's old "redraw"). Only the server presses it,
   when a browser joins: a board already running has sent its full screen long ago, and the
   newcomer needs one. The browsers' own keys never reach this process.
@@ -35,6 +39,26 @@ def die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
+class BrowserSpeakers:
+    """The board's speakers when the browsers say the calls: each call goes to the server, which
+    makes its sound. Called on the event loop, as the driver's own writes are: the packets never
+    interleave with a frame."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def say(self, ticket: str, window: int) -> None:
+        driver = self.app._driver  # textual's WebDriver: its packets go to the server on stdout
+        if driver is not None and hasattr(driver, "write_meta"):
+            driver.write_meta({"type": "cabin_call", "ticket": ticket, "window": window})
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m cabin.kiosk.faces.board.served_app")
     p.add_argument("--db", help="the station's database file (default: CABIN_DB, then the user's)")
@@ -58,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             # the whole screen is dirty: Textual's compositor then sends a full update
             self.screen.refresh(layout=True)
 
+        def open_speakers(self):
+            return BrowserSpeakers(self)
+
     config = load_config(a.config)
-    SharedBoardApp(StationLink(resolve_db(a.db), config), lang=a.lang, theme=a.theme).run()
+    SharedBoardApp(StationLink(resolve_db(a.db), config), lang=a.lang, theme=a.theme, speak=True).run()
     return 0
 
 

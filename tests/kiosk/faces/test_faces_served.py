@@ -11,12 +11,14 @@ Skipped when no Chromium is installed (`.ci/run` installs it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -110,6 +112,33 @@ async def until_page_shows(tools: DevTools, wanted: str, timeout: float = 30) ->
         await asyncio.sleep(0.2)
 
 
+def start_chromium(tmp_path: Path, processes: list, *flags: str) -> int:
+    """A headless Chromium of its own (profile in tmp_path); its DevTools port."""
+    assert CHROMIUM, "CABIN_REQUIRE_CHROMIUM is set but no chromium was found"
+    profile = tmp_path / "chromium"
+    browser = subprocess.Popen(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1280,800",
+         f"--user-data-dir={profile}", "--remote-debugging-port=0", *flags, "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=fontsetup.machine_env())  # the browser draws with the machine's own fonts
+    processes.append(browser)
+    active = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + 30
+    while not (active.exists() and active.read_text().count("\n") >= 1):
+        assert time.monotonic() < deadline and browser.poll() is None, "Chromium did not start"
+        time.sleep(0.1)
+    return int(active.read_text().split("\n")[0])
+
+
+@contextlib.asynccontextmanager
+async def page_tools(http, devtools_port: int):
+    """DevTools on the browser's page."""
+    async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as r:
+        page = next(t for t in await r.json() if t["type"] == "page")
+    async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+        yield DevTools(ws)
+
+
 @pytest.fixture
 def processes():
     started: list[subprocess.Popen] = []
@@ -151,26 +180,11 @@ def test_the_served_board_shows_a_call_in_chromium(any_db, tmp_path, processes):
     processes.append(server)
     wait_for_http(url, server)
 
-    profile = tmp_path / "chromium"
-    browser = subprocess.Popen(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1280,800",
-         f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        env=fontsetup.machine_env())  # the browser draws with the machine's own fonts
-    processes.append(browser)
-    active = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 30
-    while not (active.exists() and active.read_text().count("\n") >= 1):
-        assert time.monotonic() < deadline and browser.poll() is None, "Chromium did not start"
-        time.sleep(0.1)
-    devtools_port = int(active.read_text().split("\n")[0])
+    devtools_port = start_chromium(tmp_path, processes)
 
     async def scenario() -> str:
         async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as r:
-                page = next(t for t in await r.json() if t["type"] == "page")
-            async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                tools = DevTools(ws)
+            async with page_tools(http, devtools_port) as tools:
                 await tools.send("Page.enable")
                 await tools.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
                 await tools.send("Page.navigate", url=url)
@@ -225,8 +239,10 @@ def alive(pid: int) -> bool:
     return st is not None and st[0] != "Z"  # a zombie has ended; its reaper is not ours to hurry
 
 
-def start_server(tmp_path: Path, processes: list, *args: str, viewers: int = 3) -> tuple[str, subprocess.Popen, dict]:
-    """`cabin board --serve` on a free port, with `[faces] served_viewers = viewers`."""
+def start_server(tmp_path: Path, processes: list, *args: str, viewers: int = 3,
+                 board: dict[str, str] | None = None) -> tuple[str, subprocess.Popen, dict]:
+    """`cabin board --serve` on a free port, with `[faces] served_viewers = viewers` and the
+    `[board]` keys of `board` (TOML values)."""
     db = tmp_path / "cabin.sqlite"
     if not db.exists():
         station = open_station(db, load_config())
@@ -235,7 +251,14 @@ def start_server(tmp_path: Path, processes: list, *args: str, viewers: int = 3) 
     config = tmp_path / "station.toml"
     text = default_config_path().read_text(encoding="utf-8")
     assert "served_viewers = 8" in text
-    config.write_text(text.replace("served_viewers = 8", f"served_viewers = {viewers}"), encoding="utf-8")
+    text = text.replace("served_viewers = 8", f"served_viewers = {viewers}")
+    for key, value in (board or {}).items():
+        shipped = re.search(rf"(?m)^{key} = .*$", text[text.index("[board]"):])
+        if shipped:
+            text = text.replace(shipped.group(0), f"{key} = {value}", 1)
+        else:
+            text = text.replace("[board]\n", f"[board]\n{key} = {value}\n", 1)
+    config.write_text(text, encoding="utf-8")
     env = dict(os.environ, CABIN_DB=str(db), CABIN_CONFIG=str(config), XDG_DATA_HOME=str(tmp_path / "xdg"))
     port = free_port()
     server = subprocess.Popen([*CABIN, "board", "--lang", "en", "--serve", f"127.0.0.1:{port}", *args],
@@ -454,3 +477,206 @@ def test_no_listing_and_nothing_from_other_hosts(tmp_path, processes):
         text = re.sub(r"/\*.*?\*/|<!--.*?-->", "", text, flags=re.S)  # licence comments name their homes
         hosts = {h for h in re.findall(r"(?:https?|wss?):/+([^/\"'\s)]*)", text)}
         assert hosts <= {url.removeprefix("http://")}, (path, hosts)
+
+
+# -- the calls said by the browser (the served board's voice) ----------------------------------
+# A voice of the station's own ([board] speech_command) that writes a tenth of a second of tone:
+# a burst of calls plays in about a second, where espeak-ng's take three each.
+SHORT_VOICE = [sys.executable, "-c", "import sys, wave; w = wave.open(sys.argv[1], 'wb'); w.setnchannels(1);"
+               " w.setsampwidth(2); w.setframerate(8000); w.writeframes(b'\\x00\\x40' * 800); w.close()",
+               "{out}", "{text}"]
+VOICE_STATE = "JSON.stringify(window.cabinVoice ? window.cabinVoice.state() : null)"
+
+
+async def voice_state(tools: DevTools) -> dict | None:
+    r = await tools.send("Runtime.evaluate", expression=VOICE_STATE, returnByValue=True)
+    return json.loads(r.get("result", {}).get("value") or "null")
+
+
+async def until_voice(tools: DevTools, holds, what: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = await voice_state(tools)
+        if state is not None and holds(state):
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page's voice never got to {what}: {state}")
+        await asyncio.sleep(0.1)
+
+
+def test_the_served_board_says_a_burst_of_calls_in_the_browser_after_one_click(tmp_path, processes):
+    """Ten calls in a burst, on a page Chromium may not play sound on until it is clicked (a TV's
+    browser): the page says it needs a click and keeps the calls; after one click they are all
+    played, one after the other, in the order they were made."""
+    import aiohttp
+
+    url, server, env = start_server(tmp_path, processes, board={"repeat": "1", "speech_command": json.dumps(SHORT_VOICE)})
+    station = open_station(tmp_path / "cabin.sqlite", load_config())
+    for _ in range(10):
+        station.issue(["id.temporary"])
+    devtools_port = start_chromium(tmp_path, processes, "--autoplay-policy=document-user-activation-required")
+
+    async def scenario() -> tuple[dict, list[str]]:
+        async with aiohttp.ClientSession() as http:
+            async with page_tools(http, devtools_port) as tools:
+                await tools.send("Page.enable")
+                await tools.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
+                await tools.send("Page.navigate", url=url)
+                await until_page_shows(tools, "10 waiting")
+                asked = await until_voice(tools, lambda v: v["asking"], "asking for a click")
+                assert not asked["allowed"]
+                r = await tools.send("Runtime.evaluate", returnByValue=True,
+                                     expression="document.getElementById('voice-ask').innerText")
+                assert "点击本页一次" in r["result"]["value"] and "one click on this page" in r["result"]["value"]
+                called = []
+                for _ in range(10):  # a burst: each call completes the one before, at one window
+                    call = station.call_next(1)
+                    called.append(call.ticket)
+                    station.complete(1)
+                held = await until_voice(tools, lambda v: len(v["waiting"]) == 10, "holding the ten calls")
+                assert held["said"] == [] and held["dropped"] == []
+                shot = await tools.send("Page.captureScreenshot", format="png")
+                (tmp_path / "served-board-voice.png").write_bytes(__import__("base64").b64decode(shot["data"]))
+                for kind in ("mousePressed", "mouseReleased"):  # one click, as a person's
+                    await tools.send("Input.dispatchMouseEvent", type=kind, x=640, y=400, button="left", clickCount=1)
+                done = await until_voice(tools, lambda v: len(v["said"]) + len(v["failed"]) == 10, "saying the ten calls")
+                return done, called
+
+    done, called = asyncio.run(scenario())
+    assert done["allowed"] and not done["asking"]
+    assert (done["said"], done["failed"], done["dropped"], done["waiting"]) == (called, [], [], [])
+    assert called == [f"A{n:03d}" for n in range(1, 11)]
+    print(f"screenshot: {tmp_path / 'served-board-voice.png'}")
+
+
+@contextlib.asynccontextmanager
+async def board_watched(http, url: str, shows: bytes):
+    """A page watching the board (the board process runs while one does), once the board shows
+    `shows`, something of the station it has read: calls made from then on are new to it."""
+    async with http.ws_connect(f"{url.replace('http', 'ws')}/ws?width=120&height=40") as ws:
+        got = bytearray()
+        while shows not in got:
+            msg = await ws.receive(timeout=30)
+            assert msg.type == aiohttp_binary(), msg
+            got += msg.data
+        reader = asyncio.create_task(drain(ws))
+        try:
+            yield
+        finally:
+            reader.cancel()
+
+
+async def drain(ws) -> None:
+    async for _ in ws:
+        pass
+
+
+async def sound_events(http, url: str, count: int, last_event_id: str | None = None, after=None) -> list[tuple[str, dict]]:
+    """The first `count` events a page gets from /sounds ((event, data)); `after()` runs once the
+    stream is open (the calls to be told of)."""
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    got: list[tuple[str, dict]] = []
+    async with http.get(f"{url}/sounds", headers=headers, timeout=aiohttp_timeout(60)) as r:
+        assert r.status == 200 and r.headers["Content-Type"] == "text/event-stream"
+        kind, opened = None, False
+        async for raw in r.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("retry:") and not opened and after is not None:
+                opened = True
+                await asyncio.to_thread(after)
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                got.append((kind, json.loads(line.removeprefix("data: "))))
+                if len(got) == count:
+                    return got
+    return got
+
+
+def aiohttp_timeout(seconds: float):
+    import aiohttp
+    return aiohttp.ClientTimeout(total=seconds)
+
+
+def test_the_calls_sounds_are_espeak_ng_wavs_kept_to_the_backlog(tmp_path, processes):
+    """The real voice: each call's sound is a WAV of Mandarin speech, not silent; the newest
+    `backlog` are kept (older ones 404), and a page reconnecting with Last-Event-ID gets what it
+    missed, a new page nothing from before it came."""
+    import aiohttp
+    import wave
+
+    url, server, env = start_server(tmp_path, processes, board={"repeat": "1", "backlog": "2"})
+    station = open_station(tmp_path / "cabin.sqlite", load_config())
+    for _ in range(3):
+        station.issue(["id.temporary"])
+
+    def three_calls() -> None:
+        for _ in range(3):
+            station.call_next(1)
+            station.complete(1)
+
+    async def scenario():
+        async with aiohttp.ClientSession() as http, board_watched(http, url, b"3 waiting"):
+            events = await sound_events(http, url, 3, after=three_calls)
+            wavs = {}
+            for n in (1, 2, 3):
+                async with http.get(f"{url}/sounds/{n}.wav") as r:
+                    wavs[n] = (r.status, await r.read())
+            resumed = await sound_events(http, url, 1, last_event_id="2")
+            return events, wavs, resumed
+
+    events, wavs, resumed = asyncio.run(scenario())
+    assert events == [("call", {"id": n, "ticket": f"A00{n}", "window": 1}) for n in (1, 2, 3)]
+    assert wavs[1][0] == 404  # past the backlog of 2
+    for n in (2, 3):
+        status, body = wavs[n]
+        assert status == 200 and body[:4] == b"RIFF"
+        with wave.open(__import__("io").BytesIO(body)) as w:
+            seconds = w.getnframes() / w.getframerate()
+            samples = __import__("array").array("h", w.readframes(w.getnframes()))
+        assert 1.0 < seconds < 6.0, seconds  # 请 A00n 号 到 1 号窗口 办理, said once
+        assert max(abs(s) for s in samples) > 3000  # speech, not silence
+    assert resumed == [("call", {"id": 3, "ticket": "A003", "window": 1})]
+
+
+def test_a_voice_that_fails_is_told_to_the_pages_and_the_next_call_is_tried(tmp_path, processes):
+    import aiohttp
+
+    # the station's voice fails on A001 (零零一) and says A002
+    failing = [sys.executable, "-c", "import sys\nif '零零一' in sys.argv[2]: sys.exit('no such voice')\n"
+               + SHORT_VOICE[2], "{out}", "{text}"]
+    url, server, env = start_server(tmp_path, processes, board={"repeat": "1", "speech_command": json.dumps(failing)})
+    station = open_station(tmp_path / "cabin.sqlite", load_config())
+    station.issue(["id.temporary"])
+    station.issue(["id.temporary"])
+
+    def two_calls() -> None:
+        station.call_next(1)
+        station.complete(1)
+        station.call_next(1)
+
+    async def scenario():
+        async with aiohttp.ClientSession() as http, board_watched(http, url, b"2 waiting"):
+            return await sound_events(http, url, 2, after=two_calls)
+
+    [(kind, data), second] = asyncio.run(scenario())
+    assert kind == "trouble" and "A001" in data["text"] and "no such voice" in data["text"]
+    assert second == ("call", {"id": 1, "ticket": "A002", "window": 1})
+    server.send_signal(signal.SIGINT)
+    _, err = server.communicate(timeout=30)
+    assert "the call of A001 to window 1 could not be said" in err
+
+
+def test_without_announce_the_page_has_no_voice(tmp_path, processes):
+    import urllib.error
+
+    url, server, _ = start_server(tmp_path, processes, board={"announce": "false"})
+    with urllib.request.urlopen(url + "/", timeout=10) as r:
+        page = r.read().decode()
+    assert 'data-voice="off"' in page
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url + "/sounds", timeout=10)
+    assert e.value.code == 404
+    server.send_signal(signal.SIGINT)
+    _, err = server.communicate(timeout=30)
+    assert "the calls will be shown, not said: [board] announce = false" in err
