@@ -54,27 +54,7 @@ def _serve_board(ctx) -> int:
     """One board process for every browser that opens the page (kiosk/faces/board/served.py)."""
     from cabin.kiosk.faces.board import served
 
-    a = ctx.args
-    a.db = ctx.database()  # --db, CABIN_DB or the config's [store] url: the board process is told which
-    host, port = a.serve  # parsed by args.host_port
-    public = not served.is_loopback(host)
-    if public and not a.public:
-        raise CabinError("{host} can be reached from other machines: add --public to serve the board to the network"
-                         " (it shows the queue numbers and the windows' states to anyone who can reach it),"
-                         " or serve it on 127.0.0.1", host=host)
     config = ctx.config  # refuse a broken config here, not in the board process
-    db = paths.resolve_db(a.db)
-    argv = [sys.executable, "-m", "cabin.kiosk.faces.board.served_app"]
-    if paths.is_server(db):
-        # a server's URL may hold a password: to the board process through its environment,
-        # which only this account can read, never in its command line, which anyone's `ps` shows
-        os.environ["CABIN_DB"] = db
-    else:
-        argv += ["--db", str(db)]
-    if a.config:
-        argv += ["--config", a.config]
-    argv += (["--lang", a.lang] if a.lang else []) + (["--theme", a.theme] if a.theme else [])
-
     voice = None
     if config.board.announce:  # the calls said by the browsers' speakers (served_voice.py)
         from cabin.kiosk.faces.board.served_voice import ServedVoice, voice_missing
@@ -83,17 +63,54 @@ def _serve_board(ctx) -> int:
         missing = voice_missing(config.board)
     else:
         missing = "[board] announce = false"
+    told = [f"cabin: the calls will be shown, not said: {missing}"] if missing else []
+
+    def not_public(host: str) -> CabinError:
+        return CabinError("{host} can be reached from other machines: add --public to serve the board to the network"
+                          " (it shows the queue numbers and the windows' states to anyone who can reach it),"
+                          " or serve it on 127.0.0.1", host=host)
+
+    return _serve(ctx, [], exposure=served.exposure, not_public=not_public, told=told, what="the lobby board",
+                  viewers=config.faces.served_viewers, voice=voice)
+
+
+def _serve(ctx, face_args: list[str], *, exposure, not_public, told: list[str], what: str, viewers: int,
+           **server) -> int:
+    """A face served as a web page (kiosk/faces/board/served.py): one face process, started
+    with `face_args` (served_app.py), for the browsers that open it. `exposure(host, port)`: what
+    a public one lets the network see or do, said at the start; `not_public(host)`: the refusal
+    of a public address without --public; `told`: more lines said at the start."""
+    from cabin.kiosk.faces.board import served
+
+    a = ctx.args
+    a.db = ctx.database()  # --db, CABIN_DB or the config's [store] url: the face process is told which
+    host, port = a.serve  # parsed by args.host_port
+    public = not served.is_loopback(host)
+    if public and not a.public:
+        raise not_public(host)
+    config = ctx.config
+    db = paths.resolve_db(a.db)
+    argv = [sys.executable, "-m", "cabin.kiosk.faces.board.served_app", *face_args]
+    if paths.is_server(db):
+        # a server's URL may hold a password: to the face process through its environment,
+        # which only this account can read, never in its command line, which anyone's `ps` shows
+        os.environ["CABIN_DB"] = db
+    else:
+        argv += ["--db", str(db)]
+    if a.config:
+        argv += ["--config", a.config]
+    argv += (["--lang", a.lang] if a.lang else []) + (["--theme", a.theme] if a.theme else [])
 
     def ready(url: str) -> None:
         if public:
-            print(served.exposure(host, port), file=sys.stderr, flush=True)
-        if missing:
-            print(f"cabin: the calls will be shown, not said: {missing}", file=sys.stderr, flush=True)
-        print(f"serving the lobby board at {url} to at most {config.faces.served_viewers} screens"
+            print(exposure(host, port), file=sys.stderr, flush=True)
+        for line in told:
+            print(line, file=sys.stderr, flush=True)
+        print(f"serving {what} at {url} to at most {viewers} screen{'s' if viewers > 1 else ''}"
               " (Ctrl-C stops it)", flush=True)
 
     served.serve(argv, host, port, title=f"{config.station.name} · {config.station.name_en}",
-                 viewers=config.faces.served_viewers, ready=ready, voice=voice)
+                 viewers=viewers, ready=ready, **server)
     return EXIT_OK
 
 
@@ -125,12 +142,25 @@ def cmd_supervisor(ctx) -> int:
 
 
 def cmd_rate(ctx) -> int:
-    from cabin.kiosk.faces.rating import RatingApp
-
     a = ctx.args
     if a.window not in ctx.config.windows:
         raise CabinError("there is no window {window} (windows: {windows})",
                          window=a.window, windows=", ".join(map(str, sorted(ctx.config.windows))))
+    if a.serve:
+        from cabin.kiosk.faces.board import served
+
+        def not_public(host: str) -> CabinError:
+            return CabinError("{host} can be reached from other machines: add --public to serve the rating screen to"
+                              " the network (anyone who can reach it can rate the window's errands), or serve it on"
+                              " 127.0.0.1", host=host)
+
+        return _serve(ctx, ["--rate", str(a.window)], told=[], what=f"the rating screen of window {a.window}",
+                      exposure=lambda host, port: served.rating_exposure(host, port, a.window), not_public=not_public,
+                      viewers=served.RATING_VIEWERS, operated=True, full_page=served.RATING_FULL_PAGE)
+    if a.public:
+        raise CabinError("--public goes with --serve HOST:PORT")
+    from cabin.kiosk.faces.rating import RatingApp
+
     RatingApp(_link(ctx), a.window, lang=a.lang, theme=a.theme).run()
     return EXIT_OK
 
@@ -182,6 +212,10 @@ def declare(commands) -> None:
     p.set_defaults(face="the supervisor's view")
     p = commands.command("rate", cmd_rate)
     p.add_argument("--window", type=window_number, required=True, metavar="N", help="the window whose errands it rates")
+    p.add_argument("--serve", type=host_port, metavar="HOST:PORT",
+                   help="publish the rating screen as a web page instead, for a tablet's browser (one screen at a time)")
+    p.add_argument("--public", action="store_true",
+                   help="with --serve: allow an address other machines can reach (0.0.0.0, a LAN address)")
     options.look(p)
     p.set_defaults(face="the rating screen")
     p = commands.command("counter", cmd_counter)

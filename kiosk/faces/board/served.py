@@ -20,6 +20,10 @@ sends what it draws to every browser watching:
   uses under `/static/` (no listing); the page loads nothing from any other host (its font
   included) and says so to the browser (Content-Security-Policy).
 
+`cabin rate --window N --serve HOST:PORT` serves the rating face the same way, one process for
+one tablet ([faces] served_viewers does not apply: at most RATING_VIEWERS), and that face is
+operated: the browser's keys and taps (the "stdin" of textual-serve's page) reach it.
+
 This module imports neither Textual nor the station: the board process does.
 """
 
@@ -48,7 +52,9 @@ REDRAW_DELAY = 0.05            # browsers joining together get one redraw
 RESIZE_DELAY = 0.25            # the board follows browsers' sizes at most four times a second
 VIEWER_BACKLOG = 4 * 1024**2   # bytes waiting for one browser; beyond, it is too slow and dropped
 FULL_RETRY_SECONDS = 30
-WS_MAX_MESSAGE = 64 * 1024     # a browser sends sizes and pings, nothing big
+WS_MAX_MESSAGE = 64 * 1024     # a browser sends sizes, pings and (to an operated face) keys, nothing big
+STDIN_MAX = 4096               # one message of keys or taps to an operated face
+RATING_VIEWERS = 1             # a rating face is one citizen's screen at one window
 
 PAGE = Path(__file__).with_name("served_page.html")
 START_OF_SCREEN = "\x1b[?1049h\x1b[?25l"  # what a browser joining late missed: alternate screen, no cursor
@@ -74,6 +80,15 @@ FULL_PAGE = """<!DOCTYPE html>
 <p>The board is full ({cap} screens are watching). This page tries again every {retry} seconds.</p>
 </body></html>
 """
+RATING_FULL_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="refresh" content="{retry}">
+<title>评价屏使用中 · The rating screen is in use</title>
+<style>body{{background:#0c181f;color:#eee;font:24px sans-serif;text-align:center;padding-top:20vh}}</style>
+</head><body>
+<p>这个窗口的评价屏已在另一个屏幕上打开。本页每 {retry} 秒自动重试。</p>
+<p>This window's rating screen is open on another screen. This page tries again every {retry} seconds.</p>
+</body></html>
+"""
 
 
 # -- the address -------------------------------------------------------------------------------
@@ -97,6 +112,14 @@ def exposure(host: str, port: int) -> str:
     return (f"cabin: the lobby board is served to the network at http://{shown}:{port}: anyone who can reach this "
             "machine sees the queue numbers, the windows and their states, the last calls and how many are "
             "waiting (never a name or an ID number)")
+
+
+def rating_exposure(host: str, port: int, window: int) -> str:
+    """What a public rating face lets the network do, said when it starts (stderr)."""
+    shown = f"[{host}]" if ":" in host else host
+    return (f"cabin: the rating screen of window {window} is served to the network at http://{shown}:{port}: "
+            "anyone who can reach this machine can rate the errand last completed at that window "
+            "(once each; it shows no name or ID number)")
 
 
 def clamp_size(width: object, height: object) -> tuple[int, int]:
@@ -211,6 +234,10 @@ class SharedBoard:
         await self._write(_packet(b"M", json.dumps({"type": "resize", "width": want[0], "height": want[1]}).encode()))
         return True
 
+    async def type(self, keys: str) -> None:
+        """A browser's keys and taps (terminal input, as xterm.js sends it) to an operated face."""
+        await self._write(_packet(b"D", keys.encode("utf-8", errors="replace")))
+
     def _redraw_soon(self) -> None:
         if self._redraw is None:
             def press() -> None:
@@ -304,8 +331,13 @@ class SharedBoard:
 
 # -- the web server ----------------------------------------------------------------------------
 class BoardServer:
-    def __init__(self, board_argv: list[str], title: str, viewers: int, voice=None):
-        """`voice`: a ServedVoice when the calls are said ([board] announce), else None."""
+    def __init__(self, board_argv: list[str], title: str, viewers: int, voice=None, operated: bool = False,
+                 full_page: str = FULL_PAGE):
+        """`voice`: a ServedVoice when the calls are said ([board] announce), else None;
+        `operated`: the browsers' keys and taps reach the face (the rating face), else it is only
+        watched (the board); `full_page`: what the browser past `viewers` is shown."""
+        self.operated = operated
+        self.full_page = full_page
         from textual_serve import server as textual_serve_server
 
         self.voice = voice
@@ -333,7 +365,7 @@ class BoardServer:
     def _full_page(self):
         from aiohttp import web
 
-        return web.Response(status=503, text=FULL_PAGE.format(cap=self.cap, retry=FULL_RETRY_SECONDS),
+        return web.Response(status=503, text=self.full_page.format(cap=self.cap, retry=FULL_RETRY_SECONDS),
                             content_type="text/html", headers={"Retry-After": str(FULL_RETRY_SECONDS),
                                                                "Content-Security-Policy": CSP})
 
@@ -418,7 +450,10 @@ class BoardServer:
                     self.board.resize(viewer, size)
                 elif kind == "ping" and len(envelope) > 1 and isinstance(envelope[1], str) and len(envelope[1]) < 32:
                     await ws.send_str(json.dumps(["pong", envelope[1]]))
-                # "stdin", "focus", "blur": a served board is watched, not operated
+                elif (kind == "stdin" and self.operated and len(envelope) > 1 and isinstance(envelope[1], str)
+                      and len(envelope[1]) <= STDIN_MAX):
+                    await self.board.type(envelope[1])
+                # "focus", "blur"; and "stdin" to a board: a served board is watched, not operated
         finally:
             await self.board.leave(viewer)
             try:
@@ -436,10 +471,10 @@ class BoardServer:
 
 
 def serve(board_argv: list[str], host: str, port: int, *, title: str, viewers: int,
-          ready=lambda url: None, voice=None) -> None:
+          ready=lambda url: None, voice=None, operated: bool = False, full_page: str = FULL_PAGE) -> None:
     """Serve until SIGINT or SIGTERM. `ready(url)` is called once the port is bound; `voice`: a
-    ServedVoice, or None when the calls are not said."""
-    asyncio.run(_serve(BoardServer(board_argv, title, viewers, voice), host, port, ready))
+    ServedVoice, or None when the calls are not said; `operated`, `full_page`: BoardServer's."""
+    asyncio.run(_serve(BoardServer(board_argv, title, viewers, voice, operated, full_page), host, port, ready))
 
 
 async def _serve(server: BoardServer, host: str, port: int, ready) -> None:
@@ -474,4 +509,4 @@ def _bind_refusal(exc: OSError) -> str:
     return "cannot serve the board on {host} port {port}: {why}"
 
 
-__all__ = ["is_loopback", "exposure", "clamp_size", "serve", "SharedBoard", "BoardServer"]
+__all__ = ["is_loopback", "exposure", "rating_exposure", "clamp_size", "serve", "SharedBoard", "BoardServer"]

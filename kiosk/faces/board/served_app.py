@@ -1,6 +1,7 @@
-"""The one board process behind `cabin board --serve` (started by kiosk/faces/served.py).
+"""The one board process behind `cabin board --serve` (started by kiosk/faces/served.py), or with
+`--rate N` the rating face of window N behind `cabin rate --window N --serve`.
 
-`python -m cabin.kiosk.faces.board.served_app [--db FILE] [--config FILE] [--lang L] [--theme T]`, run
+`python -m cabin.kiosk.faces.board.served_app [--rate N] [--db FILE] [--config FILE] [--lang L] [--theme T]`, run
 under textual's web driver: its screen goes to the server on stdout and from there to every
 browser watching. The database is a file (--db) or, on a server, CABIN_DB's URL: a URL may hold a
 password, and a command line is anyone's to read. Two things set it apart from `cabin board`:
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lang")
     p.add_argument("--theme")
     p.add_argument("--parent", type=int, required=True, help="the server's pid")
+    p.add_argument("--rate", type=int, metavar="N", help="the rating face of window N instead of the board")
     a = p.parse_args(argv)
     die_with_parent(a.parent)
 
@@ -86,7 +88,19 @@ def main(argv: list[str] | None = None) -> int:
             return BrowserSpeakers(self)
 
     config = load_config(a.config)
-    SharedBoardApp(StationLink(resolve_db(a.db), config), lang=a.lang, theme=a.theme, speak=True).run()
+    link = StationLink(resolve_db(a.db), config)
+    if a.rate is not None:
+        from cabin.kiosk.faces.rating import RatingApp
+
+        class SharedRatingApp(RatingApp):
+            BINDINGS = [*RatingApp.BINDINGS, ("ctrl+l", "redraw", "")]
+
+            def action_redraw(self) -> None:
+                self.screen.refresh(layout=True)
+
+        SharedRatingApp(link, a.rate, lang=a.lang, theme=a.theme).run()
+        return 0
+    SharedBoardApp(link, lang=a.lang, theme=a.theme, speak=True).run()
     return 0
 
 

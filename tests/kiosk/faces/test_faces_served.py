@@ -680,3 +680,161 @@ def test_without_announce_the_page_has_no_voice(tmp_path, processes):
     server.send_signal(signal.SIGINT)
     _, err = server.communicate(timeout=30)
     assert "the calls will be shown, not said: [board] announce = false" in err
+
+
+# -- the rating face served to a tablet (`cabin rate --window N --serve`) -----------------------
+def start_rating_server(tmp_path: Path, processes: list, *args: str) -> tuple[str, subprocess.Popen, dict]:
+    db = tmp_path / "cabin.sqlite"
+    env = dict(os.environ, CABIN_DB=str(db), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    port = free_port()
+    server = subprocess.Popen([*CABIN, "rate", "--window", "1", "--lang", "en", "--serve", f"127.0.0.1:{port}", *args],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    processes.append(server)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(url, server)
+    return url, server, env
+
+
+def completed_errand(db: Path) -> None:
+    station = open_station(db, load_config())
+    station.set_window(1, "open")
+    station.issue(["id.temporary"])
+    station.call_next(1)
+    station.complete(1)
+    station.store.close()
+
+
+def recorded_ratings(db: Path) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT window, level, reason FROM ratings ORDER BY id").fetchall()
+
+
+def test_the_served_rating_face_takes_the_tablets_keys_one_screen_at_a_time(tmp_path, processes):
+    """The browser's keys reach the rating face (a board's never do): "4" then the first reason
+    records a 不满意 with that reason. A second screen gets the page saying it is in use."""
+    import aiohttp
+
+    completed_errand(tmp_path / "cabin.sqlite")
+    url, server, env = start_rating_server(tmp_path, processes)
+
+    async def scenario() -> tuple[bytes, int, str]:
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(f"{url.replace('http', 'ws')}/ws?width=100&height=30") as ws:
+                got = bytearray()
+
+                async def until(wanted: bytes) -> None:
+                    deadline = time.monotonic() + 30
+                    while wanted not in got:
+                        assert time.monotonic() < deadline, f"never shown: {wanted!r}"
+                        try:
+                            msg = await ws.receive(timeout=1)
+                        except asyncio.TimeoutError:
+                            continue
+                        if msg.type == aiohttp_binary():
+                            got.extend(msg.data)
+
+                await until(b"Very satisfied")
+                async with http.get(url + "/") as second:  # the second screen's page
+                    second_status, second_page = second.status, await second.text()
+                await ws.send_str(json.dumps(["stdin", "4"]))
+                await until(b"What went wrong")
+                await ws.send_str(json.dumps(["stdin", "1"]))
+                await until(b"Thank you")
+                return bytes(got), second_status, second_page
+
+    _, second_status, second_page = asyncio.run(scenario())
+    reasons = load_config().ratings.reasons
+    assert recorded_ratings(tmp_path / "cabin.sqlite") == [(1, 4, reasons[0][0])]
+    assert second_status == 503 and "open on another screen" in second_page and "评价屏" in second_page
+
+
+def test_a_served_board_takes_no_keys(tmp_path, processes):
+    """The board is watched, not operated: keys sent as the page sends them change nothing
+    (Ctrl+Q would end it)."""
+    import aiohttp
+
+    url, server, _ = start_server(tmp_path, processes)
+
+    async def scenario() -> bytes:
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(f"{url.replace('http', 'ws')}/ws?width=120&height=40") as ws:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    msg = await ws.receive(timeout=30)
+                    if msg.type == aiohttp_binary() and b"waiting" in msg.data:
+                        break
+                await ws.send_str(json.dumps(["stdin", "\x11"]))  # Ctrl+Q
+                await asyncio.sleep(2)
+                return b""
+
+    asyncio.run(scenario())
+    kids = children(server.pid)
+    assert kids and all(alive(k) for k in kids), "the board process ended on a browser's Ctrl+Q"
+
+
+def test_a_rating_face_on_the_network_needs_public_and_says_what_it_allows(tmp_path, processes):
+    env = dict(os.environ, CABIN_DB=str(tmp_path / "cabin.sqlite"), XDG_DATA_HOME=str(tmp_path / "xdg"))
+    refused = subprocess.run([*CABIN, "rate", "--window", "1", "--serve", f"0.0.0.0:{free_port()}"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "add --public to serve the rating screen" in refused.stderr
+    port = free_port()
+    server = subprocess.Popen([*CABIN, "rate", "--window", "1", "--serve", f"0.0.0.0:{port}", "--public"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    processes.append(server)
+    wait_for_http(f"http://127.0.0.1:{port}", server)
+    server.send_signal(signal.SIGINT)
+    out, err = server.communicate(timeout=30)
+    assert "anyone who can reach this machine can rate the errand last completed at that window" in err
+    assert "serving the rating screen of window 1 at http://0.0.0.0:" in out and "at most 1 screen " in out
+
+
+WHERE_ON_SCREEN = """
+((wanted) => {
+  const t = window.__cabinTerminal;
+  if (!t) return null;
+  const b = t.buffer.active;
+  for (let row = 0; row < t.rows; row++) {
+    const line = b.getLine(b.viewportY + row);
+    const col = line ? line.translateToString(true).indexOf(wanted) : -1;
+    if (col >= 0) {
+      const box = t.element.querySelector(".xterm-screen").getBoundingClientRect();
+      return {x: box.left + (col + wanted.length / 2) * box.width / t.cols, y: box.top + (row + 0.5) * box.height / t.rows};
+    }
+  }
+  return null;
+})
+"""
+
+
+def test_a_tap_in_chromium_rates_the_errand(tmp_path, processes):
+    """A tablet's tap, as Chromium makes it on the served rating face: 非常满意 recorded."""
+    import aiohttp
+
+    completed_errand(tmp_path / "cabin.sqlite")
+    url, server, env = start_rating_server(tmp_path, processes)
+    devtools_port = start_chromium(tmp_path, processes)
+
+    async def scenario() -> str:
+        async with aiohttp.ClientSession() as http:
+            async with page_tools(http, devtools_port) as tools:
+                await tools.send("Page.enable")
+                await tools.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
+                await tools.send("Page.navigate", url=url)
+                await until_page_shows(tools, "Very satisfied")
+                r = await tools.send("Runtime.evaluate", returnByValue=True,
+                                     expression=f"{WHERE_ON_SCREEN}({json.dumps('Very satisfied')})")
+                spot = r["result"]["value"]
+                for kind in ("mousePressed", "mouseReleased"):
+                    await tools.send("Input.dispatchMouseEvent", type=kind, x=spot["x"], y=spot["y"], button="left",
+                                     clickCount=1)
+                text = await until_page_shows(tools, "Thank you")
+                shot = await tools.send("Page.captureScreenshot", format="png")
+                (tmp_path / "served-rating.png").write_bytes(__import__("base64").b64decode(shot["data"]))
+                return text
+
+    asyncio.run(scenario())
+    assert recorded_ratings(tmp_path / "cabin.sqlite") == [(1, 1, None)]
+    print(f"screenshot: {tmp_path / 'served-rating.png'}")
