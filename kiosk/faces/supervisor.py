@@ -113,12 +113,15 @@ def minutes(value: float | None) -> str:
 
 
 class SupervisorScreen(Localised, Screen):
+    PALETTE_ALSO = ("tab",)  # actions the command palette offers though the footer does not show them
     BINDINGS = [
         Binding("escape", "back", "back"),
-        Binding("1", "tab('windows')", "sv_tab_windows"),
-        Binding("2", "tab('approvals')", "sv_tab_approvals"),
-        Binding("3", "tab('accounts')", "sv_tab_accounts"),
-        Binding("4", "tab('ratings')", "sv_tab_ratings"),
+        # the tabs' titles show their keys ("1 窗口"): the footer has room for the tab's own keys
+        # at 80 columns, and the command palette still offers them (PALETTE_ALSO)
+        Binding("1", "tab('windows')", "sv_tab_windows", show=False),
+        Binding("2", "tab('approvals')", "sv_tab_approvals", show=False),
+        Binding("3", "tab('accounts')", "sv_tab_accounts", show=False),
+        Binding("4", "tab('ratings')", "sv_tab_ratings", show=False),
         Binding("o", "window('open')", "key_sv_open"),
         Binding("p", "window('paused')", "key_pause"),
         Binding("c", "window('closed')", "key_close"),

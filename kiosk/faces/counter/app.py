@@ -55,7 +55,7 @@ RETRY_SECONDS = 1.0
 class CounterCommands(Provider):
     """The command palette (Ctrl+P): every action of the screen it is opened on, by name, with
     its key — the desk's with a line of help each; a workflow's or the supervisor's view's are
-    the keys its footer shows (enabled ones only)."""
+    the keys its footer shows (enabled ones only) and those of its PALETTE_ALSO actions."""
 
     def _commands(self):
         screen = self.screen
@@ -70,7 +70,8 @@ class CounterCommands(Provider):
         seen = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not (binding.show and binding.description and active.enabled) or binding.action in seen:
+            offered = binding.show or binding.action.partition("(")[0] in getattr(screen, "PALETTE_ALSO", ())
+            if not (offered and binding.description and active.enabled) or binding.action in seen:
                 continue
             seen.add(binding.action)
             shown = KEY_SHOWN.get(key, key.upper() if len(key) == 1 or key.startswith("f") else key)
