@@ -192,6 +192,8 @@ class BoardApp(FaceApp):
 
     # -- showing a view (the event loop) ---------------------------------------------------
     def on_board_app_changed(self, message: Changed) -> None:
+        if not self.query("#last-calls"):
+            return  # a view read as the board closes: its widgets are gone
         view = message.view
         self.view = view
         t = self.strings

@@ -838,3 +838,38 @@ def test_a_tap_in_chromium_rates_the_errand(tmp_path, processes):
     asyncio.run(scenario())
     assert recorded_ratings(tmp_path / "cabin.sqlite") == [(1, 1, None)]
     print(f"screenshot: {tmp_path / 'served-rating.png'}")
+
+
+def test_a_page_that_may_not_play_keeps_the_newest_backlog_of_calls(tmp_path, processes):
+    """Past [board] backlog the oldest waiting call is dropped, on the page as on the host: six
+    calls on a page nobody has clicked, a backlog of four; after the click the four newest are
+    said, in order."""
+    import aiohttp
+
+    url, server, env = start_server(tmp_path, processes,
+                                    board={"repeat": "1", "backlog": "4", "speech_command": json.dumps(SHORT_VOICE)})
+    station = open_station(tmp_path / "cabin.sqlite", load_config())
+    for _ in range(6):
+        station.issue(["id.temporary"])
+    devtools_port = start_chromium(tmp_path, processes, "--autoplay-policy=document-user-activation-required")
+
+    async def scenario() -> tuple[dict, dict]:
+        async with aiohttp.ClientSession() as http:
+            async with page_tools(http, devtools_port) as tools:
+                await tools.send("Page.enable")
+                await tools.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
+                await tools.send("Page.navigate", url=url)
+                await until_page_shows(tools, "6 waiting")
+                await until_voice(tools, lambda v: v["asking"], "asking for a click")
+                for _ in range(6):
+                    station.call_next(1)
+                    station.complete(1)
+                held = await until_voice(tools, lambda v: len(v["waiting"]) + len(v["dropped"]) == 6, "hearing of six calls")
+                for kind in ("mousePressed", "mouseReleased"):
+                    await tools.send("Input.dispatchMouseEvent", type=kind, x=640, y=400, button="left", clickCount=1)
+                done = await until_voice(tools, lambda v: len(v["said"]) + len(v["failed"]) == 4, "saying four calls")
+                return held, done
+
+    held, done = asyncio.run(scenario())
+    assert (held["dropped"], held["waiting"]) == (["A001", "A002"], ["A003", "A004", "A005", "A006"])
+    assert (done["said"], done["failed"], done["waiting"]) == (["A003", "A004", "A005", "A006"], [], [])
