@@ -23,7 +23,7 @@ checked in at the station, where each becomes a ticket. Textual-free.
 - A booking belongs to the local day of its slot's START: its no-show and the export's counts
   (`day_counts`) are that day's, even when it was checked in after midnight.
 - Retention (kiosk/business/retention.py): once its slot ended more than the purge's DAYS ago,
-  a booking's phone_last4 becomes PHONE_GONE and purged_at is stamped; state, on_time and times
+  a booking's phone_last4 becomes "****" and purged_at is stamped; state, on_time and times
   stay, so the counts of a purged day never change.
 """
 
@@ -55,7 +55,6 @@ SLOT_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 PRIORITY, CHANNEL = "appointment", "appointment"
 STATES = ("booked", "checked_in", "no_show")  # no_show: computed (`state`), never stored
 MINUTE = 60_000
-PHONE_GONE = "****"  # phone_last4 once purged (migration 0011 allows it only with purged_at)
 
 
 @dataclass(frozen=True)

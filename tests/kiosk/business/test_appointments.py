@@ -11,6 +11,7 @@ import pytest
 from cabin.kiosk.business import audit
 from cabin.kiosk.business.appointments import Appointments, day_counts
 from cabin.kiosk.business.figures import business_figures
+from cabin.kiosk.business.retention import purge
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError
 
@@ -71,7 +72,7 @@ def test_the_record_has_no_place_for_a_name_or_an_id_number(kiosk_store):
     with kiosk_store.read() as conn:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(appointments)")}
     assert columns == {"id", "code", "services", "slot_start", "slot_end", "phone_last4", "state", "ticket_id",
-                       "on_time", "checked_in_at", "imported_at"}
+                       "on_time", "checked_in_at", "imported_at", "purged_at"}
 
 
 def test_a_json_list_is_imported(station, tmp_path):
@@ -393,3 +394,54 @@ def test_a_booking_checked_in_after_midnight_counts_on_its_slot_s_day(night, sta
         counts = day_counts(conn, config, ["2026-11-23", "2026-11-24"], clock.now_ms())
     assert counts == {"2026-11-23": {"booked": 1, "checked_in": 1, "on_time": 1, "no_show": 0},
                       "2026-11-24": {"booked": 1, "checked_in": 0, "on_time": 0, "no_show": 1}}
+
+
+# -- retention ---------------------------------------------------------------------------------
+DAY_MS = 86_400_000
+
+
+@pytest.mark.usefixtures("any_db")
+def test_purge_stars_a_past_booking_s_phone_and_keeps_the_day_s_counts(booked, station, clock, config):
+    at(clock, "09:40")
+    booked.checkin("YY-001")                 # on time
+    at(clock, "11:50")
+    booked.checkin("YY-003")                 # late; YY-002 a no-show
+    days = ["2026-11-23", "2026-11-24"]
+
+    def figures(now):
+        with station.store.read() as conn:
+            return (day_counts(conn, config, days, now),
+                    {d: {k: v for k, v in f.figures.items() if k.startswith("appointments_")}
+                     for d, f in business_figures(conn, config, days).items()})
+
+    slot_end = {r["code"]: r["slot_end"] for r in rows(station)}
+    # 30 days after YY-001's slot (09:30-10:00 on the 23rd) ended: not yet more than 30
+    now = slot_end["YY-001"] + 30 * DAY_MS
+    counted = figures(now)
+    before = rows(station)
+    assert purge(station.store, 30, now, "2026-12-23")["purged"]["appointments"] == 0
+    assert rows(station) == before
+    now += 1
+    assert purge(station.store, 30, now, "2026-12-23")["purged"]["appointments"] == 1
+    after = {r["code"]: r for r in rows(station)}
+    assert (after["YY-001"]["phone_last4"], after["YY-001"]["purged_at"]) == ("****", now)
+    assert [after[c]["phone_last4"] for c in ("YY-002", "YY-003", "YY-004")] == ["0042", "9876", "5555"]
+    # a week on, every slot of the file ended more than 30 days ago: checked in or not, all go
+    later = slot_end["YY-004"] + 30 * DAY_MS + 1
+    result = purge(station.store, 30, later, "2026-12-24")["purged"]
+    assert result["appointments"] == 3
+    gone = {r["code"]: r for r in rows(station)}
+    assert {r["phone_last4"] for r in gone.values()} == {"****"}
+    assert gone["YY-001"]["purged_at"] == now  # purged once: its stamp stays
+    # nothing but the phone and the stamp changed, and so the day's counts (as of `now`) are the same
+    keep = lambda r: {k: v for k, v in r.items() if k not in ("phone_last4", "purged_at")}  # noqa: E731
+    assert [keep(r) for r in rows(station)] == [keep(r) for r in before]
+    assert figures(now) == counted
+    assert counted[0]["2026-11-23"] == {"booked": 3, "checked_in": 2, "on_time": 1, "no_show": 1}
+    assert booked.show("YY-002")["phone_last4"] == "****" and booked.show("YY-002")["state"] == "no_show"
+    assert purge(station.store, 30, later + 1, "2026-12-24")["purged"]["appointments"] == 0  # once
+    with station.store.read() as conn:
+        assert audit.verify(conn) == (True, None, None)
+        logged = [json.loads(r[0])["counts"]["appointments"] for r in conn.execute(
+            "SELECT detail FROM audit WHERE action = 'purge' ORDER BY id")]
+    assert logged == [0, 1, 3, 0]
