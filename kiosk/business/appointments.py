@@ -7,13 +7,24 @@ checked in at the station, where each becomes a ticket. Textual-free.
   its line (a CSV's line, a JSON list's booking number) and the reason; else every booking is
   written in one transaction. A column other than those five is refused: nothing else, no name
   and no ID number, is ever taken.
+  The import and its audit entry ("appointment.import": the file's name, the count, the days;
+  never a phone's digits) are one transaction.
 - Check-in: the code turns into a ticket through the queue engine (Station.issue with the
-  engine's `record` hook: the booking's update and the ticket are one write). From
-  `[appointments] early_min` before the slot's start until `late_min` after its end the ticket has
-  the "appointment" priority ("on time"); outside that, an ordinary one, and the result says
-  why. A booking of another day is refused, using nothing. A code is used once.
+  engine's `record` hook: the booking's update, its audit entry ("appointment.checkin": the
+  code, the ticket, on time or early/late) and the ticket are one write). Its window is from
+  `[appointments] early_min` before the slot's start until `late_min` after its end: inside it
+  the ticket has the "appointment" priority ("on time"); outside, an ordinary one, and the
+  result says why. A booking may be checked in on any local day its window touches (a slot
+  23:30-00:30 still checks in at 00:10, on the next day's ticket); on a day the window does not
+  touch it is refused, using nothing. A code is used once. Both are done by the dispenser or
+  the command line without a signed-in clerk: their audit actor is None.
 - No-show: a booking still not checked in once its slot's end plus `late_min` has passed (from
   then on it could only get an ordinary ticket). Not stored: computed where it is read (`state`).
+- A booking belongs to the local day of its slot's START: its no-show and the export's counts
+  (`day_counts`) are that day's, even when it was checked in after midnight.
+- Retention (kiosk/business/retention.py): once its slot ended more than the purge's DAYS ago,
+  a booking's phone_last4 becomes "****" and purged_at is stamped; state, on_time and times
+  stay, so the counts of a purged day never change.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from cabin.queue.conflicts import rerun_on_conflict
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, Said
 
+from cabin.kiosk.business import audit
 from cabin.kiosk.checks import personal_number
 from cabin.kiosk.identity import looks_like_id
 
@@ -265,7 +277,10 @@ class Appointments:
                 "INSERT INTO appointments (code, services, slot_start, slot_end, phone_last4, state, imported_at)"
                 " VALUES (?, ?, ?, ?, ?, 'booked', ?)",
                 [(b.code, json.dumps(list(b.services)), b.slot_start, b.slot_end, b.phone_last4, now) for b in bookings])
-        days = sorted({local_day(b.slot_start, self.tz) for b in bookings})
+            days = sorted({local_day(b.slot_start, self.tz) for b in bookings})
+            # the file's name alone: a folder may name a person (a user's home)
+            audit.record(conn, None, "appointment.import", Path(path).name,
+                         {"imported": len(bookings), "days": days}, at=now)
         return {"file": str(path), "imported": len(bookings), "days": days}
 
     def checkin(self, code: str) -> CheckIn:
@@ -276,12 +291,14 @@ class Appointments:
         if row["state"] == "checked_in":
             raise self._used(code, row["ticket_id"])
         now = self.station.clock.now_ms()
-        today, day = local_day(now, self.tz), local_day(row["slot_start"], self.tz)
-        if day != today:
-            raise CabinError("the appointment {code} is for {day}, not today: take an ordinary ticket",
-                             code=code, day=day)
         rules = self.config.appointments
         opens, closes = row["slot_start"] - rules.early_min * MINUTE, row["slot_end"] + rules.late_min * MINUTE
+        today = local_day(now, self.tz)
+        # every local day the window touches (ISO dates compare as text): a slot across midnight
+        # checks in on either side of it; its own day (the start's) is always one of them
+        if not local_day(opens, self.tz) <= today <= local_day(closes, self.tz):
+            raise CabinError("the appointment {code} is for {day}, not today: take an ordinary ticket",
+                             code=code, day=local_day(row["slot_start"], self.tz))
         start, end = _shown(row["slot_start"], self.tz)[-5:], _shown(row["slot_end"], self.tz)[-5:]
         outside, why = None, None
         if now < opens:
@@ -301,6 +318,8 @@ class Appointments:
             if used is None:  # checked in at another dispenser since it was read: this ticket is not issued
                 again = conn.execute("SELECT ticket_id FROM appointments WHERE id = ?", (row["id"],)).fetchone()
                 raise self._used(code, again[0], conn)
+            audit.record(conn, None, "appointment.checkin", code,
+                         {"ticket": issued["ticket"], "on_time": outside is None, "outside": outside}, at=at)
 
         ticket = self._issue(list(json.loads(row["services"])), priority=PRIORITY if outside is None else DEFAULT_PRIORITY,
                              channel=CHANNEL, record=use_booking)

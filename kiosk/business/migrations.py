@@ -557,3 +557,47 @@ def m0010_appointments(db):
         CREATE INDEX appointments_slot ON appointments(slot_start);
         """
     )
+
+
+# PostgreSQL named the column's CHECK of 0010 appointments_phone_last4_check; its successor
+# keeps the name and is a table constraint, as SQLite's (it reads two columns)
+@migrations(name="0011_appointments_purge", postgres="""
+    ALTER TABLE appointments ADD COLUMN purged_at BIGINT;
+    ALTER TABLE appointments DROP CONSTRAINT appointments_phone_last4_check;
+    ALTER TABLE appointments ADD CONSTRAINT appointments_phone_last4_check
+        CHECK (phone_last4 ~ '^[0-9]{4}$' OR (phone_last4 = '****' AND purged_at IS NOT NULL));
+""")
+def m0011_appointments_purge(db):
+    """The retention purge reaches the bookings (kiosk/business/retention.py): once its slot is
+    long over, a booking's phone_last4 becomes '****' and purged_at is stamped; the state and
+    the times stay, so the day's counts do not change. SQLite cannot change a CHECK in place: the
+    table is made anew and its rows copied, one statement at a time inside the migration's own
+    transaction (executescript would commit first)."""
+    for statement in (
+        """
+        CREATE TABLE appointments_new (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,               -- the booking platform's code
+            services TEXT NOT NULL,                  -- JSON list of service codes, served in this order
+            slot_start INTEGER NOT NULL,             -- ms
+            slot_end INTEGER NOT NULL,               -- ms
+            phone_last4 TEXT NOT NULL,               -- 4 digits; '****' once purged
+            state TEXT NOT NULL CHECK (state IN ('booked', 'checked_in')),
+            ticket_id INTEGER REFERENCES tickets(id), -- the ticket the check-in issued
+            on_time INTEGER CHECK (on_time IN (0, 1)), -- checked in inside the slot and its tolerance
+            checked_in_at INTEGER,
+            imported_at INTEGER NOT NULL,
+            purged_at INTEGER,                       -- ms: phone_last4 removed by `cabin purge`
+            CHECK (slot_end > slot_start),
+            CHECK ((state = 'checked_in') = (ticket_id IS NOT NULL AND on_time IS NOT NULL AND checked_in_at IS NOT NULL)),
+            CHECK ((length(phone_last4) = 4 AND phone_last4 NOT GLOB '*[^0-9]*')
+                   OR (phone_last4 = '****' AND purged_at IS NOT NULL))
+        )""",
+        "INSERT INTO appointments_new (id, code, services, slot_start, slot_end, phone_last4, state, ticket_id,"
+        " on_time, checked_in_at, imported_at) SELECT id, code, services, slot_start, slot_end, phone_last4, state,"
+        " ticket_id, on_time, checked_in_at, imported_at FROM appointments",
+        "DROP TABLE appointments",
+        "ALTER TABLE appointments_new RENAME TO appointments",
+        "CREATE INDEX appointments_slot ON appointments(slot_start)",
+    ):
+        db.execute(statement)

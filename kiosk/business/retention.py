@@ -8,6 +8,9 @@ closing is more than `days` days old and, in one transaction:
 - empties names, phones, addresses, places, birth dates, photos, agents, document references and
   every free-text reason typed at the counter (they may name people);
 - stamps `purged_at`.
+Bookings (预约, kiosk/business/appointments.py) are closed once their slot has ended, checked in
+or not: their phone_last4 becomes PHONE_GONE; their state, on_time and times stay, so the
+export's booked/checked-in/on-time/no-show of a purged day are what they were.
 Open records (a loss report still reported, a card held, an application or a temporary card in
 progress, a printed temporary card still valid) are never touched, whatever their age. The
 queue (tickets, errands, events) holds no personal data, and the audit log holds masked numbers
@@ -29,6 +32,7 @@ from cabin.kiosk.business.sqldialect import POSTGRESQL, SQLITE, dialect_of
 
 DAY_MS = 86_400_000
 GONE = "(purged)"
+PHONE_GONE = "****"  # a purged booking's phone_last4: its table's CHECK allows it with purged_at alone
 
 # Where SQLite and PostgreSQL spell it differently
 _LARGER = {SQLITE: "max", POSTGRESQL: "greatest"}  # the larger of two values
@@ -83,6 +87,7 @@ def rules(dialect: str) -> tuple[Rule, ...]:
              f" refused_reason = CASE WHEN refused_reason IS NULL THEN NULL ELSE '{GONE}' END,"
              f" void_reason = CASE WHEN void_reason IS NULL THEN NULL ELSE '{GONE}' END",
              closed_params=("today",)),
+        Rule("appointments", "1 = 1", "slot_end", f"phone_last4 = '{PHONE_GONE}'"),
     )
 
 

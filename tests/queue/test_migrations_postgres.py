@@ -100,7 +100,7 @@ def test_both_dialects_name_the_same_migrations_in_the_same_order(tmp_path):
     finally:
         store.close()
     assert sqlite_applied == {mset.name: [name for name, _ in mset.postgres_forms] for mset in SETS}
-    assert sqlite_applied["cabin.kiosk"][-1] == "0010_appointments"
+    assert sqlite_applied["cabin.kiosk"][-1] == "0011_appointments_purge"
 
 
 def test_every_set_applies_to_a_fresh_database_once(pg_url):
@@ -115,7 +115,7 @@ def test_every_set_applies_to_a_fresh_database_once(pg_url):
         assert postgres_tables(conn) == tables
         records = conn.execute(f"SELECT migration_set, name FROM {POSTGRES_MIGRATIONS_TABLE} ORDER BY id").fetchall()
         assert records == [(mset.name, name) for mset in SETS for name in mset.names]
-        assert postgres_schema_version(conn, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0010_appointments"
+        assert postgres_schema_version(conn, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0011_appointments_purge"
         assert postgres_schema_version(conn) == "0001_queue"
 
 
@@ -148,7 +148,7 @@ def test_a_connection_outside_autocommit_commits_each_migration(pg_url):
         assert len(apply_postgres(conn, MIGRATION_SETS)) == sum(len(mset.names) for mset in SETS)
         assert conn.info.transaction_status.name == "IDLE"
         with connect(pg_url) as other:  # committed: another connection sees it all
-            assert postgres_schema_version(other, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0010_appointments"
+            assert postgres_schema_version(other, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0011_appointments_purge"
 
 
 def test_the_applier_refuses_a_connection_inside_a_transaction(pg_url):
@@ -335,4 +335,50 @@ def test_two_processes_starting_together_apply_each_migration_once(pg_url):
     with connect(pg_url) as conn:
         counted = conn.execute(f"SELECT count(*), count(DISTINCT (migration_set, name)) FROM {POSTGRES_MIGRATIONS_TABLE}").fetchone()
         assert counted == (len(everything), len(everything))
-        assert postgres_schema_version(conn, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0010_appointments"
+        assert postgres_schema_version(conn, MIGRATION_SETS) == "cabin.queue 0001_queue; cabin.kiosk 0011_appointments_purge"
+
+
+BOOKING = ("INSERT INTO appointments (code, services, slot_start, slot_end, phone_last4, state, imported_at, purged_at)"
+           " VALUES (%s, '[\"id.apply\"]', 0, 1, %s, 'booked', 0, %s)")
+
+
+def test_a_booking_s_phone_is_4_digits_or_starred_once_purged(sqlite_schema, pg):
+    # 0011: '****' only with purged_at, which only the purge stamps; any other text still refused
+    for phone, purged_at in (("****", None), ("12a4", 5), ("***", 5), ("*234", 5), ("12345", None)):
+        both(sqlite_schema, pg, BOOKING, ["YY-1", phone, purged_at], refused_by=errors.CheckViolation)
+    sqlite_schema.execute("SAVEPOINT fine")
+    try:
+        for code, phone, purged_at in (("YY-2", "****", 5), ("YY-3", "0042", None), ("YY-4", "0042", 5)):
+            sqlite_schema.execute(BOOKING.replace("%s", "?"), [code, phone, purged_at])
+            pg.execute(BOOKING, [code, phone, purged_at])
+    finally:
+        sqlite_schema.execute("ROLLBACK TO fine")
+        sqlite_schema.execute("RELEASE fine")
+
+
+def test_0011_keeps_the_bookings_of_a_station_made_before_it(tmp_path, pg_url):
+    from sqlite_utils import Database
+
+    from cabin.kiosk.business.migrations import migrations as kiosk
+
+    row = ("YY-1", '["id.apply"]', 10, 20, "0042", "booked", 5)
+    insert = ("INSERT INTO appointments (code, services, slot_start, slot_end, phone_last4, state, imported_at)"
+              " VALUES (%s, %s, %s, %s, %s, %s, %s)")
+    read = "SELECT code, services, slot_start, slot_end, phone_last4, state, imported_at, purged_at FROM appointments"
+    db = Database(tmp_path / "old.sqlite")
+    queue_migrations.migrations.apply(db)
+    kiosk.apply(db, stop_before="0011_appointments_purge")
+    db.execute(insert.replace("%s", "?"), row)
+    db.conn.commit()
+    kiosk.apply(db)
+    assert db.execute(read).fetchall() == [(*row, None)]
+    assert [r[1] for r in db.execute("PRAGMA index_list(appointments)") if not r[1].startswith("sqlite_")] == [
+        "appointments_slot"]
+    with connect(pg_url, autocommit=True) as conn:
+        for mset in SETS:
+            for name, sql in mset.postgres_forms:
+                if name != "0011_appointments_purge":
+                    conn.execute(sql)
+        conn.execute(insert, row)
+        conn.execute(dict(kiosk.postgres_forms)["0011_appointments_purge"])
+        assert conn.execute(read).fetchall() == [(*row, None)]

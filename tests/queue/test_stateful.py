@@ -5,11 +5,17 @@ A hypothesis RuleBasedStateMachine drives the engine with a ManualClock that mov
 random minutes and now and then across local midnight, on each backend (`any_db`): a real SQLite
 file, then a database on a real PostgreSQL server; each example starts from an empty store. A refused
 operation (CabinError, NothingToCall) is allowed, but must leave the database exactly as it was.
+
+The store is the station's (the counter's tables too): a few bookings (预约) are imported at the
+start, with slots around the clock and some across midnight, and checked in through
+Appointments.checkin as the clock moves; the invariants then hold for their tickets as for any.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections import Counter, defaultdict
 from datetime import datetime
 
@@ -18,11 +24,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from cabin.config import load_config
-from cabin.queue.clock import ManualClock, local_day, local_time, to_ms
+from cabin.kiosk.business.appointments import Appointments
+from cabin.queue.clock import ManualClock, day_start_ms, local_day, local_time, next_day, to_ms
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError, NothingToCall
 
-from backends import fresh_queue_store
+from backends import fresh_station_store
 
 CONFIG = load_config()
 TZ = CONFIG.station.tz
@@ -32,6 +39,8 @@ PRIORITIES = sorted(CONFIG.priorities)
 LIVE = {"pending", "waiting", "called", "serving"}
 ACTIVE = {"waiting", "called", "serving"}
 AT_WINDOW = {"called", "serving"}
+MINUTE = 60_000
+EARLY, LATE = CONFIG.appointments.early_min * MINUTE, CONFIG.appointments.late_min * MINUTE
 
 # event kind -> the request state it leaves behind
 REPLAY = {
@@ -49,20 +58,29 @@ errands = st.lists(st.sampled_from(SERVICES), min_size=1, max_size=CONFIG.queue.
 # the operations, weighted so that the queue keeps moving
 OPS = (["issue"] * 5 + ["call_next"] * 5 + ["complete"] * 4 + ["start"] * 2 + ["recall"] * 3 + ["no_show"] * 2
        + ["advance"] * 3 + ["set_window"] * 3 + ["transfer_to_window"] * 2
-       + ["cancel", "reactivate", "reactivate", "transfer_to_service", "issue_invalid"])
+       + ["cancel", "reactivate", "reactivate", "transfer_to_service", "issue_invalid"] + ["checkin"] * 3)
+# a booking's slot: its start in minutes from the machine's start (09:00), mostly around it
+# (inside its check-in window or near it), now and then late in the evening so that it ends
+# after midnight; its length
+slots = st.tuples(st.one_of(st.integers(-30, 45), st.integers(14 * 60 - 30, 15 * 60 + 30)),
+                  st.sampled_from([15, 30, 60]))
 
 
 class StationMachine(RuleBasedStateMachine):
     def __init__(self, db: str):
         super().__init__()
         self.clock = ManualClock(TZ, datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
-        self.store = fresh_queue_store(db)
+        self.store = fresh_station_store(db)
         self.station = Station(self.store, CONFIG, self.clock)
+        self.appointments = Appointments(self.station)
+        self.bookings: dict[str, tuple[int, int]] = {}  # code -> (slot_start, slot_end), ms
+        self.folder = tempfile.mkdtemp(prefix="cabin-bookings-")
         self.tickets: list[tuple[int, str]] = []  # (id, number) of every ticket issued
         self.seen_events: list[tuple] = []
 
     def teardown(self):
         self.store.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     # -- reading the database ---------------------------------------------------------------
     def rows(self, sql, *params):
@@ -103,9 +121,11 @@ class StationMachine(RuleBasedStateMachine):
 
     # -- set-up -----------------------------------------------------------------------------
     @initialize(windows=st.sets(st.sampled_from(WINDOWS), min_size=1),
-                tickets=st.lists(st.tuples(errands, st.sampled_from(PRIORITIES)), max_size=8))
-    def open_the_station(self, windows, tickets):
-        """Some windows open and some citizens already in the hall."""
+                tickets=st.lists(st.tuples(errands, st.sampled_from(PRIORITIES)), max_size=8),
+                bookings=st.lists(st.tuples(slots, errands), min_size=1, max_size=4))
+    def open_the_station(self, windows, tickets, bookings):
+        """The day's bookings imported, some windows open and some citizens already in the hall."""
+        self.import_bookings(bookings)
         for number in sorted(windows):
             assert self.station.set_window(number, "open").changed is True
         for services, priority in tickets:
@@ -131,6 +151,18 @@ class StationMachine(RuleBasedStateMachine):
                 self.clock.advance(minutes=minutes)
         elif op == "issue":
             self.issue(draw(errands, label="services"), draw(st.sampled_from(PRIORITIES), label="priority"))
+        elif op == "checkin":
+            code = draw(st.sampled_from(sorted(self.bookings)), label="code")
+            # now, or first on to a minute where its check-in window opens or closes (or its slot
+            # starts, or the first day it does not touch begins) when that is still ahead: the
+            # boundaries are where a rule goes wrong
+            start, end = self.bookings[code]
+            after = day_start_ms(next_day(local_day(end + LATE, TZ)), TZ)
+            when = draw(st.sampled_from([None, start - EARLY - MINUTE, start - EARLY, start, end + LATE,
+                                         end + LATE + MINUTE, after]), label="when")
+            if when is not None:
+                self.clock.set(max(when, self.clock.now_ms()))
+            self.checkin(code)
         elif op == "issue_invalid":
             self.issue_invalid(draw(st.sampled_from(["none", "too_many", "unknown", "twice", "priority"]), label="kind"))
         elif op == "set_window":
@@ -246,6 +278,62 @@ class StationMachine(RuleBasedStateMachine):
         reqs = self.rows("SELECT * FROM requests WHERE ticket_id = ? ORDER BY position", issued.ticket_id)
         assert [(r["service"], r["state"]) for r in reqs] == [
             (s, "waiting" if i == 0 else "pending") for i, s in enumerate(services)]
+
+    def import_bookings(self, bookings):
+        start = self.clock.now_ms()
+        lines = ["code,services,slot_start,slot_end,phone_last4"]
+        for i, ((offset, length), services) in enumerate(bookings, start=1):
+            slot = (start + offset * MINUTE, start + (offset + length) * MINUTE)
+            self.bookings[f"YY-{i}"] = slot
+            shown = [local_time(ms, TZ).strftime("%Y-%m-%d %H:%M") for ms in slot]
+            lines.append(f"YY-{i},{';'.join(services)},{shown[0]},{shown[1]},{1000 + i}")
+        path = os.path.join(self.folder, "day.csv")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        assert self.appointments.import_file(path)["imported"] == len(bookings)
+
+    def with_bookings(self) -> dict:
+        return {**self.dump(), "appointments": self.rows("SELECT * FROM appointments ORDER BY id"),
+                "audit": self.rows("SELECT COUNT(*) AS n FROM audit")[0]["n"]}
+
+    def checkin(self, code):
+        """A booking checked in: the appointment priority inside its window, placed its head
+        start ahead; an ordinary ticket outside it on a day the window touches; refused (nothing
+        changed) on any other day, and for a booking already checked in."""
+        start, end = self.bookings[code]
+        opens, closes, now = start - EARLY, end + LATE, self.clock.now_ms()
+        used = self.rows("SELECT ticket_id FROM appointments WHERE code = ?", code)[0]["ticket_id"] is not None
+        touched = local_day(opens, TZ) <= local_day(now, TZ) <= local_day(closes, TZ)
+        before = self.with_bookings()
+        try:
+            checked = self.appointments.checkin(code)
+        except CabinError:
+            assert used or not touched, f"{code} refused at {local_time(now, TZ)}"
+            assert self.with_bookings() == before, f"a refused check-in of {code} changed the database"
+            event(f"checkin: refused ({'used' if used else 'not today'})")
+            return
+        assert not used and touched, f"{code} checked in (used: {used}) at {local_time(now, TZ)}"
+        inside = opens <= now <= closes
+        event(f"checkin: {checked.outside or 'inside'}")
+        priority = "appointment" if inside else "normal"
+        ticket_id = checked.ticket["ticket_id"]
+        self.tickets.append((ticket_id, checked.ticket["ticket"]))
+        row = self.rows("SELECT * FROM tickets WHERE id = ?", ticket_id)[0]
+        assert (row["priority"], row["channel"], row["issued_at"], row["day"]) == (
+            priority, "appointment", now, self.station.today())
+        assert row["sort_key"] == row["issued_at"] - CONFIG.priorities[priority].head_start_min * MINUTE
+        booking = self.rows("SELECT * FROM appointments WHERE code = ?", code)[0]
+        assert (booking["state"], booking["ticket_id"], booking["on_time"], checked.on_time) == (
+            "checked_in", ticket_id, int(inside), inside)
+        # a second check-in is refused and changes nothing
+        after = self.with_bookings()
+        try:
+            self.appointments.checkin(code)
+        except CabinError:
+            pass
+        else:
+            raise AssertionError(f"{code} was checked in twice")
+        assert self.with_bookings() == after
 
     def issue_invalid(self, kind):
         services = {

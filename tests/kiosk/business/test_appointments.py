@@ -8,8 +8,10 @@ from datetime import datetime
 
 import pytest
 
+from cabin.kiosk.business import audit
 from cabin.kiosk.business.appointments import Appointments, day_counts
 from cabin.kiosk.business.figures import business_figures
+from cabin.kiosk.business.retention import purge
 from cabin.queue.engine import Station
 from cabin.queue.errors import CabinError
 
@@ -43,6 +45,14 @@ def rows(station) -> list[dict]:
         return [dict(r) for r in conn.execute("SELECT * FROM appointments ORDER BY code")]
 
 
+def entries(station) -> list[dict]:
+    """The audit log's entries, their detail read back, after checking the chain holds."""
+    with station.store.read() as conn:
+        assert audit.verify(conn) == (True, None, None)
+        found = [dict(r) for r in conn.execute("SELECT actor, action, subject, detail FROM audit ORDER BY id")]
+    return [{**e, "detail": json.loads(e["detail"]) if e["detail"] else None} for e in found]
+
+
 def at(clock, hhmm: str, day: str = "2026-11-23") -> None:
     clock.set(datetime.fromisoformat(f"{day} {hhmm}").replace(tzinfo=clock.tz))
 
@@ -62,7 +72,7 @@ def test_the_record_has_no_place_for_a_name_or_an_id_number(kiosk_store):
     with kiosk_store.read() as conn:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(appointments)")}
     assert columns == {"id", "code", "services", "slot_start", "slot_end", "phone_last4", "state", "ticket_id",
-                       "on_time", "checked_in_at", "imported_at"}
+                       "on_time", "checked_in_at", "imported_at", "purged_at"}
 
 
 def test_a_json_list_is_imported(station, tmp_path):
@@ -269,3 +279,169 @@ def test_a_file_that_is_not_a_booking_list_is_refused(station, tmp_path, content
     with pytest.raises(CabinError, match=why):
         Appointments(station).import_file(path)
     assert rows(station) == []
+
+
+# -- the audit log -----------------------------------------------------------------------------
+@pytest.mark.usefixtures("any_db")
+def test_an_import_and_each_check_in_are_audited_without_a_phone_s_digits(booked, station, clock):
+    imported = entries(station)
+    assert imported == [{"actor": None, "action": "appointment.import", "subject": "day.csv",
+                         "detail": {"imported": 4, "days": ["2026-11-23", "2026-11-24"]}}]
+    at(clock, "09:40")
+    on_time = booked.checkin("YY-001").ticket["ticket"]
+    at(clock, "11:50")
+    late = booked.checkin("YY-003").ticket["ticket"]
+    at(clock, "09:00", day="2026-11-24")
+    early = booked.checkin("YY-004").ticket["ticket"]  # slot 09:00 next day: from 08:45
+    assert entries(station)[1:] == [
+        {"actor": None, "action": "appointment.checkin", "subject": "YY-001",
+         "detail": {"ticket": on_time, "on_time": True, "outside": None}},
+        {"actor": None, "action": "appointment.checkin", "subject": "YY-003",
+         "detail": {"ticket": late, "on_time": False, "outside": "late"}},
+        {"actor": None, "action": "appointment.checkin", "subject": "YY-004",
+         "detail": {"ticket": early, "on_time": True, "outside": None}},
+    ]
+    with station.store.read() as conn:
+        logged = " ".join(" ".join(map(str, r)) for r in conn.execute("SELECT * FROM audit"))
+    assert not any(digits in logged for digits in ("1234", "0042", "9876", "5555"))
+
+
+@pytest.mark.usefixtures("any_db")
+def test_a_refused_import_or_check_in_leaves_no_entry(booked, station, clock, tmp_path):
+    before = entries(station)
+    path = tmp_path / "again.csv"
+    path.write_text(HEADER + "YY-100,id.apply,2026-11-23 09:30,2026-11-23 10:00,1234\n" + DAY[2] + "\n",
+                    encoding="utf-8")
+    with pytest.raises(CabinError, match="already imported"):
+        booked.import_file(path)
+    with pytest.raises(CabinError, match="not today"):
+        booked.checkin("YY-004")
+    at(clock, "09:40")
+    other = Appointments(station)
+
+    def issue_after_the_other(services, **kw):
+        other.checkin("YY-001")
+        return station.issue(services, **kw).as_dict()
+
+    with pytest.raises(CabinError, match="already checked in"):  # refused inside the ticket's transaction
+        Appointments(station, issue=issue_after_the_other).checkin("YY-001")
+    with pytest.raises(CabinError, match="already checked in"):
+        booked.checkin("YY-001")
+    after = entries(station)
+    assert after[:len(before)] == before
+    assert [(e["action"], e["subject"]) for e in after[len(before):]] == [("appointment.checkin", "YY-001")]  # the other's
+
+
+# -- slots across midnight ---------------------------------------------------------------------
+# NIGHT's slot is 23:30-00:30, its window 23:15 (Monday) to 00:40 (Tuesday); DAWN's is 00:05-00:35
+# on Tuesday, its window from 23:50 on Monday
+NIGHT = "YY-N,id.apply,2026-11-23 23:30,2026-11-24 00:30,1234"
+DAWN = "YY-D,id.apply,2026-11-24 00:05,2026-11-24 00:35,4321"
+
+
+@pytest.fixture
+def night(station, tmp_path):
+    path = tmp_path / "night.csv"
+    path.write_text(HEADER + NIGHT + "\n" + DAWN + "\n", encoding="utf-8")
+    Appointments(station).import_file(path)
+    return Appointments(station)
+
+
+@pytest.mark.parametrize("code, day, time, priority, outside", [
+    ("YY-N", "2026-11-23", "08:00", "normal", "early"),        # its own day, hours early: as any slot
+    ("YY-N", "2026-11-23", "23:14", "normal", "early"),
+    ("YY-N", "2026-11-23", "23:15", "appointment", None),
+    ("YY-N", "2026-11-24", "00:00", "appointment", None),       # just past midnight
+    ("YY-N", "2026-11-24", "00:10", "appointment", None),       # the issue's case
+    ("YY-N", "2026-11-24", "00:40", "appointment", None),
+    ("YY-N", "2026-11-24", "00:41", "normal", "late"),          # the next day is touched: late, not refused
+    ("YY-N", "2026-11-24", "18:00", "normal", "late"),
+    ("YY-D", "2026-11-23", "23:49", "normal", "early"),         # the day before its start, touched at 23:50
+    ("YY-D", "2026-11-23", "23:50", "appointment", None),
+])
+@pytest.mark.usefixtures("any_db")
+def test_a_booking_checks_in_on_every_day_its_window_touches(night, station, clock, code, day, time, priority,
+                                                              outside):
+    at(clock, time, day=day)
+    checked = night.checkin(code)
+    ticket = station.show_ticket(checked.ticket["ticket"])
+    assert (ticket.priority, checked.outside, checked.on_time) == (priority, outside, outside is None)
+    assert ticket.day == day  # the ticket is the day's it was issued on
+
+
+@pytest.mark.parametrize("code, day, time, for_day", [
+    ("YY-N", "2026-11-22", "23:59", "2026-11-23"),
+    ("YY-N", "2026-11-25", "00:00", "2026-11-23"),   # its window ended on the 24th
+    ("YY-D", "2026-11-22", "23:59", "2026-11-24"),
+    ("YY-D", "2026-11-25", "00:00", "2026-11-24"),
+])
+@pytest.mark.usefixtures("any_db")
+def test_a_booking_is_refused_on_a_day_its_window_does_not_touch(night, station, clock, code, day, time, for_day):
+    at(clock, time, day=day)
+    with pytest.raises(CabinError, match=f"the appointment {code} is for {for_day}, not today"):
+        night.checkin(code)
+    assert {r["state"] for r in rows(station)} == {"booked"}
+    with station.store.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
+
+
+@pytest.mark.usefixtures("any_db")
+def test_a_booking_checked_in_after_midnight_counts_on_its_slot_s_day(night, station, clock, config):
+    at(clock, "00:10", day="2026-11-24")
+    night.checkin("YY-N")
+    at(clock, "01:00", day="2026-11-24")  # YY-D (to 00:45) not checked in: a no-show of the 24th
+    with station.store.read() as conn:
+        counts = day_counts(conn, config, ["2026-11-23", "2026-11-24"], clock.now_ms())
+    assert counts == {"2026-11-23": {"booked": 1, "checked_in": 1, "on_time": 1, "no_show": 0},
+                      "2026-11-24": {"booked": 1, "checked_in": 0, "on_time": 0, "no_show": 1}}
+
+
+# -- retention ---------------------------------------------------------------------------------
+DAY_MS = 86_400_000
+
+
+@pytest.mark.usefixtures("any_db")
+def test_purge_stars_a_past_booking_s_phone_and_keeps_the_day_s_counts(booked, station, clock, config):
+    at(clock, "09:40")
+    booked.checkin("YY-001")                 # on time
+    at(clock, "11:50")
+    booked.checkin("YY-003")                 # late; YY-002 a no-show
+    days = ["2026-11-23", "2026-11-24"]
+
+    def figures(now):
+        with station.store.read() as conn:
+            return (day_counts(conn, config, days, now),
+                    {d: {k: v for k, v in f.figures.items() if k.startswith("appointments_")}
+                     for d, f in business_figures(conn, config, days).items()})
+
+    slot_end = {r["code"]: r["slot_end"] for r in rows(station)}
+    # 30 days after YY-001's slot (09:30-10:00 on the 23rd) ended: not yet more than 30
+    now = slot_end["YY-001"] + 30 * DAY_MS
+    counted = figures(now)
+    before = rows(station)
+    assert purge(station.store, 30, now, "2026-12-23")["purged"]["appointments"] == 0
+    assert rows(station) == before
+    now += 1
+    assert purge(station.store, 30, now, "2026-12-23")["purged"]["appointments"] == 1
+    after = {r["code"]: r for r in rows(station)}
+    assert (after["YY-001"]["phone_last4"], after["YY-001"]["purged_at"]) == ("****", now)
+    assert [after[c]["phone_last4"] for c in ("YY-002", "YY-003", "YY-004")] == ["0042", "9876", "5555"]
+    # a week on, every slot of the file ended more than 30 days ago: checked in or not, all go
+    later = slot_end["YY-004"] + 30 * DAY_MS + 1
+    result = purge(station.store, 30, later, "2026-12-24")["purged"]
+    assert result["appointments"] == 3
+    gone = {r["code"]: r for r in rows(station)}
+    assert {r["phone_last4"] for r in gone.values()} == {"****"}
+    assert gone["YY-001"]["purged_at"] == now  # purged once: its stamp stays
+    # nothing but the phone and the stamp changed, and so the day's counts (as of `now`) are the same
+    keep = lambda r: {k: v for k, v in r.items() if k not in ("phone_last4", "purged_at")}  # noqa: E731
+    assert [keep(r) for r in rows(station)] == [keep(r) for r in before]
+    assert figures(now) == counted
+    assert counted[0]["2026-11-23"] == {"booked": 3, "checked_in": 2, "on_time": 1, "no_show": 1}
+    assert booked.show("YY-002")["phone_last4"] == "****" and booked.show("YY-002")["state"] == "no_show"
+    assert purge(station.store, 30, later + 1, "2026-12-24")["purged"]["appointments"] == 0  # once
+    with station.store.read() as conn:
+        assert audit.verify(conn) == (True, None, None)
+        logged = [json.loads(r[0])["counts"]["appointments"] for r in conn.execute(
+            "SELECT detail FROM audit WHERE action = 'purge' ORDER BY id")]
+    assert logged == [0, 1, 3, 0]

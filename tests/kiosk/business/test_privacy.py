@@ -103,11 +103,12 @@ def test_purge_removes_closed_personal_fields_and_keeps_the_rest(records, kiosk_
     before = dump()
     now = clock.now_ms()
     assert purge(kiosk_store, 30, now, "2026-11-23")["purged"] == dict.fromkeys(
-        ("loss_reports", "found_cards", "intake_records", "applications", "temp_cards", "found_notifications"), 0)
+        ("loss_reports", "found_cards", "intake_records", "applications", "temp_cards", "appointments",
+         "found_notifications"), 0)
     later = now + 31 * 86_400_000
     result = purge(kiosk_store, 30, later, "2026-12-24")
     assert result["purged"] == {"loss_reports": 1, "found_cards": 1, "intake_records": 1, "applications": 1,
-                                "temp_cards": 1, "found_notifications": 1}
+                                "temp_cards": 1, "appointments": 0, "found_notifications": 1}
     after = dump()
     text = json.dumps(after, default=lambda b: b.hex(), ensure_ascii=False)
     for secret in (A, C, "张三", "13812345678", "王秀英", "中山路", "reader broken", "陈大明", "地铁站"):
