@@ -101,6 +101,19 @@ class DevTools:
         return r.get("result", {}).get("value") or ""
 
 
+async def open_page(tools: DevTools, url: str) -> None:
+    """The browser's page opens `url`, keeping the page's terminal where the test can read it."""
+    await tools.send("Page.enable")
+    await tools.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
+    await tools.send("Page.navigate", url=url)
+
+
+async def click(tools: DevTools, x: float, y: float) -> None:
+    """A left click at (x, y) of the page, as a person's (a user activation for the browser)."""
+    for kind in ("mousePressed", "mouseReleased"):
+        await tools.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+
 async def until_page_shows(tools: DevTools, wanted: str, timeout: float = 30) -> str:
     deadline = time.monotonic() + timeout
     while True:
@@ -185,9 +198,7 @@ def test_the_served_board_shows_a_call_in_chromium(any_db, tmp_path, processes):
     async def scenario() -> str:
         async with aiohttp.ClientSession() as http:
             async with page_tools(http, devtools_port) as tools:
-                await tools.send("Page.enable")
-                await tools.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
-                await tools.send("Page.navigate", url=url)
+                await open_page(tools, url)
                 await until_page_shows(tools, "Lobby board")
                 await until_page_shows(tools, "1 waiting")
                 call = await asyncio.to_thread(subprocess.run, [*CABIN, "call", "--window", "2"], env=env,
@@ -519,9 +530,7 @@ def test_the_served_board_says_a_burst_of_calls_in_the_browser_after_one_click(t
     async def scenario() -> tuple[dict, list[str]]:
         async with aiohttp.ClientSession() as http:
             async with page_tools(http, devtools_port) as tools:
-                await tools.send("Page.enable")
-                await tools.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
-                await tools.send("Page.navigate", url=url)
+                await open_page(tools, url)
                 await until_page_shows(tools, "10 waiting")
                 asked = await until_voice(tools, lambda v: v["asking"], "asking for a click")
                 assert not asked["allowed"]
@@ -537,8 +546,7 @@ def test_the_served_board_says_a_burst_of_calls_in_the_browser_after_one_click(t
                 assert held["said"] == [] and held["dropped"] == []
                 shot = await tools.send("Page.captureScreenshot", format="png")
                 (tmp_path / "served-board-voice.png").write_bytes(__import__("base64").b64decode(shot["data"]))
-                for kind in ("mousePressed", "mouseReleased"):  # one click, as a person's
-                    await tools.send("Input.dispatchMouseEvent", type=kind, x=640, y=400, button="left", clickCount=1)
+                await click(tools, 640, 400)  # one click, as a person's
                 done = await until_voice(tools, lambda v: len(v["said"]) + len(v["failed"]) == 10, "saying the ten calls")
                 return done, called
 
@@ -820,16 +828,12 @@ def test_a_tap_in_chromium_rates_the_errand(tmp_path, processes):
     async def scenario() -> str:
         async with aiohttp.ClientSession() as http:
             async with page_tools(http, devtools_port) as tools:
-                await tools.send("Page.enable")
-                await tools.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
-                await tools.send("Page.navigate", url=url)
+                await open_page(tools, url)
                 await until_page_shows(tools, "Very satisfied")
                 r = await tools.send("Runtime.evaluate", returnByValue=True,
                                      expression=f"{WHERE_ON_SCREEN}({json.dumps('Very satisfied')})")
                 spot = r["result"]["value"]
-                for kind in ("mousePressed", "mouseReleased"):
-                    await tools.send("Input.dispatchMouseEvent", type=kind, x=spot["x"], y=spot["y"], button="left",
-                                     clickCount=1)
+                await click(tools, spot["x"], spot["y"])
                 text = await until_page_shows(tools, "Thank you")
                 shot = await tools.send("Page.captureScreenshot", format="png")
                 (tmp_path / "served-rating.png").write_bytes(__import__("base64").b64decode(shot["data"]))
@@ -856,17 +860,14 @@ def test_a_page_that_may_not_play_keeps_the_newest_backlog_of_calls(tmp_path, pr
     async def scenario() -> tuple[dict, dict]:
         async with aiohttp.ClientSession() as http:
             async with page_tools(http, devtools_port) as tools:
-                await tools.send("Page.enable")
-                await tools.send("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINAL)
-                await tools.send("Page.navigate", url=url)
+                await open_page(tools, url)
                 await until_page_shows(tools, "6 waiting")
                 await until_voice(tools, lambda v: v["asking"], "asking for a click")
                 for _ in range(6):
                     station.call_next(1)
                     station.complete(1)
                 held = await until_voice(tools, lambda v: len(v["waiting"]) + len(v["dropped"]) == 6, "hearing of six calls")
-                for kind in ("mousePressed", "mouseReleased"):
-                    await tools.send("Input.dispatchMouseEvent", type=kind, x=640, y=400, button="left", clickCount=1)
+                await click(tools, 640, 400)
                 done = await until_voice(tools, lambda v: len(v["said"]) + len(v["failed"]) == 4, "saying four calls")
                 return held, done
 
