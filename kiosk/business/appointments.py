@@ -290,6 +290,11 @@ class Appointments:
         row = self._row(code)
         if row["state"] == "checked_in":
             raise self._used(code, row["ticket_id"])
+        if row["purged_at"] is not None:
+            # a late_min of hours keeps a window open past a one-day purge: a purged day's counts
+            # must not change, so its bookings are over
+            raise CabinError("the appointment {code} is past its retention and was purged: take an ordinary ticket",
+                             code=code)
         now = self.station.clock.now_ms()
         rules = self.config.appointments
         opens, closes = row["slot_start"] - rules.early_min * MINUTE, row["slot_end"] + rules.late_min * MINUTE

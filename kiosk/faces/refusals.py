@@ -84,6 +84,7 @@ REFUSALS: dict[str, str] = {
     "{file}, {place}: {reason}": "{file}，{place}：{reason}",
     "the code {code} was already imported": "预约码 {code} 已导入过",
     "the appointment {code} is for {day}, not today: take an ordinary ticket": "预约 {code} 是 {day} 的，不是今天：请取普通号",
+    "the appointment {code} is past its retention and was purged: take an ordinary ticket": "预约 {code} 已过保存期限并已清除：请取普通号",
     "your appointment is from {start} to {end}; it can be checked in from {opens}: you get an ordinary ticket":
         "您的预约时段为 {start} 至 {end}，{opens} 起方可签到：现为您取普通号",
     "your appointment was from {start} to {end}; it could be checked in until {closes}: you get an ordinary ticket":

@@ -3,6 +3,7 @@ whose priority depends on the time, no-shows computed, and the day's counts in t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 
@@ -445,3 +446,24 @@ def test_purge_stars_a_past_booking_s_phone_and_keeps_the_day_s_counts(booked, s
         logged = [json.loads(r[0])["counts"]["appointments"] for r in conn.execute(
             "SELECT detail FROM audit WHERE action = 'purge' ORDER BY id")]
     assert logged == [0, 1, 3, 0]
+
+
+def test_a_purged_booking_is_not_checked_in(station, clock, config, tmp_path):
+    """A late_min of a whole day keeps YY-001's window (09:30-10:00 on the 23rd) open until 10:00
+    on the 24th, past a one-day purge at 10:01 on the 24th: the purged booking is refused, and
+    the 23rd's counts stay as they were."""
+    late = dataclasses.replace(config, appointments=dataclasses.replace(config.appointments, late_min=24 * 60 - 1))
+    path = tmp_path / "day.csv"
+    path.write_text(HEADER + DAY[0] + "\n", encoding="utf-8")
+    Appointments(Station(station.store, late, clock)).import_file(path)
+    at(clock, "10:01", day="2026-11-24")
+    assert purge(station.store, 1, clock.now_ms(), "2026-11-24")["purged"]["appointments"] == 1
+    before = rows(station), dump_tickets(station)
+    with pytest.raises(CabinError, match="the appointment YY-001 is past its retention and was purged"):
+        Appointments(Station(station.store, late, clock)).checkin("YY-001")
+    assert (rows(station), dump_tickets(station)) == before
+
+
+def dump_tickets(station) -> list[tuple]:
+    with station.store.read() as conn:
+        return [tuple(r) for r in conn.execute("SELECT * FROM tickets ORDER BY id")]
