@@ -488,12 +488,25 @@ class SupervisorLogin(Localised, Screen):
         self.query_one("#login-name", Input).focus()
 
     def action_sign_in(self) -> None:
+        """Enter. The app runs it as the key arrives, but each field takes its keys later, in its
+        own turn: keys sent in one burst (a script, a paste, a fast typist) are already on their
+        way when this runs. So Enter in the name moves to the password at once, whatever the name
+        holds yet (the keys after it are the password's), and a sign-in reads the fields only
+        once each has taken the keys sent to it before this Enter."""
+        name = self.query_one("#login-name", Input)
+        password = self.query_one("#login-password", Input)
+        if self.focused is name:
+            self.set_focus(password)
+            return
+        name.call_later(password.call_later, self._sign_in_with_the_fields)
+
+    def _sign_in_with_the_fields(self) -> None:
         name = self.query_one("#login-name", Input)
         password = self.query_one("#login-password", Input)
         if not name.value.strip():
-            name.focus()
+            self.set_focus(name)
         elif not password.value:
-            password.focus()
+            self.set_focus(password)
         else:
             self.say(self.app.strings("checking"), "")
             self.post_message(self.SignIn(name.value.strip(), password.value))

@@ -6,6 +6,8 @@ supervisor or admin account."""
 
 from __future__ import annotations
 
+from textual import events
+
 from cabin.kiosk.business import audit
 from cabin.kiosk.business.accounts import Accounts
 from cabin.kiosk.business.applications import Applications
@@ -53,6 +55,21 @@ async def test_sign_in_takes_a_supervisor_or_admin_only(rig):
         assert isinstance(app.screen, SupervisorScreen) and app.account.name == "wang"
         await pilot.press("escape")                             # signs out
         await until(pilot, lambda: isinstance(app.screen, SupervisorLogin))
+
+
+@pilot_test
+async def test_a_sign_in_typed_in_one_burst_signs_in(rig):
+    """The name, Enter, the password and Enter arriving at once (a script, a paste, a fast
+    typist: the terminal hands them over together), not one at a time as Pilot's press does:
+    the password must land in its own field, not after the name."""
+    app = SupervisorApp(rig.link, lang="en")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SupervisorLogin))
+        burst = [*"wang", "enter", *PW, "enter"]
+        for key in burst:  # all queued before the app handles the first, as the driver does
+            app.post_message(events.Key(key, None if key == "enter" else key))
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen) or "wrong name" in screen_text(app))
+        assert isinstance(app.screen, SupervisorScreen) and app.account.name == "wang"
 
 
 @pilot_test
