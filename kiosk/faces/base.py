@@ -7,6 +7,7 @@ the store may wait on another process's write lock.
 
 from __future__ import annotations
 
+import functools
 import gc
 
 import html
@@ -141,6 +142,23 @@ def sign_again(screen, name, password, keep_name: bool) -> None:
     if not keep_name:
         name.value = ""
     screen.set_focus(password if keep_name else name)
+
+
+def enter_in_fields(screen, inputs: list, done: Callable[[], None]) -> None:
+    """Enter in a form of text fields (`inputs`, in order), bound with priority on `screen`.
+
+    A priority binding sees Enter as the key arrives, before the focused field has taken the
+    keys typed just before it (each widget has its own queue): keys sent in one burst (a
+    script, a paste, a fast typist) are already on their way. So Enter moves on to the next
+    field at once (Screen.set_focus, unlike Widget.focus()), and the keys after it land there;
+    on the last field `done` runs once every field has taken the keys sent to it before."""
+    if screen.focused in inputs[:-1]:
+        screen.set_focus(inputs[inputs.index(screen.focused) + 1])
+        return
+    after = done
+    for field_ in reversed(inputs):  # the first field's queue, then the next's, ..., then done
+        after = functools.partial(field_.call_later, after)
+    after()
 
 
 def settle_memory() -> None:

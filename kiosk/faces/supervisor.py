@@ -39,7 +39,7 @@ from cabin.queue.results import QueueState, WindowState
 from cabin.kiosk.business.accounts import Account
 from cabin.kiosk.business.ratings import Rating
 
-from cabin.kiosk.faces.base import ROLE_KEYS, WINDOW_STATE_KEYS, FaceApp, Refusal, StationLink, name_stands, sign_again
+from cabin.kiosk.faces.base import ROLE_KEYS, WINDOW_STATE_KEYS, FaceApp, Refusal, StationLink, enter_in_fields, name_stands, sign_again
 from cabin.kiosk.faces.widgets import TitleBar
 from cabin.kiosk.faces.counter.workflows.common import (
     BASIS_KEYS,
@@ -488,17 +488,9 @@ class SupervisorLogin(Localised, Screen):
         self.query_one("#login-name", Input).focus()
 
     def action_sign_in(self) -> None:
-        """Enter. The app runs it as the key arrives, but each field takes its keys later, in its
-        own turn: keys sent in one burst (a script, a paste, a fast typist) are already on their
-        way when this runs. So Enter in the name moves to the password at once, whatever the name
-        holds yet (the keys after it are the password's), and a sign-in reads the fields only
-        once each has taken the keys sent to it before this Enter."""
-        name = self.query_one("#login-name", Input)
-        password = self.query_one("#login-password", Input)
-        if self.focused is name:
-            self.set_focus(password)
-            return
-        name.call_later(password.call_later, self._sign_in_with_the_fields)
+        """Enter: on to the password at once, or the sign-in once both fields have their keys."""
+        enter_in_fields(self, [self.query_one("#login-name", Input), self.query_one("#login-password", Input)],
+                        self._sign_in_with_the_fields)
 
     def _sign_in_with_the_fields(self) -> None:
         name = self.query_one("#login-name", Input)

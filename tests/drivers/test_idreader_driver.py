@@ -225,7 +225,7 @@ def test_over_tcp():
 
 def test_paced_line_takes_the_wire_time(tmp_path):
     sim = SimulatedReader()
-    with simhost.PtyHost(sim, link=tmp_path / "reader", baud=115200) as host, \
+    with simhost.PtyHost(sim, link=tmp_path / "reader", baud=115200), \
             IdCardReader(str(tmp_path / "reader"), timeout=1) as r:
         start = time.monotonic()
         r.read_card(timeout=1)

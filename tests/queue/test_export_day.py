@@ -10,6 +10,7 @@ import json
 import os
 import zipfile
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from clikit import run_cli

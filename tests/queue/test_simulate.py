@@ -29,7 +29,7 @@ def test_same_seed_same_day(tmp_path, config):
     a, b, c = (Store(tmp_path / f"{n}.sqlite", durable=False) for n in "abc")
     fa = simulate_day(a, config, MONDAY, 120, seed=7)
     fb = simulate_day(b, config, MONDAY, 120, seed=7)
-    fc = simulate_day(c, config, MONDAY, 120, seed=8)
+    simulate_day(c, config, MONDAY, 120, seed=8)
     assert fa == fb
     assert dump(a) == dump(b)
     assert dump(a)["events"] != dump(c)["events"]
@@ -94,7 +94,7 @@ def test_figures_of_a_hand_computed_day(station, clock):
     clock.advance(minutes=2)
     b = station.issue(["id.apply", "ee.passport"])           # 09:02
     clock.advance(minutes=1)
-    c = station.issue(["id.loss_report"])                    # 09:03
+    station.issue(["id.loss_report"])                        # 09:03 (C)
     clock.advance(minutes=2)
     station.call_next(2)                                     # 09:05 A: waited 5
     station.start(2)

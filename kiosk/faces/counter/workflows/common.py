@@ -25,6 +25,7 @@ from cabin.drivers.errors import DeviceError
 from cabin.kiosk.privacy import mask_card
 from cabin.queue.errors import CabinError
 
+from cabin.kiosk.faces.base import enter_in_fields
 from cabin.kiosk.faces.faults import FAULT_KEYS
 from cabin.kiosk.faces.strings import CATALOG
 from cabin.kiosk.faces.widgets import TitleBar
@@ -129,16 +130,8 @@ class AskScreen(Localised, ModalScreen):
             yield Footer()
 
     def action_ok(self) -> None:
-        """Enter: on to the next line at once; on the last line, done once every line is given.
-
-        A priority binding sees Enter before the focused field has taken the keys typed just
-        before it (each widget has its own queue): moving the focus happens now, so the keys
-        typed after Enter land in the next line; reading the lines waits for that queue."""
-        inputs = list(self.query(Input))
-        if self.focused in inputs[:-1]:
-            self.set_focus(inputs[inputs.index(self.focused) + 1])  # at once, unlike Widget.focus()
-            return
-        (self.focused or self).call_later(self._finish)
+        """Enter: on to the next line at once; on the last line, done once every line is given."""
+        enter_in_fields(self, list(self.query(Input)), self._finish)
 
     def _finish(self) -> None:
         inputs = list(self.query(Input))
