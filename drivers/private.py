@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -39,3 +39,18 @@ def open_for_writing(path: str | os.PathLike) -> BinaryIO:
         os.close(fd)
         raise
     return os.fdopen(fd, "wb")
+
+
+def write_whole(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """The file at `path` written by `write(f)`, 0600, appearing whole or not at all: written
+    beside it under a temporary name, then renamed over it. Whoever watches the folder (a test
+    waiting for the simulator's ticket, a clerk's file viewer) never opens half a PNG."""
+    path = Path(path)
+    part = path.with_name(f".{path.name}.part")
+    try:
+        with open_for_writing(part) as f:
+            write(f)
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise

@@ -397,10 +397,9 @@ class SimulatedCardPrinter:
         if self.out_dir:  # a card face: a name, an ID number, an address, a photo
             private.make_folder(self.out_dir)
             path = self.out_dir / f"card-{self.counter:04d}.png"
-            with private.open_for_writing(path) as f:
-                image.save(f, format="PNG")
+            private.write_whole(path, lambda f: image.save(f, format="PNG"))
             if back_image is not None:
-                with private.open_for_writing(self.out_dir / f"card-{self.counter:04d}-back.png") as f:
-                    back_image.save(f, format="PNG")
+                private.write_whole(self.out_dir / f"card-{self.counter:04d}-back.png",
+                                    lambda f: back_image.save(f, format="PNG"))
         self.printed.append(PrintedCard(self.counter, front, image, path,
                                         bytes(back) if back is not None else None, back_image, panels))

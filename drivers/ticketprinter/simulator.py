@@ -129,8 +129,8 @@ class SimulatedTicketPrinter:
         if self.out_dir is not None:
             private.make_folder(self.out_dir)  # 0600 in 0700, as everything the station writes
             path = self.out_dir / f"ticket-{self.printed:04d}.png"
-            with private.open_for_writing(path) as f:
-                render(elements, cjk_font(text_of(elements))).save(f, format="PNG")
+            image = render(elements, cjk_font(text_of(elements)))
+            private.write_whole(path, lambda f: image.save(f, format="PNG"))  # a watcher never sees half
             self.pngs.append(path)
 
 
