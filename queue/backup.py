@@ -25,10 +25,11 @@ import os
 import secrets
 import shutil
 import sqlite3
-import time
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 from sqlite_utils import Migrations
@@ -157,13 +158,16 @@ def backup(store: Store, target: Path, migration_sets: Iterable[Migrations] = ()
 
 
 def restore(db: Path, source: Path, migration_sets: Iterable[Migrations] = (), *,
-            busy_timeout_ms: int = 10_000, now_ms: int | None = None) -> dict:
-    """The station database at `db` made a copy of the backup `source` (see the module's docstring)."""
+            busy_timeout_ms: int = 10_000, now_ms: int | None = None, tz: ZoneInfo | None = None) -> dict:
+    """The station database at `db` made a copy of the backup `source` (see the module's docstring).
+    The copy of the database it replaces is stamped with `now_ms` in the station's time zone
+    `tz` (the host's when None): a station's PC set to UTC still names it by the station's hour."""
     db, source = Path(db), Path(source)
     if any(_same_file(source, f) for f in _station_files(db)):
         raise StoreError("{source} is the station's own database: restore from a backup file", source=source)
     version = check_copy(source, migration_sets)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime((now_ms if now_ms is not None else SystemClock().now_ms()) / 1000))
+    now = datetime.fromtimestamp((now_ms if now_ms is not None else SystemClock().now_ms()) / 1000, tz)
+    stamp = (now if tz is not None else now.astimezone()).strftime("%Y%m%d-%H%M%S")
     saved = db.with_name(f"{db.name}.before-restore-{stamp}")
     try:
         src = open_read_only(source)

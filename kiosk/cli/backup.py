@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from cabin.config import ConfigError
 from cabin.queue import backup
 from cabin.queue.errors import CabinError
 from cabin.queue.migrations import schema_version_text
@@ -69,7 +70,12 @@ def cmd_restore(ctx) -> int:
     db = ctx.database()
     if paths.is_server(db):
         raise backup.server_refusal("cabin restore", paths.shown(db))
-    result = backup.restore(db, a.file, MIGRATION_SETS, busy_timeout_ms=configured_busy_timeout_ms())
+    try:
+        tz = ctx.config.station.tz  # the saved copy's stamp in the station's hours
+    except ConfigError:
+        tz = None  # a restore is not refused for a broken config: the host's hours then
+    result = backup.restore(db, a.file, MIGRATION_SETS, busy_timeout_ms=configured_busy_timeout_ms(),
+                            now_ms=ctx.clock.now_ms(), tz=tz)
     with open_store(db, create=False) as store:
         store.verify()  # the restored station opens, is brought up to date and passes quick_check
     saved = f"; the database it replaced is kept as {result['saved']}" if result["saved"] else ""

@@ -302,6 +302,31 @@ def test_restore_brings_back_the_backup_and_keeps_what_it_replaced(station, tmp_
     assert station.json("ticket", "issue", "id.apply")["ticket_id"] == later  # the numbering goes on from the backup
 
 
+def test_the_copy_a_restore_keeps_is_stamped_in_the_stations_hours(station, tmp_path, monkeypatch):
+    """A station's PC whose clock runs in UTC: the copy of what a restore replaced is named by
+    the station's hour (Asia/Shanghai, UTC+8), not the host's."""
+    import time
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from cabin.kiosk.station import MIGRATION_SETS
+    from cabin.queue import backup
+
+    target = tmp_path / "b.sqlite"
+    station.json("backup", "--to", target)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        at = int(datetime(2026, 11, 23, 1, 30, 5, tzinfo=timezone.utc).timestamp() * 1000)
+        result = backup.restore(station.db, target, MIGRATION_SETS, now_ms=at, tz=ZoneInfo("Asia/Shanghai"))
+        assert Path(result["saved"]).name == f"{station.db.name}.before-restore-20261123-093005"
+        hosts = backup.restore(station.db, target, MIGRATION_SETS, now_ms=at + 1000)  # no zone: the host's
+        assert Path(hosts["saved"]).name == f"{station.db.name}.before-restore-20261123-013006"
+    finally:
+        monkeypatch.undo()  # TZ as it was, then the process's zone from it
+        time.tzset()
+
+
 def test_restore_repairs_a_damaged_or_empty_station(station, tmp_path):
     target = tmp_path / "b.sqlite"
     station.json("backup", "--to", target)
