@@ -29,6 +29,7 @@ What it offers, in the SQLite store's terms:
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, TypeVar
@@ -63,6 +64,12 @@ ISOLATION_LEVELS = {"serializable": "SERIALIZABLE", "read committed": "READ COMM
 # SQLSTATEs after which the whole transaction may simply be run again
 RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 
+# A refusal at connect comes from libpq as text only (no SQLSTATE): what the server said, in its
+# lc_messages (English on a default server). What is not recognised stays "cannot be reached".
+PASSWORD_REFUSED = re.compile(r"password authentication failed|role \"[^\"]*\" does not exist")
+NO_DATABASE = re.compile(r"database \"[^\"]*\" does not exist")
+NOT_LET_IN = re.compile(r"no pg_hba\.conf entry|pg_hba\.conf rejects connection")
+
 
 def shown_url(url: str) -> str:
     """`url` as a message may show it: a libpq URL or key=value string without its password."""
@@ -80,6 +87,13 @@ def shown_url(url: str) -> str:
         return "(a connection string that cannot be read)"
     params.pop("password", None)
     return make_conninfo(**params)
+
+
+def _database_name(url: str) -> str:
+    try:
+        return conninfo_to_dict(url).get("dbname") or "(the account's own)"
+    except psycopg.ProgrammingError:
+        return "(unreadable)"
 
 
 def _password(url: str) -> str | None:
@@ -548,8 +562,15 @@ class PgStore:
         if password:
             why = why.replace(password, "***")
         url = self.shown_url
-        if isinstance(exc, errors.InvalidPassword):  # refused at connect: no use reconnecting
+        if isinstance(exc, errors.InvalidPassword) or (unreachable and PASSWORD_REFUSED.search(why)):
             return StoreError("the database server refused the password or account for {url}", url=url)
+        if unreachable and NO_DATABASE.search(why):
+            return StoreError("the database server has no database {name} ({url}): check the name in the URL,"
+                              " or have the server's administrator create it", name=_database_name(self.url),
+                              url=url)
+        if unreachable and NOT_LET_IN.search(why):
+            return StoreError("the database server does not let this account in from this PC ({url}): its"
+                              " administrator allows it in pg_hba.conf", url=url)
         if unreachable or isinstance(exc, (errors.AdminShutdown, errors.CannotConnectNow)):
             return Unreachable("the database server cannot be reached ({url}): {why}; check the network and that"
                                " the server is running, then try again", url=url, why=why)

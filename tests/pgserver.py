@@ -37,6 +37,8 @@ from pathlib import Path
 
 SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres")
 SUPERUSER = "postgres"
+PASSWORD_ROLE = "cabin_password_test"  # signs in with a password (scram), never trusted
+REJECTED_ROLE = "cabin_not_let_in"      # pg_hba.conf rejects it
 # the users the server may run as when the tests run as root, preferred first
 UNPRIVILEGED_USERS = ("postgres", "nobody")
 COMMAND_TIMEOUT = 120  # seconds; pg_ctl -w has its own (-t) below it
@@ -169,6 +171,12 @@ class PgServer:
                 # depend on it: the operating system keeps the written pages.
                 "fsync = off\n"
             )
+        # two accounts only the refusals at connect are tested with (tests/queue/test_pgstore.py):
+        # the first match wins, so these come before initdb's trust lines
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n"
+                       f"host all {REJECTED_ROLE} 127.0.0.1/32 reject\n" + hba.read_text(encoding="utf-8"),
+                       encoding="utf-8")
         began = time.monotonic()
         self._pg_ctl_start()
         self.seconds["start"] = time.monotonic() - began

@@ -420,6 +420,10 @@ REFUSALS: dict[str, str] = {
     "the database {url} was closed": "数据库 {url} 已关闭",
     "the database {url} refuses this change to this account: {why}": "数据库 {url} 不允许此账户进行该修改：{why}",
     "the database server refused the password or account for {url}": "数据库服务器拒绝了 {url} 的密码或账户",
+    "the database server has no database {name} ({url}): check the name in the URL, or have the server's"
+    " administrator create it": "数据库服务器上没有数据库 {name}（{url}）：请检查地址中的库名，或请服务器管理员创建",
+    "the database server does not let this account in from this PC ({url}): its administrator allows it in"
+    " pg_hba.conf": "数据库服务器不允许该账户从本机登录（{url}）：请管理员在 pg_hba.conf 中放行",
     "database error in {url}: {why}": "数据库 {url} 出错：{why}",
     # queue/store.py
     "database error in {path}: {why}": "数据库 {path} 出错：{why}",

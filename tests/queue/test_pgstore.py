@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cabin.queue.errors import StoreError
+from cabin.queue.errors import StoreError, Unreachable
 from cabin.queue.migrations import migrations as queue_migrations
 
 pgstore = pytest.importorskip("cabin.queue.pgstore", reason="psycopg not installed (pip install 'cabin[postgres]')")
@@ -238,6 +238,50 @@ def test_the_password_is_never_in_a_message(pg_server):
     with pytest.raises(StoreError) as raised:
         PgStore(keywords, connect_timeout=3)
     assert "Sup3rSecretPw" not in str(raised.value) and "user=clerk" in str(raised.value)
+
+
+def test_a_refusal_at_connect_says_what_to_fix_not_that_the_server_is_away(pg_server, pg_url):
+    """libpq gives these as text only: a database that is not there, a wrong password, an account
+    the server's pg_hba.conf keeps out. None is the network's fault, none is "cannot be reached"
+    (which the faces show as offline, reconnecting for ever)."""
+    from pgserver import PASSWORD_ROLE, REJECTED_ROLE
+
+    with PgStore(pg_url) as owner, owner.write() as conn:
+        conn.execute(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD 'the-right-one'")
+        conn.execute(f"CREATE ROLE {REJECTED_ROLE} LOGIN")
+    try:
+        refusals_at_connect(pg_url, PASSWORD_ROLE, REJECTED_ROLE)
+    finally:  # roles are the server's, not the test's database's: none is left for the next test
+        with PgStore(pg_url) as owner, owner.write() as conn:
+            conn.execute(f"DROP ROLE {PASSWORD_ROLE}")
+            conn.execute(f"DROP ROLE {REJECTED_ROLE}")
+
+
+def refusals_at_connect(pg_url: str, password_role: str, rejected_role: str) -> None:
+    base = pg_url.rsplit("/", 1)[0]
+    host = base.split("@", 1)[1]
+
+    def refusal(url: str) -> StoreError:
+        with pytest.raises(StoreError) as raised:
+            PgStore(url)
+        assert not isinstance(raised.value, Unreachable), str(raised.value)
+        return raised.value
+
+    said = str(refusal(f"{base}/no_such_station"))
+    assert said.startswith("the database server has no database no_such_station (postgresql://postgres@")
+    said = str(refusal(f"postgresql://{password_role}:the-wrong-one@{host}/postgres"))
+    assert said == f"the database server refused the password or account for postgresql://{password_role}@{host}/postgres"
+    assert "the-wrong-one" not in said
+    said = str(refusal(f"postgresql://{rejected_role}@{host}/postgres"))
+    assert said.startswith("the database server does not let this account in from this PC")
+    try:
+        with PgStore(f"postgresql://{password_role}:the-right-one@{host}/postgres") as signed_in, signed_in.read() as conn:
+            assert conn.execute("SELECT current_user").fetchone()[0] == password_role  # the right one gets in
+    except StoreError as exc:  # in, then its own rights: enough that it was not refused at connect
+        assert "refused the password" not in str(exc), str(exc)
+    with pytest.raises(Unreachable):  # and a server that is not there is still "cannot be reached"
+        from pgserver import free_port
+        PgStore(f"postgresql://postgres@127.0.0.1:{free_port()}/x?connect_timeout=3")
 
 
 def test_placeholder_conversion_leaves_quoted_text_and_comments_alone():
