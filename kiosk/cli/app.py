@@ -27,6 +27,13 @@ from cabin.queue.errors import CabinError, shown
 
 from cabin.kiosk.cli import options
 
+# argparse asks gettext for each of its words ("usage: ", "options", its errors), and gettext
+# looks for a catalog on disk at every one: about 50 lookups, 3 ms of each command's start
+# (`cabin call`, tests/bench_cli.py). Python ships no catalog for argparse, so its words are
+# English whatever the locale: the same words here, without the lookups.
+argparse._ = lambda text: text
+argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural
+
 # The exit codes, the CLI's contract with scripts (`cabin --help` lists them from here). An error
 # says its own code (`exit_code`: CabinError 1, NothingToCall 3, tempcards' DeviceFailed 4); a
 # refusal without one exits 1.
