@@ -5,8 +5,11 @@ inside that transaction and before it commits, the counter adds what it keeps be
 and proves the copy is the station:
 - the audit log's last id, which each dialect keeps in its own place (kiosk/business/audit.py:
   SQLite's sqlite_sequence, a row of meta on PostgreSQL), so entries removed from the end of the
-  log still show in the copy; and, moving to a server, this PC's station secret (kiosk/station.py
-  station_secret), so the tickets it signed are still read at the counter;
+  log still show in the copy; and the station secret (kiosk/station.py station_secret), so the
+  tickets it signed are still read at the counter: moving to a server, this PC's secret file
+  becomes the server's meta row; moving back to a file, the server's row becomes this PC's
+  secret file once the copy has committed (refused before anything is copied when this PC
+  already has a different secret: one of the two stations' tickets would stop being read);
 - the rows of every table counted on both sides;
 - the audit chain verified on the target (and on the source first: a broken chain is not moved);
 - the day's export made from both and compared file by file, byte by byte.
@@ -49,11 +52,19 @@ def copy_station(source_where, target_where, config, *, day: str | None, now_ms:
         with open_store(source_where, create=False) as source, open_store(into) as target:
             report: dict = {"from": source.where, "to": str(target_where) if new_file else target.where}
 
+            servers_secret: list[bytes] = []
+
             def finish(src, dst, copied: dict) -> None:
                 added = _carry_counter_state(src, dst, source.dialect, target.dialect)
+                if source.dialect != target.dialect and target.dialect == "sqlite":
+                    servers_secret.extend(_secret_for_this_pc(src))
                 report.update(verify(src, dst, config, copied, added, day=day, now_ms=now_ms))
 
             report["copied"] = copy_store(source, target, check=finish)["tables"]
+        if servers_secret:  # committed: from now on this PC signs and reads with the server's secret
+            from cabin.kiosk.business import tokens
+
+            tokens.load_secret(paths.secret_file(), new=servers_secret[0])
         if new_file:  # closed: its WAL is in the file
             try:
                 os.link(into, target_where)
@@ -89,6 +100,31 @@ def _carry_counter_state(src, dst, src_dialect: str, dst_dialect: str) -> dict[s
         if _upsert_meta(dst, SECRET_ROW, tokens.load_secret(secret).hex()):
             added["meta"] += 1
     return added
+
+
+def _secret_for_this_pc(src) -> list[bytes]:
+    """The server's station secret, to become this PC's secret file ([] when the server has none
+    or this PC's file holds it already); CabinError when this PC has a different one."""
+    from cabin.kiosk.business import tokens
+
+    row = src.execute("SELECT value FROM meta WHERE key = ?", (SECRET_ROW,)).fetchone()
+    if row is None:
+        return []
+    try:
+        secret = bytes.fromhex(row[0])
+    except ValueError:
+        secret = b""
+    if len(secret) != tokens.SECRET_BYTES:
+        raise CabinError("the station secret on the server is damaged: the tickets it signed could not be read"
+                         " here; nothing was copied")
+    mine = paths.secret_file()
+    if not mine.exists():
+        return [secret]
+    if tokens.load_secret(mine) != secret:
+        raise CabinError("this PC already has another station secret ({path}): the tickets the server signed would"
+                         " not be read here; move that file aside (the tickets it signed stop being read) and"
+                         " copy again; nothing was copied", path=mine)
+    return []
 
 
 def _upsert_meta(conn, key: str, value: str) -> bool:

@@ -36,12 +36,16 @@ class TokenClaims:
 SECRET_BYTES = 32
 
 
-def load_secret(path: Path) -> bytes:
-    """The station secret, created (32 random bytes, mode 0600) if there is none yet.
+def load_secret(path: Path, new: bytes | None = None) -> bytes:
+    """The station secret, created (mode 0600) if there is none yet: `new`, or 32 random bytes
+    (`new`: the secret of a station moved here from a server, kiosk/stationcopy.py).
 
     It is written to a temporary file and linked into place, so no process ever reads a
-    half-written secret; an empty, short or world-readable one is refused, never used.
+    half-written secret; an empty, short or world-readable one is refused, never used. A secret
+    already there is never replaced: it is what is returned.
     """
+    if new is not None and len(new) != SECRET_BYTES:
+        raise ValueError("a station secret is 32 bytes")
     try:
         try:
             return _read_secret(path)
@@ -52,7 +56,7 @@ def load_secret(path: Path) -> bytes:
         fd = private.create(tmp, os.O_WRONLY)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(secrets.token_bytes(SECRET_BYTES))
+                f.write(new if new is not None else secrets.token_bytes(SECRET_BYTES))
                 f.flush()
                 os.fsync(f.fileno())
             try:

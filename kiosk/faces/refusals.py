@@ -339,6 +339,11 @@ REFUSALS: dict[str, str] = {
     "the ticket is from another station ({station})": "这张号票是其他站点的（{station}）",
     "cannot read or create the station secret {path}: {why}": "无法读取或创建本站密钥 {path}：{why}",
     # kiosk/stationcopy.py
+    "the station secret on the server is damaged: the tickets it signed could not be read here; nothing was copied":
+        "服务器上的站点密钥已损坏：它签发的号票在这里将无法识别；未复制任何数据",
+    "this PC already has another station secret ({path}): the tickets the server signed would not be read here;"
+    " move that file aside (the tickets it signed stop being read) and copy again; nothing was copied":
+        "本机已有另一个站点密钥（{path}）：服务器签发的号票在这里将无法识别；请将该文件移走（它签发的号票将不再能识别）后重新复制；未复制任何数据",
     "--from and --to name the same database: a copy goes into another one": "--from 与 --to 指的是同一个数据库：请复制到另一个数据库",
     "{path} was made by another program during the copy: nothing was copied there":
         "复制期间另一个程序建立了 {path}：未向其中复制任何内容",

@@ -251,3 +251,42 @@ def test_entries_removed_from_the_end_of_the_copied_log_still_show(source, pg_ur
         admin.execute("ALTER TABLE audit ENABLE TRIGGER audit_no_delete")
     r = run_cli(["--db", pg_url, "audit", "verify"], env=env)
     assert_refused(r, "removed from the end", quiet_stdout=False)
+
+
+def test_the_tickets_the_server_signed_are_read_on_the_pc_the_station_moves_back_to(source, pg_url, tmp_path, env):
+    """A station on a server, then back in a file on a PC: the tickets issued on the server
+    (signed with the server's secret) are still read there. A PC that already has another
+    secret is refused before anything is copied, its secret left as it was."""
+    assert run_cli(["--db", source, "store", "copy", "--to", pg_url], env=env).code == 0
+    window_pc = {"XDG_DATA_HOME": str(tmp_path / "window-pc")}
+    (tmp_path / "window-pc").mkdir(mode=0o700)
+    issued = run_cli(["--db", pg_url, "ticket", "issue", "id.apply", "--json"], env=window_pc)
+    assert issued.code == 0, issued
+    token = one_json(issued)["token"]
+
+    other_pc = {"XDG_DATA_HOME": str(tmp_path / "other-pc")}
+    (tmp_path / "other-pc").mkdir(mode=0o700)
+    assert run_cli(["--db", tmp_path / "own.sqlite", "ticket", "issue", "id.apply"], env=other_pc).code == 0
+    own_secret = secret_of(other_pc)  # made by its first ticket
+    refused = run_cli(["store", "copy", "--from", pg_url, "--to", tmp_path / "refused.sqlite"], env=other_pc)
+    assert refused.code != 0 and "this PC already has another station secret" in refused.err, refused
+    assert not (tmp_path / "refused.sqlite").exists()
+
+    back_pc = {"XDG_DATA_HOME": str(tmp_path / "back-pc")}
+    (tmp_path / "back-pc").mkdir(mode=0o700)
+    back = tmp_path / "back.sqlite"
+    assert run_cli(["store", "copy", "--from", pg_url, "--to", back], env=back_pc).code == 0
+    read = run_cli(["--db", back, "ticket", "verify", token, "--json"], env=back_pc)
+    assert read.code == 0, read
+    assert one_json(read)["ticket_id"] == one_json(issued)["ticket_id"]
+    again = run_cli(["store", "copy", "--from", pg_url, "--to", tmp_path / "again.sqlite"], env=back_pc)
+    assert again.code == 0, again  # the same secret already here: nothing to refuse
+    assert secret_of(other_pc) == own_secret
+
+
+def secret_of(env: dict) -> bytes:
+    from cabin.kiosk import paths
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_DATA_HOME", env["XDG_DATA_HOME"])
+        return paths.secret_file().read_bytes()
