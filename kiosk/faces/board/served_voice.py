@@ -85,7 +85,6 @@ class ServedVoice:
         self.listeners: set[asyncio.Queue] = set()
         self._calls: asyncio.Queue | None = None
         self._maker: asyncio.Task | None = None
-        self._pending = 0  # calls asked whose sound (or trouble) is not out yet
 
     # -- calls in -----------------------------------------------------------------------------
     def call(self, meta: dict) -> bool:
@@ -97,7 +96,6 @@ class ServedVoice:
         if self._calls is None:
             self._calls = asyncio.Queue()
             self._maker = asyncio.create_task(self._make())
-        self._pending += 1
         self._calls.put_nowait((ticket, window))
         return True
 
@@ -112,8 +110,6 @@ class ServedVoice:
                 text = f"the call of {ticket} to window {window} could not be said: {why}"
                 self.said_wrong(text)
                 self._tell(trouble_event(text))
-            finally:
-                self._pending -= 1
 
     async def _wav(self, ticket: str, window: int) -> bytes:
         said = announcement(ticket, window, repeat=self.board.repeat, with_english=self.board.english)
@@ -130,11 +126,6 @@ class ServedVoice:
     def _tell(self, event: bytes) -> None:
         for listener in self.listeners:
             listener.put_nowait(event)
-
-    async def idle(self) -> None:
-        """Every call asked so far has its sound (or its trouble): for the tests."""
-        while self._pending:
-            await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         if self._maker is not None:
