@@ -95,11 +95,8 @@ def station_secret(where: str | os.PathLike, store: Callable[[], object]) -> byt
             return conn.execute(read, (SECRET_ROW,)).fetchone()
 
         row = store.transaction(make)  # two PCs making it at once: one runs again and reads the other's
-    try:
-        secret = bytes.fromhex(row[0])
-    except ValueError:
-        secret = b""
-    if len(secret) != tokens.SECRET_BYTES:
+    secret = tokens.secret_from_hex(row[0])
+    if secret is None:
         raise CabinError("the station secret in the database {url} is damaged: restore the database from the"
                          " server's backup; a new secret would void today's tickets", url=store.where)
     return secret

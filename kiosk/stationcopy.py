@@ -110,11 +110,8 @@ def _secret_for_this_pc(src) -> list[bytes]:
     row = src.execute("SELECT value FROM meta WHERE key = ?", (SECRET_ROW,)).fetchone()
     if row is None:
         return []
-    try:
-        secret = bytes.fromhex(row[0])
-    except ValueError:
-        secret = b""
-    if len(secret) != tokens.SECRET_BYTES:
+    secret = tokens.secret_from_hex(row[0])
+    if secret is None:
         raise CabinError("the station secret on the server is damaged: the tickets it signed could not be read"
                          " here; nothing was copied")
     mine = paths.secret_file()

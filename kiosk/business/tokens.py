@@ -73,6 +73,16 @@ def load_secret(path: Path, new: bytes | None = None) -> bytes:
                          path=path, why=exc.strerror or str(exc)) from None
 
 
+def secret_from_hex(text: str) -> bytes | None:
+    """A secret kept as hex text (a server's meta row, kiosk/station.py); None when it is not
+    one: damaged, cut short."""
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return secret if len(secret) == SECRET_BYTES else None
+
+
 def _read_secret(path: Path) -> bytes:
     mode = os.stat(path).st_mode & 0o777
     if mode & 0o077:
