@@ -290,3 +290,25 @@ def secret_of(env: dict) -> bytes:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_DATA_HOME", env["XDG_DATA_HOME"])
         return paths.secret_file().read_bytes()
+
+
+def test_a_damaged_secret_on_the_server_is_said_and_not_carried(source, pg_url, tmp_path, env):
+    assert run_cli(["--db", source, "store", "copy", "--to", pg_url], env=env).code == 0
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('station_secret', 'c0ffee')"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+    pc = {"XDG_DATA_HOME": str(tmp_path / "pc")}
+    (tmp_path / "pc").mkdir(mode=0o700)
+    issued = run_cli(["--db", pg_url, "ticket", "issue", "id.apply"], env=pc)
+    assert issued.code != 0 and "the station secret in the database" in issued.err and "is damaged" in issued.err
+    back = run_cli(["store", "copy", "--from", pg_url, "--to", tmp_path / "back.sqlite"], env=pc)
+    assert back.code != 0 and "the station secret on the server is damaged" in back.err, back
+    assert not (tmp_path / "back.sqlite").exists() and not secret_exists(pc)
+
+
+def secret_exists(env: dict) -> bool:
+    from cabin.kiosk import paths
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_DATA_HOME", env["XDG_DATA_HOME"])
+        return paths.secret_file().exists()
