@@ -501,12 +501,13 @@ async def _serve(server: BoardServer, host: str, port: int, ready) -> None:
 
 def _bind_refusal(exc: OSError) -> str:
     if exc.errno == errno.EADDRINUSE:
-        return "port {port} on {host} is already in use (another program, or a board served already): choose another port"
+        return ("port {port} on {host} is already in use (another program, or a board or rating screen served"
+                " already): choose another port")
     if exc.errno == errno.EADDRNOTAVAIL:
-        return "{host} is not an address of this machine: serve the board on one of its own addresses"
+        return "{host} is not an address of this machine: serve the page on one of its own addresses"
     if exc.errno == errno.EACCES:
         return "port {port} needs administrator rights: choose a port above 1023, like 8000"
-    return "cannot serve the board on {host} port {port}: {why}"
+    return "cannot serve the page on {host} port {port}: {why}"
 
 
 __all__ = ["is_loopback", "exposure", "rating_exposure", "clamp_size", "serve", "SharedBoard", "BoardServer"]

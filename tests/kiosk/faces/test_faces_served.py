@@ -361,8 +361,8 @@ def test_a_port_in_use_is_one_clear_line(tmp_path):
         out = subprocess.run([*CABIN, "board", "--serve", f"127.0.0.1:{port}"], env=env,
                              capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
-    assert out.stderr == f"cabin: port {port} on 127.0.0.1 is already in use (another program, or a board served" \
-                         " already): choose another port\n"
+    assert out.stderr == f"cabin: port {port} on 127.0.0.1 is already in use (another program, or a board or" \
+                         " rating screen served already): choose another port\n"
 
 
 def test_viewers_are_capped_and_share_one_board(tmp_path, processes):
