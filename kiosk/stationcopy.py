@@ -52,12 +52,14 @@ def copy_station(source_where, target_where, config, *, day: str | None, now_ms:
         with open_store(source_where, create=False) as source, open_store(into) as target:
             report: dict = {"from": source.where, "to": str(target_where) if new_file else target.where}
 
-            servers_secret: list[bytes] = []
+            servers_secret: list[bytes] = []  # set inside the copy's transaction, written after its commit
 
             def finish(src, dst, copied: dict) -> None:
                 added = _carry_counter_state(src, dst, source.dialect, target.dialect)
                 if source.dialect != target.dialect and target.dialect == "sqlite":
-                    servers_secret.extend(_secret_for_this_pc(src))
+                    secret = _secret_for_this_pc(src)
+                    if secret is not None:
+                        servers_secret.append(secret)
                 report.update(verify(src, dst, config, copied, added, day=day, now_ms=now_ms))
 
             report["copied"] = copy_store(source, target, check=finish)["tables"]
@@ -102,26 +104,26 @@ def _carry_counter_state(src, dst, src_dialect: str, dst_dialect: str) -> dict[s
     return added
 
 
-def _secret_for_this_pc(src) -> list[bytes]:
-    """The server's station secret, to become this PC's secret file ([] when the server has none
-    or this PC's file holds it already); CabinError when this PC has a different one."""
+def _secret_for_this_pc(src) -> bytes | None:
+    """The server's station secret, to become this PC's secret file (None when the server has
+    none or this PC's file holds it already); CabinError when this PC has a different one."""
     from cabin.kiosk.business import tokens
 
     row = src.execute("SELECT value FROM meta WHERE key = ?", (SECRET_ROW,)).fetchone()
     if row is None:
-        return []
+        return None
     secret = tokens.secret_from_hex(row[0])
     if secret is None:
         raise CabinError("the station secret on the server is damaged: the tickets it signed could not be read"
                          " here; nothing was copied")
     mine = paths.secret_file()
     if not mine.exists():
-        return [secret]
+        return secret
     if tokens.load_secret(mine) != secret:
         raise CabinError("this PC already has another station secret ({path}): the tickets the server signed would"
                          " not be read here; move that file aside (the tickets it signed stop being read) and"
                          " copy again; nothing was copied", path=mine)
-    return []
+    return None
 
 
 def _upsert_meta(conn, key: str, value: str) -> bool:

@@ -166,8 +166,8 @@ def restore(db: Path, source: Path, migration_sets: Iterable[Migrations] = (), *
     if any(_same_file(source, f) for f in _station_files(db)):
         raise StoreError("{source} is the station's own database: restore from a backup file", source=source)
     version = check_copy(source, migration_sets)
-    now = datetime.fromtimestamp((now_ms if now_ms is not None else SystemClock().now_ms()) / 1000, tz)
-    stamp = (now if tz is not None else now.astimezone()).strftime("%Y%m%d-%H%M%S")
+    ms = now_ms if now_ms is not None else SystemClock().now_ms()
+    stamp = datetime.fromtimestamp(ms / 1000, tz).strftime("%Y%m%d-%H%M%S")  # tz None: the host's
     saved = db.with_name(f"{db.name}.before-restore-{stamp}")
     try:
         src = open_read_only(source)

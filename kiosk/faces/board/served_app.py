@@ -40,6 +40,20 @@ def die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
+def redrawn(face: type) -> type:
+    """`face` with Ctrl+L drawing its whole screen again, which the server presses when a browser
+    joins (its own bindings stay: Textual merges a subclass's with its parents')."""
+
+    class Served(face):
+        BINDINGS = [("ctrl+l", "redraw", "")]
+
+        def action_redraw(self) -> None:
+            # the whole screen is dirty: Textual's compositor then sends a full update
+            self.screen.refresh(layout=True)
+
+    return Served
+
+
 class BrowserSpeakers:
     """The board's speakers when the browsers say the calls: each call goes to the server, which
     makes its sound. Called on the event loop, as the driver's own writes are: the packets never
@@ -77,13 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     from cabin.kiosk.faces.base import StationLink
     from cabin.kiosk.faces.board.app import BoardApp
 
-    class SharedBoardApp(BoardApp):
-        BINDINGS = [("ctrl+l", "redraw", "")]
-
-        def action_redraw(self) -> None:
-            # the whole screen is dirty: Textual's compositor then sends a full update
-            self.screen.refresh(layout=True)
-
+    class SharedBoardApp(redrawn(BoardApp)):
         def open_speakers(self):
             return BrowserSpeakers(self)
 
@@ -92,13 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.rate is not None:
         from cabin.kiosk.faces.rating import RatingApp
 
-        class SharedRatingApp(RatingApp):
-            BINDINGS = [*RatingApp.BINDINGS, ("ctrl+l", "redraw", "")]
-
-            def action_redraw(self) -> None:
-                self.screen.refresh(layout=True)
-
-        SharedRatingApp(link, a.rate, lang=a.lang, theme=a.theme).run()
+        redrawn(RatingApp)(link, a.rate, lang=a.lang, theme=a.theme).run()
         return 0
     SharedBoardApp(link, lang=a.lang, theme=a.theme, speak=True).run()
     return 0

@@ -34,7 +34,7 @@ from typing import Callable
 
 from cabin.config.schema import Board
 from cabin.kiosk.business.announce import Announcement, announcement
-from cabin.kiosk.speech import announcement_wav, wav_bytes
+from cabin.kiosk.speech import Espeak, announcement_wav, wav_bytes
 from cabin.queue.errors import CabinError
 
 TICKET = re.compile(r"[A-Z]{1,3}[0-9]{1,6}")  # what the board process may ask to be said
@@ -57,13 +57,14 @@ class Sound:
 
 def voice_missing(board: Board) -> str | None:
     """Why no call could be said, known before the first one (said when the server starts): the
-    voice not installed. None when it is, or when the station names its own program."""
+    voice not installed, in kiosk/speech.py's words; starting it here also spares the first call
+    the wait. None when it is there, or when the station names its own program."""
     if board.speech_command:
         return None
-    import importlib.util
-
-    if importlib.util.find_spec("espeakng_loader") is None:
-        return "no voice: install espeak-ng's with pip install 'cabin[voice]', or name a program in [board] speech_command"
+    try:
+        Espeak.started()
+    except CabinError as error:
+        return str(error.said)
     return None
 
 

@@ -70,6 +70,7 @@ async def test_a_sign_in_typed_in_one_burst_signs_in(rig):
             app.post_message(events.Key(key, None if key == "enter" else key))
         await until(pilot, lambda: isinstance(app.screen, SupervisorScreen) or "wrong name" in screen_text(app))
         assert isinstance(app.screen, SupervisorScreen) and app.account.name == "wang"
+        await until(pilot, lambda: app.screen.view is not None)  # mounted and read: the app may close
 
 
 @pilot_test
